@@ -1,0 +1,32 @@
+"""alexnet_np: AlexNet from scratch in NumPy, every layer with an explicit forward and backward.
+
+    >>> import numpy as np, alexnet_np as an
+    >>> conv = an.Conv2d(3, 96, kernel_size=11, stride=4, rng=np.random.default_rng(0))
+    >>> conv.output_shape((1, 3, 227, 227))
+    (1, 96, 55, 55)
+
+Modules, in reading order: ``shapes`` (the output-size formula), ``reference`` (readable NumPy
+kernels), ``kernels`` (their Numba twins), ``backend`` (choose between them), ``layers``,
+``gradcheck``.
+"""
+import os as _os
+
+# A fork after Numba's OpenMP pool has run can hang (seen with multiprocessing); the
+# workqueue layer has no such problem. Only a default: the user's setting wins.
+_os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+
+from . import gradcheck  # noqa: E402
+from .backend import BACKENDS, get_backend, set_backend, use_backend  # noqa: E402
+from .layers import (  # noqa: E402
+    AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, CrossEntropyLoss, Dropout, Flatten, Layer,
+    Linear, LocalResponseNorm, MaxPool2d, ReLU, Sequential, Tanh,
+)
+from .shapes import conv_output_size  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "CrossEntropyLoss", "Dropout", "Flatten",
+    "Layer", "Linear", "LocalResponseNorm", "MaxPool2d", "ReLU", "Sequential", "Tanh",
+    "BACKENDS", "get_backend", "set_backend", "use_backend", "conv_output_size", "gradcheck",
+]

@@ -1,0 +1,200 @@
+"""Gradient checking: analytic backward passes against central differences, in float64.
+
+For a layer ``y = f(x)`` and a random upstream gradient ``dout``, the scalar
+``L(x) = Σ f(x) · dout`` has ``∂L/∂x = backward(dout)``. Central differences estimate it as
+
+    ∂L/∂x_i ≈ (L(x + h·e_i) − L(x − h·e_i)) / (2h),   error O(h²) + O(ε/h)
+
+which is why the check runs in float64 (ε ≈ 1e-16; in float32, ε ≈ 6e-8 swamps the result).
+
+Two errors are reported per tensor:
+
+* ``rel_error = ‖a − b‖ / (‖a‖ + ‖b‖)`` (norm-based, the headline number);
+* ``max_rel_error = max_i |a_i − b_i| / max(|a_i| + |b_i|, 1e-8)`` (CS231n's, elementwise).
+
+What makes a naive check fail, and how this module handles it:
+
+* dropout draws a new mask per forward: every generator a layer holds (``layer.rng``) is
+  rewound to the same state before each evaluation, so all evaluations share one mask;
+* ReLU kinks and max-pool ties: :func:`kink_free_input` gives inputs that are all distinct,
+  of both signs, and at least a margin ≫ h away from 0 and from each other.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def rel_error(a, b) -> float:
+    """‖a − b‖ / (‖a‖ + ‖b‖); 0 when both are zero."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
+
+
+def max_rel_error(a, b) -> float:
+    """CS231n's elementwise relative error: max |a − b| / max(|a| + |b|, 1e-8)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def kink_free_input(shape, rng, scale=1.0):
+    """Random values, all distinct, of both signs, none near zero: safe for ReLU and max-pool checks.
+
+    The m values are the nonzero integers −⌊m/2⌋ … −1, 1 … m − ⌊m/2⌋ in random order, times
+    ``scale / (m/2)``: neighbours differ by at least ``2·scale/m`` and ``|x| ≥ 2·scale/m``,
+    both far larger than a finite-difference step h ~ 1e-6 for the shapes a check uses.
+    """
+    m = int(np.prod(shape))
+    values = np.arange(m, dtype=np.float64) - m // 2
+    values[values >= 0] += 1
+    return (scale * rng.permutation(values) / (m / 2)).reshape(shape)
+
+
+def _generators(layer):
+    found = []
+    if hasattr(layer, "rng") and isinstance(layer.rng, np.random.Generator):
+        found.append(layer.rng)
+    for sub in getattr(layer, "layers", {}).values():
+        found.extend(_generators(sub))
+    return found
+
+
+class _FrozenRandomness:
+    """Rewinds every generator of a layer to the state it had at construction."""
+
+    def __init__(self, layer):
+        self.gens = _generators(layer)
+        self.states = [copy.deepcopy(g.bit_generator.state) for g in self.gens]
+
+    def rewind(self):
+        for g, s in zip(self.gens, self.states):
+            g.bit_generator.state = copy.deepcopy(s)
+
+
+def numerical_gradient(f, x, dout, h=1e-6):
+    """Central-difference gradient of ``Σ f(x)·dout`` with respect to ``x`` (changed in place, restored)."""
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    if not np.shares_memory(flat, x):
+        raise ValueError("numerical_gradient needs a contiguous array to perturb in place")
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        plus = np.sum(f() * dout)
+        flat[i] = old - h
+        minus = np.sum(f() * dout)
+        flat[i] = old
+        gflat[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+@dataclass
+class GradCheckResult:
+    """One tensor's check: its name and shape, and the two relative errors."""
+
+    tensor: str
+    shape: tuple
+    rel_error: float
+    max_rel_error: float
+
+    def __str__(self):
+        return f"{self.tensor:<8} {str(self.shape):<18} rel {self.rel_error:.2e}  max-elementwise {self.max_rel_error:.2e}"
+
+
+def _require_float64(what, *arrays):
+    for a in arrays:
+        if a.dtype != np.float64:
+            raise TypeError(f"{what}: gradient checks run in float64 (got {a.dtype}); use .astype(np.float64)")
+
+
+def check_layer(layer, x, *, train=True, h=1e-6, rng=None, params=True):
+    """Check a layer's input gradient and every parameter gradient against central differences.
+
+    Args:
+        layer: a float64 layer (``layer.astype(np.float64)``); x: a float64 input.
+        train: the mode of the forward passes (dropout masks are frozen across them).
+        rng: a Generator for the upstream gradient ``dout ~ N(0, 1)``.
+    Returns:
+        ``{"input": GradCheckResult, "weight": ..., "bias": ...}`` (the layer's parameter names).
+    """
+    rng = np.random.default_rng(0) if rng is None else rng
+    _require_float64(repr(layer), x, *layer.params.values())
+    x = np.array(x, dtype=np.float64, copy=True)
+    frozen = _FrozenRandomness(layer)
+
+    def run():
+        frozen.rewind()
+        return layer.forward(x, train=train)
+
+    dout = rng.standard_normal(run().shape)
+    dout_copy = dout.copy()
+    dx = layer.backward(dout)
+    if not np.array_equal(dout, dout_copy):
+        raise AssertionError(f"{layer!r}: backward wrote into dout")
+    analytic = {"input": dx.copy()}
+    analytic.update({k: g.copy() for k, g in layer.grads.items()})
+
+    numeric = {"input": numerical_gradient(run, x, dout, h)}
+    if params:
+        for name, p in layer.params.items():
+            numeric[name] = numerical_gradient(run, p, dout, h)
+    return {name: GradCheckResult(name, analytic[name].shape, rel_error(analytic[name], numeric[name]),
+                                  max_rel_error(analytic[name], numeric[name]))
+            for name in numeric}
+
+
+def check_loss(loss, logits, labels, *, h=1e-6):
+    """Check ``loss.backward()`` against central differences of ``loss.forward(logits, labels)``."""
+    _require_float64("CrossEntropyLoss", logits)
+    logits = np.array(logits, dtype=np.float64, copy=True)
+    loss.forward(logits, labels)
+    analytic = loss.backward()
+    numeric = numerical_gradient(lambda: np.asarray(loss.forward(logits, labels)), logits, 1.0, h)
+    return {"input": GradCheckResult("input", logits.shape, rel_error(analytic, numeric),
+                                     max_rel_error(analytic, numeric))}
+
+
+def directional_check(model, x, labels, loss, *, n_directions=3, h=1e-5, train=True, rng=None):
+    """Whole-network check along random directions (cheap where per-element differences are not).
+
+    For a random unit direction ``u`` over (input, every parameter) the analytic directional
+    derivative ``⟨∇L, u⟩`` is compared with ``(L(θ + h·u) − L(θ − h·u)) / 2h``.
+    Returns a list of ``(analytic, numeric, relative error)`` per direction, with the relative
+    error ``|a − n| / (|a| + |n|)``.
+    """
+    rng = np.random.default_rng(0) if rng is None else rng
+    _require_float64(type(model).__name__, x, *model.params.values())
+    x = np.array(x, dtype=np.float64, copy=True)
+    frozen = _FrozenRandomness(model)
+
+    def value():
+        frozen.rewind()
+        return loss.forward(model.forward(x, train=train), labels)
+
+    value()
+    dx = model.backward(loss.backward())
+    tensors = [x] + list(model.params.values())
+    grads = [dx] + [g.copy() for g in model.grads.values()]
+    results = []
+    for _ in range(n_directions):
+        dirs = [rng.standard_normal(t.shape) for t in tensors]
+        norm = np.sqrt(sum(float(np.sum(d * d)) for d in dirs))
+        dirs = [d / norm for d in dirs]
+        analytic = sum(float(np.sum(g * d)) for g, d in zip(grads, dirs))
+        for t, d in zip(tensors, dirs):
+            t += h * d
+        plus = value()
+        for t, d in zip(tensors, dirs):
+            t -= 2 * h * d
+        minus = value()
+        for t, d in zip(tensors, dirs):
+            t += h * d
+        numeric = (plus - minus) / (2 * h)
+        denom = abs(analytic) + abs(numeric)
+        results.append((analytic, numeric, 0.0 if denom == 0 else abs(analytic - numeric) / denom))
+    return results

@@ -1,0 +1,789 @@
+"""Layers with an explicit forward and backward pass, in PyTorch's names and layouts (NCHW).
+
+The contract every layer keeps:
+
+* ``params`` and ``grads``: dicts with the same keys (``"weight"``, ``"bias"``); ``backward``
+  overwrites the arrays in ``grads`` in place, and no entry is ever rebound to a new array,
+  so a model can keep flat views and an optimizer can update ``params`` in place.
+* ``forward(x, train=False) -> y`` and ``backward(dout) -> dx``; ``backward`` never writes
+  into ``dout`` and works after a forward in either mode. Arrays returned to the caller
+  are fresh: a later call never overwrites them.
+* ``output_shape(input_shape)`` checks an input shape and returns the output shape
+  without touching data; ``forward`` runs the same check. ``num_params()``; a one-line repr.
+* Bad input raises ``ValueError`` (shapes, values) or ``TypeError`` (types, dtypes) with a
+  message that names the layer, what it expected and what it got. Nothing is cast.
+"""
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+
+import numpy as np
+
+from . import backend
+from .shapes import conv_output_size, pair
+
+_FLOATS = (np.float32, np.float64)
+
+
+def _as_rng(rng):
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be a numpy.random.Generator, a seed or None, got {type(rng).__name__}")
+
+
+def _check_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype.type not in _FLOATS:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+class Layer:
+    """Base class: parameters, gradients, buffers, the cache, input checks and ``astype``."""
+
+    _cache_attrs: tuple[str, ...] = ()
+
+    def __init__(self):
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        self.dtype = None  # set by layers with parameters; the others follow their input
+        self._out_shape = None
+        self._clear_cache()
+
+    # -- the contract ---------------------------------------------------------------------
+    def forward(self, x, train=False):
+        raise NotImplementedError
+
+    def backward(self, dout):
+        raise NotImplementedError
+
+    def output_shape(self, input_shape):
+        """The output shape for an input of ``input_shape`` (checked), without data."""
+        return tuple(input_shape)
+
+    def num_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def __call__(self, x, train=False):
+        return self.forward(x, train=train)
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    def astype(self, dtype):
+        """A copy of the layer with parameters, gradients and buffers in ``dtype`` (float32 or float64)."""
+        dtype = _check_dtype(dtype)
+        new = copy.copy(self)
+        new.params = {k: v.astype(dtype) for k, v in self.params.items()}
+        new.grads = {k: np.zeros_like(v) for k, v in new.params.items()}
+        new.buffers = {k: v.astype(dtype) for k, v in self.buffers.items()}
+        if self.dtype is not None:
+            new.dtype = dtype
+        if hasattr(self, "rng"):
+            new.rng = copy.deepcopy(self.rng)
+        new._clear_cache()
+        return new
+
+    # -- helpers for subclasses ------------------------------------------------------------
+    def _clear_cache(self):
+        self._out_shape = None
+        for name in self._cache_attrs:
+            setattr(self, name, None)
+
+    def _fail(self, exc, what, expected, got):
+        return exc(f"{self!r}: {what}: expected {expected}, got {got}")
+
+    def _check_array(self, x, name="input"):
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"{self!r}: {name} must be a numpy.ndarray, got {type(x).__name__}")
+        if x.dtype.type not in _FLOATS:
+            raise self._fail(TypeError, f"{name} dtype", "float32 or float64", x.dtype)
+        if self.dtype is not None and x.dtype != self.dtype:
+            raise self._fail(
+                TypeError, f"{name} dtype", f"{self.dtype} (the layer's dtype; use .astype())", x.dtype
+            )
+
+    def _begin_forward(self, x):
+        """Check the input and remember the output shape so ``backward`` can check ``dout``."""
+        self._check_array(x)
+        self._out_shape = self.output_shape(x.shape)
+        return self._out_shape
+
+    def _begin_backward(self, dout):
+        if self._out_shape is None:
+            raise RuntimeError(f"{self!r}: backward called before forward")
+        self._check_array(dout, "dout")
+        if dout.shape != self._out_shape:
+            raise self._fail(ValueError, "dout shape", self._out_shape, dout.shape)
+
+    def _check_ndim(self, shape, ndim, pattern):
+        shape = tuple(shape)
+        if len(shape) != ndim:
+            raise self._fail(ValueError, "input shape", pattern, shape)
+        if any((not isinstance(s, (int, np.integer))) or s < 1 for s in shape):
+            raise self._fail(ValueError, "input shape", f"{pattern} with positive sizes", shape)
+        return shape
+
+    def _check_window(self, shape, kernel_size, stride, padding, pattern):
+        """Output (H_out, W_out) of a windowed layer, with an error naming this layer when too small."""
+        n, c, h, w = shape
+        try:
+            return (conv_output_size(h, kernel_size[0], stride[0], padding[0]),
+                    conv_output_size(w, kernel_size[1], stride[1], padding[1]))
+        except ValueError as err:
+            raise self._fail(ValueError, "input shape", f"{pattern} large enough for the window ({err})",
+                             tuple(shape)) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Convolution and fully connected layers
+# ---------------------------------------------------------------------------------------------
+
+class Conv2d(Layer):
+    """2-D convolution (cross-correlation, as in PyTorch) by im2col and one matrix multiply per group.
+
+    Shape:
+        x: (N, C_in, H, W) -> y: (N, C_out, H_out, W_out), with
+        ``H_out = floor((H + 2·padding − kh) / stride) + 1`` (:func:`conv_output_size`).
+
+    ``y[n, f] = bias[f] + Σ_c weight[f, c] ⋆ x[n, g·C_in/groups + c]`` for f in group g.
+
+    Parameters:
+        weight: (C_out, C_in / groups, kh, kw); bias: (C_out,). Initialised like PyTorch:
+        U(−1/√fan_in, 1/√fan_in) with fan_in = C_in/groups · kh · kw.
+
+    How: ``cols = im2col(x)`` is (N·H_out·W_out, C_in·kh·kw); ``y = cols @ W.T + b`` gives
+    (N·H_out·W_out, C_out), which is viewed as NCHW without a copy (channels-last in memory).
+    Backward: ``dW = dY.T @ cols``, ``db = Σ dY``, ``dx = col2im(dY @ W)``.
+
+    Example:
+        >>> conv1 = Conv2d(3, 96, kernel_size=11, stride=4, rng=np.random.default_rng(0))
+        >>> conv1.output_shape((1, 3, 227, 227))
+        (1, 96, 55, 55)
+    """
+
+    _cache_attrs = ("cols", "x_shape")
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
+                 bias=True, *, rng=None, dtype=np.float32):
+        super().__init__()
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"Conv2d: {name} must be a positive int, got {v!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) "
+                             f"must both be divisible by groups ({groups})")
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = pair(stride, "stride")
+        self.padding = pair(padding, "padding")
+        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
+            raise ValueError(f"Conv2d: kernel_size and stride must be >= 1 and padding >= 0, got "
+                             f"{self.kernel_size}, {self.stride}, {self.padding}")
+        self.dtype = _check_dtype(dtype)
+        rng = _as_rng(rng)
+        kh, kw = self.kernel_size
+        fan_in = in_channels // groups * kh * kw
+        bound = 1.0 / np.sqrt(fan_in)
+        shape = (out_channels, in_channels // groups, kh, kw)
+        self.params["weight"] = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
+        if bias:
+            self.params["bias"] = rng.uniform(-bound, bound, size=out_channels).astype(self.dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if "bias" not in self.params:
+            s += ", bias=False"
+        return s
+
+    def output_shape(self, input_shape):
+        shape = self._check_ndim(input_shape, 4, f"(N, {self.in_channels}, H, W)")
+        if shape[1] != self.in_channels:
+            raise self._fail(ValueError, "input shape", f"(N, {self.in_channels}, H, W)", shape)
+        ho, wo = self._check_window(shape, self.kernel_size, self.stride, self.padding,
+                                    f"(N, {self.in_channels}, H, W)")
+        return (shape[0], self.out_channels, ho, wo)
+
+    def _weight_matrix(self):
+        return self.params["weight"].reshape(self.out_channels, -1)  # (F, C/groups·kh·kw), a view
+
+    def _group_slices(self):
+        k = self._weight_matrix().shape[1]
+        f = self.out_channels // self.groups
+        return [(slice(g * k, (g + 1) * k), slice(g * f, (g + 1) * f)) for g in range(self.groups)]
+
+    def forward(self, x, train=False):
+        n, f, ho, wo = self._begin_forward(x)
+        cols = backend.ops().im2col(x, self.kernel_size, self.stride, self.padding)  # (N·Ho·Wo, C·kh·kw)
+        w = self._weight_matrix()
+        if self.groups == 1:
+            y = cols @ w.T
+        else:
+            y = np.empty((cols.shape[0], f), dtype=x.dtype)
+            for cs, fs in self._group_slices():
+                y[:, fs] = cols[:, cs] @ w[fs].T
+        if "bias" in self.params:
+            y += self.params["bias"]
+        self.cols, self.x_shape = cols, x.shape
+        return y.reshape(n, ho, wo, f).transpose(0, 3, 1, 2)  # (N, F, Ho, Wo), channels-last memory
+
+    def backward(self, dout):
+        self._begin_backward(dout)
+        f = self.out_channels
+        dy = dout.transpose(0, 2, 3, 1).reshape(-1, f)  # (N·Ho·Wo, F); a view when dout is channels-last
+        w = self._weight_matrix()
+        dw = self.grads["weight"].reshape(f, -1)
+        dcols = np.empty_like(self.cols)
+        for cs, fs in self._group_slices():
+            np.matmul(dy[:, fs].T, self.cols[:, cs], out=dw[fs])
+            dcols[:, cs] = dy[:, fs] @ w[fs]
+        if "bias" in self.params:
+            np.sum(dy, axis=0, out=self.grads["bias"])
+        return backend.ops().col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding)
+
+
+class Linear(Layer):
+    """Fully connected layer: ``y = x @ weight.T + bias``.
+
+    Shape:
+        x: (N, in_features) -> y: (N, out_features); weight: (out_features, in_features).
+
+    Backward: ``dW = dout.T @ x``, ``db = Σ_n dout``, ``dx = dout @ W``.
+    Initialised like PyTorch: U(−1/√in_features, 1/√in_features).
+    """
+
+    _cache_attrs = ("x",)
+
+    def __init__(self, in_features, out_features, bias=True, *, rng=None, dtype=np.float32):
+        super().__init__()
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"Linear: {name} must be a positive int, got {v!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.dtype = _check_dtype(dtype)
+        rng = _as_rng(rng)
+        bound = 1.0 / np.sqrt(in_features)
+        self.params["weight"] = rng.uniform(-bound, bound, size=(out_features, in_features)).astype(self.dtype)
+        if bias:
+            self.params["bias"] = rng.uniform(-bound, bound, size=out_features).astype(self.dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}"
+                + ("" if "bias" in self.params else ", bias=False"))
+
+    def output_shape(self, input_shape):
+        shape = self._check_ndim(input_shape, 2, f"(N, {self.in_features})")
+        if shape[1] != self.in_features:
+            raise self._fail(ValueError, "input shape", f"(N, {self.in_features})", shape)
+        return (shape[0], self.out_features)
+
+    def forward(self, x, train=False):
+        self._begin_forward(x)
+        y = x @ self.params["weight"].T
+        if "bias" in self.params:
+            y += self.params["bias"]
+        self.x = x
+        return y
+
+    def backward(self, dout):
+        self._begin_backward(dout)
+        if dout.shape[0] == 1:  # an outer product: BLAS's GEMM is slow for K = 1
+            np.outer(dout[0], self.x[0], out=self.grads["weight"])
+        else:
+            np.matmul(dout.T, self.x, out=self.grads["weight"])
+        if "bias" in self.params:
+            np.sum(dout, axis=0, out=self.grads["bias"])
+        return dout @ self.params["weight"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling and normalisation
+# ---------------------------------------------------------------------------------------------
+
+class MaxPool2d(Layer):
+    """Max pooling over (possibly overlapping) windows.
+
+    Shape:
+        x: (N, C, H, W) -> y: (N, C, H_out, W_out), ``H_out = floor((H + 2·padding − kh) / stride) + 1``.
+
+    ``y[n, c, oh, ow] = max over the window at (oh·sh − ph, ow·sw − pw)``; padding counts as −inf.
+
+    Backward routes each ``dout`` element to its window's maximum and **accumulates** (+=),
+    which matters for AlexNet's overlapping 3×3/2 windows where one pixel can be the max of
+    several windows. Ties: the gradient goes to the *first* maximum in row-major window order
+    (PyTorch's choice). NaN propagates.
+    """
+
+    _cache_attrs = ("argmax", "x_shape")
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = pair(stride if stride is not None else kernel_size, "stride")
+        self.padding = pair(padding, "padding")
+        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
+            raise ValueError(f"MaxPool2d: kernel_size and stride must be >= 1 and padding >= 0, got "
+                             f"{self.kernel_size}, {self.stride}, {self.padding}")
+        if any(p > k // 2 for p, k in zip(self.padding, self.kernel_size)):
+            raise ValueError(f"MaxPool2d: padding {self.padding} must be at most half of kernel_size "
+                             f"{self.kernel_size} (a window of padding alone has no maximum)")
+
+    def extra_repr(self):
+        s = f"kernel_size={self.kernel_size}, stride={self.stride}"
+        return s + (f", padding={self.padding}" if self.padding != (0, 0) else "")
+
+    def output_shape(self, input_shape):
+        shape = self._check_ndim(input_shape, 4, "(N, C, H, W)")
+        ho, wo = self._check_window(shape, self.kernel_size, self.stride, self.padding, "(N, C, H, W)")
+        return (shape[0], shape[1], ho, wo)
+
+    def forward(self, x, train=False):
+        self._begin_forward(x)
+        y, self.argmax = backend.ops().maxpool_forward(x, self.kernel_size, self.stride, self.padding)
+        self.x_shape = x.shape
+        return y
+
+    def backward(self, dout):
+        self._begin_backward(dout)
+        return backend.ops().maxpool_backward(dout, self.argmax, self.x_shape, self.kernel_size,
+                                              self.stride, self.padding)
+
+
+def _adaptive_bins(n_in, n_out):
+    """PyTorch's adaptive bins: [floor(i·n_in/n_out), ceil((i+1)·n_in/n_out)) for i < n_out."""
+    return [((i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)) for i in range(n_out)]
+
+
+class AdaptiveAvgPool2d(Layer):
+    """Average pooling to a fixed output size, whatever the input size (torchvision's AlexNet).
+
+    Shape:
+        x: (N, C, H, W) -> y: (N, C, H_out, W_out) with (H_out, W_out) = output_size.
+
+    Output bin i covers rows ``floor(i·H/H_out)`` up to ``ceil((i+1)·H/H_out)``, as in PyTorch;
+    bins overlap when H is not a multiple of H_out. With H = H_out it is the identity.
+    """
+
+    _cache_attrs = ("x_shape",)
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = pair(output_size, "output_size")
+        if min(self.output_size) < 1:
+            raise ValueError(f"AdaptiveAvgPool2d: output_size must be >= 1, got {self.output_size}")
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+    def output_shape(self, input_shape):
+        shape = self._check_ndim(input_shape, 4, "(N, C, H, W)")
+        return (shape[0], shape[1], *self.output_size)
+
+    def _bins(self, shape):
+        return _adaptive_bins(shape[2], self.output_size[0]), _adaptive_bins(shape[3], self.output_size[1])
+
+    def forward(self, x, train=False):
+        self._begin_forward(x)
+        rows, cols = self._bins(x.shape)
+        y = np.empty(self._out_shape, dtype=x.dtype)
+        for i, (h0, h1) in enumerate(rows):
+            for j, (w0, w1) in enumerate(cols):
+                y[:, :, i, j] = x[:, :, h0:h1, w0:w1].mean(axis=(2, 3))
+        self.x_shape = x.shape
+        return y
+
+    def backward(self, dout):
+        self._begin_backward(dout)
+        rows, cols = self._bins(self.x_shape)
+        dx = np.zeros(self.x_shape, dtype=dout.dtype)
+        for i, (h0, h1) in enumerate(rows):
+            for j, (w0, w1) in enumerate(cols):
+                area = (h1 - h0) * (w1 - w0)
+                dx[:, :, h0:h1, w0:w1] += (dout[:, :, i, j] / area)[:, :, None, None]
+        return dx
+
+
+class LocalResponseNorm(Layer):
+    """Local response normalisation across channels (Krizhevsky et al. 2012, section 3.3).
+
+    Shape:
+        x: (N, C, H, W) -> y: (N, C, H, W).
+
+    ``y[c] = x[c] / (k + a · Σ_{j=c−⌊n/2⌋}^{c+⌊(n−1)/2⌋} x[j]²)^β``, the sum clipped at the first
+    and last channel, with
+
+    * ``form="paper"`` (default): ``a = alpha``, the paper's formula (n=5, α=1e-4, β=0.75, k=2);
+    * ``form="pytorch"``: ``a = alpha / size``, the form of PyTorch's and Caffe's LRN layers.
+
+    PyTorch's ``torch.nn.LocalResponseNorm`` divides α by n and defaults k to 1, so the paper's
+    layer is ``torch.nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)``; the repr of this
+    layer prints its PyTorch equivalent.
+    """
+
+    _cache_attrs = ("x", "y", "scale")
+
+    def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, *, form="paper"):
+        super().__init__()
+        if not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"LocalResponseNorm: size must be a positive int, got {size!r}")
+        if form not in ("paper", "pytorch"):
+            raise ValueError(f"LocalResponseNorm: form must be 'paper' or 'pytorch', got {form!r}")
+        if k <= 0 or alpha < 0:
+            raise ValueError(f"LocalResponseNorm: need k > 0 and alpha >= 0, got k={k}, alpha={alpha}")
+        self.size, self.alpha, self.beta, self.k, self.form = int(size), float(alpha), float(beta), float(k), form
+
+    @property
+    def effective_alpha(self) -> float:
+        """The factor in front of the sum of squares: α (paper form) or α/n (PyTorch form)."""
+        return self.alpha if self.form == "paper" else self.alpha / self.size
+
+    def torch_equivalent(self) -> dict:
+        """Keyword arguments of ``torch.nn.LocalResponseNorm`` that compute the same function."""
+        return dict(size=self.size, alpha=self.effective_alpha * self.size, beta=self.beta, k=self.k)
+
+    def extra_repr(self):
+        t = self.torch_equivalent()
+        return (f"size={self.size}, alpha={self.alpha:g}, beta={self.beta:g}, k={self.k:g}, form={self.form!r}; "
+                f"= torch.nn.LocalResponseNorm({t['size']}, alpha={t['alpha']:g}, beta={t['beta']:g}, k={t['k']:g})")
+
+    def output_shape(self, input_shape):
+        return self._check_ndim(input_shape, 4, "(N, C, H, W)")
+
+    def forward(self, x, train=False):
+        self._begin_forward(x)
+        y, scale = backend.ops().lrn_forward(x, self.size, self.effective_alpha, self.beta, self.k)
+        self.x, self.y, self.scale = x, y, scale
+        return y
+
+    def backward(self, dout):
+        self._begin_backward(dout)
+        return backend.ops().lrn_backward(dout, self.x, self.y, self.scale, self.size,
+                                          self.effective_alpha, self.beta)
+
+
+class _BatchNorm(Layer):
+    """Shared code of BatchNorm1d and BatchNorm2d; ``_axes`` are the axes averaged over."""
+
+    _cache_attrs = ("x_hat", "inv_std", "trained")
+    _axes: tuple[int, ...] = ()
+    _pattern = ""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
+        super().__init__()
+        if not isinstance(num_features, (int, np.integer)) or num_features < 1:
+            raise ValueError(f"{type(self).__name__}: num_features must be a positive int, got {num_features!r}")
+        if not 0.0 <= momentum <= 1.0 or eps <= 0:
+            raise ValueError(f"{type(self).__name__}: need 0 <= momentum <= 1 and eps > 0")
+        self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
+        self.dtype = _check_dtype(dtype)
+        self.params = {"weight": np.ones(num_features, self.dtype), "bias": np.zeros(num_features, self.dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.buffers = {"running_mean": np.zeros(num_features, self.dtype),
+                        "running_var": np.ones(num_features, self.dtype)}
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum:g}"
+
+    def output_shape(self, input_shape):
+        pattern = self._pattern.format(self.num_features)
+        shape = self._check_ndim(input_shape, len(self._axes) + 1, pattern)
+        if shape[1] != self.num_features:
+            raise self._fail(ValueError, "input shape", pattern, shape)
+        return shape
+
+    def _bshape(self, v):
+        """A per-channel vector shaped to broadcast against the input: (1, C) or (1, C, 1, 1)."""
+        return v.reshape((1, -1) + (1,) * (len(self._axes) - 1))
+
+    def forward(self, x, train=False):
+        """Train: normalise with the batch's mean and (biased) variance and update the running
+        statistics with the unbiased variance, as PyTorch does. Eval: use the running statistics."""
+        self._begin_forward(x)
+        if train:
+            count = x.size // self.num_features
+            if count < 2:
+                raise self._fail(ValueError, "input shape in training mode",
+                                 "more than one value per channel", x.shape)
+            mean = x.mean(axis=self._axes)
+            var = x.var(axis=self._axes)
+            m = self.momentum
+            self.buffers["running_mean"] *= 1 - m
+            self.buffers["running_mean"] += m * mean
+            self.buffers["running_var"] *= 1 - m
+            self.buffers["running_var"] += m * var * (count / (count - 1))
+        else:
+            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+        inv_std = 1.0 / np.sqrt(var + self.eps)
+        x_hat = (x - self._bshape(mean)) * self._bshape(inv_std)
+        self.x_hat, self.inv_std, self.trained = x_hat, inv_std, train
+        return x_hat * self._bshape(self.params["weight"]) + self._bshape(self.params["bias"])
+
+    def backward(self, dout):
+        """``dx = γ/σ · (dout − mean(dout) − x̂ · mean(dout · x̂))`` in training mode (the batch
+        statistics depend on x); ``dx = γ/σ · dout`` in eval mode."""
+        self._begin_backward(dout)
+        np.sum(dout * self.x_hat, axis=self._axes, out=self.grads["weight"])
+        np.sum(dout, axis=self._axes, out=self.grads["bias"])
+        g = self._bshape(self.params["weight"] * self.inv_std)
+        if not self.trained:
+            return dout * g
+        count = dout.size // self.num_features
+        mean_dout = self._bshape(self.grads["bias"] / count)
+        mean_dout_xhat = self._bshape(self.grads["weight"] / count)
+        return g * (dout - mean_dout - self.x_hat * mean_dout_xhat)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation per channel of (N, C, H, W) input, statistics over N, H, W.
+
+    ``y = γ · (x − μ) / √(σ² + eps) + β``; running statistics ``r ← (1 − momentum)·r + momentum·batch``.
+    Shape: x: (N, C, H, W) -> y: (N, C, H, W).
+    """
+
+    _axes = (0, 2, 3)
+    _pattern = "(N, {}, H, W)"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation per feature of (N, C) input, statistics over N. Shape: (N, C) -> (N, C)."""
+
+    _axes = (0,)
+    _pattern = "(N, {})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Element-wise layers, dropout, flatten
+# ---------------------------------------------------------------------------------------------
+
+class ReLU(Layer):
+    """``y = max(x, 0)``; ``dx = dout · [x > 0]`` (the gradient at exactly 0 is 0, as in PyTorch).
+
+    Shape: any -> the same.
+    """
+
+    _cache_attrs = ("mask",)
+
+    def forward(self, x, train=False):
+        self._begin_forward(x)
+        self.mask = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout):
+        self._begin_backward(dout)
+        return dout * self.mask
+
+
+class Tanh(Layer):
+    """``y = tanh(x)``; ``dx = dout · (1 − y²)``. Shape: any -> the same."""
+
+    _cache_attrs = ("y",)
+
+    def forward(self, x, train=False):
+        self._begin_forward(x)
+        self.y = np.tanh(x)
+        return self.y.copy()  # the caller's copy; ours stays untouched for backward
+
+    def backward(self, dout):
+        self._begin_backward(dout)
+        return dout * (1 - self.y * self.y)
+
+
+class Flatten(Layer):
+    """(N, C, H, W) -> (N, C·H·W) in NCHW order (PyTorch's ``x.flatten(1)``), whatever the memory layout."""
+
+    _cache_attrs = ("x_shape",)
+
+    def output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        if len(shape) < 2:
+            raise self._fail(ValueError, "input shape", "(N, ...) with at least 2 dimensions", shape)
+        return (shape[0], int(np.prod(shape[1:])))
+
+    def forward(self, x, train=False):
+        self._begin_forward(x)
+        self.x_shape = x.shape
+        return x.reshape(self._out_shape).copy()
+
+    def backward(self, dout):
+        self._begin_backward(dout)
+        return dout.reshape(self.x_shape).copy()
+
+
+class Dropout(Layer):
+    """Dropout with probability ``p`` of zeroing each element in training mode.
+
+    * ``mode="inverted"`` (default, PyTorch): train ``y = x · m / (1 − p)``, eval ``y = x``.
+    * ``mode="paper"`` (Krizhevsky et al.): train ``y = x · m``, eval ``y = x · (1 − p)``.
+
+    ``m ~ Bernoulli(1 − p)`` is drawn from ``rng`` (a ``numpy.random.Generator``), so a seeded
+    generator gives the same masks; the backward uses the forward's mask. The two modes
+    have the same expectation and differ only in where the scale is applied.
+    Shape: any -> the same.
+    """
+
+    _cache_attrs = ("mask", "scale")
+
+    def __init__(self, p=0.5, *, rng=None, mode="inverted"):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        if mode not in ("inverted", "paper"):
+            raise ValueError(f"Dropout: mode must be 'inverted' or 'paper', got {mode!r}")
+        self.p, self.mode, self.rng = float(p), mode, _as_rng(rng)
+
+    def extra_repr(self):
+        return f"p={self.p:g}, mode={self.mode!r}"
+
+    def forward(self, x, train=False):
+        self._begin_forward(x)
+        if train:
+            self.mask = self.rng.random(x.shape) >= self.p  # drawn in float64: same masks for any dtype
+            keep = 1.0 - self.p
+            self.scale = (1.0 / keep if keep > 0 else 0.0) if self.mode == "inverted" else 1.0
+            return x * self.mask * x.dtype.type(self.scale)
+        self.mask = None
+        self.scale = 1.0 if self.mode == "inverted" else 1.0 - self.p
+        return x * x.dtype.type(self.scale)
+
+    def backward(self, dout):
+        self._begin_backward(dout)
+        scale = dout.dtype.type(self.scale)
+        return dout * scale if self.mask is None else dout * self.mask * scale
+
+
+# ---------------------------------------------------------------------------------------------
+# Containers and the loss
+# ---------------------------------------------------------------------------------------------
+
+class Sequential(Layer):
+    """Named layers run in order, with the same contract as a single layer.
+
+    ``Sequential(layer, layer, ...)`` names them "0", "1", ...; ``Sequential(OrderedDict(...))``
+    or ``Sequential([(name, layer), ...])`` keeps the given names. ``params``/``grads``/``buffers``
+    are flat dicts keyed ``"name.weight"`` holding the layers' own arrays (no copies).
+
+    ``forward(x, train=False, return_activations=False)``: with ``return_activations=True``
+    returns ``(y, {name: output of that layer})``.
+    """
+
+    def __init__(self, *layers):
+        super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], (dict, list)):
+            items = list(layers[0].items()) if isinstance(layers[0], dict) else list(layers[0])
+        else:
+            items = [(str(i), layer) for i, layer in enumerate(layers)]
+        self.layers: OrderedDict[str, Layer] = OrderedDict()
+        for name, layer in items:
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential: {name!r} is a {type(layer).__name__}, not a Layer")
+            if name in self.layers or "." in name:
+                raise ValueError(f"Sequential: layer names must be unique and contain no '.', got {name!r}")
+            self.layers[name] = layer
+        self._collect()
+
+    def _collect(self):
+        self.params = {f"{n}.{k}": v for n, layer in self.layers.items() for k, v in layer.params.items()}
+        self.grads = {f"{n}.{k}": v for n, layer in self.layers.items() for k, v in layer.grads.items()}
+        self.buffers = {f"{n}.{k}": v for n, layer in self.layers.items() for k, v in layer.buffers.items()}
+        dtypes = {layer.dtype for layer in self.layers.values() if layer.dtype is not None}
+        if len(dtypes) > 1:
+            raise TypeError(f"Sequential: layers have different dtypes {sorted(map(str, dtypes))}")
+        self.dtype = dtypes.pop() if dtypes else None
+
+    def __getitem__(self, name):
+        return self.layers[name]
+
+    def __iter__(self):
+        return iter(self.layers.items())
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __repr__(self):
+        inner = "".join(f"\n  ({n}): {layer!r}" for n, layer in self.layers.items())
+        return f"{type(self).__name__}({inner}\n)"
+
+    def astype(self, dtype):
+        new = copy.copy(self)
+        new.layers = OrderedDict((n, layer.astype(dtype)) for n, layer in self.layers.items())
+        new._collect()
+        return new
+
+    def output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.layers.values():
+            shape = layer.output_shape(shape)
+        return shape
+
+    def forward(self, x, train=False, return_activations=False):
+        self._check_array(x)
+        activations = {}
+        for name, layer in self.layers.items():
+            x = layer.forward(x, train=train)
+            if return_activations:
+                activations[name] = x
+        return (x, activations) if return_activations else x
+
+    def backward(self, dout):
+        for layer in reversed(self.layers.values()):
+            dout = layer.backward(dout)
+        return dout
+
+
+class CrossEntropyLoss:
+    """Softmax and negative log-likelihood fused, averaged over the batch.
+
+    ``loss = −(1/N) Σ_n log softmax(logits[n])[labels[n]]`` with the log-sum-exp computed after
+    subtracting each row's maximum, so large logits do not overflow.
+    ``backward() -> dlogits = (softmax(logits) − onehot(labels)) / N``.
+
+    Shape: logits (N, K) float, labels (N,) integers in [0, K) -> a float.
+    """
+
+    def __init__(self):
+        self.probs = None
+        self.labels = None
+
+    def __repr__(self):
+        return "CrossEntropyLoss()"
+
+    def forward(self, logits, labels) -> float:
+        if not isinstance(logits, np.ndarray) or logits.dtype.type not in _FLOATS:
+            raise TypeError(f"CrossEntropyLoss: logits must be a float32/float64 array, got "
+                            f"{getattr(logits, 'dtype', type(logits).__name__)}")
+        if logits.ndim != 2:
+            raise ValueError(f"CrossEntropyLoss: logits shape: expected (N, K), got {logits.shape}")
+        labels = np.asarray(labels)
+        if labels.dtype.kind not in "iu":
+            raise TypeError(f"CrossEntropyLoss: labels must be integers, got dtype {labels.dtype}")
+        if labels.shape != (logits.shape[0],):
+            raise ValueError(f"CrossEntropyLoss: labels shape: expected ({logits.shape[0]},), got {labels.shape}")
+        k = logits.shape[1]
+        if labels.size and (labels.min() < 0 or labels.max() >= k):
+            raise ValueError(f"CrossEntropyLoss: labels must be in [0, {k}), got min {labels.min()}, max {labels.max()}")
+        z = logits - logits.max(axis=1, keepdims=True)
+        log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        self.probs, self.labels = np.exp(log_probs), labels
+        return float(-log_probs[np.arange(len(labels)), labels].mean())
+
+    __call__ = forward
+
+    def backward(self):
+        if self.probs is None:
+            raise RuntimeError("CrossEntropyLoss: backward called before forward")
+        d = self.probs.copy()
+        d[np.arange(len(self.labels)), self.labels] -= 1
+        return d / len(self.labels)

@@ -1,0 +1,66 @@
+"""Naive loops: the definitions, written as directly as possible, for tests and notebooks.
+
+They are slow (pure Python over every output element) and exist to be obviously right:
+the tests hold both backends equal to them on small, odd shapes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .shapes import conv_output_size, pair
+
+
+def conv2d_naive(x, weight, bias=None, stride=1, padding=0, groups=1):
+    """x: (N, C, H, W), weight: (F, C/groups, kh, kw) -> (N, F, H_out, W_out).
+
+    ``out[n, f, oh, ow] = bias[f] + Σ_{c, i, j} weight[f, c, i, j] · x_pad[n, g·C/groups + c, oh·sh + i, ow·sw + j]``
+    with g the group of filter f.
+    """
+    (sh, sw), (ph, pw) = pair(stride), pair(padding)
+    n, c, h, w = x.shape
+    f, cg, kh, kw = weight.shape
+    ho, wo = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out = np.zeros((n, f, ho, wo), dtype=x.dtype)
+    per_group = f // groups
+    for b in range(n):
+        for o in range(f):
+            c0 = (o // per_group) * cg
+            for oh in range(ho):
+                for ow in range(wo):
+                    window = xp[b, c0 : c0 + cg, oh * sh : oh * sh + kh, ow * sw : ow * sw + kw]
+                    out[b, o, oh, ow] = np.sum(window * weight[o])
+            if bias is not None:
+                out[b, o] += bias[o]
+    return out
+
+
+def maxpool2d_naive(x, kernel_size, stride=None, padding=0):
+    """x: (N, C, H, W) -> (N, C, H_out, W_out), the maximum of each window (padding = −inf)."""
+    (kh, kw) = pair(kernel_size)
+    (sh, sw) = pair(stride if stride is not None else kernel_size)
+    (ph, pw) = pair(padding)
+    n, c, h, w = x.shape
+    ho, wo = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+    out = np.empty((n, c, ho, wo), dtype=x.dtype)
+    for b in range(n):
+        for ch in range(c):
+            for oh in range(ho):
+                for ow in range(wo):
+                    out[b, ch, oh, ow] = xp[b, ch, oh * sh : oh * sh + kh, ow * sw : ow * sw + kw].max()
+    return out
+
+
+def lrn_naive(x, size=5, alpha=1e-4, beta=0.75, k=2.0):
+    """The paper's formula element by element: b[c] = a[c] / (k + α Σ_{j near c} a[j]²)^β."""
+    n, c, h, w = x.shape
+    out = np.empty_like(x)
+    for b in range(n):
+        for ch in range(c):
+            lo, hi = max(0, ch - size // 2), min(c, ch + (size - 1) // 2 + 1)
+            for y in range(h):
+                for xx in range(w):
+                    s = np.sum(x[b, lo:hi, y, xx] ** 2)
+                    out[b, ch, y, xx] = x[b, ch, y, xx] / (k + alpha * s) ** beta
+    return out

@@ -1,0 +1,119 @@
+"""Readable NumPy reference kernels: im2col/col2im, max pooling, local response norm.
+
+This is the backend a student reads first. Every function here has a Numba twin in
+:mod:`alexnet_np.kernels` with the same signature and the same result; the tests hold
+the two equal (and equal to the naive loops in :mod:`alexnet_np.naive`).
+
+Column layout (shared by both backends)
+---------------------------------------
+``im2col`` turns ``x: (N, C, H, W)`` into ``cols: (N·H_out·W_out, C·kh·kw)``: one row per
+output pixel ``(n, oh, ow)``, and inside a row the window in ``(c, i, j)`` order. That is
+the order of ``weight.reshape(F, C·kh·kw)``, so a convolution is ``cols @ weight_matrix.T``,
+and the channels of one group are a contiguous block of columns.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .shapes import conv_output_size
+
+
+def _pad_hw(x, padding, value=0.0):
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def _windows(xp, kernel_size, stride, out_hw):
+    """All windows of the padded input: (N, C, H_out, W_out, kh, kw), a view (no copy)."""
+    (kh, kw), (sh, sw), (ho, wo) = kernel_size, stride, out_hw
+    win = sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    return win[:, :, ::sh, ::sw][:, :, :ho, :wo]
+
+
+def im2col(x, kernel_size, stride, padding):
+    """x: (N, C, H, W) -> cols: (N·H_out·W_out, C·kh·kw), rows ordered (n, oh, ow), columns (c, i, j).
+
+    ``cols[(n·H_out + oh)·W_out + ow, (c·kh + i)·kw + j] = x_padded[n, c, oh·sh + i, ow·sw + j]``
+    """
+    n, c, h, w = x.shape
+    ho = conv_output_size(h, kernel_size[0], stride[0], padding[0])
+    wo = conv_output_size(w, kernel_size[1], stride[1], padding[1])
+    win = _windows(_pad_hw(x, padding), kernel_size, stride, (ho, wo))  # (N, C, Ho, Wo, kh, kw)
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kernel_size[0] * kernel_size[1])
+
+
+def col2im(cols, x_shape, kernel_size, stride, padding):
+    """cols: (N·H_out·W_out, C·kh·kw) -> dx: (N, C, H, W), the adjoint of :func:`im2col`.
+
+    Not an inverse: a pixel covered by several windows receives the *sum* of its copies,
+    which is exactly the gradient of im2col.
+    """
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    ho = conv_output_size(h, kh, sh, ph)
+    wo = conv_output_size(w, kw, sw, pw)
+    cols6 = cols.reshape(n, ho, wo, c, kh, kw)
+    dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw] += cols6[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return dxp[:, :, ph : ph + h, pw : pw + w].copy()
+
+
+def maxpool_forward(x, kernel_size, stride, padding):
+    """x: (N, C, H, W) -> (out: (N, C, H_out, W_out), argmax: (N, C, H_out, W_out) int64).
+
+    ``argmax`` is the position of the maximum inside its window, ``i·kw + j`` (padding
+    counts as −inf). Ties go to the first maximum in row-major window order, as in PyTorch;
+    a NaN wins over numbers (the first NaN), so NaN propagates.
+    """
+    n, c, h, w = x.shape
+    kh, kw = kernel_size
+    ho = conv_output_size(h, kh, stride[0], padding[0])
+    wo = conv_output_size(w, kw, stride[1], padding[1])
+    win = _windows(_pad_hw(x, padding, -np.inf), kernel_size, stride, (ho, wo))
+    flat = win.reshape(n, c, ho, wo, kh * kw)
+    argmax = flat.argmax(axis=-1)
+    out = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+    return out, argmax
+
+
+def maxpool_backward(dout, argmax, x_shape, kernel_size, stride, padding):
+    """Route each output gradient to its window's argmax; overlapping windows accumulate (+=)."""
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    ho, wo = argmax.shape[2:]
+    dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dout.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            routed = np.where(argmax == i * kw + j, dout, 0)
+            dxp[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw] += routed
+    return dxp[:, :, ph : ph + h, pw : pw + w].copy()
+
+
+def _channel_window_sum(a, before, after):
+    """s[:, c] = sum of a[:, c − before .. c + after] (clipped at the edges), a: (N, C, H, W)."""
+    padded = np.pad(a, ((0, 0), (before, after), (0, 0), (0, 0)))
+    return sliding_window_view(padded, before + after + 1, axis=1).sum(axis=-1)
+
+
+def lrn_forward(x, size, alpha, beta, k):
+    """Local response normalisation across channels, x: (N, C, H, W) -> (out, scale).
+
+    ``scale[c] = k + alpha · Σ_{j = c − size//2}^{c + (size−1)//2} x[j]²`` and
+    ``out[c] = x[c] · scale[c]^(−beta)``. ``alpha`` is used as given: the layer passes
+    the paper's α, or α/size for the PyTorch/Caffe form.
+    """
+    scale = k + alpha * _channel_window_sum(x * x, size // 2, (size - 1) // 2)
+    return x * scale ** (-beta), scale
+
+
+def lrn_backward(dout, x, out, scale, size, alpha, beta):
+    """dx[j] = dout[j]·scale[j]^(−β) − 2αβ·x[j]·Σ_{c : j in window(c)} dout[c]·out[c]/scale[c]."""
+    t = dout * out / scale
+    # j lies in window(c) exactly when c runs from j − (size−1)//2 to j + size//2.
+    back = _channel_window_sum(t, (size - 1) // 2, size // 2)
+    return dout * scale ** (-beta) - (2 * alpha * beta) * x * back

@@ -1,0 +1,61 @@
+"""Output sizes of windowed layers: the one formula every layer, im2col and the summary use.
+
+    out = floor((n + 2·p − k) / s) + 1
+
+Conv2d, MaxPool2d, im2col, the kernels and the model summary all call
+:func:`conv_output_size`; nothing else in the package writes the formula again.
+"""
+from __future__ import annotations
+
+
+def pair(value, name: str = "value") -> tuple[int, int]:
+    """An int or a pair of ints -> a pair of ints (PyTorch's ``_pair``)."""
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        return (value, value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        return (value[0], value[1])
+    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
+    """Output length of a convolution or pooling window sliding over ``n`` positions.
+
+    ``floor((n + 2·padding − kernel_size) / stride) + 1``, the same floor as PyTorch.
+
+    Raises ValueError when the result is < 1 (the input is too small for the window)
+    or when an argument is out of range.
+
+    >>> conv_output_size(227, 11, 4)   # AlexNet conv1
+    55
+    >>> conv_output_size(224, 11, 4)   # 54.25 floored: the 224-vs-227 puzzle
+    54
+    """
+    if kernel_size < 1 or stride < 1 or padding < 0:
+        raise ValueError(
+            f"kernel_size and stride must be >= 1 and padding >= 0, "
+            f"got kernel_size={kernel_size}, stride={stride}, padding={padding}"
+        )
+    out = (n + 2 * padding - kernel_size) // stride + 1
+    if out < 1:
+        raise ValueError(
+            f"input size {n} is too small for kernel_size={kernel_size}, stride={stride}, "
+            f"padding={padding}: ({n} + 2·{padding} − {kernel_size}) // {stride} + 1 = {out} < 1"
+        )
+    return out
+
+
+def conv_output_arithmetic(n: int, kernel_size: int, stride: int = 1, padding: int = 0) -> str:
+    """The output-size arithmetic written out, e.g. ``(227 − 11)/4 + 1 = 55``.
+
+    A division that is not exact is shown, not hidden:
+    ``(224 − 11)/4 + 1 = 54.25 → 54``.
+    """
+    out = conv_output_size(n, kernel_size, stride, padding)
+    top = f"{n} + 2·{padding} − {kernel_size}" if padding else f"{n} − {kernel_size}"
+    span = n + 2 * padding - kernel_size
+    if span % stride == 0:
+        return f"({top})/{stride} + 1 = {out}"
+    exact = span / stride + 1
+    return f"({top})/{stride} + 1 = {exact:g} → {out}"
