@@ -1,0 +1,129 @@
+"""The Numba kernels equal the NumPy reference, and both equal naive loops, on odd shapes."""
+import numba
+import numpy as np
+import pytest
+
+import alexnet_np as an
+from alexnet_np import kernels, naive, reference
+
+# (N, C, H, W), kernel, stride, padding: non-square inputs and kernels, stride > 1,
+# padding, overlapping and non-overlapping pools, batch of 1.
+CASES = [
+    ((2, 3, 9, 7), (3, 2), (2, 1), (1, 0)),
+    ((1, 4, 11, 13), (3, 3), (2, 2), (0, 0)),
+    ((3, 2, 8, 8), (2, 2), (2, 2), (0, 0)),
+    ((2, 5, 10, 6), (5, 3), (3, 2), (2, 1)),
+    ((1, 1, 5, 5), (1, 1), (1, 1), (0, 0)),
+    ((2, 3, 15, 15), (11, 11), (4, 4), (2, 2)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,k,s,p", CASES)
+def test_im2col_col2im_twins_are_equal(shape, k, s, p, dtype, rng):
+    x = rng.standard_normal(shape).astype(dtype)
+    cols_ref = reference.im2col(x, k, s, p)
+    cols_nb = kernels.im2col(x, k, s, p)
+    assert cols_nb.dtype == dtype
+    np.testing.assert_array_equal(cols_nb, cols_ref)  # a pure copy: bit-identical
+    dcols = rng.standard_normal(cols_ref.shape).astype(dtype)
+    rtol = 1e-6 if dtype == np.float32 else 1e-13  # sums of the same terms in another order
+    np.testing.assert_allclose(kernels.col2im(dcols, shape, k, s, p), reference.col2im(dcols, shape, k, s, p),
+                               rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("shape,k,s,p", CASES)
+def test_col2im_is_the_adjoint_of_im2col(shape, k, s, p, rng):
+    # <im2col(x), c> == <x, col2im(c)> for every x, c: col2im sums the copies im2col made.
+    x = rng.standard_normal(shape)
+    c = rng.standard_normal(reference.im2col(x, k, s, p).shape)
+    for impl in (reference, kernels):
+        lhs = np.sum(impl.im2col(x, k, s, p) * c)
+        rhs = np.sum(x * impl.col2im(c, shape, k, s, p))
+        assert abs(lhs - rhs) < 1e-10 * (abs(lhs) + 1)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+@pytest.mark.parametrize("shape,k,s,p", CASES[:4])
+def test_conv_layer_equals_naive_loops_on_both_backends(shape, k, s, p, groups, backend, rng):
+    c = shape[1] * groups
+    x = rng.standard_normal((shape[0], c, *shape[2:]))
+    conv = an.Conv2d(c, 4, k, stride=s, padding=p, groups=groups, rng=rng, dtype=np.float64)
+    expected = naive.conv2d_naive(x, conv.params["weight"], conv.params["bias"], s, p, groups)
+    np.testing.assert_allclose(conv.forward(x), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape,k,s,p", [c for c in CASES if c[3][0] <= c[1][0] // 2 and c[3][1] <= c[1][1] // 2])
+def test_maxpool_twins_equal_naive(shape, k, s, p, rng):
+    x = rng.standard_normal(shape).astype(np.float32)
+    out_ref, arg_ref = reference.maxpool_forward(x, k, s, p)
+    out_nb, arg_nb = kernels.maxpool_forward(x, k, s, p)
+    np.testing.assert_array_equal(out_nb, out_ref)
+    np.testing.assert_array_equal(arg_nb, arg_ref)
+    np.testing.assert_array_equal(out_ref, naive.maxpool2d_naive(x, k, s, p))
+    dout = rng.standard_normal(out_ref.shape).astype(np.float32)
+    np.testing.assert_allclose(kernels.maxpool_backward(dout, arg_nb, shape, k, s, p),
+                               reference.maxpool_backward(dout, arg_ref, shape, k, s, p), rtol=1e-6, atol=1e-6)
+
+
+def test_maxpool_ties_go_to_the_first_maximum(backend):
+    x = np.ones((1, 1, 3, 3), np.float64)
+    pool = an.MaxPool2d(2, stride=1)
+    pool.forward(x)
+    dx = pool.backward(np.ones((1, 1, 2, 2)))
+    # every window's first element (row-major) takes its gradient
+    np.testing.assert_array_equal(dx[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
+
+
+def test_maxpool_overlapping_windows_accumulate(backend):
+    # One big value in the centre of a 5x5 input is the max of all four 3x3/2 windows.
+    x = np.zeros((1, 1, 5, 5))
+    x[0, 0, 2, 2] = 10.0
+    pool = an.MaxPool2d(3, 2)
+    assert pool.forward(x).shape == (1, 1, 2, 2)
+    dx = pool.backward(np.full((1, 1, 2, 2), 1.5))
+    assert dx[0, 0, 2, 2] == 6.0 and dx.sum() == 6.0
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 6])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lrn_twins_equal_naive(size, dtype, rng):
+    x = rng.standard_normal((2, 7, 3, 4)).astype(dtype)
+    out_ref, scale_ref = reference.lrn_forward(x, size, 0.3, 0.75, 2.0)
+    out_nb, scale_nb = kernels.lrn_forward(x, size, 0.3, 0.75, 2.0)
+    rtol = 1e-5 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(out_nb, out_ref, rtol=rtol)
+    np.testing.assert_allclose(scale_nb, scale_ref, rtol=rtol)
+    np.testing.assert_allclose(out_ref, naive.lrn_naive(x.astype(np.float64), size, 0.3, 0.75, 2.0), rtol=rtol)
+    dout = rng.standard_normal(x.shape).astype(dtype)
+    np.testing.assert_allclose(kernels.lrn_backward(dout, x, out_nb, scale_nb, size, 0.3, 0.75),
+                               reference.lrn_backward(dout, x, out_ref, scale_ref, size, 0.3, 0.75),
+                               rtol=rtol * 10, atol=rtol)
+
+
+def test_numba_path_is_compiled_code():
+    """No silent fallback to Python: the kernels are Numba dispatchers with compiled signatures."""
+    assert not numba.config.DISABLE_JIT, "NUMBA_DISABLE_JIT is set: the numba backend would run as Python"
+    with an.use_backend("numba"):
+        assert an.backend.ops() is kernels
+        conv, pool, lrn = an.Conv2d(3, 4, 3), an.MaxPool2d(3, 2), an.LocalResponseNorm()
+        x = np.random.default_rng(0).standard_normal((1, 3, 9, 9)).astype(np.float32)
+        y = pool.forward(lrn.forward(conv.forward(x)))
+        conv.backward(lrn.backward(pool.backward(np.ones_like(y))))
+    for kernel in kernels.KERNELS:
+        assert isinstance(kernel, numba.core.registry.CPUDispatcher), kernel
+        assert kernel.signatures, f"{kernel.py_func.__name__} was never compiled"
+        assert any(sig[0].dtype == numba.float32 for sig in kernel.signatures)
+
+
+def test_backend_switch(rng):
+    x = rng.standard_normal((1, 2, 6, 6)).astype(np.float32)
+    conv = an.Conv2d(2, 3, 3, rng=rng)
+    with an.use_backend("numpy"):
+        assert an.get_backend() == "numpy" and an.backend.ops() is reference
+        y_ref = conv.forward(x)
+    with an.use_backend("numba"):
+        y_nb = conv.forward(x)
+    np.testing.assert_allclose(y_nb, y_ref, rtol=1e-6)
+    with pytest.raises(ValueError, match="unknown backend"):
+        an.set_backend("cuda")
