@@ -7,7 +7,7 @@
 
 Modules, in reading order: ``shapes`` (the output-size formula), ``reference`` (readable NumPy
 kernels), ``kernels`` (their Numba twins), ``backend`` (choose between them), ``layers``,
-``gradcheck``.
+``gradcheck``, ``model`` (AlexNet), ``io`` (safe .npz files).
 """
 import os as _os
 
@@ -21,11 +21,13 @@ from .layers import (  # noqa: E402
     AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, CrossEntropyLoss, Dropout, Flatten, Layer,
     Linear, LocalResponseNorm, MaxPool2d, ReLU, Sequential, Tanh,
 )
+from .model import VARIANTS, AlexNet  # noqa: E402
 from .shapes import conv_output_size  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlexNet", "VARIANTS",
     "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "CrossEntropyLoss", "Dropout", "Flatten",
     "Layer", "Linear", "LocalResponseNorm", "MaxPool2d", "ReLU", "Sequential", "Tanh",
     "BACKENDS", "get_backend", "set_backend", "use_backend", "conv_output_size", "gradcheck",

@@ -198,3 +198,44 @@ def directional_check(model, x, labels, loss, *, n_directions=3, h=1e-5, train=T
         denom = abs(analytic) + abs(numeric)
         results.append((analytic, numeric, 0.0 if denom == 0 else abs(analytic - numeric) / denom))
     return results
+
+
+# ---- every layer type, checked the same way by the tests, the CLI and the notebooks ---------
+
+def layer_catalogue(rng):
+    """{name: (float64 layer, input shape)}: one small, awkward configuration of every layer type."""
+    from . import layers as L
+
+    f64 = dict(dtype=np.float64)
+    return {
+        "Conv2d": (L.Conv2d(4, 6, (3, 2), stride=(2, 1), padding=1, rng=rng, **f64), (2, 4, 7, 6)),
+        "Conv2d groups=2": (L.Conv2d(4, 6, 3, stride=2, padding=(0, 1), groups=2, rng=rng, **f64), (1, 4, 7, 8)),
+        "Linear": (L.Linear(7, 5, rng=rng, **f64), (3, 7)),
+        "MaxPool2d 3/2": (L.MaxPool2d(3, 2), (2, 3, 9, 7)),
+        "MaxPool2d padded": (L.MaxPool2d((3, 2), stride=(2, 1), padding=1), (1, 2, 6, 5)),
+        "AdaptiveAvgPool2d": (L.AdaptiveAvgPool2d((4, 3)), (2, 3, 9, 7)),
+        "LocalResponseNorm paper": (L.LocalResponseNorm(5, alpha=0.05), (2, 7, 3, 3)),
+        "LocalResponseNorm pytorch": (L.LocalResponseNorm(4, alpha=0.3, beta=0.6, k=1.0, form="pytorch"), (1, 6, 3, 2)),
+        "ReLU": (L.ReLU(), (3, 4, 2, 2)),
+        "Tanh": (L.Tanh(), (3, 5)),
+        "Flatten": (L.Flatten(), (2, 3, 2, 2)),
+        "Dropout": (L.Dropout(0.5, rng=rng), (4, 6)),
+        "Dropout paper": (L.Dropout(0.3, rng=rng, mode="paper"), (4, 6)),
+        "BatchNorm2d": (L.BatchNorm2d(3, **f64), (4, 3, 2, 3)),
+        "BatchNorm1d": (L.BatchNorm1d(5, **f64), (6, 5)),
+    }
+
+
+def check_all_layers(seed=7, names=None, train=True):
+    """Gradient-check every layer of :func:`layer_catalogue` (and the loss) -> {name: {tensor: result}}."""
+    from .layers import CrossEntropyLoss
+
+    out = {}
+    rng = np.random.default_rng(seed)
+    for name, (layer, shape) in layer_catalogue(rng).items():
+        if names is None or name in names:
+            out[name] = check_layer(layer, kink_free_input(shape, rng, scale=2.0), train=train, rng=rng)
+    if names is None or "CrossEntropyLoss" in names:
+        logits = rng.standard_normal((5, 7)) * 30  # large: exercises the max-shift
+        out["CrossEntropyLoss"] = check_loss(CrossEntropyLoss(), logits, rng.integers(0, 7, size=5))
+    return out

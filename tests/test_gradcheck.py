@@ -3,32 +3,11 @@ import numpy as np
 import pytest
 
 import alexnet_np as an
-from alexnet_np.gradcheck import (check_layer, check_loss, kink_free_input, max_rel_error,
-                                  numerical_gradient, rel_error)
+from alexnet_np.gradcheck import (check_all_layers, check_layer, check_loss, kink_free_input, layer_catalogue,
+                                  max_rel_error, numerical_gradient, rel_error)
 
 
-def _layers(rng):
-    f64 = dict(dtype=np.float64)
-    return {
-        "conv": (an.Conv2d(4, 6, (3, 2), stride=(2, 1), padding=1, rng=rng, **f64), (2, 4, 7, 6)),
-        "conv_groups": (an.Conv2d(4, 6, 3, stride=2, padding=(0, 1), groups=2, rng=rng, **f64), (1, 4, 7, 8)),
-        "linear": (an.Linear(7, 5, rng=rng, **f64), (3, 7)),
-        "maxpool_overlapping": (an.MaxPool2d(3, 2), (2, 3, 9, 7)),
-        "maxpool_padded": (an.MaxPool2d((3, 2), stride=(2, 1), padding=1), (1, 2, 6, 5)),
-        "avgpool_adaptive": (an.AdaptiveAvgPool2d((4, 3)), (2, 3, 9, 7)),
-        "lrn_paper": (an.LocalResponseNorm(5, alpha=0.05), (2, 7, 3, 3)),
-        "lrn_pytorch": (an.LocalResponseNorm(4, alpha=0.3, beta=0.6, k=1.0, form="pytorch"), (1, 6, 3, 2)),
-        "relu": (an.ReLU(), (3, 4, 2, 2)),
-        "tanh": (an.Tanh(), (3, 5)),
-        "flatten": (an.Flatten(), (2, 3, 2, 2)),
-        "dropout": (an.Dropout(0.5, rng=rng), (4, 6)),
-        "dropout_paper": (an.Dropout(0.3, rng=rng, mode="paper"), (4, 6)),
-        "batchnorm2d": (an.BatchNorm2d(3, **f64), (4, 3, 2, 3)),
-        "batchnorm1d": (an.BatchNorm1d(5, **f64), (6, 5)),
-    }
-
-
-NAMES = list(_layers(np.random.default_rng(0)))
+NAMES = list(layer_catalogue(np.random.default_rng(0)))
 SMOOTH_TOL = 1e-7  # the bound for smooth layers; kinks are kept away by kink_free_input
 
 
@@ -36,7 +15,7 @@ SMOOTH_TOL = 1e-7  # the issue's bound for smooth layers; kinks are kept away by
 @pytest.mark.parametrize("name", NAMES)
 def test_layer_gradients(name, train, backend):
     rng = np.random.default_rng(7)
-    layer, shape = _layers(rng)[name]
+    layer, shape = layer_catalogue(rng)[name]
     x = kink_free_input(shape, rng, scale=2.0)
     results = check_layer(layer, x, train=train, rng=rng)
     assert set(results) == {"input", *layer.params}
@@ -104,3 +83,14 @@ def test_kink_free_input_is_distinct_signed_and_away_from_zero():
         if m > 1:
             assert (x > 0).any() and (x < 0).any()
             assert np.min(np.diff(np.sort(x.ravel()))) >= 2 / m - 1e-12
+
+
+def test_check_all_layers_covers_every_layer_class_and_passes():
+    results = check_all_layers()
+    checked = {type(layer).__name__ for layer, _ in layer_catalogue(np.random.default_rng(0)).values()}
+    exported = {name for name in an.layers.__dict__ if isinstance(getattr(an.layers, name), type)
+                and issubclass(getattr(an.layers, name), an.Layer) and not name.startswith("_")}
+    assert exported - {"Layer", "Sequential"} <= checked
+    assert "CrossEntropyLoss" in results
+    worst = max(r.rel_error for per in results.values() for r in per.values())
+    assert worst < SMOOTH_TOL

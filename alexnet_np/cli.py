@@ -1,0 +1,200 @@
+"""Command line: ``python -m alexnet_np {tour,summary,gradcheck} ...``.
+
+Every command has ``--help``. Bad arguments print one line and exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one clear line, exit status 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _input_shape(text):
+    try:
+        parts = tuple(int(p) for p in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3 or min(parts) < 1:
+        raise argparse.ArgumentTypeError(f"expected C×H×W such as 3x227x227, got {text!r}")
+    return parts
+
+
+def cmd_summary(args):
+    from .model import AlexNet
+
+    kwargs = dict(num_classes=args.classes)
+    if args.input:
+        if args.input[0] != 3:
+            raise ValueError(f"AlexNet takes 3 input channels, got --input {'x'.join(map(str, args.input))}")
+        kwargs["input_size"] = args.input[1:]
+    if args.lrn is not None:
+        kwargs["lrn"] = args.lrn
+    print(AlexNet(args.variant, **kwargs).summary())
+    return 0
+
+
+def _network_check(variant="single_tower", n_directions=3, seed=0):
+    from .gradcheck import directional_check
+    from .layers import CrossEntropyLoss
+    from .model import AlexNet
+
+    model = AlexNet(variant, dtype=np.float64, seed=seed)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((1, 3, *model.input_size))
+    return directional_check(model, x, np.array([int(rng.integers(model.num_classes))]), CrossEntropyLoss(),
+                             n_directions=n_directions, rng=rng)
+
+
+LAYER_TOL = 1e-7
+NETWORK_TOL = 1e-6
+
+
+def print_gradcheck_table(results, tol=LAYER_TOL, file=sys.stdout):
+    """Print one row per checked tensor; return True when every relative error is below ``tol``."""
+    ok = True
+    print(f"{'layer':<26} {'tensor':<7} {'rel. error':>10} {'max elementwise':>16}  verdict", file=file)
+    for name, per in results.items():
+        for tensor, r in per.items():
+            passed = r.rel_error < tol
+            ok &= passed
+            print(f"{name:<26} {tensor:<7} {r.rel_error:>10.2e} {r.max_rel_error:>16.2e}  "
+                  f"{'pass' if passed else 'FAIL'}", file=file)
+    return ok
+
+
+def cmd_gradcheck(args):
+    from .gradcheck import check_all_layers, layer_catalogue
+
+    known = list(layer_catalogue(np.random.default_rng(0))) + ["CrossEntropyLoss"]
+    names = None
+    if args.layer:
+        names = [n for n in known if n == args.layer or n.split()[0] == args.layer]
+        if not names:
+            raise ValueError(f"unknown layer {args.layer!r}; choose from {sorted({n.split()[0] for n in known})}")
+    print(f"Central differences in float64 (h = 1e-6), relative error ‖a − n‖/(‖a‖ + ‖n‖); pass below {LAYER_TOL:g}.")
+    ok = print_gradcheck_table(check_all_layers(names=names))
+    if args.network and names is None:
+        t = time.perf_counter()
+        res = _network_check()
+        print(f"\nWhole network (single_tower, batch 1, float64), {len(res)} random directions, h = 1e-5:")
+        for i, (a, n, err) in enumerate(res):
+            passed = err < NETWORK_TOL
+            ok &= passed
+            print(f"  direction {i}: analytic {a:+.10e}  numeric {n:+.10e}  rel. error {err:.1e}  "
+                  f"{'pass' if passed else 'FAIL'}")
+        print(f"  ({time.perf_counter() - t:.1f} s)")
+    print("\nall checks passed" if ok else "\nSOME CHECKS FAILED")
+    return 0 if ok else 1
+
+
+def cmd_tour(args):
+    from . import kernels
+    from .data import preprocess, sample_image
+    from .gradcheck import check_all_layers
+    from .layers import CrossEntropyLoss
+    from .model import AlexNet
+    from .shapes import conv_output_arithmetic
+
+    t_start = time.perf_counter()
+    say = print
+    say("=" * 78)
+    say("alexnet_np tour: AlexNet in NumPy, every layer with an explicit forward and backward pass")
+    say("=" * 78)
+
+    t = time.perf_counter()
+    model = AlexNet(args.variant, seed=args.seed)
+    say(f"\n1. The model: AlexNet({args.variant!r}) built in {time.perf_counter() - t:.1f} s\n")
+    summary = model.summary()
+    say(summary)
+    say(f"\n   {model.num_params():,} trainable parameters; the fully connected layers hold "
+        f"{sum(r.params for r in summary.rows if r.name.startswith('fc')) / summary.total_params:.1%} of them.")
+
+    say("\n2. The output-size formula, out = floor((n + 2p − k)/s) + 1, layer by layer:")
+    for r in summary.rows:
+        if r.arithmetic:
+            say(f"   {r.name:<6} {r.arithmetic}")
+    say(f"   The paper's 224: {conv_output_arithmetic(224, 11, 4)} — not an integer; 227 gives exactly 55.")
+
+    say(f"\n3. A real photograph: skimage.data.{args.image}(), resized (shorter side 256), centre crop "
+        f"{model.input_size[0]}, mean RGB subtracted")
+    x = preprocess(sample_image(args.image), size=model.input_size[0])[None]
+    t = time.perf_counter()
+    compiled_before = sum(len(k.signatures) for k in kernels.KERNELS)
+    logits, acts = model.forward(x, train=False, return_activations=True)
+    loss_fn = CrossEntropyLoss()
+    loss = loss_fn.forward(logits, np.array([0]))
+    dx = model.backward(loss_fn.backward())
+    elapsed = time.perf_counter() - t
+    compiled = sum(len(k.signatures) for k in kernels.KERNELS) - compiled_before
+    note = (f" (includes compiling {compiled} Numba kernel signatures on this first run; cached for next time)"
+            if compiled and any(k.stats.cache_misses for k in kernels.KERNELS) else "")
+    say(f"   forward + backward of one image: {elapsed:.2f} s{note}")
+    for name in ("conv1", "pool1", "pool2", "pool5", "fc6", "fc8"):
+        a = acts[name]
+        say(f"   {name:<6} output {str(a.shape[1:]):<16} mean {a.mean():+.3f}  std {a.std():.3f}")
+    probs = np.exp(logits[0] - logits[0].max())
+    probs /= probs.sum()
+    say(f"   loss {loss:.4f} (≈ ln 1000 = {np.log(1000):.4f}: untrained weights guess uniformly; "
+        f"max class probability {probs.max():.4f})")
+    say(f"   input gradient: shape {dx.shape[1:]}, |dL/dx| max {np.abs(dx).max():.2e} — the saliency map of notebook 5")
+
+    say("\n4. Gradient checks (float64, central differences), every layer type:")
+    results = check_all_layers()
+    worst = {name: max(r.rel_error for r in per.values()) for name, per in results.items()}
+    for name, err in worst.items():
+        say(f"   {name:<26} worst rel. error {err:.1e}  {'pass' if err < 1e-7 else 'FAIL'}")
+
+    say("\n5. Where next:")
+    say("   python -m alexnet_np summary --variant paper         # the two-tower network")
+    say("   python -m alexnet_np summary --variant single_tower --input 3x224x224   # the 224 puzzle")
+    say("   python -m alexnet_np gradcheck                       # every layer + the whole network")
+    say("   jupyter lab notebooks/                               # the notebooks, in order")
+    say(f"\nTour finished in {time.perf_counter() - t_start:.1f} s.")
+    return 0 if all(err < 1e-7 for err in worst.values()) else 1
+
+
+def build_parser():
+    from .data import SAMPLE_IMAGES
+    from .model import VARIANTS
+
+    p = _Parser(prog="python -m alexnet_np", description="AlexNet from scratch in NumPy.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("tour", help="the main demo: summary, formula, a real photo forward/backward, gradient checks")
+    s.add_argument("--variant", choices=VARIANTS, default="single_tower")
+    s.add_argument("--image", choices=SAMPLE_IMAGES, default="astronaut")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_tour)
+
+    s = sub.add_parser("summary", help="print the layer table of a variant (no data needed)")
+    s.add_argument("--variant", choices=VARIANTS, default="single_tower")
+    s.add_argument("--input", type=_input_shape, help="C×H×W, e.g. 3x227x227 (default: the variant's own)")
+    s.add_argument("--classes", type=int, default=1000)
+    lrn = s.add_mutually_exclusive_group()
+    lrn.add_argument("--lrn", dest="lrn", action="store_true", default=None, help="force LRN layers on")
+    lrn.add_argument("--no-lrn", dest="lrn", action="store_false", help="leave LRN out (seeds/003's table)")
+    s.set_defaults(func=cmd_summary)
+
+    s = sub.add_parser("gradcheck", help="gradient-check every layer type and the whole network")
+    s.add_argument("--layer", help="check one layer type only, e.g. Conv2d or MaxPool2d")
+    s.add_argument("--no-network", dest="network", action="store_false",
+                   help="skip the whole-network directional check (about 5 s)")
+    s.set_defaults(func=cmd_gradcheck)
+    return p
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError) as err:
+        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+        return 2

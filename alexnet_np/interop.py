@@ -1,0 +1,127 @@
+"""Interop with PyTorch: torchvision's key names, and a ``torch.nn`` module of the same layout.
+
+torchvision's ``alexnet`` names its layers by position inside two ``nn.Sequential``s:
+``features`` (everything before the flatten, except the average pool), ``avgpool``, and
+``classifier`` (everything after the flatten). :func:`torch_key_map` derives the same names
+from an AlexNet's own layer list, so the map is right for every variant: for ``torchvision``
+it gives ``conv1.weight -> features.0.weight``, ``fc6.weight -> classifier.1.weight``, …
+
+The key maps need no torch; :func:`build_torch_module` imports torch when called.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import layers as L
+
+
+def torch_layer_names(model) -> dict:
+    """{our layer name: torchvision-style module path}, e.g. {"conv1": "features.0", "fc8": "classifier.6"}."""
+    names, part, index = {}, "features", 0
+    for name, layer in model.layers.items():
+        if isinstance(layer, L.AdaptiveAvgPool2d):
+            names[name] = "avgpool"
+        elif isinstance(layer, L.Flatten):
+            part, index = "classifier", 0
+        else:
+            names[name] = f"{part}.{index}"
+            index += 1
+    return names
+
+
+def torch_key_map(model) -> dict:
+    """{our state-dict key: torchvision-style key} for every parameter and buffer of ``model``."""
+    layer_names = torch_layer_names(model)
+    out = {}
+    for key in list(model.params) + list(model.buffers):
+        layer, tensor = key.split(".", 1)
+        out[key] = f"{layer_names[layer]}.{tensor}"
+    return out
+
+
+def to_torch_state_dict(model) -> dict:
+    """Our weights under torchvision's key names (numpy arrays; ``torch.from_numpy`` each to load them)."""
+    state = model.state_dict()
+    return {theirs: state[ours] for ours, theirs in torch_key_map(model).items()}
+
+
+def from_torch_state_dict(model, state: dict):
+    """Load a torchvision-keyed state dict (numpy arrays or tensors) into ``model``, checking everything.
+
+    Keys torchvision keeps that we do not (``num_batches_tracked``) are ignored; any other
+    missing, extra or mis-shaped tensor is reported by ``model.load_state_dict``.
+    """
+    inverse = {theirs: ours for ours, theirs in torch_key_map(model).items()}
+    ours = {}
+    for key, value in state.items():
+        if key.endswith("num_batches_tracked"):
+            continue
+        value = value.detach().cpu().numpy() if hasattr(value, "detach") else value
+        ours[inverse.get(key, key)] = value
+    model.load_state_dict(ours)
+    return model
+
+
+def build_torch_module(model):
+    """A ``torch.nn.Module`` with the same layers, hyper-parameters, names and weights as ``model``.
+
+    Laid out as torchvision's AlexNet (``features``, ``avgpool``, ``classifier``); LRN layers
+    become ``torch.nn.LocalResponseNorm`` with their PyTorch-equivalent α. Requires torch.
+    """
+    import torch
+    from torch import nn
+
+    dtype = torch.float64 if np.dtype(model.dtype) == np.float64 else torch.float32
+    features, classifier, avgpool = [], [], None
+    target = features
+    for name, layer in model.layers.items():
+        if isinstance(layer, L.Flatten):
+            target = classifier
+            continue
+        if isinstance(layer, L.Conv2d):
+            m = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
+                          groups=layer.groups, bias="bias" in layer.params)
+        elif isinstance(layer, L.Linear):
+            m = nn.Linear(layer.in_features, layer.out_features, bias="bias" in layer.params)
+        elif isinstance(layer, L.ReLU):
+            m = nn.ReLU()
+        elif isinstance(layer, L.Tanh):
+            m = nn.Tanh()
+        elif isinstance(layer, L.MaxPool2d):
+            m = nn.MaxPool2d(layer.kernel_size, layer.stride, layer.padding)
+        elif isinstance(layer, L.LocalResponseNorm):
+            m = nn.LocalResponseNorm(**layer.torch_equivalent())
+        elif isinstance(layer, L.Dropout):
+            m = nn.Dropout(layer.p)
+        elif isinstance(layer, L.BatchNorm2d):
+            m = nn.BatchNorm2d(layer.num_features, eps=layer.eps, momentum=layer.momentum)
+        elif isinstance(layer, L.BatchNorm1d):
+            m = nn.BatchNorm1d(layer.num_features, eps=layer.eps, momentum=layer.momentum)
+        elif isinstance(layer, L.AdaptiveAvgPool2d):
+            avgpool = nn.AdaptiveAvgPool2d(layer.output_size)
+            continue
+        else:
+            raise TypeError(f"build_torch_module: no torch equivalent for {layer!r}")
+        target.append(m)
+
+    class TorchAlexNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(*features)
+            if avgpool is not None:
+                self.avgpool = avgpool
+            self.classifier = nn.Sequential(*classifier)
+
+        def forward(self, x):
+            x = self.features(x)
+            if avgpool is not None:
+                x = self.avgpool(x)
+            return self.classifier(torch.flatten(x, 1))
+
+    module = TorchAlexNet().to(dtype)
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in to_torch_state_dict(model).items()}
+    module.load_state_dict(state, strict=False)
+    missing = set(module.state_dict()) - set(state) - {k for k in module.state_dict() if k.endswith("num_batches_tracked")}
+    if missing:
+        raise RuntimeError(f"build_torch_module: torch module has keys we did not fill: {sorted(missing)}")
+    return module
