@@ -1,4 +1,4 @@
-"""Command line: ``python -m alexnet_np {tour,summary,gradcheck} ...``.
+"""Command line: ``python -m alexnet_np {tour,summary,gradcheck,train,evaluate} ...``.
 
 Every command has ``--help``. Bad arguments print one line and exit with status 2.
 """
@@ -24,6 +24,26 @@ def _input_shape(text):
     if len(parts) != 3 or min(parts) < 1:
         raise argparse.ArgumentTypeError(f"expected C×H×W such as 3x227x227, got {text!r}")
     return parts
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _positive_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
 
 
 def cmd_summary(args):
@@ -160,6 +180,75 @@ def cmd_tour(args):
     return 0 if all(err < 1e-7 for err in worst.values()) else 1
 
 
+def _load_dataset(args, seed):
+    from .data import load_digits_data, load_image_folder
+
+    if args.dataset == "digits":
+        return load_digits_data(seed=seed)
+    if not args.data_dir:
+        raise ValueError("--dataset folder needs --data-dir ROOT (a folder of class sub-folders of images)")
+    return load_image_folder(args.data_dir, seed=seed)
+
+
+def cmd_train(args):
+    import json
+    import os
+
+    from .io import atomic_write
+    from .model import AlexNet
+    from .train import TrainConfig, Trainer
+
+    os.makedirs(args.out, exist_ok=True)
+    checkpoint = os.path.join(args.out, "checkpoint.npz")
+    if args.resume and not os.path.isfile(checkpoint):
+        raise ValueError(f"--resume: no checkpoint at {checkpoint}")
+    if not args.resume and os.path.exists(checkpoint):
+        raise ValueError(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
+                         flip=args.flip if args.flip is not None else args.dataset != "digits",
+                         pca_noise=args.pca_noise, seed=args.seed)
+    train, val = _load_dataset(args, args.seed)
+    model = AlexNet(args.variant, num_classes=len(train.classes), seed=args.seed,
+                    input_size=args.input_size, activation=args.activation)
+    if train.images.shape[2] < model.input_size[0]:
+        raise ValueError(f"images of {train.images.shape[2]}×{train.images.shape[3]} are smaller than the "
+                         f"{args.variant} input {model.input_size}; use --input-size")
+    trainer = Trainer(model, train, val, config)
+    if args.resume:
+        trainer.load_checkpoint(checkpoint)
+        print(f"resumed from {checkpoint} after epoch {trainer.epoch}")
+    print(f"training AlexNet({args.variant!r}) with {model.num_params():,} parameters on {len(train)} images "
+          f"({len(val)} held out), {len(train.classes)} classes")
+    history = trainer.fit(checkpoint=checkpoint, progress=not args.quiet)
+    model.save(os.path.join(args.out, "model.npz"))
+    atomic_write(os.path.join(args.out, "history.json"), lambda f: f.write(json.dumps(history, indent=1).encode()))
+    from .train import plot_history
+
+    fig = plot_history(history, title=f"AlexNet({args.variant!r}) on {args.dataset}")
+    atomic_write(os.path.join(args.out, "history.png"), lambda f: fig.savefig(f, format="png", dpi=100))
+    last = history[-1]
+    print(f"done: held-out top-1 {last['val_top1']:.4f}, top-5 {last['val_top5']:.4f}; "
+          f"{sum(h['seconds'] for h in history):.1f} s of training; files in {args.out}/")
+    return 0
+
+
+def cmd_evaluate(args):
+    from .train import evaluate, model_from_checkpoint
+
+    model, meta = model_from_checkpoint(args.checkpoint)
+    args.dataset, args.data_dir = args.dataset or "digits", args.data_dir
+    _, val = _load_dataset(args, meta["config"]["seed"])
+    if len(val) == 0:
+        raise ValueError("the held-out split is empty: nothing to evaluate")
+    if list(val.classes) != list(meta["classes"]):
+        raise ValueError(f"the data's classes {val.classes} differ from the checkpoint's {meta['classes']}")
+    r = evaluate(model, val, ten_crop=args.ten_crop)
+    how = "10-crop averaged" if args.ten_crop else "centre crop"
+    print(f"{args.checkpoint}: {len(val)} held-out images, {how}: loss {r['loss']:.4f}, "
+          f"top-1 {r['top1']:.4f}, top-5 {r['top5']:.4f}")
+    return 0
+
+
 def build_parser():
     from .data import SAMPLE_IMAGES
     from .model import VARIANTS
@@ -187,6 +276,35 @@ def build_parser():
     s.add_argument("--no-network", dest="network", action="store_false",
                    help="skip the whole-network directional check (about 5 s)")
     s.set_defaults(func=cmd_gradcheck)
+
+    s = sub.add_parser("train", help="train an AlexNet with the paper's recipe (SGD, momentum, augmentation)")
+    s.add_argument("--dataset", choices=("digits", "folder"), default="digits",
+                   help="digits: scikit-learn's handwritten digits; folder: --data-dir ROOT/class_name/*.jpg")
+    s.add_argument("--data-dir")
+    s.add_argument("--variant", choices=VARIANTS, default="mini")
+    s.add_argument("--input-size", type=int, help="network input size (default: the variant's)")
+    s.add_argument("--activation", choices=("relu", "tanh"), default="relu")
+    s.add_argument("--epochs", type=_positive_int, default=25)
+    s.add_argument("--batch-size", type=_positive_int, default=32)
+    s.add_argument("--lr", type=_positive_float, default=0.01)
+    s.add_argument("--schedule", choices=("plateau", "step", "none"), default="plateau")
+    s.add_argument("--pca-noise", type=float, default=0.1, help="std of the PCA colour noise (0: off)")
+    flip = s.add_mutually_exclusive_group()
+    flip.add_argument("--flip", dest="flip", action="store_true", default=None, help="random horizontal flips "
+                      "(default: on, except for digits, which mirroring changes)")
+    flip.add_argument("--no-flip", dest="flip", action="store_false")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", default="runs/digits", help="folder for checkpoint.npz, model.npz, history.json/png")
+    s.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("evaluate", help="evaluate a training checkpoint on its held-out split")
+    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--dataset", choices=("digits", "folder"))
+    s.add_argument("--data-dir")
+    s.add_argument("--ten-crop", action="store_true", help="average the softmax over 10 crops (the paper's test)")
+    s.set_defaults(func=cmd_evaluate)
     return p
 
 

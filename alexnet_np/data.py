@@ -9,6 +9,8 @@ and subtract the mean RGB value of the training set from every pixel.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 # Mean RGB of the ImageNet training images on the 0–255 scale, as distributed with Caffe's AlexNet.
@@ -73,3 +75,122 @@ def preprocess(image, size=227, resize=256, mean=IMAGENET_MEAN_RGB, std=None, dt
     if std is not None:
         crop /= np.asarray(std, dtype=np.float64)
     return np.ascontiguousarray(crop.transpose(2, 0, 1), dtype=dtype)
+
+
+# ---- data sets -------------------------------------------------------------------------------
+
+class DataError(ValueError):
+    """A data set that cannot be loaded: a missing or empty folder, an unreadable image."""
+
+
+@dataclass
+class Dataset:
+    """Images and labels held in memory.
+
+    ``images``: (N, 3, H, W) float32, already scaled and mean-subtracted (``mean`` holds what was
+    subtracted); ``labels``: (N,) int64 in [0, len(classes)).
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    classes: list
+    mean: np.ndarray
+
+    def __len__(self):
+        return len(self.labels)
+
+
+def stratified_split(labels, val_fraction, rng):
+    """Indices (train, val) with ``val_fraction`` of every class held out, drawn from ``rng``."""
+    train, val = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        n_val = int(round(len(idx) * val_fraction))
+        val.append(idx[:n_val])
+        train.append(idx[n_val:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def load_digits_data(size=35, val_fraction=0.2, seed=0):
+    """scikit-learn's handwritten digits (1797 images of 8×8, 10 classes) for the ``mini`` AlexNet.
+
+    Each image is upsampled to ``size``×``size`` (bilinear), copied into 3 channels (the network
+    takes RGB), scaled to [0, 1], and the training set's mean subtracted. The default 35 leaves room
+    for random 31×31 crops (the paper's 256 → 224/227 in miniature). Returns ``(train, val)``
+    with a stratified ``val_fraction`` held out, chosen by ``seed``.
+    """
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    pixels = (digits.images * (255.0 / 16.0)).round().astype(np.uint8)          # 0..16 -> 0..255
+    big = np.stack([np.asarray(Image.fromarray(p).resize((size, size), Image.BILINEAR)) for p in pixels])
+    images = np.repeat(big[:, None].astype(np.float32) / 255.0, 3, axis=1)     # (N, 3, size, size)
+    labels = digits.target.astype(np.int64)
+    train_idx, val_idx = stratified_split(labels, val_fraction, np.random.default_rng(seed))
+    mean = images[train_idx].mean(axis=(0, 2, 3)).astype(np.float32)
+    images -= mean[None, :, None, None]
+    classes = [str(d) for d in range(10)]
+    return (Dataset(images[train_idx], labels[train_idx], classes, mean),
+            Dataset(images[val_idx], labels[val_idx], classes, mean))
+
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def read_image(path) -> np.ndarray:
+    """Read an image file as (H, W, 3) uint8 RGB: grayscale is copied to 3 channels, alpha dropped,
+    16-bit scaled to 8. Anything unreadable raises :class:`DataError` naming the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+                a = np.asarray(img, dtype=np.float64)
+                top = 65535.0 if img.mode.startswith("I;16") else max(float(a.max()), 1.0)
+                arr = np.clip(a / top * 255.0, 0, 255).round().astype(np.uint8)
+                return np.repeat(arr[..., None], 3, axis=2)
+            return np.asarray(img.convert("RGB"), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise DataError(f"cannot read image {path}: {err}") from None
+
+
+def load_image_folder(root, size=227, resize=256, val_fraction=0.2, seed=0, mean=IMAGENET_MEAN_RGB,
+                      min_side=16):
+    """A folder of images, one sub-folder per class (``root/class_name/*.jpg``), with the paper's preprocessing.
+
+    Every image is resized so its shorter side is ``resize`` and centre-cropped to ``resize``×``resize``
+    (training takes random ``size`` crops of those; evaluation the centre), and ``mean`` (RGB, 0–255) is
+    subtracted. Returns ``(train, val)``. Raises :class:`DataError` for a missing or empty folder, a class
+    without images, or an image that cannot be read or is smaller than ``min_side`` pixels.
+    """
+    import os
+
+    if not os.path.isdir(root):
+        raise DataError(f"image folder {root} does not exist or is not a folder")
+    classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)) and not d.startswith("."))
+    if not classes:
+        raise DataError(f"image folder {root} has no class sub-folders (expected root/class_name/*.jpg)")
+    images, labels = [], []
+    for label, name in enumerate(classes):
+        folder = os.path.join(root, name)
+        files = sorted(f for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTENSIONS))
+        if not files:
+            raise DataError(f"class folder {folder} has no images ({', '.join(IMAGE_EXTENSIONS)})")
+        for f in files:
+            img = read_image(os.path.join(folder, f))
+            if min(img.shape[:2]) < min_side:
+                raise DataError(f"image {os.path.join(folder, f)} is {img.shape[1]}×{img.shape[0]}: "
+                                f"smaller than {min_side} pixels on a side")
+            images.append(center_crop(resize_shorter_side(img, resize), resize))
+            labels.append(label)
+    x = np.stack(images).transpose(0, 3, 1, 2).astype(np.float32)
+    x -= np.asarray(mean, np.float32)[None, :, None, None]
+    y = np.asarray(labels, np.int64)
+    if len(classes) > 1 and len(y) >= 2 * len(classes):
+        train_idx, val_idx = stratified_split(y, val_fraction, np.random.default_rng(seed))
+    else:
+        train_idx, val_idx = np.arange(len(y)), np.arange(0)
+    m = np.asarray(mean, np.float32)
+    return Dataset(x[train_idx], y[train_idx], classes, m), Dataset(x[val_idx], y[val_idx], classes, m)

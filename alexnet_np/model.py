@@ -1,4 +1,4 @@
-"""AlexNet, four ways, built from the layer classes; shapes, parameters and MACs without data.
+"""AlexNet, five ways, built from the layer classes; shapes, parameters and MACs without data.
 
 =================  ========  ==========================  ============  ================
 variant            input     conv widths                 groups        params (1000 cl.)
@@ -8,7 +8,14 @@ variant            input     conv widths                 groups        params (1
 ``torchvision``    224×224   64, 192, 384, 256, 256      1,1,1,1,1     61,100,840
 ``seed_keras``     224×224   96, 256(11×11), 384, 384,   1,1,1,1,1     28,056,616
                              256, BatchNorm, 2×2 pools                 (+19,136 stats)
+``mini``           31×31     24, 64, 96, 96, 64          1,1,1,1,1     450,154 (10 cl.)
 =================  ========  ==========================  ============  ================
+
+``mini`` is AlexNet's structure at a size a laptop trains in minutes (the training notebook
+uses it on scikit-learn's digits): five convolutions (5×5, 5×5, 3×3, 3×3, 3×3, stride 1,
+"same" padding), LRN after the first two, overlapping 3×3/2 pools after conv1, conv2 and
+conv5 (31 → 15 → 7 → 3), dropout before two hidden fully connected layers of 256, fc8. Its
+input is 31 for the reason AlexNet's is 227: every pooling window then fits exactly.
 
 ``single_tower`` and ``paper`` run ``conv1 relu1 lrn1 pool1 conv2 relu2 lrn2 pool2 conv3 relu3
 conv4 relu4 conv5 relu5 pool5 flatten drop6 fc6 relu6 drop7 fc7 relu7 fc8``; ``torchvision`` has
@@ -27,22 +34,25 @@ import numpy as np
 
 from .io import load_npz, save_npz_atomic
 from .layers import (AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear,
-                     LocalResponseNorm, MaxPool2d, ReLU, Sequential, _check_dtype)
+                     LocalResponseNorm, MaxPool2d, ReLU, Sequential, Tanh, _check_dtype)
 from .shapes import conv_output_arithmetic, pair
 
-VARIANTS = ("single_tower", "paper", "torchvision", "seed_keras")
-DEFAULT_INPUT_SIZE = {"single_tower": 227, "paper": 227, "torchvision": 224, "seed_keras": 224}
-INITS = ("pytorch", "paper")
+VARIANTS = ("single_tower", "paper", "torchvision", "seed_keras", "mini")
+DEFAULT_INPUT_SIZE = {"single_tower": 227, "paper": 227, "torchvision": 224, "seed_keras": 224, "mini": 31}
+INITS = ("kaiming", "pytorch", "paper")
 # The paper (section 5): "We initialized the neuron biases in the second, fourth, and fifth
 # convolutional layers, as well as in the fully-connected hidden layers, with the constant 1."
 PAPER_BIAS_ONE = ("conv2", "conv4", "conv5", "fc6", "fc7")
 
 
-def _feature_spec(variant, lrn):
+ACTIVATIONS = {"relu": ReLU, "tanh": Tanh}
+
+
+def _feature_spec(variant, lrn, activation="relu", pool=(3, 2)):
     """(name, constructor, kwargs) of the layers before ``flatten``; convs get ``rng`` and ``dtype`` later."""
     lrn_layer = (LocalResponseNorm, dict(size=5, alpha=1e-4, beta=0.75, k=2.0))
-    pool = (MaxPool2d, dict(kernel_size=3, stride=2))
-    relu = (ReLU, {})
+    pool_layer = (MaxPool2d, dict(kernel_size=pool[0], stride=pool[1]))
+    act = (ACTIVATIONS[activation], {})
     if variant in ("single_tower", "paper"):
         g = 2 if variant == "paper" else 1
         convs = [(3, 96, 11, 4, 0, 1), (96, 256, 5, 1, 2, g), (256, 384, 3, 1, 1, 1),
@@ -50,6 +60,9 @@ def _feature_spec(variant, lrn):
     elif variant == "torchvision":
         convs = [(3, 64, 11, 4, 2, 1), (64, 192, 5, 1, 2, 1), (192, 384, 3, 1, 1, 1),
                  (384, 256, 3, 1, 1, 1), (256, 256, 3, 1, 1, 1)]
+    elif variant == "mini":
+        convs = [(3, 24, 5, 1, 2, 1), (24, 64, 5, 1, 2, 1), (64, 96, 3, 1, 1, 1),
+                 (96, 96, 3, 1, 1, 1), (96, 64, 3, 1, 1, 1)]
     else:  # seed_keras: Keras' BatchNormalization defaults (momentum 0.99 → PyTorch 0.01, eps 1e-3)
         bn = dict(eps=1e-3, momentum=0.01)
         keras_pool = (MaxPool2d, dict(kernel_size=2, stride=2))
@@ -57,7 +70,7 @@ def _feature_spec(variant, lrn):
         spec = []
         for i, (cin, cout, k, s) in enumerate(widths, start=1):
             spec += [(f"conv{i}", Conv2d, dict(in_channels=cin, out_channels=cout, kernel_size=k, stride=s)),
-                     (f"relu{i}", *relu)]
+                     (f"{activation}{i}", *act)]
             if i in (1, 2, 5):
                 spec.append((f"pool{i}", *keras_pool))
             spec.append((f"bn{i}", BatchNorm2d, dict(num_features=cout, **bn)))
@@ -66,28 +79,32 @@ def _feature_spec(variant, lrn):
     for i, (cin, cout, k, s, p, groups) in enumerate(convs, start=1):
         spec += [(f"conv{i}", Conv2d, dict(in_channels=cin, out_channels=cout, kernel_size=k, stride=s,
                                            padding=p, groups=groups)),
-                 (f"relu{i}", *relu)]
+                 (f"{activation}{i}", *act)]
         if i in (1, 2) and lrn:
             spec.append((f"lrn{i}", *lrn_layer))
         if i in (1, 2, 5):
-            spec.append((f"pool{i}", *pool))
+            spec.append((f"pool{i}", *pool_layer))
     if variant == "torchvision":
         spec.append(("avgpool", AdaptiveAvgPool2d, dict(output_size=6)))
     return spec
 
 
-def _classifier_spec(variant, in_features, num_classes):
+def _classifier_spec(variant, in_features, num_classes, activation="relu", dropout=None):
+    act = ACTIVATIONS[activation]
     if variant == "seed_keras":
         bn = dict(eps=1e-3, momentum=0.01)
-        return [("fc6", Linear, dict(in_features=in_features, out_features=4096)), ("relu6", ReLU, {}),
-                ("drop6", Dropout, dict(p=0.4)), ("bn6", BatchNorm1d, dict(num_features=4096, **bn)),
-                ("fc7", Linear, dict(in_features=4096, out_features=4096)), ("relu7", ReLU, {}),
-                ("drop7", Dropout, dict(p=0.4)), ("bn7", BatchNorm1d, dict(num_features=4096, **bn)),
+        p = 0.4 if dropout is None else dropout
+        return [("fc6", Linear, dict(in_features=in_features, out_features=4096)), (f"{activation}6", act, {}),
+                ("drop6", Dropout, dict(p=p)), ("bn6", BatchNorm1d, dict(num_features=4096, **bn)),
+                ("fc7", Linear, dict(in_features=4096, out_features=4096)), (f"{activation}7", act, {}),
+                ("drop7", Dropout, dict(p=p)), ("bn7", BatchNorm1d, dict(num_features=4096, **bn)),
                 ("fc8", Linear, dict(in_features=4096, out_features=num_classes))]
-    return [("drop6", Dropout, dict(p=0.5)), ("fc6", Linear, dict(in_features=in_features, out_features=4096)),
-            ("relu6", ReLU, {}), ("drop7", Dropout, dict(p=0.5)),
-            ("fc7", Linear, dict(in_features=4096, out_features=4096)), ("relu7", ReLU, {}),
-            ("fc8", Linear, dict(in_features=4096, out_features=num_classes))]
+    hidden = 256 if variant == "mini" else 4096
+    p = 0.5 if dropout is None else dropout
+    return [("drop6", Dropout, dict(p=p)), ("fc6", Linear, dict(in_features=in_features, out_features=hidden)),
+            (f"{activation}6", act, {}), ("drop7", Dropout, dict(p=p)),
+            ("fc7", Linear, dict(in_features=hidden, out_features=hidden)), (f"{activation}7", act, {}),
+            ("fc8", Linear, dict(in_features=hidden, out_features=num_classes))]
 
 
 def _build(name, cls, kwargs, rng, dtype):
@@ -108,11 +125,18 @@ class AlexNet(Sequential):
         num_classes: width of fc8.
         seed: drives every layer's initialisation and every dropout mask through child
             generators (``np.random.SeedSequence(seed).spawn``): same seed, same model, same masks.
-        init: ``"pytorch"`` (default: PyTorch's U(−1/√fan_in, 1/√fan_in) for weights and biases) or
+        init: ``"kaiming"`` (default: He et al. 2015, weights N(0, 2/fan_in), biases 0 — keeps the
+            signal's scale through ReLU layers, so every variant trains from scratch with plain SGD),
+            ``"pytorch"`` (PyTorch's layer default U(−1/√fan_in, 1/√fan_in) for weights and biases; it
+            shrinks activations by about √6 per layer, and the mini AlexNet does not train from it), or
             ``"paper"`` (weights N(0, 0.01²); biases 1 in conv2, conv4, conv5, fc6, fc7, else 0).
         input_size: H = W of the input (default 227 for single_tower/paper, 224 otherwise) or (H, W).
-        lrn: LRN after relu1 and relu2 (default: True for single_tower/paper, False otherwise).
+        lrn: LRN after relu1 and relu2 (default: True for single_tower/paper/mini, False otherwise).
         dtype: float32 (default) or float64 (gradient checks; or use ``astype``).
+        activation: ``"relu"`` (default) or ``"tanh"`` (the paper's Figure 1 comparison); the layers
+            are then named ``tanh1`` … instead of ``relu1`` ….
+        pool: (kernel, stride) of the three max pools: (3, 2) overlapping (default), (2, 2) not.
+        dropout: the dropout probability (default: 0.5; 0.4 for seed_keras); 0 turns dropout off.
 
     Shape:
         x: (N, 3, H, W) -> logits: (N, num_classes).
@@ -124,8 +148,8 @@ class AlexNet(Sequential):
         >>> print(model.summary())        # layer table, computed without data
     """
 
-    def __init__(self, variant="single_tower", num_classes=1000, seed=0, init="pytorch", input_size=None,
-                 lrn=None, dtype=np.float32):
+    def __init__(self, variant="single_tower", num_classes=1000, seed=0, init="kaiming", input_size=None,
+                 lrn=None, dtype=np.float32, *, activation="relu", pool=(3, 2), dropout=None):
         if variant not in VARIANTS:
             raise ValueError(f"AlexNet: unknown variant {variant!r}; choose one of {VARIANTS}")
         if init not in INITS:
@@ -135,21 +159,27 @@ class AlexNet(Sequential):
         dtype = _check_dtype(dtype)
         size = DEFAULT_INPUT_SIZE[variant] if input_size is None else input_size
         h, w = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-        lrn = variant in ("single_tower", "paper") if lrn is None else bool(lrn)
+        lrn = variant in ("single_tower", "paper", "mini") if lrn is None else bool(lrn)
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"AlexNet: activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+        if dropout is not None and not 0 <= dropout < 1:
+            raise ValueError(f"AlexNet: dropout must be in [0, 1), got {dropout}")
+        pool = tuple(int(v) for v in pool)
         if lrn and variant == "seed_keras":
             raise ValueError("AlexNet: the seed_keras variant has BatchNorm, not LRN; lrn must be None or False")
         self.variant, self.num_classes, self.seed, self.init, self.lrn = variant, int(num_classes), seed, init, lrn
         self.input_size = (int(h), int(w))
+        self.activation, self.pool, self.dropout = activation, pool, dropout
 
-        features = _feature_spec(variant, lrn)
+        features = _feature_spec(variant, lrn, activation, pool)
         flat = self._infer_flat_features(features)
-        spec = features + [("flatten", Flatten, {})] + _classifier_spec(variant, flat, num_classes)
+        spec = features + [("flatten", Flatten, {})] + _classifier_spec(variant, flat, num_classes, activation, dropout)
         children = np.random.SeedSequence(seed).spawn(len(spec))
         layers = [(name, _build(name, cls, kw, np.random.default_rng(child), dtype))
                   for (name, cls, kw), child in zip(spec, children)]
         super().__init__(layers)
-        if init == "paper":
-            self._paper_init(children)
+        if init != "pytorch":
+            self._init_weights(init, children)
 
     def _infer_flat_features(self, features):
         """Thread the input shape through the feature layers (built without weights) to size fc6."""
@@ -168,15 +198,23 @@ class AlexNet(Sequential):
                 f"layer {name} ({layer!r}) would get input {tuple(shape)} and have an empty output ({err})"
             ) from None
 
-    def _paper_init(self, children):
+    def _init_weights(self, init, children):
         for (name, layer), child in zip(self.layers.items(), children):
-            if "weight" in layer.params and isinstance(layer, (Conv2d, Linear)):
+            if isinstance(layer, (Conv2d, Linear)):
+                w = layer.params["weight"]
                 rng = np.random.default_rng(child.spawn(1)[0])
-                layer.params["weight"][...] = rng.normal(0.0, 0.01, size=layer.params["weight"].shape)
-                layer.params["bias"][...] = 1.0 if name in PAPER_BIAS_ONE else 0.0
+                fan_in = int(np.prod(w.shape[1:]))
+                std = 0.01 if init == "paper" else np.sqrt(2.0 / fan_in)
+                w[...] = rng.normal(0.0, std, size=w.shape)
+                layer.params["bias"][...] = 1.0 if (init == "paper" and name in PAPER_BIAS_ONE) else 0.0
 
     def extra_repr(self):
-        return f"variant={self.variant!r}, num_classes={self.num_classes}, input_size={self.input_size}"
+        s = f"variant={self.variant!r}, num_classes={self.num_classes}, input_size={self.input_size}"
+        if self.activation != "relu":
+            s += f", activation={self.activation!r}"
+        if self.pool != (3, 2):
+            s += f", pool={self.pool}"
+        return s
 
     def __repr__(self):
         inner = "".join(f"\n  ({n}): {layer!r}" for n, layer in self.layers.items())
@@ -259,7 +297,13 @@ class AlexNet(Sequential):
 
     def metadata(self):
         return dict(format="alexnet_np", version=1, variant=self.variant, num_classes=self.num_classes,
-                    input_size=list(self.input_size), lrn=self.lrn, dtype=str(np.dtype(self.dtype)))
+                    input_size=list(self.input_size), lrn=self.lrn, dtype=str(np.dtype(self.dtype)),
+                    activation=self.activation, pool=list(self.pool), dropout=self.dropout)
+
+    def config(self):
+        """The constructor arguments that rebuild this architecture (weights aside)."""
+        return dict(variant=self.variant, num_classes=self.num_classes, input_size=self.input_size, lrn=self.lrn,
+                    activation=self.activation, pool=self.pool, dropout=self.dropout)
 
     def save(self, path):
         """Write the state dict and the model's description to ``path`` (.npz), atomically."""
@@ -269,8 +313,8 @@ class AlexNet(Sequential):
         """Load weights saved by :meth:`save` into this model; a file for another model fails clearly."""
         arrays, meta = load_npz(path)
         mine = self.metadata()
-        diff = {k: (meta.get(k), mine[k]) for k in ("variant", "num_classes", "input_size", "lrn")
-                if meta.get(k) != mine[k]}
+        diff = {k: (meta.get(k), mine[k]) for k in ("variant", "num_classes", "input_size", "lrn", "activation", "pool")
+                if meta.get(k, mine[k]) != mine[k]}
         if diff:
             raise ValueError(f"{path}: the file was saved from a different model: "
                              + ", ".join(f"{k}={a!r} in the file, {b!r} here" for k, (a, b) in diff.items()))
@@ -285,7 +329,9 @@ class AlexNet(Sequential):
         if meta.get("format") != "alexnet_np":
             raise ValueError(f"{path}: not an alexnet_np model file (no alexnet_np metadata)")
         model = cls(meta["variant"], num_classes=meta["num_classes"], input_size=tuple(meta["input_size"]),
-                    lrn=meta["lrn"], dtype=dtype or meta.get("dtype", "float32"))
+                    lrn=meta["lrn"], dtype=dtype or meta.get("dtype", "float32"),
+                    activation=meta.get("activation", "relu"), pool=tuple(meta.get("pool", (3, 2))),
+                    dropout=meta.get("dropout"))
         return model.load(path)
 
 

@@ -1,0 +1,221 @@
+"""Training: the paper's recipe on in-memory data, with checkpoints that resume bit for bit.
+
+``fit`` runs epochs of SGD over shuffled, augmented mini-batches, evaluates top-1 and top-5 on the
+held-out split after each epoch, steps the learning-rate schedule, and (given a path) writes a
+checkpoint atomically: the model, the optimizer's velocities, the schedule, the history, and the
+state of every random generator involved (data order and augmentation, each dropout layer).
+Resuming from it continues exactly as the uninterrupted run would have.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .augment import PCAColorNoise, center_crop, predict_ten_crop, random_crop, random_flip
+from .io import load_npz, save_npz_atomic
+from .layers import CrossEntropyLoss
+from .model import AlexNet
+from .optim import SGD, ReduceOnPlateau, StepLR
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run (stored in every checkpoint)."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "plateau"        # "plateau" (the paper's), "step", or "none"
+    step_size: int = 10
+    patience: int = 2
+    flip: bool = True
+    pca_noise: float = 0.1           # std of α; 0 turns the colour noise off
+    crop: bool = True                # random crops of model.input_size from the larger stored images
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
+        if self.schedule not in ("plateau", "step", "none"):
+            raise ValueError(f"schedule must be 'plateau', 'step' or 'none', got {self.schedule!r}")
+
+
+def _crop_for(model, images):
+    size = model.input_size[0]
+    return images if images.shape[2] == size and images.shape[3] == size else center_crop(images, size)
+
+
+def evaluate(model, data, batch_size=256, ten_crop=False):
+    """Loss, top-1 and top-5 accuracy of ``model`` on ``data`` (eval mode, centre crops or 10-crop averaging)."""
+    if len(data) == 0:
+        return dict(loss=float("nan"), top1=float("nan"), top5=float("nan"))
+    loss_fn = CrossEntropyLoss()
+    total_loss, top1, top5 = 0.0, 0, 0
+    for start in range(0, len(data), batch_size):
+        x = data.images[start : start + batch_size].astype(model.dtype, copy=False)
+        y = data.labels[start : start + batch_size]
+        if ten_crop:
+            probs = predict_ten_crop(model, x)
+            total_loss += float(-np.log(np.maximum(probs[np.arange(len(y)), y], 1e-12)).sum())
+            scores = probs
+        else:
+            scores = model.forward(_crop_for(model, x), train=False)
+            total_loss += loss_fn.forward(scores, y) * len(y)
+        top = np.argsort(-scores, axis=1)[:, :5]
+        top1 += int((top[:, 0] == y).sum())
+        top5 += int((top == y[:, None]).any(axis=1).sum())
+    n = len(data)
+    return dict(loss=total_loss / n, top1=top1 / n, top5=top5 / n)
+
+
+def _dropout_generators(model):
+    return {name: layer.rng for name, layer in model.layers.items() if hasattr(layer, "rng")}
+
+
+class Trainer:
+    """Holds a model, its optimizer and schedule, the data generator and the history of a run."""
+
+    def __init__(self, model, train_data, val_data, config: TrainConfig):
+        self.model, self.train_data, self.val_data, self.config = model, train_data, val_data, config
+        self.optimizer = SGD(model.params, model.grads, lr=config.lr, momentum=config.momentum,
+                             weight_decay=config.weight_decay)
+        if config.schedule == "plateau":
+            self.schedule = ReduceOnPlateau(self.optimizer, patience=config.patience)
+        elif config.schedule == "step":
+            self.schedule = StepLR(self.optimizer, config.step_size)
+        else:
+            self.schedule = None
+        self.rng = np.random.default_rng(np.random.SeedSequence(config.seed).spawn(2)[1])
+        self.pca = PCAColorNoise(std=config.pca_noise).fit(train_data.images) if config.pca_noise > 0 else None
+        self.loss_fn = CrossEntropyLoss()
+        self.history: list[dict] = []
+        self.epoch = 0
+
+    # -- one epoch ------------------------------------------------------------------------------
+    def _batch(self, idx):
+        x = self.train_data.images[idx]
+        size = self.model.input_size[0]
+        if self.config.crop and x.shape[2] > size:
+            x = random_crop(x, size, self.rng)
+        else:
+            x = _crop_for(self.model, x)
+        if self.config.flip:
+            x = random_flip(x, self.rng)
+        if self.pca is not None:
+            x = self.pca(x, self.rng)
+        return np.ascontiguousarray(x, dtype=self.model.dtype), self.train_data.labels[idx]
+
+    def train_epoch(self, progress=True):
+        from tqdm.auto import tqdm
+
+        start = time.perf_counter()
+        order = self.rng.permutation(len(self.train_data))
+        batches = [order[i : i + self.config.batch_size] for i in range(0, len(order), self.config.batch_size)]
+        total, correct, seen = 0.0, 0, 0
+        bar = tqdm(batches, desc=f"epoch {self.epoch + 1}/{self.config.epochs}", leave=False, disable=not progress)
+        for idx in bar:
+            x, y = self._batch(idx)
+            logits = self.model.forward(x, train=True)
+            loss = self.loss_fn.forward(logits, y)
+            self.model.backward(self.loss_fn.backward())
+            self.optimizer.step()
+            total += loss * len(y)
+            correct += int((logits.argmax(axis=1) == y).sum())
+            seen += len(y)
+            bar.set_postfix(loss=f"{total / seen:.4f}", lr=f"{self.optimizer.lr:.2g}")
+        val = evaluate(self.model, self.val_data)
+        record = dict(epoch=self.epoch + 1, train_loss=total / seen, train_top1=correct / seen,
+                      val_loss=val["loss"], val_top1=val["top1"], val_top5=val["top5"], lr=self.optimizer.lr,
+                      seconds=time.perf_counter() - start)
+        if self.schedule is not None:
+            self.schedule.step(1 - val["top1"] if len(self.val_data) else total / seen)
+        self.history.append(record)
+        self.epoch += 1
+        return record
+
+    def fit(self, checkpoint=None, progress=True, log=print):
+        """Train until ``config.epochs``; after each epoch write ``checkpoint`` (a path) if given."""
+        while self.epoch < self.config.epochs:
+            r = self.train_epoch(progress=progress)
+            if log:
+                log(f"epoch {r['epoch']:>3}  loss {r['train_loss']:.4f}  train top-1 {r['train_top1']:.4f}  "
+                    f"val top-1 {r['val_top1']:.4f}  top-5 {r['val_top5']:.4f}  lr {r['lr']:.2g}  {r['seconds']:.1f} s")
+            if checkpoint is not None:
+                self.save_checkpoint(checkpoint)
+        return self.history
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def save_checkpoint(self, path):
+        arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
+        arrays.update({f"velocity/{k}": v for k, v in self.optimizer.velocity.items()})
+        meta = dict(format="alexnet_np-checkpoint", version=1, model=_jsonable(self.model.config()),
+                    dtype=str(np.dtype(self.model.dtype)), config=asdict(self.config), epoch=self.epoch,
+                    history=self.history, optimizer=self.optimizer.state_dict()["hyper"],
+                    schedule=self.schedule.state_dict() if self.schedule else None,
+                    rng=self.rng.bit_generator.state,
+                    dropout_rngs={k: g.bit_generator.state for k, g in _dropout_generators(self.model).items()},
+                    classes=list(self.train_data.classes), mean=np.asarray(self.train_data.mean).tolist())
+        save_npz_atomic(path, arrays, meta)
+
+    def load_checkpoint(self, path):
+        arrays, meta = load_checkpoint_file(path)
+        if meta["model"] != _jsonable(self.model.config()):
+            raise ValueError(f"{path}: checkpoint is for model {meta['model']}, not {_jsonable(self.model.config())}")
+        self.model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
+        self.optimizer.load_state_dict(dict(velocity={k[9:]: v for k, v in arrays.items() if k.startswith("velocity/")},
+                                            hyper=meta["optimizer"]))
+        if self.schedule is not None and meta["schedule"]:
+            self.schedule.load_state_dict(meta["schedule"])
+        self.rng.bit_generator.state = meta["rng"]
+        for name, g in _dropout_generators(self.model).items():
+            g.bit_generator.state = meta["dropout_rngs"][name]
+        self.history, self.epoch = list(meta["history"]), int(meta["epoch"])
+        return self
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj))
+
+
+def load_checkpoint_file(path):
+    arrays, meta = load_npz(path)
+    if meta.get("format") != "alexnet_np-checkpoint":
+        raise ValueError(f"{path}: not an alexnet_np training checkpoint")
+    return arrays, meta
+
+
+def model_from_checkpoint(path):
+    """Rebuild the model stored in a checkpoint and load its weights -> (model, meta)."""
+    arrays, meta = load_checkpoint_file(path)
+    cfg = meta["model"]
+    model = AlexNet(cfg["variant"], num_classes=cfg["num_classes"], input_size=tuple(cfg["input_size"]),
+                    lrn=cfg["lrn"], activation=cfg["activation"], pool=tuple(cfg["pool"]), dropout=cfg["dropout"],
+                    dtype=meta.get("dtype", "float32"))
+    model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
+    return model, meta
+
+
+def plot_history(history, ax=None, title=None):
+    """Learning curves: training loss and held-out top-1 error per epoch. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    else:
+        fig = ax[0].figure
+    epochs = [h["epoch"] for h in history]
+    ax[0].plot(epochs, [h["train_loss"] for h in history], "o-", label="training loss")
+    ax[0].plot(epochs, [h["val_loss"] for h in history], "s-", label="held-out loss")
+    ax[0].set_xlabel("epoch"); ax[0].set_ylabel("cross-entropy"); ax[0].legend()
+    ax[1].plot(epochs, [1 - h["train_top1"] for h in history], "o-", label="training error (augmented, dropout on)")
+    ax[1].plot(epochs, [1 - h["val_top1"] for h in history], "s-", label="held-out top-1 error")
+    ax[1].set_xlabel("epoch"); ax[1].set_ylabel("error rate"); ax[1].set_yscale("log"); ax[1].legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
