@@ -76,8 +76,9 @@ LAYER_TOL = 1e-7
 NETWORK_TOL = 1e-6
 
 
-def print_gradcheck_table(results, tol=LAYER_TOL, file=sys.stdout):
+def print_gradcheck_table(results, tol=LAYER_TOL, file=None):
     """Print one row per checked tensor; return True when every relative error is below ``tol``."""
+    file = file or sys.stdout
     ok = True
     print(f"{'layer':<26} {'tensor':<7} {'rel. error':>10} {'max elementwise':>16}  verdict", file=file)
     for name, per in results.items():

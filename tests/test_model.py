@@ -10,7 +10,8 @@ from alexnet_np.cli import NETWORK_TOL, _network_check
 from alexnet_np.model import layer_macs
 
 # ../shared/PAPER_FACTS.md, cross-checked there with PyTorch modules of the same shape.
-PARAMS = {"single_tower": 62_378_344, "paper": 60_965_224, "torchvision": 61_100_840, "seed_keras": 28_056_616}
+PARAMS = {"single_tower": 62_378_344, "paper": 60_965_224, "torchvision": 61_100_840, "seed_keras": 28_056_616,
+          "mini": 704_584}
 MACS = {"single_tower": 1_135_256_096, "paper": 724_406_816, "torchvision": 714_188_480}
 PER_LAYER = {  # (params, MACs) per layer: single tower | paper | torchvision
     "conv1": [(34_944, 105_415_200), (34_944, 105_415_200), (23_296, 70_276_800)],
@@ -47,6 +48,19 @@ def test_parameter_counts(variant, models):
         elif isinstance(layer, (an.BatchNorm1d, an.BatchNorm2d)):
             by_formula += 2 * layer.num_features
     assert by_formula == PARAMS[variant]
+
+
+def test_mini_variant():
+    m = an.AlexNet("mini", num_classes=10)
+    assert m.num_params() == 450_154 and m.input_size == (31, 31)
+    s = m.summary()
+    assert [s.row(n).output_shape[1] for n in ("conv1", "pool1", "pool2", "pool5")] == [31, 15, 7, 3]
+    assert all("→" not in r.arithmetic for r in s.rows)            # every window fits exactly at 31
+    assert list(m.layers) == NAMES_LRN
+    assert PARAMS["mini"] == 450_154 + 990 * (256 + 1)               # fc8 grows from 10 to 1000 outputs
+    tanh = an.AlexNet("mini", num_classes=10, activation="tanh", pool=(2, 2))
+    assert "tanh1" in tanh.layers and isinstance(tanh["tanh1"], an.Tanh)
+    assert tanh.summary().row("pool1").output_shape == (24, 15, 15)
 
 
 def test_seed_keras_buffers_are_not_parameters(models):
