@@ -1,4 +1,4 @@
-"""Command line: ``python -m alexnet_np {tour,summary,gradcheck,train,evaluate} ...``.
+"""Command line: ``python -m alexnet_np {tour,summary,gradcheck,train,evaluate,predict,convert-weights} ...``.
 
 Every command has ``--help``. Bad arguments print one line and exit with status 2.
 """
@@ -250,6 +250,36 @@ def cmd_evaluate(args):
     return 0
 
 
+def cmd_predict(args):
+    from .inference import load_weights, predict_files
+
+    model = load_weights(args.weights, args.variant)
+    results = predict_files(model, args.images, topk=args.topk)
+    for path, top in zip(args.images, results):
+        print(f"{path}:")
+        for rank, (idx, name, p) in enumerate(top, start=1):
+            print(f"  {rank}. {name:<32} (class {idx:>3})  {100 * p:6.2f}%")
+    return 0
+
+
+def cmd_convert(args):
+    from .inference import npz_to_torch, torch_to_npz
+
+    src, dst = args.src, args.dst
+    if src.endswith(".pth") or src.endswith(".pt"):
+        if not dst.endswith(".npz"):
+            raise ValueError(f"converting {src} from PyTorch: the destination must end in .npz, got {dst}")
+        model = torch_to_npz(src, dst, variant=args.variant)
+    elif src.endswith(".npz"):
+        if not (dst.endswith(".pth") or dst.endswith(".pt")):
+            raise ValueError(f"converting {src} to PyTorch: the destination must end in .pth, got {dst}")
+        model = npz_to_torch(src, dst)
+    else:
+        raise ValueError(f"cannot tell the direction from {src}: expected a .pth/.pt or .npz source")
+    print(f"wrote {dst}: AlexNet({model.variant!r}), {model.num_classes} classes, {model.num_params():,} parameters")
+    return 0
+
+
 def build_parser():
     from .data import SAMPLE_IMAGES
     from .model import VARIANTS
@@ -306,6 +336,19 @@ def build_parser():
     s.add_argument("--data-dir")
     s.add_argument("--ten-crop", action="store_true", help="average the softmax over 10 crops (the paper's test)")
     s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("predict", help="top-k ImageNet classes of image files with a weight file")
+    s.add_argument("images", nargs="+", help="image files (JPEG, PNG, ...)")
+    s.add_argument("--weights", required=True, help=".npz from AlexNet.save or convert-weights")
+    s.add_argument("--variant", choices=VARIANTS, help="needed only for a bare state dict without metadata")
+    s.add_argument("--topk", type=_positive_int, default=5)
+    s.set_defaults(func=cmd_predict)
+
+    s = sub.add_parser("convert-weights", help="SRC.pth -> DST.npz (torchvision keys) or SRC.npz -> DST.pth")
+    s.add_argument("src")
+    s.add_argument("dst")
+    s.add_argument("--variant", choices=VARIANTS, default="torchvision", help="the layout of a .pth source")
+    s.set_defaults(func=cmd_convert)
     return p
 
 

@@ -138,13 +138,18 @@ def load_digits_data(size=35, val_fraction=0.2, seed=0):
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
-def read_image(path) -> np.ndarray:
+def read_image(path, max_pixels=40_000_000) -> np.ndarray:
     """Read an image file as (H, W, 3) uint8 RGB: grayscale is copied to 3 channels, alpha dropped,
-    16-bit scaled to 8. Anything unreadable raises :class:`DataError` naming the file."""
+    16-bit scaled to 8. Anything unreadable raises :class:`DataError` naming the file, and so does an
+    image of more than ``max_pixels`` pixels (checked from the header, before anything is decoded)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
+            w, h = img.size
+            if w * h > max_pixels:
+                raise DataError(f"cannot read image {path}: {w}×{h} = {w * h:,} pixels is more than the "
+                                f"limit of {max_pixels:,}")
             img.load()
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
                 a = np.asarray(img, dtype=np.float64)
@@ -152,7 +157,9 @@ def read_image(path) -> np.ndarray:
                 arr = np.clip(a / top * 255.0, 0, 255).round().astype(np.uint8)
                 return np.repeat(arr[..., None], 3, axis=2)
             return np.asarray(img.convert("RGB"), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+    except DataError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise DataError(f"cannot read image {path}: {err}") from None
 
 

@@ -318,21 +318,21 @@ class AlexNet(Sequential):
         if diff:
             raise ValueError(f"{path}: the file was saved from a different model: "
                              + ", ".join(f"{k}={a!r} in the file, {b!r} here" for k, (a, b) in diff.items()))
-        self.load_state_dict({k: v.astype(self.dtype) if v.dtype != self.dtype and v.dtype.kind == "f" else v
-                              for k, v in arrays.items()})
+        self.load_state_dict(arrays)
         return self
 
     @classmethod
     def from_file(cls, path, dtype=None):
-        """Build the model a file was saved from and load its weights."""
+        """Build the model a file was saved from and load its weights (``dtype``: convert afterwards)."""
         arrays, meta = load_npz(path)
         if meta.get("format") != "alexnet_np":
             raise ValueError(f"{path}: not an alexnet_np model file (no alexnet_np metadata)")
         model = cls(meta["variant"], num_classes=meta["num_classes"], input_size=tuple(meta["input_size"]),
-                    lrn=meta["lrn"], dtype=dtype or meta.get("dtype", "float32"),
+                    lrn=meta["lrn"], dtype=meta.get("dtype", "float32"),
                     activation=meta.get("activation", "relu"), pool=tuple(meta.get("pool", (3, 2))),
                     dropout=meta.get("dropout"))
-        return model.load(path)
+        model.load(path)
+        return model if dtype is None or np.dtype(dtype) == model.dtype else model.astype(dtype)
 
 
 class _ShapeOnlyConv(Conv2d):

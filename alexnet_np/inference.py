@@ -1,0 +1,148 @@
+"""Inference on real images with real weights, and weight conversion to and from PyTorch.
+
+* :func:`imagenet_classes` — the 1000 ImageNet class names in the standard class-index order,
+  shipped with the package; the two names that repeat in the common lists are told apart as
+  torchvision does (134 "crane bird" / 517 "crane", 638 "maillot" / 639 "maillot tank suit").
+* :func:`load_weights` — an AlexNet from an ``.npz`` written by :meth:`AlexNet.save` (its metadata
+  names the variant) or a bare state dict (``variant`` given, the class count read off fc8).
+* :func:`predict_files` — the paper's preprocessing and the top-k classes of image files.
+* :func:`torch_to_npz` / :func:`npz_to_torch` — convert torchvision-keyed ``.pth`` files, read with
+  ``torch.load(weights_only=True)`` (never plain unpickling). torch is needed only here.
+
+Non-finite input (NaN, ±inf) is *propagated*, as in PyTorch: the layers do not scan their
+input, a NaN in gives NaN out, and :func:`predict_files` refuses to report classes from
+non-finite scores.
+"""
+from __future__ import annotations
+
+import os
+from importlib import resources
+
+import numpy as np
+
+from .augment import softmax
+from .data import (IMAGENET_MEAN_RGB, TORCHVISION_MEAN, TORCHVISION_STD, DataError, center_crop,
+                   read_image, resize_shorter_side)
+from .io import atomic_write, load_npz
+from .model import VARIANTS, AlexNet
+
+
+def imagenet_classes() -> list:
+    """The 1000 ImageNet class names, index i = class i (torchvision's names and order)."""
+    text = resources.files("alexnet_np").joinpath("resources/imagenet_classes.txt").read_text(encoding="utf-8")
+    return text.splitlines()
+
+
+def load_weights(path, variant=None):
+    """An AlexNet with the weights of ``path``: a file saved by ``AlexNet.save`` or a bare state dict.
+
+    A bare state dict needs ``variant``; its class count is read off ``fc8.weight``. Every name,
+    shape and dtype is checked; any problem raises ValueError naming the file.
+    """
+    arrays, meta = load_npz(path)
+    if meta.get("format") == "alexnet_np":
+        if variant is not None and variant != meta["variant"]:
+            raise ValueError(f"{path}: holds weights for variant {meta['variant']!r}, not {variant!r}")
+        return AlexNet.from_file(path)
+    if variant is None:
+        raise ValueError(f"{path}: no alexnet_np metadata in the file; say which --variant the weights are for")
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
+    fc8 = arrays.get("fc8.weight")
+    if fc8 is None or fc8.ndim != 2:
+        raise ValueError(f"{path}: no 2-D 'fc8.weight' array: not an AlexNet state dict")
+    dtype = fc8.dtype if fc8.dtype in (np.float32, np.float64) else np.float32
+    model = AlexNet(variant, num_classes=int(fc8.shape[0]), dtype=dtype)
+    try:
+        model.load_state_dict(arrays)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+    return model
+
+
+def preprocessing_for(variant):
+    """(mean, std) on the 0–255 scale: torchvision's normalisation for its weights, the paper's mean otherwise."""
+    if variant == "torchvision":
+        return tuple(255 * m for m in TORCHVISION_MEAN), tuple(255 * s for s in TORCHVISION_STD)
+    return IMAGENET_MEAN_RGB, None
+
+
+def load_image_for(model, path, max_pixels=40_000_000):
+    """Read one image file and preprocess it for ``model``: (3, H, W) in the model's dtype."""
+    image = read_image(path, max_pixels=max_pixels)
+    size = model.input_size[0]
+    if min(image.shape[:2]) < 16:
+        raise DataError(f"{path}: image is {image.shape[1]}×{image.shape[0]} pixels; need at least 16 on a side")
+    mean, std = preprocessing_for(model.variant)
+    crop = center_crop(resize_shorter_side(image, 256), size).astype(np.float64)
+    crop -= np.asarray(mean)
+    if std is not None:
+        crop /= np.asarray(std)
+    return np.ascontiguousarray(crop.transpose(2, 0, 1), dtype=model.dtype)
+
+
+def predict_files(model, paths, topk=5, classes=None):
+    """Top-k (class index, name, probability) for each image file -> list of lists."""
+    if not 1 <= topk <= model.num_classes:
+        raise ValueError(f"topk must be between 1 and {model.num_classes}, got {topk}")
+    if classes is None:
+        classes = imagenet_classes() if model.num_classes == 1000 else [str(i) for i in range(model.num_classes)]
+    batch = np.stack([load_image_for(model, p) for p in paths])
+    probs = softmax(model.forward(batch, train=False).astype(np.float64))
+    if not np.all(np.isfinite(probs)):
+        raise ValueError("the network produced non-finite scores (NaN or inf in the weights?)")
+    out = []
+    for row in probs:
+        top = np.argsort(-row, kind="stable")[:topk]
+        out.append([(int(i), classes[i], float(row[i])) for i in top])
+    return out
+
+
+# ---- PyTorch files --------------------------------------------------------------------------
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise ValueError("converting .pth files needs PyTorch, which is optional: pip install torch==2.13.0") from None
+    return torch
+
+
+def torch_to_npz(src, dst, variant="torchvision"):
+    """Read a torchvision-keyed state dict (``.pth``) and write our ``.npz`` (atomically). Returns the model."""
+    from .interop import from_torch_state_dict
+
+    torch = _torch()
+    if not os.path.isfile(src):
+        raise ValueError(f"{src}: no such file")
+    try:
+        state = torch.load(src, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a bad file; all mean "not a weights file"
+        raise ValueError(f"{src}: not a readable PyTorch weights file ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''})") from None
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{src}: not a state dict (expected a dict of tensors, got {type(state).__name__})")
+    last = state.get("classifier.6.weight")
+    if last is None or last.ndim != 2:
+        raise ValueError(f"{src}: no 'classifier.6.weight': not a torchvision-style AlexNet state dict")
+    dtypes = {v.dtype for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    if dtypes != {torch.float32}:
+        raise ValueError(f"{src}: expected float32 tensors, found {sorted(map(str, dtypes))}")
+    model = AlexNet(variant, num_classes=int(last.shape[0]))
+    try:
+        from_torch_state_dict(model, state)
+    except ValueError as err:
+        raise ValueError(f"{src}: does not fit AlexNet({variant!r}): {err}") from None
+    model.save(dst)
+    return model
+
+
+def npz_to_torch(src, dst):
+    """Write the weights of an ``.npz`` saved by ``AlexNet.save`` as a torchvision-keyed ``.pth`` (atomically)."""
+    from .interop import to_torch_state_dict
+
+    torch = _torch()
+    model = load_weights(src)
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in to_torch_state_dict(model).items()}
+    atomic_write(dst, lambda f: torch.save(state, f))
+    return model
