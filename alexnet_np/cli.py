@@ -337,6 +337,9 @@ def build_parser():
     s.add_argument("--ten-crop", action="store_true", help="average the softmax over 10 crops (the paper's test)")
     s.set_defaults(func=cmd_evaluate)
 
+    sub.add_parser("bench", help="time alexnet_np against PyTorch on the CPU (python -m alexnet_np bench --help)",
+                   add_help=False)
+
     s = sub.add_parser("predict", help="top-k ImageNet classes of image files with a weight file")
     s.add_argument("images", nargs="+", help="image files (JPEG, PNG, ...)")
     s.add_argument("--weights", required=True, help=".npz from AlexNet.save or convert-weights")
@@ -353,6 +356,14 @@ def build_parser():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        # a fresh interpreter, so that the thread settings are in place before NumPy and torch load
+        import os
+        import subprocess
+
+        env = dict(os.environ, OPENBLAS_THREAD_TIMEOUT="4", OMP_WAIT_POLICY="passive")
+        return subprocess.call([sys.executable, "-m", "alexnet_np.bench", *argv[1:]], env=env)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

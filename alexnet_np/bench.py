@@ -1,0 +1,330 @@
+"""Benchmark: alexnet_np (Numba kernels, and the NumPy reference) against PyTorch on the CPU.
+
+    python -m alexnet_np bench [--batches 1 8 32] [--variants single_tower torchvision] [--out bench_results]
+
+What is measured, and how:
+
+* Timing runs in **one process** that holds both frameworks with the same thread count, and
+  interleaves them (ours, PyTorch, ours, ...), so a noisy neighbour hits both alike. Reported: the
+  median of ``--repeats`` runs after a warm-up, images/s, and the ratio ours/PyTorch.
+* **forward**: eval mode, no gradients. **train step**: forward in train mode, cross-entropy,
+  backward, SGD with momentum and weight decay (PyTorch: ``torch.optim.SGD`` with the same settings).
+* **GFLOP/s**: 2 × MACs per image × batch (× 3 for a training step: forward, input gradient,
+  weight gradient) / time, beside NumPy's float32 square-matmul GFLOP/s measured in the same run.
+* **GEMM share**: the matrix multiplies of every Conv2d and Linear layer are re-run alone with the
+  same shapes and timed; the rest of the step is "outside GEMM" (im2col, col2im, pooling, LRN,
+  ReLU, dropout, the update, Python).
+* **Peak memory**: each framework in a fresh process; the peak resident set size during the
+  training steps minus the resident size before the first step (model, input and imports excluded).
+
+Thread settings: ``OPENBLAS_THREAD_TIMEOUT=4`` and ``OMP_WAIT_POLICY=passive`` are set before NumPy,
+Numba and torch load (they stop the thread pools spinning against each other), the same for both.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+def _threads():
+    return int(os.environ.get("ALEXNET_NP_BENCH_THREADS", os.cpu_count() or 1))
+
+
+def matmul_gflops(n=2048, repeats=5):
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    b = np.random.default_rng(1).standard_normal((n, n)).astype(np.float32)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+class OursRunner:
+    """Forward and training step of an alexnet_np model, with the paper's SGD."""
+
+    def __init__(self, variant, batch, backend="numba"):
+        import alexnet_np as an
+        from alexnet_np.optim import SGD
+
+        self.an, self.backend = an, backend
+        self.model = an.AlexNet(variant, seed=0)
+        rng = np.random.default_rng(0)
+        self.x = rng.standard_normal((batch, 3, *self.model.input_size)).astype(np.float32)
+        self.y = rng.integers(0, 1000, size=batch)
+        self.loss = an.CrossEntropyLoss()
+        self.opt = SGD(self.model.params, self.model.grads, lr=1e-4, momentum=0.9, weight_decay=5e-4)
+
+    def forward(self):
+        with self.an.use_backend(self.backend):
+            return self.model.forward(self.x, train=False)
+
+    def train_step(self):
+        with self.an.use_backend(self.backend):
+            self.loss.forward(self.model.forward(self.x, train=True), self.y)
+            self.model.backward(self.loss.backward())
+            self.opt.step()
+
+
+class TorchRunner:
+    """The same network as a ``torch.nn`` module (built from our layers), with ``torch.optim.SGD``."""
+
+    def __init__(self, variant, batch):
+        import torch
+
+        import alexnet_np as an
+        from alexnet_np.interop import build_torch_module
+
+        self.torch = torch
+        self.model = build_torch_module(an.AlexNet(variant, seed=0))
+        rng = np.random.default_rng(0)
+        h = an.model.DEFAULT_INPUT_SIZE[variant]
+        self.x = torch.from_numpy(rng.standard_normal((batch, 3, h, h)).astype(np.float32))
+        self.y = torch.from_numpy(rng.integers(0, 1000, size=batch))
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=1e-4, momentum=0.9, weight_decay=5e-4)
+
+    def forward(self):
+        self.model.eval()
+        with self.torch.no_grad():
+            return self.model(self.x)
+
+    def train_step(self):
+        self.model.train()
+        self.opt.zero_grad(set_to_none=True)
+        loss = self.torch.nn.functional.cross_entropy(self.model(self.x), self.y)
+        loss.backward()
+        self.opt.step()
+
+
+def _time_interleaved(fns: dict, repeats):
+    """{name: fn} -> {name: [seconds]}; one warm-up call each, then rounds that call every fn once."""
+    for fn in fns.values():
+        fn()
+    times = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return times
+
+
+def gemm_seconds(model, batch, train, repeats=3):
+    """Time the matrix multiplies of every Conv2d and Linear layer of ``model`` alone, at ``batch``."""
+    from alexnet_np.layers import Conv2d, Linear
+
+    rng = np.random.default_rng(0)
+    shape = (batch, 3, *model.input_size)
+    total = 0.0
+    for _, layer in model:
+        out = layer.output_shape(shape)
+        if isinstance(layer, Conv2d):
+            m = batch * out[2] * out[3]
+            k = layer.in_channels // layer.groups * layer.kernel_size[0] * layer.kernel_size[1]
+            f = layer.out_channels // layer.groups
+            shapes = [(m, k, f)] * layer.groups
+        elif isinstance(layer, Linear):
+            shapes = [(batch, layer.in_features, layer.out_features)]
+        else:
+            shapes = []
+        for m, k, f in shapes:
+            a = rng.standard_normal((m, k)).astype(np.float32)
+            w = rng.standard_normal((f, k)).astype(np.float32)
+            d = rng.standard_normal((m, f)).astype(np.float32)
+            calls = [lambda: a @ w.T]
+            if train:
+                calls += [lambda: d.T @ a, lambda: d @ w]
+            for call in calls:
+                call()
+                ts = []
+                for _ in range(repeats):
+                    t = time.perf_counter()
+                    call()
+                    ts.append(time.perf_counter() - t)
+                total += min(ts)
+        shape = out
+    return total
+
+
+def layer_breakdown(variant, batch, repeats=3):
+    """Forward and backward milliseconds per layer of our model (train mode), medians."""
+    import alexnet_np as an
+
+    model = an.AlexNet(variant, seed=0)
+    x = np.random.default_rng(0).standard_normal((batch, 3, *model.input_size)).astype(np.float32)
+    rows = {name: [[], []] for name, _ in model}
+    for _ in range(repeats + 1):
+        h = x
+        for name, layer in model:
+            t = time.perf_counter()
+            h = layer.forward(h, train=True)
+            rows[name][0].append(time.perf_counter() - t)
+        d = np.ones_like(h) / h.size
+        for name, layer in reversed(list(model)):
+            t = time.perf_counter()
+            d = layer.backward(d)
+            rows[name][1].append(time.perf_counter() - t)
+    return {name: (1e3 * statistics.median(f[1:]), 1e3 * statistics.median(b[1:])) for name, (f, b) in rows.items()}
+
+
+def measure_memory(framework, variant, batch, steps=3):
+    """Peak RSS growth (MiB) of training steps, in this process: call it in a fresh process."""
+    runner = OursRunner(variant, batch) if framework == "numpy" else TorchRunner(variant, batch)
+    if framework == "torch":
+        runner.torch.set_num_threads(_threads())
+    before = _rss_mib()
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for _ in range(steps):
+        runner.train_step()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return dict(framework=framework, variant=variant, batch=batch, peak_growth_mib=max(peak, peak_before) - before)
+
+
+def _rss_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def memory_in_subprocess(framework, variant, batch):
+    code = (f"import json, alexnet_np.bench as b; "
+            f"print(json.dumps(b.measure_memory({framework!r}, {variant!r}, {batch})))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def cold_start_seconds():
+    """Seconds to import alexnet_np and run a first single_tower forward at batch 1, in a fresh process."""
+    code = ("import time; t = time.perf_counter(); import numpy as np, alexnet_np as an; "
+            "m = an.AlexNet('single_tower'); m.forward(np.zeros((1, 3, 227, 227), np.float32)); "
+            "print(time.perf_counter() - t)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+    return float(r.stdout.strip().splitlines()[-1])
+
+
+def run(batches=(1, 8, 32), variants=("single_tower", "torchvision"), repeats=5, reference=True, memory=True,
+        breakdown=True, log=print):
+    import torch
+
+    import alexnet_np as an
+    from alexnet_np.model import AlexNet
+
+    threads = _threads()
+    torch.set_num_threads(threads)
+    results = dict(threads=threads, numpy=np.__version__, torch=torch.__version__, cpu=_cpu_name(),
+                   matmul_gflops=matmul_gflops(), rows=[], memory=[], breakdown={})
+    log(f"threads {threads}; NumPy float32 2048² matmul: {results['matmul_gflops']:.0f} GFLOP/s")
+    for variant in variants:
+        macs = AlexNet(variant).summary().total_macs
+        for batch in batches:
+            ours, theirs = OursRunner(variant, batch), TorchRunner(variant, batch)
+            ref = OursRunner(variant, batch, backend="numpy") if reference else None
+            for mode in ("forward", "train_step"):
+                fns = {"ours": getattr(ours, mode), "torch": getattr(theirs, mode)}
+                if ref is not None:
+                    fns["reference"] = getattr(ref, mode)
+                reps = repeats if batch < 32 or mode == "forward" else max(3, repeats - 2)
+                times = _time_interleaved(fns, reps)
+                med = {k: statistics.median(v) for k, v in times.items()}
+                flops = 2 * macs * batch * (3 if mode == "train_step" else 1)
+                gemm = gemm_seconds(ours.model, batch, train=mode == "train_step")
+                row = dict(variant=variant, batch=batch, mode=mode, ours_s=med["ours"], torch_s=med["torch"],
+                           reference_s=med.get("reference"), ratio=med["ours"] / med["torch"],
+                           images_per_s=batch / med["ours"], torch_images_per_s=batch / med["torch"],
+                           gflops=flops / med["ours"] / 1e9, torch_gflops=flops / med["torch"] / 1e9,
+                           gemm_s=gemm, outside_gemm=max(0.0, 1 - gemm / med["ours"]))
+                results["rows"].append(row)
+                log(f"{variant:12} batch {batch:>2} {mode:10} ours {1e3 * row['ours_s']:8.1f} ms  torch "
+                    f"{1e3 * row['torch_s']:8.1f} ms  ratio {row['ratio']:.2f}  {row['gflops']:.0f} GFLOP/s  "
+                    f"outside GEMM {100 * row['outside_gemm']:.0f}%"
+                    + (f"  reference {1e3 * row['reference_s']:.0f} ms" if ref is not None else ""))
+            del ours, theirs, ref
+        if breakdown:
+            results["breakdown"][variant] = layer_breakdown(variant, max(batches))
+    if memory:
+        for fw in ("numpy", "torch"):
+            m = memory_in_subprocess(fw, "single_tower", max(batches))
+            results["memory"].append(m)
+            log(f"peak memory of a training step, single_tower batch {max(batches)}, {fw}: {m['peak_growth_mib']:.0f} MiB")
+    results["cold_start_s"] = cold_start_seconds()
+    log(f"fresh process to first forward (warm Numba cache): {results['cold_start_s']:.2f} s")
+    return results
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def markdown_table(results):
+    lines = ["| variant | batch | measure | alexnet_np | PyTorch | ratio | img/s | GFLOP/s (ours / torch) | outside GEMM | NumPy reference |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results["rows"]:
+        ref = f"{1e3 * r['reference_s']:.0f} ms" if r.get("reference_s") else "—"
+        lines.append(f"| {r['variant']} | {r['batch']} | {r['mode'].replace('_', ' ')} | {1e3 * r['ours_s']:.1f} ms | "
+                     f"{1e3 * r['torch_s']:.1f} ms | {r['ratio']:.2f} | {r['images_per_s']:.1f} | "
+                     f"{r['gflops']:.0f} / {r['torch_gflops']:.0f} | {100 * r['outside_gemm']:.0f}% | {ref} |")
+    return "\n".join(lines)
+
+
+def plot(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = results["rows"]
+    labels = [f"{r['variant']}\nb{r['batch']} {r['mode'].replace('_step', '')}" for r in rows]
+    x = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(max(8, len(rows) * 0.9), 4.5))
+    ax.bar(x - 0.2, [1e3 * r["ours_s"] for r in rows], 0.4, label="alexnet_np (Numba)")
+    ax.bar(x + 0.2, [1e3 * r["torch_s"] for r in rows], 0.4, label=f"PyTorch {results['torch']}")
+    ax.set_yscale("log"); ax.set_ylabel("median time (ms, log scale)"); ax.set_xlabel("variant, batch, measure")
+    ax.set_xticks(x); ax.set_xticklabels(labels, fontsize=7)
+    ax.set_title(f"{results['threads']} threads, {results['cpu']}"); ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m alexnet_np bench", description="alexnet_np vs PyTorch on the CPU")
+    p.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
+    p.add_argument("--variants", nargs="+", default=["single_tower", "torchvision"])
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--no-reference", dest="reference", action="store_false")
+    p.add_argument("--no-memory", dest="memory", action="store_false")
+    p.add_argument("--out", default="bench_results")
+    args = p.parse_args(argv)
+    from alexnet_np.io import atomic_write
+
+    results = run(tuple(args.batches), tuple(args.variants), args.repeats, args.reference, args.memory)
+    os.makedirs(args.out, exist_ok=True)
+    atomic_write(os.path.join(args.out, "bench.json"), lambda f: f.write(json.dumps(results, indent=1).encode()))
+    plot(results, os.path.join(args.out, "bench.png"))
+    table = markdown_table(results)
+    atomic_write(os.path.join(args.out, "bench.md"), lambda f: f.write(table.encode() + b"\n"))
+    print("\n" + table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
