@@ -2,12 +2,20 @@
 
 Each ``_loop`` function is ``@njit(cache=True)`` and reads like the textbook definition;
 set ``NUMBA_DISABLE_JIT=1`` to run them as ordinary Python and step through them in a
-debugger. The thin wrappers below them allocate the outputs and have exactly the
-signatures of the reference functions, so the backend switch is a module swap.
+debugger. The thin wrappers at the end allocate the outputs and have exactly the signatures
+of the reference functions, so the backend switch is a module swap.
 
-The loops over the batch use ``prange``: images are independent, every iteration writes
-its own slice of the output, so the result does not depend on the thread count
-(no shared accumulation, bit-identical runs). Matrix multiplies stay in NumPy (BLAS).
+Memory layout. Arrays are NCHW by shape, but a convolution's output is produced
+channels-last in memory (``(N, H, W, C)`` seen through ``transpose(0, 3, 1, 2)``, PyTorch's
+``channels_last``), because that is how its matrix multiply lays it out. The kernels read any
+strides, and where the order of the loops matters for speed there are two loop nests: one
+whose innermost loop runs along W (for NCHW memory) and one whose innermost loop runs along C
+(for channels-last memory). Outputs are allocated in the layout of their input, so a
+channels-last network stays channels-last end to end without a copy.
+
+Parallel loops (``prange``) only ever split work whose writes do not overlap — rows of
+``cols``, output pixels of a pool, images of a batch — so there is no shared accumulation and
+the result does not depend on the thread count (bit-identical runs).
 """
 from __future__ import annotations
 
@@ -16,31 +24,54 @@ from numba import njit, prange
 
 from .shapes import conv_output_size
 
+# ---- im2col / col2im -------------------------------------------------------------------------
+# cols[(n·Ho + oh)·Wo + ow, (c·kh + i)·kw + j] = x[n, c, oh·sh − ph + i, ow·sw − pw + j] (0 outside)
+
 
 @njit(cache=True, parallel=True)
 def _im2col_loop(x, kh, kw, sh, sw, ph, pw, ho, wo, cols):
+    """NCHW memory: the innermost loop (j) walks along a row of the image."""
     n_img, n_ch, h, w = x.shape
-    for n in prange(n_img):
-        for oh in range(ho):
-            for ow in range(wo):
-                row = (n * ho + oh) * wo + ow
-                col = 0
-                for c in range(n_ch):
-                    for i in range(kh):
-                        y = oh * sh - ph + i
-                        for j in range(kw):
-                            xx = ow * sw - pw + j
-                            if 0 <= y < h and 0 <= xx < w:
-                                cols[row, col] = x[n, c, y, xx]
-                            else:
-                                cols[row, col] = 0
-                            col += 1
+    for nh in prange(n_img * ho):
+        n, oh = nh // ho, nh % ho
+        for ow in range(wo):
+            row = nh * wo + ow
+            col = 0
+            for c in range(n_ch):
+                for i in range(kh):
+                    y = oh * sh - ph + i
+                    for j in range(kw):
+                        xx = ow * sw - pw + j
+                        if 0 <= y < h and 0 <= xx < w:
+                            cols[row, col] = x[n, c, y, xx]
+                        else:
+                            cols[row, col] = 0
+                        col += 1
+
+
+@njit(cache=True, parallel=True)
+def _im2col_channels_last_loop(x, kh, kw, sh, sw, ph, pw, ho, wo, cols):
+    """Channels-last memory: the innermost loop (c) walks along the channels of one pixel."""
+    n_img, n_ch, h, w = x.shape
+    area = kh * kw
+    for nh in prange(n_img * ho):
+        n, oh = nh // ho, nh % ho
+        for ow in range(wo):
+            row = nh * wo + ow
+            for i in range(kh):
+                y = oh * sh - ph + i
+                for j in range(kw):
+                    xx = ow * sw - pw + j
+                    inside = 0 <= y < h and 0 <= xx < w
+                    for c in range(n_ch):
+                        cols[row, c * area + i * kw + j] = x[n, c, y, xx] if inside else 0
 
 
 @njit(cache=True, parallel=True)
 def _col2im_loop(cols, kh, kw, sh, sw, ph, pw, ho, wo, dx):
+    """The adjoint of im2col: each column entry is *added* to the pixel it was copied from."""
     n_img, n_ch, h, w = dx.shape
-    for n in prange(n_img):
+    for n in prange(n_img):  # windows of neighbouring rows overlap: split by image only
         for oh in range(ho):
             for ow in range(wo):
                 row = (n * ho + oh) * wo + ow
@@ -56,37 +87,56 @@ def _col2im_loop(cols, kh, kw, sh, sw, ph, pw, ho, wo, dx):
 
 
 @njit(cache=True, parallel=True)
+def _col2im_channels_last_loop(cols, kh, kw, sh, sw, ph, pw, ho, wo, dx):
+    n_img, n_ch, h, w = dx.shape
+    area = kh * kw
+    for n in prange(n_img):
+        for oh in range(ho):
+            for ow in range(wo):
+                row = (n * ho + oh) * wo + ow
+                for i in range(kh):
+                    y = oh * sh - ph + i
+                    for j in range(kw):
+                        xx = ow * sw - pw + j
+                        if 0 <= y < h and 0 <= xx < w:
+                            for c in range(n_ch):
+                                dx[n, c, y, xx] += cols[row, c * area + i * kw + j]
+
+
+# ---- max pooling -------------------------------------------------------------------------------
+
+@njit(cache=True, parallel=True)
 def _maxpool_forward_loop(x, kh, kw, sh, sw, ph, pw, out, argmax):
     n_img, n_ch, h, w = x.shape
     ho, wo = out.shape[2], out.shape[3]
-    for n in prange(n_img):
-        for c in range(n_ch):
-            for oh in range(ho):
-                for ow in range(wo):
-                    best = -np.inf
-                    best_k = 0
-                    for i in range(kh):
-                        y = oh * sh - ph + i
-                        for j in range(kw):
-                            xx = ow * sw - pw + j
-                            if 0 <= y < h and 0 <= xx < w:
-                                v = x[n, c, y, xx]
-                                # strictly greater: ties keep the first maximum; the first NaN wins
-                                if v > best or (v != v and best == best):
-                                    best = v
-                                    best_k = i * kw + j
-                    out[n, c, oh, ow] = best
-                    argmax[n, c, oh, ow] = best_k
+    for nh in prange(n_img * ho):
+        n, oh = nh // ho, nh % ho
+        for ow in range(wo):
+            for c in range(n_ch):  # innermost over the window; channels next: cache-friendly for channels-last
+                best = -np.inf
+                best_k = 0
+                for i in range(kh):
+                    y = oh * sh - ph + i
+                    for j in range(kw):
+                        xx = ow * sw - pw + j
+                        if 0 <= y < h and 0 <= xx < w:
+                            v = x[n, c, y, xx]
+                            # strictly greater: ties keep the first maximum; the first NaN wins
+                            if v > best or (v != v and best == best):
+                                best = v
+                                best_k = i * kw + j
+                out[n, c, oh, ow] = best
+                argmax[n, c, oh, ow] = best_k
 
 
 @njit(cache=True, parallel=True)
 def _maxpool_backward_loop(dout, argmax, kw, sh, sw, ph, pw, dx):
     n_img, n_ch, h, w = dx.shape
     ho, wo = dout.shape[2], dout.shape[3]
-    for n in prange(n_img):
-        for c in range(n_ch):
-            for oh in range(ho):
-                for ow in range(wo):
+    for n in prange(n_img):  # overlapping windows of one image share pixels: split by image only
+        for oh in range(ho):
+            for ow in range(wo):
+                for c in range(n_ch):
                     k = argmax[n, c, oh, ow]
                     y = oh * sh - ph + k // kw
                     xx = ow * sw - pw + k % kw
@@ -94,98 +144,145 @@ def _maxpool_backward_loop(dout, argmax, kw, sh, sw, ph, pw, dx):
                         dx[n, c, y, xx] += dout[n, c, oh, ow]  # += : overlapping windows
 
 
+# ---- local response normalisation ------------------------------------------------------------------
+
+@njit(cache=True, inline="always")
+def _pow_minus(s, beta):
+    """s^(−β), with the paper's β = 0.75 as two square roots (several times cheaper than pow)."""
+    if beta == 0.75:
+        r = np.sqrt(s)
+        return 1 / (r * np.sqrt(r))
+    return s ** (-beta)
+
+
 @njit(cache=True, parallel=True)
-def _lrn_forward_loop(x, size, alpha, beta, k, out, scale):
+def _lrn_forward_loop(x, size, alpha, beta, k, out, scale, scale_pow):
     n_img, n_ch, h, w = x.shape
     before, after = size // 2, (size - 1) // 2
-    for n in prange(n_img):
-        for y in range(h):
-            for xx in range(w):
-                for c in range(n_ch):
-                    s = x.dtype.type(0)
-                    for j in range(max(0, c - before), min(n_ch, c + after + 1)):
-                        s += x[n, j, y, xx] * x[n, j, y, xx]
-                    sc = k + alpha * s
-                    scale[n, c, y, xx] = sc
-                    out[n, c, y, xx] = x[n, c, y, xx] * sc ** (-beta)
+    for nh in prange(n_img * h):
+        n, y = nh // h, nh % h
+        for xx in range(w):
+            for c in range(n_ch):
+                s = x.dtype.type(0)
+                for j in range(max(0, c - before), min(n_ch, c + after + 1)):
+                    s += x[n, j, y, xx] * x[n, j, y, xx]
+                sc = k + alpha * s
+                r = _pow_minus(sc, beta)
+                scale[n, c, y, xx] = sc
+                scale_pow[n, c, y, xx] = r
+                out[n, c, y, xx] = x[n, c, y, xx] * r
 
 
 @njit(cache=True, parallel=True)
-def _lrn_backward_loop(dout, x, out, scale, size, alpha, beta, t, dx):
+def _lrn_backward_loop(dout, x, scale, scale_pow, size, alpha, beta, dx):
     n_img, n_ch, h, w = x.shape
     before, after = (size - 1) // 2, size // 2  # the reversed window: which c see channel j
-    for n in prange(n_img):
-        for y in range(h):
-            for xx in range(w):
-                for c in range(n_ch):
-                    t[n, c, y, xx] = dout[n, c, y, xx] * out[n, c, y, xx] / scale[n, c, y, xx]
-                for j in range(n_ch):
-                    s = x.dtype.type(0)
-                    for c in range(max(0, j - before), min(n_ch, j + after + 1)):
-                        s += t[n, c, y, xx]
-                    dx[n, j, y, xx] = (dout[n, j, y, xx] * scale[n, j, y, xx] ** (-beta)
-                                       - 2 * alpha * beta * x[n, j, y, xx] * s)
+    two_ab = 2 * alpha * beta
+    for nh in prange(n_img * h):
+        n, y = nh // h, nh % h
+        for xx in range(w):
+            for j in range(n_ch):
+                s = x.dtype.type(0)
+                for c in range(max(0, j - before), min(n_ch, j + after + 1)):
+                    s += dout[n, c, y, xx] * x[n, c, y, xx] * scale_pow[n, c, y, xx] / scale[n, c, y, xx]
+                dx[n, j, y, xx] = dout[n, j, y, xx] * scale_pow[n, j, y, xx] - two_ab * x[n, j, y, xx] * s
 
 
-# ---- wrappers with the signatures of alexnet_np.reference ---------------------------------
+# ---- the SGD update ---------------------------------------------------------------------------------
+
+@njit(cache=True, parallel=True)
+def _sgd_paper_loop(w, v, g, momentum, decay_lr, lr):
+    """v ← μ·v − λε·w − ε·g;  w ← w + v, in one pass over flat arrays."""
+    for i in prange(w.size):
+        vi = momentum * v[i] - decay_lr * w[i] - lr * g[i]
+        v[i] = vi
+        w[i] += vi
+
+
+# ---- wrappers with the signatures of alexnet_np.reference -------------------------------------------
+
+def is_channels_last(x):
+    """True when an (N, C, H, W) array is laid out as (N, H, W, C) in memory."""
+    return x.ndim == 4 and x.shape[1] > 1 and x.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def empty_nchw(shape, dtype, channels_last, zero=False):
+    """An (N, C, H, W) array, channels-last in memory when asked."""
+    make = np.zeros if zero else np.empty
+    if channels_last:
+        n, c, h, w = shape
+        return make((n, h, w, c), dtype=dtype).transpose(0, 3, 1, 2)
+    return make(shape, dtype=dtype)
+
 
 def _out_hw(h, w, kernel_size, stride, padding):
     return (conv_output_size(h, kernel_size[0], stride[0], padding[0]),
             conv_output_size(w, kernel_size[1], stride[1], padding[1]))
 
 
-def im2col(x, kernel_size, stride, padding):
-    """x: (N, C, H, W) -> cols: (N·H_out·W_out, C·kh·kw); see :func:`alexnet_np.reference.im2col`."""
+def im2col(x, kernel_size, stride, padding, out=None):
+    """x: (N, C, H, W) -> cols: (N·H_out·W_out, C·kh·kw); see :func:`alexnet_np.reference.im2col`.
+
+    ``out``: a C-contiguous work buffer of that shape to fill (reused across calls by Conv2d).
+    """
     n, c, h, w = x.shape
     ho, wo = _out_hw(h, w, kernel_size, stride, padding)
-    cols = np.empty((n * ho * wo, c * kernel_size[0] * kernel_size[1]), dtype=x.dtype)
-    _im2col_loop(x, *kernel_size, *stride, *padding, ho, wo, cols)
+    shape = (n * ho * wo, c * kernel_size[0] * kernel_size[1])
+    cols = np.empty(shape, dtype=x.dtype) if out is None else out
+    loop = _im2col_channels_last_loop if is_channels_last(x) else _im2col_loop
+    loop(x, *kernel_size, *stride, *padding, ho, wo, cols)
     return cols
 
 
-def col2im(cols, x_shape, kernel_size, stride, padding):
+def col2im(cols, x_shape, kernel_size, stride, padding, channels_last=False):
     """cols -> dx: (N, C, H, W), summing overlapping copies; see :func:`alexnet_np.reference.col2im`."""
     n, c, h, w = x_shape
     ho, wo = _out_hw(h, w, kernel_size, stride, padding)
-    dx = np.zeros(x_shape, dtype=cols.dtype)
-    _col2im_loop(cols, *kernel_size, *stride, *padding, ho, wo, dx)
+    dx = empty_nchw(x_shape, cols.dtype, channels_last, zero=True)
+    loop = _col2im_channels_last_loop if channels_last else _col2im_loop
+    loop(cols, *kernel_size, *stride, *padding, ho, wo, dx)
     return dx
 
 
 def maxpool_forward(x, kernel_size, stride, padding):
-    """x -> (out, argmax); see :func:`alexnet_np.reference.maxpool_forward`."""
+    """x -> (out, argmax), in x's memory layout; see :func:`alexnet_np.reference.maxpool_forward`."""
     n, c, h, w = x.shape
     ho, wo = _out_hw(h, w, kernel_size, stride, padding)
-    out = np.empty((n, c, ho, wo), dtype=x.dtype)
-    argmax = np.empty((n, c, ho, wo), dtype=np.int64)
+    cl = is_channels_last(x)
+    out = empty_nchw((n, c, ho, wo), x.dtype, cl)
+    argmax = empty_nchw((n, c, ho, wo), np.int64, cl)
     _maxpool_forward_loop(x, *kernel_size, *stride, *padding, out, argmax)
     return out, argmax
 
 
 def maxpool_backward(dout, argmax, x_shape, kernel_size, stride, padding):
     """Scatter dout to the argmax positions; see :func:`alexnet_np.reference.maxpool_backward`."""
-    dx = np.zeros(x_shape, dtype=dout.dtype)
+    dx = empty_nchw(x_shape, dout.dtype, is_channels_last(argmax), zero=True)
     _maxpool_backward_loop(dout, argmax, kernel_size[1], *stride, *padding, dx)
     return dx
 
 
 def lrn_forward(x, size, alpha, beta, k):
-    """x -> (out, scale); see :func:`alexnet_np.reference.lrn_forward`."""
-    out = np.empty(x.shape, dtype=x.dtype)
-    scale = np.empty(x.shape, dtype=x.dtype)
+    """x -> (out, scale, scale^(−β)), in x's layout; see :func:`alexnet_np.reference.lrn_forward`."""
+    out, scale, scale_pow = (np.empty_like(x) for _ in range(3))
     t = x.dtype.type
-    _lrn_forward_loop(x, size, t(alpha), t(beta), t(k), out, scale)
-    return out, scale
+    _lrn_forward_loop(x, size, t(alpha), t(beta), t(k), out, scale, scale_pow)
+    return out, scale, scale_pow
 
 
-def lrn_backward(dout, x, out, scale, size, alpha, beta):
+def lrn_backward(dout, x, scale, scale_pow, size, alpha, beta):
     """dx of LRN; see :func:`alexnet_np.reference.lrn_backward`."""
-    dx = np.empty(x.shape, dtype=x.dtype)
-    work = np.empty(x.shape, dtype=x.dtype)
+    dx = np.empty_like(x)
     t = x.dtype.type
-    _lrn_backward_loop(dout, x, out, scale, size, t(alpha), t(beta), work, dx)
+    _lrn_backward_loop(dout, x, scale, scale_pow, size, t(alpha), t(beta), dx)
     return dx
 
 
-KERNELS = (_im2col_loop, _col2im_loop, _maxpool_forward_loop, _maxpool_backward_loop,
-           _lrn_forward_loop, _lrn_backward_loop)
+def sgd_paper_update(w, v, g, momentum, weight_decay, lr):
+    """In place: v ← μ·v − λ·ε·w − ε·g; w ← w + v (contiguous arrays of one dtype)."""
+    t = w.dtype.type
+    _sgd_paper_loop(w.reshape(-1), v.reshape(-1), g.reshape(-1), t(momentum), t(weight_decay * lr), t(lr))
+
+
+KERNELS = (_im2col_loop, _im2col_channels_last_loop, _col2im_loop, _col2im_channels_last_loop,
+           _maxpool_forward_loop, _maxpool_backward_loop, _lrn_forward_loop, _lrn_backward_loop, _sgd_paper_loop)

@@ -169,7 +169,7 @@ class Conv2d(Layer):
         (1, 96, 55, 55)
     """
 
-    _cache_attrs = ("cols", "x_shape")
+    _cache_attrs = ("cols", "x_shape", "x_channels_last", "_cols_buffer", "_dcols_buffer")
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
                  bias=True, *, rng=None, dtype=np.float32):
@@ -224,19 +224,27 @@ class Conv2d(Layer):
         f = self.out_channels // self.groups
         return [(slice(g * k, (g + 1) * k), slice(g * f, (g + 1) * f)) for g in range(self.groups)]
 
+    def _work_buffer(self, name, shape, dtype):
+        """A work array reused across calls while its shape and dtype stay the same (never returned)."""
+        buf = getattr(self, name, None)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = np.empty(shape, dtype=dtype)
+            setattr(self, name, buf)
+        return buf
+
     def forward(self, x, train=False):
         n, f, ho, wo = self._begin_forward(x)
-        cols = backend.ops().im2col(x, self.kernel_size, self.stride, self.padding)  # (N·Ho·Wo, C·kh·kw)
+        k = self._weight_matrix().shape[1] * self.groups
+        cols = self._work_buffer("_cols_buffer", (n * ho * wo, k), x.dtype)
+        backend.ops().im2col(x, self.kernel_size, self.stride, self.padding, out=cols)  # (N·Ho·Wo, C·kh·kw)
         w = self._weight_matrix()
-        if self.groups == 1:
-            y = cols @ w.T
-        else:
-            y = np.empty((cols.shape[0], f), dtype=x.dtype)
-            for cs, fs in self._group_slices():
-                y[:, fs] = cols[:, cs] @ w[fs].T
+        y = np.empty((cols.shape[0], f), dtype=x.dtype)
+        for cs, fs in self._group_slices():
+            np.matmul(cols[:, cs], w[fs].T, out=y[:, fs])
         if "bias" in self.params:
             y += self.params["bias"]
         self.cols, self.x_shape = cols, x.shape
+        self.x_channels_last = x.ndim == 4 and x.shape[1] > 1 and x.transpose(0, 2, 3, 1).flags.c_contiguous
         return y.reshape(n, ho, wo, f).transpose(0, 3, 1, 2)  # (N, F, Ho, Wo), channels-last memory
 
     def backward(self, dout):
@@ -245,13 +253,14 @@ class Conv2d(Layer):
         dy = dout.transpose(0, 2, 3, 1).reshape(-1, f)  # (N·Ho·Wo, F); a view when dout is channels-last
         w = self._weight_matrix()
         dw = self.grads["weight"].reshape(f, -1)
-        dcols = np.empty_like(self.cols)
+        dcols = self._work_buffer("_dcols_buffer", self.cols.shape, self.cols.dtype)
         for cs, fs in self._group_slices():
             np.matmul(dy[:, fs].T, self.cols[:, cs], out=dw[fs])
-            dcols[:, cs] = dy[:, fs] @ w[fs]
+            np.matmul(dy[:, fs], w[fs], out=dcols[:, cs])
         if "bias" in self.params:
             np.sum(dy, axis=0, out=self.grads["bias"])
-        return backend.ops().col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding)
+        return backend.ops().col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding,
+                                    channels_last=self.x_channels_last)
 
 
 class Linear(Layer):
@@ -433,7 +442,7 @@ class LocalResponseNorm(Layer):
     layer prints its PyTorch equivalent.
     """
 
-    _cache_attrs = ("x", "y", "scale")
+    _cache_attrs = ("x", "scale", "scale_pow")
 
     def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, *, form="paper"):
         super().__init__()
@@ -464,13 +473,13 @@ class LocalResponseNorm(Layer):
 
     def forward(self, x, train=False):
         self._begin_forward(x)
-        y, scale = backend.ops().lrn_forward(x, self.size, self.effective_alpha, self.beta, self.k)
-        self.x, self.y, self.scale = x, y, scale
+        y, self.scale, self.scale_pow = backend.ops().lrn_forward(x, self.size, self.effective_alpha, self.beta, self.k)
+        self.x = x
         return y
 
     def backward(self, dout):
         self._begin_backward(dout)
-        return backend.ops().lrn_backward(dout, self.x, self.y, self.scale, self.size,
+        return backend.ops().lrn_backward(dout, self.x, self.scale, self.scale_pow, self.size,
                                           self.effective_alpha, self.beta)
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import backend
+
 
 class SGD:
     """SGD with momentum and weight decay, updating ``params`` in place from ``grads``.
@@ -51,11 +53,8 @@ class SGD:
         for k, w in self.params.items():
             v, g = self.velocity[k], self.grads[k]
             lr = w.dtype.type(self.lr)
-            if self.form == "paper":
-                v *= mu                      # v ← μ·v − λ·ε·w − ε·g
-                v -= (lam * lr) * w
-                v -= lr * g
-                w += v                       # w ← w + v
+            if self.form == "paper":         # v ← μ·v − λ·ε·w − ε·g;  w ← w + v  (one pass, in place)
+                backend.ops().sgd_paper_update(w, v, g, mu, lam, self.lr)
             else:
                 v *= mu                      # b ← μ·b + g + λ·w
                 v += g

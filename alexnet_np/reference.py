@@ -33,23 +33,29 @@ def _windows(xp, kernel_size, stride, out_hw):
     return win[:, :, ::sh, ::sw][:, :, :ho, :wo]
 
 
-def im2col(x, kernel_size, stride, padding):
+def im2col(x, kernel_size, stride, padding, out=None):
     """x: (N, C, H, W) -> cols: (N·H_out·W_out, C·kh·kw), rows ordered (n, oh, ow), columns (c, i, j).
 
-    ``cols[(n·H_out + oh)·W_out + ow, (c·kh + i)·kw + j] = x_padded[n, c, oh·sh + i, ow·sw + j]``
+    ``cols[(n·H_out + oh)·W_out + ow, (c·kh + i)·kw + j] = x_padded[n, c, oh·sh + i, ow·sw + j]``.
+    ``out``: an array of that shape to write into (the layers reuse one across calls).
     """
     n, c, h, w = x.shape
     ho = conv_output_size(h, kernel_size[0], stride[0], padding[0])
     wo = conv_output_size(w, kernel_size[1], stride[1], padding[1])
     win = _windows(_pad_hw(x, padding), kernel_size, stride, (ho, wo))  # (N, C, Ho, Wo, kh, kw)
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kernel_size[0] * kernel_size[1])
+    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kernel_size[0] * kernel_size[1])
+    if out is None:
+        return cols
+    out[...] = cols
+    return out
 
 
-def col2im(cols, x_shape, kernel_size, stride, padding):
+def col2im(cols, x_shape, kernel_size, stride, padding, channels_last=False):
     """cols: (N·H_out·W_out, C·kh·kw) -> dx: (N, C, H, W), the adjoint of :func:`im2col`.
 
     Not an inverse: a pixel covered by several windows receives the *sum* of its copies,
-    which is exactly the gradient of im2col.
+    which is exactly the gradient of im2col. (``channels_last`` is a memory-layout hint the
+    Numba twin follows; the reference always returns NCHW memory.)
     """
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
@@ -101,19 +107,29 @@ def _channel_window_sum(a, before, after):
 
 
 def lrn_forward(x, size, alpha, beta, k):
-    """Local response normalisation across channels, x: (N, C, H, W) -> (out, scale).
+    """Local response normalisation across channels, x: (N, C, H, W) -> (out, scale, scale^(−β)).
 
     ``scale[c] = k + alpha · Σ_{j = c − size//2}^{c + (size−1)//2} x[j]²`` and
     ``out[c] = x[c] · scale[c]^(−beta)``. ``alpha`` is used as given: the layer passes
-    the paper's α, or α/size for the PyTorch/Caffe form.
+    the paper's α, or α/size for the PyTorch/Caffe form. ``scale`` and ``scale^(−β)`` are
+    returned for the backward pass.
     """
     scale = k + alpha * _channel_window_sum(x * x, size // 2, (size - 1) // 2)
-    return x * scale ** (-beta), scale
+    scale_pow = scale ** (-beta)
+    return x * scale_pow, scale, scale_pow
 
 
-def lrn_backward(dout, x, out, scale, size, alpha, beta):
-    """dx[j] = dout[j]·scale[j]^(−β) − 2αβ·x[j]·Σ_{c : j in window(c)} dout[c]·out[c]/scale[c]."""
-    t = dout * out / scale
+def lrn_backward(dout, x, scale, scale_pow, size, alpha, beta):
+    """dx[j] = dout[j]·scale[j]^(−β) − 2αβ·x[j]·Σ_{c : j in window(c)} dout[c]·x[c]·scale[c]^(−β−1)."""
+    t = dout * x * scale_pow / scale
     # j lies in window(c) exactly when c runs from j − (size−1)//2 to j + size//2.
     back = _channel_window_sum(t, (size - 1) // 2, size // 2)
-    return dout * scale ** (-beta) - (2 * alpha * beta) * x * back
+    return dout * scale_pow - (2 * alpha * beta) * x * back
+
+
+def sgd_paper_update(w, v, g, momentum, weight_decay, lr):
+    """In place: v ← μ·v − λ·ε·w − ε·g; w ← w + v (the paper's momentum update)."""
+    v *= momentum
+    v -= (weight_decay * lr) * w
+    v -= lr * g
+    w += v

@@ -5,6 +5,7 @@ import pytest
 
 import alexnet_np as an
 from alexnet_np import kernels, naive, reference
+from alexnet_np.optim import SGD
 
 # (N, C, H, W), kernel, stride, padding: non-square inputs and kernels, stride > 1,
 # padding, overlapping and non-overlapping pools, batch of 1.
@@ -85,20 +86,59 @@ def test_maxpool_overlapping_windows_accumulate(backend):
     assert dx[0, 0, 2, 2] == 6.0 and dx.sum() == 6.0
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 6])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_lrn_twins_equal_naive(size, dtype, rng):
+def test_lrn_twins_equal_naive(size, dtype, channels_last, rng):
     x = rng.standard_normal((2, 7, 3, 4)).astype(dtype)
-    out_ref, scale_ref = reference.lrn_forward(x, size, 0.3, 0.75, 2.0)
-    out_nb, scale_nb = kernels.lrn_forward(x, size, 0.3, 0.75, 2.0)
+    if channels_last:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    out_ref, scale_ref, pow_ref = reference.lrn_forward(x, size, 0.3, 0.75, 2.0)
+    out_nb, scale_nb, pow_nb = kernels.lrn_forward(x, size, 0.3, 0.75, 2.0)
+    assert kernels.is_channels_last(out_nb) == channels_last       # the output keeps the input's layout
     rtol = 1e-5 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(out_nb, out_ref, rtol=rtol)
     np.testing.assert_allclose(scale_nb, scale_ref, rtol=rtol)
+    np.testing.assert_allclose(pow_nb, pow_ref, rtol=rtol)
     np.testing.assert_allclose(out_ref, naive.lrn_naive(x.astype(np.float64), size, 0.3, 0.75, 2.0), rtol=rtol)
     dout = rng.standard_normal(x.shape).astype(dtype)
-    np.testing.assert_allclose(kernels.lrn_backward(dout, x, out_nb, scale_nb, size, 0.3, 0.75),
-                               reference.lrn_backward(dout, x, out_ref, scale_ref, size, 0.3, 0.75),
+    np.testing.assert_allclose(kernels.lrn_backward(dout, x, scale_nb, pow_nb, size, 0.3, 0.75),
+                               reference.lrn_backward(dout, x, scale_ref, pow_ref, size, 0.3, 0.75),
                                rtol=rtol * 10, atol=rtol)
+
+
+@pytest.mark.parametrize("beta", [0.75, 0.5, 1.3])
+def test_lrn_fast_power_path_equals_pow(beta, rng):
+    x = rng.standard_normal((1, 6, 2, 2)) * 5
+    _, scale, scale_pow = kernels.lrn_forward(x, 5, 1e-2, beta, 2.0)
+    np.testing.assert_allclose(scale_pow, scale ** -beta, rtol=1e-14)
+
+
+@pytest.mark.parametrize("shape,k,s,p", CASES)
+def test_channels_last_loops_equal_the_nchw_loops(shape, k, s, p, rng):
+    """The two loop nests (W innermost, C innermost) compute the same arrays, and outputs keep the layout."""
+    x = rng.standard_normal(shape).astype(np.float32)
+    x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    np.testing.assert_array_equal(kernels.im2col(x_cl, k, s, p), kernels.im2col(x, k, s, p))
+    dcols = rng.standard_normal(kernels.im2col(x, k, s, p).shape).astype(np.float32)
+    a = kernels.col2im(dcols, shape, k, s, p, channels_last=False)
+    b = kernels.col2im(dcols, shape, k, s, p, channels_last=True)
+    assert kernels.is_channels_last(b) == (shape[1] > 1)
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    if p[0] <= k[0] // 2 and p[1] <= k[1] // 2:
+        out, arg = kernels.maxpool_forward(x_cl, k, s, p)
+        assert kernels.is_channels_last(out) == (shape[1] > 1)
+        np.testing.assert_array_equal(out, kernels.maxpool_forward(x, k, s, p)[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_update_twins_are_equal(dtype, rng):
+    w, v, g = (rng.standard_normal(1000).astype(dtype) for _ in range(3))
+    w2, v2 = w.copy(), v.copy()
+    kernels.sgd_paper_update(w, v, g, 0.9, 5e-4, 0.01)
+    reference.sgd_paper_update(w2, v2, g, 0.9, 5e-4, 0.01)
+    np.testing.assert_array_equal(w, w2)
+    np.testing.assert_array_equal(v, v2)
 
 
 def test_numba_path_is_compiled_code():
@@ -107,9 +147,11 @@ def test_numba_path_is_compiled_code():
     with an.use_backend("numba"):
         assert an.backend.ops() is kernels
         conv, pool, lrn = an.Conv2d(3, 4, 3), an.MaxPool2d(3, 2), an.LocalResponseNorm()
+        conv2 = an.Conv2d(4, 4, 3, padding=1)
         x = np.random.default_rng(0).standard_normal((1, 3, 9, 9)).astype(np.float32)
-        y = pool.forward(lrn.forward(conv.forward(x)))
-        conv.backward(lrn.backward(pool.backward(np.ones_like(y))))
+        y = conv2.forward(pool.forward(lrn.forward(conv.forward(x))))        # NCHW input, then channels-last
+        conv.backward(lrn.backward(pool.backward(conv2.backward(np.ones_like(y)))))
+        SGD(conv.params, conv.grads).step()
     for kernel in kernels.KERNELS:
         assert isinstance(kernel, numba.core.registry.CPUDispatcher), kernel
         assert kernel.signatures, f"{kernel.py_func.__name__} was never compiled"
