@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .shapes import conv_output_size
+from .shapes import conv_output_size, is_channels_last
 
 # ---- im2col / col2im -------------------------------------------------------------------------
 # cols[(n·Ho + oh)·Wo + ow, (c·kh + i)·kw + j] = x[n, c, oh·sh − ph + i, ow·sw − pw + j] (0 outside)
@@ -201,11 +201,6 @@ def _sgd_paper_loop(w, v, g, momentum, decay_lr, lr):
 
 # ---- wrappers with the signatures of alexnet_np.reference -------------------------------------------
 
-def is_channels_last(x):
-    """True when an (N, C, H, W) array is laid out as (N, H, W, C) in memory."""
-    return x.ndim == 4 and x.shape[1] > 1 and x.transpose(0, 2, 3, 1).flags.c_contiguous
-
-
 def empty_nchw(shape, dtype, channels_last, zero=False):
     """An (N, C, H, W) array, channels-last in memory when asked."""
     make = np.zeros if zero else np.empty
@@ -262,9 +257,14 @@ def maxpool_backward(dout, argmax, x_shape, kernel_size, stride, padding):
     return dx
 
 
-def lrn_forward(x, size, alpha, beta, k):
-    """x -> (out, scale, scale^(−β)), in x's layout; see :func:`alexnet_np.reference.lrn_forward`."""
-    out, scale, scale_pow = (np.empty_like(x) for _ in range(3))
+def lrn_forward(x, size, alpha, beta, k, scale=None, scale_pow=None):
+    """x -> (out, scale, scale^(−β)), in x's layout; see :func:`alexnet_np.reference.lrn_forward`.
+
+    ``scale``/``scale_pow``: work arrays shaped and laid out like x to fill (reused by the layer).
+    """
+    out = np.empty_like(x)
+    scale = np.empty_like(x) if scale is None else scale
+    scale_pow = np.empty_like(x) if scale_pow is None else scale_pow
     t = x.dtype.type
     _lrn_forward_loop(x, size, t(alpha), t(beta), t(k), out, scale, scale_pow)
     return out, scale, scale_pow

@@ -21,7 +21,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import backend
-from .shapes import conv_output_size, pair
+from .shapes import conv_output_size, is_channels_last, pair
 
 _FLOATS = (np.float32, np.float64)
 
@@ -244,7 +244,7 @@ class Conv2d(Layer):
         if "bias" in self.params:
             y += self.params["bias"]
         self.cols, self.x_shape = cols, x.shape
-        self.x_channels_last = x.ndim == 4 and x.shape[1] > 1 and x.transpose(0, 2, 3, 1).flags.c_contiguous
+        self.x_channels_last = is_channels_last(x)
         return y.reshape(n, ho, wo, f).transpose(0, 3, 1, 2)  # (N, F, Ho, Wo), channels-last memory
 
     def backward(self, dout):
@@ -442,7 +442,7 @@ class LocalResponseNorm(Layer):
     layer prints its PyTorch equivalent.
     """
 
-    _cache_attrs = ("x", "scale", "scale_pow")
+    _cache_attrs = ("x", "scale", "scale_pow")  # scale arrays persist across calls as work buffers
 
     def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, *, form="paper"):
         super().__init__()
@@ -473,7 +473,13 @@ class LocalResponseNorm(Layer):
 
     def forward(self, x, train=False):
         self._begin_forward(x)
-        y, self.scale, self.scale_pow = backend.ops().lrn_forward(x, self.size, self.effective_alpha, self.beta, self.k)
+        # scale and scale^(−β) are internal: their arrays are reused from call to call
+        same = (self.scale is not None and self.scale.shape == x.shape and self.scale.dtype == x.dtype
+                and is_channels_last(self.scale) == is_channels_last(x))
+        scale = self.scale if same else np.empty_like(x)
+        scale_pow = self.scale_pow if same else np.empty_like(x)
+        y, self.scale, self.scale_pow = backend.ops().lrn_forward(x, self.size, self.effective_alpha, self.beta,
+                                                                 self.k, scale, scale_pow)
         self.x = x
         return y
 

@@ -106,17 +106,20 @@ def _channel_window_sum(a, before, after):
     return sliding_window_view(padded, before + after + 1, axis=1).sum(axis=-1)
 
 
-def lrn_forward(x, size, alpha, beta, k):
+def lrn_forward(x, size, alpha, beta, k, scale=None, scale_pow=None):
     """Local response normalisation across channels, x: (N, C, H, W) -> (out, scale, scale^(−β)).
 
     ``scale[c] = k + alpha · Σ_{j = c − size//2}^{c + (size−1)//2} x[j]²`` and
     ``out[c] = x[c] · scale[c]^(−beta)``. ``alpha`` is used as given: the layer passes
     the paper's α, or α/size for the PyTorch/Caffe form. ``scale`` and ``scale^(−β)`` are
-    returned for the backward pass.
+    returned for the backward pass (written into the given arrays when there are some).
     """
-    scale = k + alpha * _channel_window_sum(x * x, size // 2, (size - 1) // 2)
-    scale_pow = scale ** (-beta)
-    return x * scale_pow, scale, scale_pow
+    s = k + alpha * _channel_window_sum(x * x, size // 2, (size - 1) // 2)
+    p = s ** (-beta)
+    if scale is not None:
+        scale[...], scale_pow[...] = s, p
+        s, p = scale, scale_pow
+    return x * p, s, p
 
 
 def lrn_backward(dout, x, scale, scale_pow, size, alpha, beta):

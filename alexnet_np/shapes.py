@@ -59,3 +59,12 @@ def conv_output_arithmetic(n: int, kernel_size: int, stride: int = 1, padding: i
         return f"({top})/{stride} + 1 = {out}"
     exact = span / stride + 1
     return f"({top})/{stride} + 1 = {exact:g} → {out}"
+
+
+def is_channels_last(x) -> bool:
+    """True when an (N, C, H, W) array is laid out as (N, H, W, C) in memory (PyTorch's ``channels_last``).
+
+    A convolution's output is laid out this way (see :class:`alexnet_np.layers.Conv2d`); the kernels
+    pick their loop order by it and allocate their outputs to match.
+    """
+    return x.ndim == 4 and x.shape[1] > 1 and x.transpose(0, 2, 3, 1).flags.c_contiguous
