@@ -29,7 +29,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -146,8 +145,8 @@ def gemm_seconds(model, batch, train, repeats=3):
             w = rng.standard_normal((f, k)).astype(np.float32)
             d = rng.standard_normal((m, f)).astype(np.float32)
             calls = [lambda: a @ w.T]
-            if train:
-                calls += [lambda: d.T @ a, lambda: d @ w]
+            if train:  # the weight gradient as the layers compute it (an outer product at batch 1)
+                calls += [(lambda: np.outer(d[0], a[0])) if m == 1 else (lambda: d.T @ a), lambda: d @ w]
             for call in calls:
                 call()
                 ts = []
@@ -185,21 +184,30 @@ def layer_breakdown(variant, batch, repeats=3):
 
 
 def measure_memory(framework, variant, batch, steps=3):
-    """Peak RSS growth (MiB) of training steps, in this process: call it in a fresh process."""
+    """Peak resident memory added by training steps (MiB), in this process: call it in a fresh process.
+
+    The baseline is the resident size once the model, the input and the optimizer exist; Linux's
+    peak counter (VmHWM) is reset there (``/proc/self/clear_refs``), the steps run, and the peak is
+    read back. Lazily allocated state (momentum buffers, work buffers) is counted, as it should be.
+    """
     runner = OursRunner(variant, batch) if framework == "numpy" else TorchRunner(variant, batch)
     if framework == "torch":
         runner.torch.set_num_threads(_threads())
-    before = _rss_mib()
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    baseline = _status_mib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
     for _ in range(steps):
         runner.train_step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return dict(framework=framework, variant=variant, batch=batch, peak_growth_mib=max(peak, peak_before) - before)
+    return dict(framework=framework, variant=variant, batch=batch, peak_growth_mib=_status_mib("VmHWM") - baseline,
+                baseline_mib=baseline)
 
 
-def _rss_mib():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def _status_mib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def memory_in_subprocess(framework, variant, batch):
@@ -207,6 +215,23 @@ def memory_in_subprocess(framework, variant, batch):
             f"print(json.dumps(b.measure_memory({framework!r}, {variant!r}, {batch})))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def cold_compile_seconds():
+    """Seconds to compile every float32 kernel from nothing: a fresh process with an empty Numba cache
+    runs a forward and backward pass of a small network that reaches all of them."""
+    import tempfile
+
+    code = ("import time; t = time.perf_counter(); import numpy as np, alexnet_np as an; "
+            "from alexnet_np.optim import SGD; "
+            "net = an.Sequential(an.Conv2d(3, 4, 3), an.ReLU(), an.LocalResponseNorm(), an.MaxPool2d(3, 2), "
+            "an.Conv2d(4, 4, 3, padding=1), an.Flatten()); "
+            "x = np.ones((1, 3, 9, 9), np.float32); y = net.forward(x, train=True); net.backward(np.ones_like(y)); "
+            "SGD(net.params, net.grads).step(); print(time.perf_counter() - t)")
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    return float(r.stdout.strip().splitlines()[-1])
 
 
 def cold_start_seconds():
@@ -264,6 +289,8 @@ def run(batches=(1, 8, 32), variants=("single_tower", "torchvision"), repeats=5,
             log(f"peak memory of a training step, single_tower batch {max(batches)}, {fw}: {m['peak_growth_mib']:.0f} MiB")
     results["cold_start_s"] = cold_start_seconds()
     log(f"fresh process to first forward (warm Numba cache): {results['cold_start_s']:.2f} s")
+    results["cold_compile_s"] = cold_compile_seconds()
+    log(f"fresh process with an empty Numba cache, compiling every float32 kernel: {results['cold_compile_s']:.1f} s")
     return results
 
 

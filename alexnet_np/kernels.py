@@ -156,7 +156,7 @@ def _pow_minus(s, beta):
 
 
 @njit(cache=True, parallel=True)
-def _lrn_forward_loop(x, size, alpha, beta, k, out, scale, scale_pow):
+def _lrn_forward_loop(x, size, alpha, beta, k, out, scale_pow, ratio):
     n_img, n_ch, h, w = x.shape
     before, after = size // 2, (size - 1) // 2
     for nh in prange(n_img * h):
@@ -168,23 +168,26 @@ def _lrn_forward_loop(x, size, alpha, beta, k, out, scale, scale_pow):
                     s += x[n, j, y, xx] * x[n, j, y, xx]
                 sc = k + alpha * s
                 r = _pow_minus(sc, beta)
-                scale[n, c, y, xx] = sc
-                scale_pow[n, c, y, xx] = r
+                scale_pow[n, c, y, xx] = r          # scale^(−β)
+                ratio[n, c, y, xx] = r / sc         # scale^(−β−1), what the backward needs
                 out[n, c, y, xx] = x[n, c, y, xx] * r
 
 
 @njit(cache=True, parallel=True)
-def _lrn_backward_loop(dout, x, scale, scale_pow, size, alpha, beta, dx):
+def _lrn_backward_loop(dout, x, scale_pow, ratio, size, alpha, beta, dx):
     n_img, n_ch, h, w = x.shape
     before, after = (size - 1) // 2, size // 2  # the reversed window: which c see channel j
     two_ab = 2 * alpha * beta
     for nh in prange(n_img * h):
         n, y = nh // h, nh % h
+        t = np.empty(n_ch, dtype=x.dtype)  # t[c] = dout[c]·x[c]·scale[c]^(−β−1) for one pixel
         for xx in range(w):
+            for c in range(n_ch):
+                t[c] = dout[n, c, y, xx] * x[n, c, y, xx] * ratio[n, c, y, xx]
             for j in range(n_ch):
                 s = x.dtype.type(0)
                 for c in range(max(0, j - before), min(n_ch, j + after + 1)):
-                    s += dout[n, c, y, xx] * x[n, c, y, xx] * scale_pow[n, c, y, xx] / scale[n, c, y, xx]
+                    s += t[c]
                 dx[n, j, y, xx] = dout[n, j, y, xx] * scale_pow[n, j, y, xx] - two_ab * x[n, j, y, xx] * s
 
 
@@ -245,7 +248,7 @@ def maxpool_forward(x, kernel_size, stride, padding):
     ho, wo = _out_hw(h, w, kernel_size, stride, padding)
     cl = is_channels_last(x)
     out = empty_nchw((n, c, ho, wo), x.dtype, cl)
-    argmax = empty_nchw((n, c, ho, wo), np.int64, cl)
+    argmax = empty_nchw((n, c, ho, wo), np.int32, cl)  # a position inside the window: int32 is plenty
     _maxpool_forward_loop(x, *kernel_size, *stride, *padding, out, argmax)
     return out, argmax
 
@@ -257,24 +260,24 @@ def maxpool_backward(dout, argmax, x_shape, kernel_size, stride, padding):
     return dx
 
 
-def lrn_forward(x, size, alpha, beta, k, scale=None, scale_pow=None):
-    """x -> (out, scale, scale^(−β)), in x's layout; see :func:`alexnet_np.reference.lrn_forward`.
+def lrn_forward(x, size, alpha, beta, k, scale_pow=None, ratio=None):
+    """x -> (out, scale^(−β), scale^(−β−1)), in x's layout; see :func:`alexnet_np.reference.lrn_forward`.
 
-    ``scale``/``scale_pow``: work arrays shaped and laid out like x to fill (reused by the layer).
+    ``scale_pow``/``ratio``: work arrays shaped and laid out like x to fill (reused by the layer).
     """
     out = np.empty_like(x)
-    scale = np.empty_like(x) if scale is None else scale
     scale_pow = np.empty_like(x) if scale_pow is None else scale_pow
+    ratio = np.empty_like(x) if ratio is None else ratio
     t = x.dtype.type
-    _lrn_forward_loop(x, size, t(alpha), t(beta), t(k), out, scale, scale_pow)
-    return out, scale, scale_pow
+    _lrn_forward_loop(x, size, t(alpha), t(beta), t(k), out, scale_pow, ratio)
+    return out, scale_pow, ratio
 
 
-def lrn_backward(dout, x, scale, scale_pow, size, alpha, beta):
+def lrn_backward(dout, x, scale_pow, ratio, size, alpha, beta):
     """dx of LRN; see :func:`alexnet_np.reference.lrn_backward`."""
     dx = np.empty_like(x)
     t = x.dtype.type
-    _lrn_backward_loop(dout, x, scale, scale_pow, size, t(alpha), t(beta), dx)
+    _lrn_backward_loop(dout, x, scale_pow, ratio, size, t(alpha), t(beta), dx)
     return dx
 
 

@@ -442,7 +442,7 @@ class LocalResponseNorm(Layer):
     layer prints its PyTorch equivalent.
     """
 
-    _cache_attrs = ("x", "scale", "scale_pow")  # scale arrays persist across calls as work buffers
+    _cache_attrs = ("x", "scale_pow", "ratio")  # the two arrays persist across calls as work buffers
 
     def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, *, form="paper"):
         super().__init__()
@@ -473,19 +473,18 @@ class LocalResponseNorm(Layer):
 
     def forward(self, x, train=False):
         self._begin_forward(x)
-        # scale and scale^(−β) are internal: their arrays are reused from call to call
-        same = (self.scale is not None and self.scale.shape == x.shape and self.scale.dtype == x.dtype
-                and is_channels_last(self.scale) == is_channels_last(x))
-        scale = self.scale if same else np.empty_like(x)
-        scale_pow = self.scale_pow if same else np.empty_like(x)
-        y, self.scale, self.scale_pow = backend.ops().lrn_forward(x, self.size, self.effective_alpha, self.beta,
-                                                                 self.k, scale, scale_pow)
+        # scale^(−β) and scale^(−β−1) are internal: their arrays are reused from call to call
+        same = (self.scale_pow is not None and self.scale_pow.shape == x.shape and self.scale_pow.dtype == x.dtype
+                and is_channels_last(self.scale_pow) == is_channels_last(x))
+        buffers = (self.scale_pow, self.ratio) if same else (np.empty_like(x), np.empty_like(x))
+        y, self.scale_pow, self.ratio = backend.ops().lrn_forward(x, self.size, self.effective_alpha, self.beta,
+                                                                 self.k, *buffers)
         self.x = x
         return y
 
     def backward(self, dout):
         self._begin_backward(dout)
-        return backend.ops().lrn_backward(dout, self.x, self.scale, self.scale_pow, self.size,
+        return backend.ops().lrn_backward(dout, self.x, self.scale_pow, self.ratio, self.size,
                                           self.effective_alpha, self.beta)
 
 

@@ -106,25 +106,26 @@ def _channel_window_sum(a, before, after):
     return sliding_window_view(padded, before + after + 1, axis=1).sum(axis=-1)
 
 
-def lrn_forward(x, size, alpha, beta, k, scale=None, scale_pow=None):
-    """Local response normalisation across channels, x: (N, C, H, W) -> (out, scale, scale^(−β)).
+def lrn_forward(x, size, alpha, beta, k, scale_pow=None, ratio=None):
+    """Local response normalisation across channels, x: (N, C, H, W) -> (out, scale^(−β), scale^(−β−1)).
 
     ``scale[c] = k + alpha · Σ_{j = c − size//2}^{c + (size−1)//2} x[j]²`` and
     ``out[c] = x[c] · scale[c]^(−beta)``. ``alpha`` is used as given: the layer passes
-    the paper's α, or α/size for the PyTorch/Caffe form. ``scale`` and ``scale^(−β)`` are
-    returned for the backward pass (written into the given arrays when there are some).
+    the paper's α, or α/size for the PyTorch/Caffe form. The two powers of ``scale`` are what
+    the backward pass needs (written into the given arrays when there are some).
     """
-    s = k + alpha * _channel_window_sum(x * x, size // 2, (size - 1) // 2)
-    p = s ** (-beta)
-    if scale is not None:
-        scale[...], scale_pow[...] = s, p
-        s, p = scale, scale_pow
-    return x * p, s, p
+    scale = k + alpha * _channel_window_sum(x * x, size // 2, (size - 1) // 2)
+    p = scale ** (-beta)
+    q = p / scale
+    if scale_pow is not None:
+        scale_pow[...], ratio[...] = p, q
+        p, q = scale_pow, ratio
+    return x * p, p, q
 
 
-def lrn_backward(dout, x, scale, scale_pow, size, alpha, beta):
+def lrn_backward(dout, x, scale_pow, ratio, size, alpha, beta):
     """dx[j] = dout[j]·scale[j]^(−β) − 2αβ·x[j]·Σ_{c : j in window(c)} dout[c]·x[c]·scale[c]^(−β−1)."""
-    t = dout * x * scale_pow / scale
+    t = dout * x * ratio
     # j lies in window(c) exactly when c runs from j − (size−1)//2 to j + size//2.
     back = _channel_window_sum(t, (size - 1) // 2, size // 2)
     return dout * scale_pow - (2 * alpha * beta) * x * back

@@ -93,25 +93,27 @@ def test_lrn_twins_equal_naive(size, dtype, channels_last, rng):
     x = rng.standard_normal((2, 7, 3, 4)).astype(dtype)
     if channels_last:
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    out_ref, scale_ref, pow_ref = reference.lrn_forward(x, size, 0.3, 0.75, 2.0)
-    out_nb, scale_nb, pow_nb = kernels.lrn_forward(x, size, 0.3, 0.75, 2.0)
+    out_ref, pow_ref, ratio_ref = reference.lrn_forward(x, size, 0.3, 0.75, 2.0)
+    out_nb, pow_nb, ratio_nb = kernels.lrn_forward(x, size, 0.3, 0.75, 2.0)
     assert kernels.is_channels_last(out_nb) == channels_last       # the output keeps the input's layout
     rtol = 1e-5 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(out_nb, out_ref, rtol=rtol)
-    np.testing.assert_allclose(scale_nb, scale_ref, rtol=rtol)
+    np.testing.assert_allclose(ratio_nb, ratio_ref, rtol=rtol)
     np.testing.assert_allclose(pow_nb, pow_ref, rtol=rtol)
     np.testing.assert_allclose(out_ref, naive.lrn_naive(x.astype(np.float64), size, 0.3, 0.75, 2.0), rtol=rtol)
     dout = rng.standard_normal(x.shape).astype(dtype)
-    np.testing.assert_allclose(kernels.lrn_backward(dout, x, scale_nb, pow_nb, size, 0.3, 0.75),
-                               reference.lrn_backward(dout, x, scale_ref, pow_ref, size, 0.3, 0.75),
+    np.testing.assert_allclose(kernels.lrn_backward(dout, x, pow_nb, ratio_nb, size, 0.3, 0.75),
+                               reference.lrn_backward(dout, x, pow_ref, ratio_ref, size, 0.3, 0.75),
                                rtol=rtol * 10, atol=rtol)
 
 
 @pytest.mark.parametrize("beta", [0.75, 0.5, 1.3])
 def test_lrn_fast_power_path_equals_pow(beta, rng):
     x = rng.standard_normal((1, 6, 2, 2)) * 5
-    _, scale, scale_pow = kernels.lrn_forward(x, 5, 1e-2, beta, 2.0)
-    np.testing.assert_allclose(scale_pow, scale ** -beta, rtol=1e-14)
+    _, scale_pow, ratio = kernels.lrn_forward(x, 5, 1e-2, beta, 2.0)
+    scale = scale_pow / ratio
+    np.testing.assert_allclose(scale_pow, scale ** -beta, rtol=1e-13)
+    np.testing.assert_allclose(scale, 2.0 + 1e-2 * reference._channel_window_sum(x * x, 2, 2), rtol=1e-13)
 
 
 @pytest.mark.parametrize("shape,k,s,p", CASES)
