@@ -112,21 +112,44 @@ def _maxpool_forward_loop(x, kh, kw, sh, sw, ph, pw, out, argmax):
     for nh in prange(n_img * ho):
         n, oh = nh // ho, nh % ho
         for ow in range(wo):
-            for c in range(n_ch):  # innermost over the window; channels next: cache-friendly for channels-last
-                best = -np.inf
-                best_k = 0
-                for i in range(kh):
-                    y = oh * sh - ph + i
-                    for j in range(kw):
-                        xx = ow * sw - pw + j
-                        if 0 <= y < h and 0 <= xx < w:
-                            v = x[n, c, y, xx]
-                            # strictly greater: ties keep the first maximum; the first NaN wins
-                            if v > best or (v != v and best == best):
-                                best = v
-                                best_k = i * kw + j
-                out[n, c, oh, ow] = best
-                argmax[n, c, oh, ow] = best_k
+            for c in range(n_ch):
+                out[n, c, oh, ow] = -np.inf
+                argmax[n, c, oh, ow] = 0
+            # the window's rows and columns that fall inside the image (padding counts as −inf)
+            for i in range(max(0, ph - oh * sh), min(kh, h + ph - oh * sh)):
+                y = oh * sh - ph + i
+                for j in range(max(0, pw - ow * sw), min(kw, w + pw - ow * sw)):
+                    xx = ow * sw - pw + j
+                    for c in range(n_ch):  # innermost over channels: contiguous for channels-last memory
+                        v = x[n, c, y, xx]
+                        best = out[n, c, oh, ow]
+                        # strictly greater: ties keep the first maximum; the first NaN wins
+                        if v > best or (v != v and best == best):
+                            out[n, c, oh, ow] = v
+                            argmax[n, c, oh, ow] = i * kw + j
+
+
+@njit(cache=True, parallel=True)
+def _maxpool_forward_nhwc_loop(x, kh, kw, sh, sw, ph, pw, out, argmax):
+    """The same on (N, H, W, C) arrays, C contiguous: the channel loop vectorises."""
+    n_img, h, w, n_ch = x.shape
+    ho, wo = out.shape[1], out.shape[2]
+    for nh in prange(n_img * ho):
+        n, oh = nh // ho, nh % ho
+        for ow in range(wo):
+            for c in range(n_ch):
+                out[n, oh, ow, c] = -np.inf
+                argmax[n, oh, ow, c] = 0
+            for i in range(max(0, ph - oh * sh), min(kh, h + ph - oh * sh)):
+                y = oh * sh - ph + i
+                for j in range(max(0, pw - ow * sw), min(kw, w + pw - ow * sw)):
+                    xx = ow * sw - pw + j
+                    for c in range(n_ch):
+                        v = x[n, y, xx, c]
+                        best = out[n, oh, ow, c]
+                        if v > best or (v != v and best == best):
+                            out[n, oh, ow, c] = v
+                            argmax[n, oh, ow, c] = i * kw + j
 
 
 @njit(cache=True, parallel=True)
@@ -174,6 +197,55 @@ def _lrn_forward_loop(x, size, alpha, beta, k, out, scale_pow, ratio):
 
 
 @njit(cache=True, parallel=True)
+def _lrn_forward_nhwc_loop(x, size, alpha, beta, k, out, scale_pow, ratio):
+    """The same on (N, H, W, C) arrays, C contiguous (the layout a convolution produces); the window sums
+    come first, then the powers in a branch-free loop over channels that the compiler vectorises."""
+    n_img, h, w, n_ch = x.shape
+    before, after = size // 2, (size - 1) // 2
+    paper_beta = beta == 0.75
+    for nh in prange(n_img * h):
+        n, y = nh // h, nh % h
+        scale = np.empty(n_ch, dtype=x.dtype)
+        for xx in range(w):
+            for c in range(n_ch):
+                s = x.dtype.type(0)
+                for j in range(max(0, c - before), min(n_ch, c + after + 1)):
+                    s += x[n, y, xx, j] * x[n, y, xx, j]
+                scale[c] = k + alpha * s
+            if paper_beta:
+                for c in range(n_ch):
+                    q = np.sqrt(scale[c])
+                    r = 1 / (q * np.sqrt(q))
+                    scale_pow[n, y, xx, c] = r
+                    ratio[n, y, xx, c] = r / scale[c]
+                    out[n, y, xx, c] = x[n, y, xx, c] * r
+            else:
+                for c in range(n_ch):
+                    r = scale[c] ** (-beta)
+                    scale_pow[n, y, xx, c] = r
+                    ratio[n, y, xx, c] = r / scale[c]
+                    out[n, y, xx, c] = x[n, y, xx, c] * r
+
+
+@njit(cache=True, parallel=True)
+def _lrn_backward_nhwc_loop(dout, x, scale_pow, ratio, size, alpha, beta, dx):
+    n_img, h, w, n_ch = x.shape
+    before, after = (size - 1) // 2, size // 2
+    two_ab = 2 * alpha * beta
+    for nh in prange(n_img * h):
+        n, y = nh // h, nh % h
+        t = np.empty(n_ch, dtype=x.dtype)
+        for xx in range(w):
+            for c in range(n_ch):
+                t[c] = dout[n, y, xx, c] * x[n, y, xx, c] * ratio[n, y, xx, c]
+            for j in range(n_ch):
+                s = x.dtype.type(0)
+                for c in range(max(0, j - before), min(n_ch, j + after + 1)):
+                    s += t[c]
+                dx[n, y, xx, j] = dout[n, y, xx, j] * scale_pow[n, y, xx, j] - two_ab * x[n, y, xx, j] * s
+
+
+@njit(cache=True, parallel=True)
 def _lrn_backward_loop(dout, x, scale_pow, ratio, size, alpha, beta, dx):
     n_img, n_ch, h, w = x.shape
     before, after = (size - 1) // 2, size // 2  # the reversed window: which c see channel j
@@ -213,6 +285,11 @@ def empty_nchw(shape, dtype, channels_last, zero=False):
     return make(shape, dtype=dtype)
 
 
+def _nhwc(*arrays):
+    """(N, C, H, W) views of channels-last memory -> the (N, H, W, C) C-contiguous arrays behind them."""
+    return tuple(a.transpose(0, 2, 3, 1) for a in arrays)
+
+
 def _out_hw(h, w, kernel_size, stride, padding):
     return (conv_output_size(h, kernel_size[0], stride[0], padding[0]),
             conv_output_size(w, kernel_size[1], stride[1], padding[1]))
@@ -249,7 +326,10 @@ def maxpool_forward(x, kernel_size, stride, padding):
     cl = is_channels_last(x)
     out = empty_nchw((n, c, ho, wo), x.dtype, cl)
     argmax = empty_nchw((n, c, ho, wo), np.int32, cl)  # a position inside the window: int32 is plenty
-    _maxpool_forward_loop(x, *kernel_size, *stride, *padding, out, argmax)
+    if cl:
+        _maxpool_forward_nhwc_loop(*_nhwc(x), *kernel_size, *stride, *padding, *_nhwc(out, argmax))
+    else:
+        _maxpool_forward_loop(x, *kernel_size, *stride, *padding, out, argmax)
     return out, argmax
 
 
@@ -269,7 +349,10 @@ def lrn_forward(x, size, alpha, beta, k, scale_pow=None, ratio=None):
     scale_pow = np.empty_like(x) if scale_pow is None else scale_pow
     ratio = np.empty_like(x) if ratio is None else ratio
     t = x.dtype.type
-    _lrn_forward_loop(x, size, t(alpha), t(beta), t(k), out, scale_pow, ratio)
+    if is_channels_last(x) and all(is_channels_last(a) for a in (scale_pow, ratio)):
+        _lrn_forward_nhwc_loop(*_nhwc(x), size, t(alpha), t(beta), t(k), *_nhwc(out, scale_pow, ratio))
+    else:
+        _lrn_forward_loop(x, size, t(alpha), t(beta), t(k), out, scale_pow, ratio)
     return out, scale_pow, ratio
 
 
@@ -277,7 +360,12 @@ def lrn_backward(dout, x, scale_pow, ratio, size, alpha, beta):
     """dx of LRN; see :func:`alexnet_np.reference.lrn_backward`."""
     dx = np.empty_like(x)
     t = x.dtype.type
-    _lrn_backward_loop(dout, x, scale_pow, ratio, size, t(alpha), t(beta), dx)
+    arrays = (dout, x, scale_pow, ratio, dx)
+    if all(is_channels_last(a) for a in arrays):
+        d, xx, p, q, out = _nhwc(*arrays)
+        _lrn_backward_nhwc_loop(d, xx, p, q, size, t(alpha), t(beta), out)
+    else:
+        _lrn_backward_loop(dout, x, scale_pow, ratio, size, t(alpha), t(beta), dx)
     return dx
 
 
@@ -288,4 +376,5 @@ def sgd_paper_update(w, v, g, momentum, weight_decay, lr):
 
 
 KERNELS = (_im2col_loop, _im2col_channels_last_loop, _col2im_loop, _col2im_channels_last_loop,
-           _maxpool_forward_loop, _maxpool_backward_loop, _lrn_forward_loop, _lrn_backward_loop, _sgd_paper_loop)
+           _maxpool_forward_loop, _maxpool_forward_nhwc_loop, _maxpool_backward_loop,
+           _lrn_forward_loop, _lrn_forward_nhwc_loop, _lrn_backward_loop, _lrn_backward_nhwc_loop, _sgd_paper_loop)

@@ -16,6 +16,7 @@ The contract every layer keeps:
 from __future__ import annotations
 
 import copy
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -32,6 +33,24 @@ def _as_rng(rng):
     if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be a numpy.random.Generator, a seed or None, got {type(rng).__name__}")
+
+
+_scratch = threading.local()
+
+
+def _scratch_array(shape, dtype):
+    """A scratch array shared by every layer in this thread, for values used and dropped within one call.
+
+    Conv2d's column gradient lives here: it is made and consumed inside one ``backward``, so one
+    buffer the size of the largest layer's serves them all (at batch 32 that saves ~340 MB on the
+    single tower compared with one buffer per layer).
+    """
+    size = int(np.prod(shape))
+    buf = getattr(_scratch, str(np.dtype(dtype)), None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, dtype=dtype)
+        setattr(_scratch, str(np.dtype(dtype)), buf)
+    return buf[:size].reshape(shape)
 
 
 def _check_dtype(dtype):
@@ -169,7 +188,7 @@ class Conv2d(Layer):
         (1, 96, 55, 55)
     """
 
-    _cache_attrs = ("cols", "x_shape", "x_channels_last", "_cols_buffer", "_dcols_buffer")
+    _cache_attrs = ("cols", "x_shape", "x_channels_last", "_cols_buffer")
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
                  bias=True, *, rng=None, dtype=np.float32):
@@ -253,7 +272,7 @@ class Conv2d(Layer):
         dy = dout.transpose(0, 2, 3, 1).reshape(-1, f)  # (N·Ho·Wo, F); a view when dout is channels-last
         w = self._weight_matrix()
         dw = self.grads["weight"].reshape(f, -1)
-        dcols = self._work_buffer("_dcols_buffer", self.cols.shape, self.cols.dtype)
+        dcols = _scratch_array(self.cols.shape, self.cols.dtype)
         for cs, fs in self._group_slices():
             np.matmul(dy[:, fs].T, self.cols[:, cs], out=dw[fs])
             np.matmul(dy[:, fs], w[fs], out=dcols[:, cs])
