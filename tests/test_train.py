@@ -259,7 +259,7 @@ def test_single_tower_overfits_one_batch_of_photographs():
     x = np.ascontiguousarray(np.stack(imgs + [i[:, :, ::-1] for i in imgs[:2]]), dtype=np.float32)
     y = np.arange(8)
     model = an.AlexNet("single_tower", num_classes=10, seed=0)
-    opt = SGD(model.params, model.grads, lr=0.003, momentum=0.9, weight_decay=5e-4)
+    opt = SGD(model.params, model.grads, lr=0.001, momentum=0.9, weight_decay=5e-4)  # 24–27 steps for seeds 0, 1
     loss_fn = an.CrossEntropyLoss()
     losses = []
     for _ in range(50):
