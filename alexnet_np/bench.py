@@ -247,7 +247,6 @@ def run(batches=(1, 8, 32), variants=("single_tower", "torchvision"), repeats=5,
         breakdown=True, log=print):
     import torch
 
-    import alexnet_np as an
     from alexnet_np.model import AlexNet
 
     threads = _threads()

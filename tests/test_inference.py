@@ -1,8 +1,6 @@
 """predict and convert-weights on real files, against PyTorch, and the inputs that try to break them."""
-import hashlib
 import subprocess
 import sys
-import zipfile
 
 import numpy as np
 import pytest
@@ -144,15 +142,11 @@ def test_bad_images_give_one_line_and_exit_2(converted, tmp_path, capsys):
         assert "Traceback" not in err
 
 
-def _bare_state(model):
-    return model.state_dict()
-
-
 def test_bad_weight_files(converted, tmp_path, capsys):
     d, _ = converted
     photo = make_photo(tmp_path / "p.png")
     tv = an.AlexNet("torchvision", num_classes=1000)
-    state = _bare_state(tv)
+    state = tv.state_dict()
     files = {}
     files["truncated"] = _truncate(d / "tv.npz", tmp_path / "truncated.npz", 0.3)
     missing = dict(state); missing.pop("conv3.bias")
