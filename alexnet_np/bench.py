@@ -75,7 +75,7 @@ class OursRunner:
     def train_step(self):
         with self.an.use_backend(self.backend):
             self.loss.forward(self.model.forward(self.x, train=True), self.y)
-            self.model.backward(self.loss.backward())
+            self.model.backward(self.loss.backward(), input_grad=False)  # the input is data, as in PyTorch
             self.opt.step()
 
 
@@ -129,7 +129,7 @@ def gemm_seconds(model, batch, train, repeats=3):
     rng = np.random.default_rng(0)
     shape = (batch, 3, *model.input_size)
     total = 0.0
-    for _, layer in model:
+    for index, (_, layer) in enumerate(model):
         out = layer.output_shape(shape)
         if isinstance(layer, Conv2d):
             m = batch * out[2] * out[3]
@@ -146,7 +146,9 @@ def gemm_seconds(model, batch, train, repeats=3):
             d = rng.standard_normal((m, f)).astype(np.float32)
             calls = [lambda: a @ w.T]
             if train:  # the weight gradient as the layers compute it (an outer product at batch 1)
-                calls += [(lambda: np.outer(d[0], a[0])) if m == 1 else (lambda: d.T @ a), lambda: d @ w]
+                calls.append((lambda: np.outer(d[0], a[0])) if m == 1 else (lambda: d.T @ a))
+                if index > 0:  # the first layer's input gradient is not computed in a training step
+                    calls.append(lambda: d @ w)
             for call in calls:
                 call()
                 ts = []

@@ -51,7 +51,7 @@ def iterations_to_error(train, activation="relu", seed=0, target=0.25, max_itera
         idx, order = order[:batch_size], order[batch_size:]
         logits = model.forward(images[idx], train=True)
         loss_fn.forward(logits, train.labels[idx])
-        model.backward(loss_fn.backward())
+        model.backward(loss_fn.backward(), input_grad=False)
         opt.step()
         errors.append(float(np.mean(logits.argmax(axis=1) != train.labels[idx])))
         running = float(np.mean(errors[-window:]))

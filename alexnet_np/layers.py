@@ -266,18 +266,23 @@ class Conv2d(Layer):
         self.x_channels_last = is_channels_last(x)
         return y.reshape(n, ho, wo, f).transpose(0, 3, 1, 2)  # (N, F, Ho, Wo), channels-last memory
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
+        """Fill ``grads`` and return dx; with ``input_grad=False`` (the first layer of a network, whose
+        input is data) skip dx — a matrix multiply and a col2im — and return None."""
         self._begin_backward(dout)
         f = self.out_channels
         dy = dout.transpose(0, 2, 3, 1).reshape(-1, f)  # (N·Ho·Wo, F); a view when dout is channels-last
         w = self._weight_matrix()
         dw = self.grads["weight"].reshape(f, -1)
-        dcols = _scratch_array(self.cols.shape, self.cols.dtype)
+        dcols = _scratch_array(self.cols.shape, self.cols.dtype) if input_grad else None
         for cs, fs in self._group_slices():
             np.matmul(dy[:, fs].T, self.cols[:, cs], out=dw[fs])
-            np.matmul(dy[:, fs], w[fs], out=dcols[:, cs])
+            if input_grad:
+                np.matmul(dy[:, fs], w[fs], out=dcols[:, cs])
         if "bias" in self.params:
             np.sum(dy, axis=0, out=self.grads["bias"])
+        if not input_grad:
+            return None
         return backend.ops().col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding,
                                     channels_last=self.x_channels_last)
 
@@ -326,7 +331,8 @@ class Linear(Layer):
         self.x = x
         return y
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
+        """Fill ``grads`` and return dx (None with ``input_grad=False``, as for Conv2d)."""
         self._begin_backward(dout)
         if dout.shape[0] == 1:  # an outer product: BLAS's GEMM is slow for K = 1
             np.outer(dout[0], self.x[0], out=self.grads["weight"])
@@ -334,7 +340,7 @@ class Linear(Layer):
             np.matmul(dout.T, self.x, out=self.grads["weight"])
         if "bias" in self.params:
             np.sum(dout, axis=0, out=self.grads["bias"])
-        return dout @ self.params["weight"]
+        return dout @ self.params["weight"] if input_grad else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -770,9 +776,15 @@ class Sequential(Layer):
                 activations[name] = x
         return (x, activations) if return_activations else x
 
-    def backward(self, dout):
-        for layer in reversed(self.layers.values()):
-            dout = layer.backward(dout)
+    def backward(self, dout, input_grad=True):
+        """Backward through every layer; returns dx. ``input_grad=False`` (training on data, where dx is
+        thrown away) lets a first Conv2d/Linear skip computing it, as PyTorch does for inputs that do not
+        require grad, and returns None."""
+        layers = list(self.layers.values())
+        for i in range(len(layers) - 1, -1, -1):
+            if i == 0 and not input_grad and isinstance(layers[0], (Conv2d, Linear)):
+                return layers[0].backward(dout, input_grad=False)
+            dout = layers[i].backward(dout)
         return dout
 
 

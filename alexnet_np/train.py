@@ -122,7 +122,7 @@ class Trainer:
             x, y = self._batch(idx)
             logits = self.model.forward(x, train=True)
             loss = self.loss_fn.forward(logits, y)
-            self.model.backward(self.loss_fn.backward())
+            self.model.backward(self.loss_fn.backward(), input_grad=False)
             self.optimizer.step()
             total += loss * len(y)
             correct += int((logits.argmax(axis=1) == y).sum())

@@ -145,6 +145,20 @@ def test_same_seed_same_model_and_masks():
     assert a.params["fc8.weight"] is a["fc8"].params["weight"]
 
 
+def test_backward_without_the_input_gradient_gives_the_same_weight_gradients():
+    m = an.AlexNet("mini", num_classes=10, seed=0)
+    x = np.random.default_rng(0).standard_normal((2, 3, 31, 31)).astype(np.float32)
+    loss = an.CrossEntropyLoss()
+    loss.forward(m.forward(x, train=False), np.array([1, 2]))
+    dx = m.backward(loss.backward())
+    full = {k: g.copy() for k, g in m.grads.items()}
+    loss.forward(m.forward(x, train=False), np.array([1, 2]))
+    assert m.backward(loss.backward(), input_grad=False) is None
+    for k, g in m.grads.items():
+        np.testing.assert_array_equal(g, full[k])
+    assert dx.shape == x.shape
+
+
 def test_paper_init():
     m = an.AlexNet("single_tower", init="paper", num_classes=10, input_size=99)
     for name in ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"):
