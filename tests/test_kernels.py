@@ -171,3 +171,30 @@ def test_backend_switch(rng):
     np.testing.assert_allclose(y_nb, y_ref, rtol=1e-6)
     with pytest.raises(ValueError, match="unknown backend"):
         an.set_backend("cuda")
+
+
+PURE_PYTHON = """
+import numpy as np
+from alexnet_np import kernels, reference
+assert type(kernels._im2col_loop).__name__ == "function"        # not a Numba dispatcher: plain Python
+rng = np.random.default_rng(0)
+x = rng.standard_normal((1, 3, 7, 6))
+for xx in (x, np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)):
+    assert np.allclose(kernels.im2col(xx, (3, 2), (2, 1), (1, 0)), reference.im2col(xx, (3, 2), (2, 1), (1, 0)))
+    assert np.allclose(kernels.maxpool_forward(xx, (3, 3), (2, 2), (1, 1))[0],
+                       reference.maxpool_forward(xx, (3, 3), (2, 2), (1, 1))[0])
+    out, p, q = kernels.lrn_forward(xx, 5, 0.1, 0.75, 2.0)
+    assert np.allclose(out, reference.lrn_forward(xx, 5, 0.1, 0.75, 2.0)[0])
+print("ok")
+"""
+
+
+def test_kernels_run_as_plain_python_with_jit_disabled():
+    """NUMBA_DISABLE_JIT=1 turns the kernels into ordinary Python a student can step through."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    r = subprocess.run([sys.executable, "-c", PURE_PYTHON], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
