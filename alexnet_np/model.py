@@ -407,10 +407,6 @@ class ModelSummary:
     def row(self, name):
         return next(r for r in self.rows if r.name == name)
 
-    def as_dict(self):
-        return dict(title=self.title, input_shape=list(self.input_shape), total_params=self.total_params,
-                    total_macs=self.total_macs, rows=[r.__dict__ for r in self.rows])
-
     def __str__(self):
         head = ("layer", "type", "output (C, H, W)", "output size", "params", "MACs", "activations")
         body = [(r.name, r.description, "×".join(map(str, r.output_shape)), r.arithmetic,

@@ -247,7 +247,11 @@ print(digest.hexdigest())
 """
 
 
-def test_same_seed_is_bit_identical_across_processes():
-    runs = [subprocess.run([sys.executable, "-c", DETERMINISM], capture_output=True, text=True, check=True).stdout.strip()
-            for _ in range(2)]
+def test_same_seed_is_bit_identical_across_processes_and_thread_counts():
+    """Two processes, one with 1 Numba thread and one with 2: the kernels only split work whose
+    writes do not overlap, so the thread count must not change a single bit."""
+    import os
+
+    runs = [subprocess.run([sys.executable, "-c", DETERMINISM], capture_output=True, text=True, check=True,
+                           env=dict(os.environ, NUMBA_NUM_THREADS=n)).stdout.strip() for n in ("1", "2")]
     assert len(runs[0]) == 64 and runs[0] == runs[1]

@@ -57,7 +57,7 @@ def test_mini_variant():
     assert [s.row(n).output_shape[1] for n in ("conv1", "pool1", "pool2", "pool5")] == [31, 15, 7, 3]
     assert all("→" not in r.arithmetic for r in s.rows)            # every window fits exactly at 31
     assert list(m.layers) == NAMES_LRN
-    assert PARAMS["mini"] == 450_154 + 990 * (256 + 1)               # fc8 grows from 10 to 1000 outputs
+    assert an.AlexNet("mini").num_params() == 450_154 + 990 * (256 + 1)   # fc8 grows from 10 to 1000 outputs
     tanh = an.AlexNet("mini", num_classes=10, activation="tanh", pool=(2, 2))
     assert "tanh1" in tanh.layers and isinstance(tanh["tanh1"], an.Tanh)
     assert tanh.summary().row("pool1").output_shape == (24, 15, 15)
