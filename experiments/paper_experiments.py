@@ -18,8 +18,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from alexnet_np.data import load_digits_data  # noqa: E402
-from alexnet_np.experiments import compare, plot_relu_vs_tanh, relu_vs_tanh  # noqa: E402
+from alexnet_np.training.data import load_digits_data  # noqa: E402
+from alexnet_np.training.experiments import compare, plot_relu_vs_tanh, relu_vs_tanh  # noqa: E402
 from alexnet_np.io import atomic_write  # noqa: E402
 
 ABLATIONS = {"baseline (overlapping pool, LRN, dropout)": {}, "no dropout": {"dropout": 0.0},

@@ -1,5 +1,5 @@
 """The benchmark runs and reports consistent numbers (timing goals live in the benchmark, not here)."""
-import alexnet_np.bench as bench
+import alexnet_np.tools.bench as bench
 
 
 def test_benchmark_smoke():

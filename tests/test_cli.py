@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from alexnet_np.cli import main
+from alexnet_np.tools.cli import main
 
 
 def run(capsys, *argv):

@@ -167,8 +167,8 @@ def test_batchnorm_training_needs_more_than_one_value():
 
 @pytest.mark.parametrize("make", [
     lambda: an.Conv2d(3, 8, 3, groups=2), lambda: an.Conv2d(0, 8, 3), lambda: an.Conv2d(3, 8, 0),
-    lambda: an.MaxPool2d(3, padding=2), lambda: an.Dropout(1.5), lambda: an.Dropout(0.5, mode="train"),
-    lambda: an.LocalResponseNorm(0), lambda: an.LocalResponseNorm(form="caffe"), lambda: an.Linear(0, 3),
+    lambda: an.MaxPool2d(3, padding=2), lambda: an.Dropout(1.5), lambda: an.Dropout(0.5, convention="train"),
+    lambda: an.LocalResponseNorm(0), lambda: an.LocalResponseNorm(convention="caffe"), lambda: an.Linear(0, 3),
     lambda: an.AdaptiveAvgPool2d(0), lambda: an.BatchNorm2d(3, momentum=2.0),
 ])
 def test_bad_hyper_parameters_raise_value_error(make):
@@ -206,7 +206,7 @@ def test_dropout_masks_follow_the_generator():
     kept = (a != 0).mean()
     assert 0.47 < kept < 0.53 and set(np.unique(a)) == {0.0, 2.0}
     np.testing.assert_array_equal(an.Dropout(0.5).forward(x, train=False), x)
-    np.testing.assert_array_equal(an.Dropout(0.5, mode="paper").forward(x, train=False), 0.5 * x)
+    np.testing.assert_array_equal(an.Dropout(0.5, convention="paper").forward(x, train=False), 0.5 * x)
 
 
 def test_sequential_collects_the_layers_own_arrays():

@@ -9,8 +9,8 @@ from PIL import Image
 from torch import nn
 
 import alexnet_np as an
-from alexnet_np.cli import main
-from alexnet_np.inference import imagenet_classes, load_image_for, load_weights, predict_files
+from alexnet_np.tools.cli import main
+from alexnet_np.tools.inference import imagenet_classes, load_image_for, load_weights, predict_files
 
 
 def run(capsys, *argv):
@@ -231,9 +231,9 @@ def test_model_accepts_views_and_rejects_bad_arrays():
 
 DETERMINISM = """
 import hashlib, numpy as np, alexnet_np as an
-from alexnet_np.data import load_digits_data
-from alexnet_np.experiments import subset
-from alexnet_np.train import TrainConfig, Trainer
+from alexnet_np.training.data import load_digits_data
+from alexnet_np.training.experiments import subset
+from alexnet_np.training.train import TrainConfig, Trainer
 train, val = load_digits_data(seed=3)
 t = Trainer(an.AlexNet("mini", num_classes=10, seed=3), subset(train, 96), subset(val, 32), TrainConfig(epochs=2, batch_size=16, seed=3))
 h = t.fit(progress=False, log=None)

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import alexnet_np as an
-from alexnet_np import kernels, naive, reference
-from alexnet_np.optim import SGD
+from alexnet_np.ops import kernels, naive, reference
+from alexnet_np.shapes import is_channels_last
+from alexnet_np.training.optim import SGD
 
 # (N, C, H, W), kernel, stride, padding: non-square inputs and kernels, stride > 1,
 # padding, overlapping and non-overlapping pools, batch of 1.
@@ -93,26 +94,26 @@ def test_lrn_twins_equal_naive(size, dtype, channels_last, rng):
     x = rng.standard_normal((2, 7, 3, 4)).astype(dtype)
     if channels_last:
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
-    out_ref, pow_ref, ratio_ref = reference.lrn_forward(x, size, 0.3, 0.75, 2.0)
-    out_nb, pow_nb, ratio_nb = kernels.lrn_forward(x, size, 0.3, 0.75, 2.0)
-    assert kernels.is_channels_last(out_nb) == channels_last       # the output keeps the input's layout
+    out_ref, scale = reference.lrn_forward(x, size, 0.3, 0.75, 2.0)
+    out_nb, powers = kernels.lrn_forward(x, size, 0.3, 0.75, 2.0)
+    assert is_channels_last(out_nb) == channels_last       # the output keeps the input's layout
     rtol = 1e-5 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(out_nb, out_ref, rtol=rtol)
-    np.testing.assert_allclose(ratio_nb, ratio_ref, rtol=rtol)
-    np.testing.assert_allclose(pow_nb, pow_ref, rtol=rtol)
+    np.testing.assert_allclose(powers[0], scale**-0.75, rtol=rtol)
+    np.testing.assert_allclose(powers[1], scale**-1.75, rtol=rtol)
     np.testing.assert_allclose(out_ref, naive.lrn_naive(x.astype(np.float64), size, 0.3, 0.75, 2.0), rtol=rtol)
     dout = rng.standard_normal(x.shape).astype(dtype)
-    np.testing.assert_allclose(kernels.lrn_backward(dout, x, pow_nb, ratio_nb, size, 0.3, 0.75),
-                               reference.lrn_backward(dout, x, pow_ref, ratio_ref, size, 0.3, 0.75),
+    np.testing.assert_allclose(kernels.lrn_backward(dout, x, powers, size, 0.3, 0.75),
+                               reference.lrn_backward(dout, x, scale, size, 0.3, 0.75),
                                rtol=rtol * 10, atol=rtol)
 
 
 @pytest.mark.parametrize("beta", [0.75, 0.5, 1.3])
 def test_lrn_fast_power_path_equals_pow(beta, rng):
     x = rng.standard_normal((1, 6, 2, 2)) * 5
-    _, scale_pow, ratio = kernels.lrn_forward(x, 5, 1e-2, beta, 2.0)
-    scale = scale_pow / ratio
-    np.testing.assert_allclose(scale_pow, scale ** -beta, rtol=1e-13)
+    _, (scale_neg_beta, scale_neg_beta_1) = kernels.lrn_forward(x, 5, 1e-2, beta, 2.0)
+    scale = scale_neg_beta / scale_neg_beta_1
+    np.testing.assert_allclose(scale_neg_beta, scale ** -beta, rtol=1e-13)
     np.testing.assert_allclose(scale, 2.0 + 1e-2 * reference._channel_window_sum(x * x, 2, 2), rtol=1e-13)
 
 
@@ -125,11 +126,11 @@ def test_channels_last_loops_equal_the_nchw_loops(shape, k, s, p, rng):
     dcols = rng.standard_normal(kernels.im2col(x, k, s, p).shape).astype(np.float32)
     a = kernels.col2im(dcols, shape, k, s, p, channels_last=False)
     b = kernels.col2im(dcols, shape, k, s, p, channels_last=True)
-    assert kernels.is_channels_last(b) == (shape[1] > 1)
+    assert is_channels_last(b) == (shape[1] > 1)
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
     if p[0] <= k[0] // 2 and p[1] <= k[1] // 2:
         out, arg = kernels.maxpool_forward(x_cl, k, s, p)
-        assert kernels.is_channels_last(out) == (shape[1] > 1)
+        assert is_channels_last(out) == (shape[1] > 1)
         np.testing.assert_array_equal(out, kernels.maxpool_forward(x, k, s, p)[0])
 
 
@@ -147,7 +148,7 @@ def test_numba_path_is_compiled_code():
     """No silent fallback to Python: the kernels are Numba dispatchers with compiled signatures."""
     assert not numba.config.DISABLE_JIT, "NUMBA_DISABLE_JIT is set: the numba backend would run as Python"
     with an.use_backend("numba"):
-        assert an.backend.ops() is kernels
+        assert an.ops.fast()
         conv, pool, lrn = an.Conv2d(3, 4, 3), an.MaxPool2d(3, 2), an.LocalResponseNorm()
         conv2 = an.Conv2d(4, 4, 3, padding=1)
         x = np.random.default_rng(0).standard_normal((1, 3, 9, 9)).astype(np.float32)
@@ -164,7 +165,7 @@ def test_backend_switch(rng):
     x = rng.standard_normal((1, 2, 6, 6)).astype(np.float32)
     conv = an.Conv2d(2, 3, 3, rng=rng)
     with an.use_backend("numpy"):
-        assert an.get_backend() == "numpy" and an.backend.ops() is reference
+        assert an.get_backend() == "numpy" and not an.ops.fast()
         y_ref = conv.forward(x)
     with an.use_backend("numba"):
         y_nb = conv.forward(x)
@@ -175,7 +176,7 @@ def test_backend_switch(rng):
 
 PURE_PYTHON = """
 import numpy as np
-from alexnet_np import kernels, reference
+from alexnet_np.ops import kernels, reference
 assert type(kernels._im2col_loop).__name__ == "function"        # not a Numba dispatcher: plain Python
 rng = np.random.default_rng(0)
 x = rng.standard_normal((1, 3, 7, 6))
@@ -183,7 +184,7 @@ for xx in (x, np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2
     assert np.allclose(kernels.im2col(xx, (3, 2), (2, 1), (1, 0)), reference.im2col(xx, (3, 2), (2, 1), (1, 0)))
     assert np.allclose(kernels.maxpool_forward(xx, (3, 3), (2, 2), (1, 1))[0],
                        reference.maxpool_forward(xx, (3, 3), (2, 2), (1, 1))[0])
-    out, p, q = kernels.lrn_forward(xx, 5, 0.1, 0.75, 2.0)
+    out, powers = kernels.lrn_forward(xx, 5, 0.1, 0.75, 2.0)
     assert np.allclose(out, reference.lrn_forward(xx, 5, 0.1, 0.75, 2.0)[0])
 print("ok")
 """

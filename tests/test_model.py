@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import alexnet_np as an
-from alexnet_np.cli import NETWORK_TOL, _network_check
-from alexnet_np.model import layer_macs
+from alexnet_np.gradcheck import NETWORK_TOL, network_check
 
 # ../shared/PAPER_FACTS.md, cross-checked there with PyTorch modules of the same shape.
 PARAMS = {"single_tower": 62_378_344, "paper": 60_965_224, "torchvision": 61_100_840, "seed_keras": 28_056_616,
@@ -247,13 +246,14 @@ def test_saving_is_atomic_and_loading_refuses_pickles(tmp_path, monkeypatch):
 
 def test_layer_macs_formula():
     conv = an.Conv2d(96, 256, 5, padding=2, groups=2)
-    assert layer_macs(conv, (1, 96, 27, 27), conv.output_shape((1, 96, 27, 27))) == 256 * 27 * 27 * 48 * 25
-    assert layer_macs(an.ReLU(), (1, 5), (1, 5)) == 0
+    assert conv.macs((1, 96, 27, 27)) == 256 * 27 * 27 * 48 * 25
+    assert an.Linear(7, 5).macs((3, 7)) == 35
+    assert an.ReLU().macs((1, 5)) == 0
 
 
 def test_whole_network_directional_gradient_check():
     """single_tower at batch 1 in float64: analytic vs central-difference directional derivatives."""
-    results = _network_check("single_tower", n_directions=3, seed=0)
+    results = network_check("single_tower", n_directions=3, seed=0)
     for analytic, numeric, err in results:
         assert err < NETWORK_TOL, (analytic, numeric, err)
         assert analytic != 0.0

@@ -5,7 +5,7 @@ import torch
 
 import alexnet_np as an
 from _util import assert_close
-from alexnet_np.interop import build_torch_module, from_torch_state_dict, to_torch_state_dict, torch_key_map
+from alexnet_np.tools.interop import build_torch_module, from_torch_state_dict, to_torch_state_dict, torch_key_map
 
 torch.set_num_threads(2)
 

@@ -95,7 +95,7 @@ def test_maxpool_backends_torch_and_shapes_agree(cfg):
 def test_lrn_backends_and_torch_agree(size, channels, form, alpha, beta, k, seed):
     rng = np.random.default_rng(seed)
     x = 2 * rng.standard_normal((2, channels, 3, 2))
-    lrn = an.LocalResponseNorm(size, alpha, beta, k, form=form)
+    lrn = an.LocalResponseNorm(size, alpha, beta, k, convention=form)
     results = {}
     for backend in an.BACKENDS:
         with an.use_backend(backend):

@@ -113,7 +113,7 @@ def test_adaptive_avgpool2d(out_size, shape, dtype, rng):
 @pytest.mark.parametrize("size,channels", [(5, 96), (5, 3), (2, 6), (3, 7), (1, 4)])
 def test_local_response_norm(size, channels, form, dtype, backend, rng):
     # Channel counts below and near the window size exercise the clipped edges.
-    lrn = an.LocalResponseNorm(size, alpha=1e-2, beta=0.75, k=2.0, form=form)
+    lrn = an.LocalResponseNorm(size, alpha=1e-2, beta=0.75, k=2.0, convention=form)
     t = lrn.torch_equivalent()
     x = (3 * rng.standard_normal((2, channels, 3, 4))).astype(dtype)
     ours, theirs = _run_both(lrn, x, lambda xt: F.local_response_norm(xt, t["size"], t["alpha"], t["beta"], t["k"]), rng)
@@ -123,7 +123,7 @@ def test_local_response_norm(size, channels, form, dtype, backend, rng):
 
 def test_lrn_paper_defaults_are_torch_alpha_5e4_k2():
     lrn = an.LocalResponseNorm()
-    assert (lrn.size, lrn.alpha, lrn.beta, lrn.k, lrn.form) == (5, 1e-4, 0.75, 2.0, "paper")
+    assert (lrn.size, lrn.alpha, lrn.beta, lrn.k, lrn.convention) == (5, 1e-4, 0.75, 2.0, "paper")
     assert lrn.torch_equivalent() == dict(size=5, alpha=pytest.approx(5e-4), beta=0.75, k=2.0)
     assert "torch.nn.LocalResponseNorm(5, alpha=0.0005, beta=0.75, k=2)" in repr(lrn)
     # and it really is the same function as that torch module
@@ -144,17 +144,17 @@ def test_elementwise_and_flatten(layer, fn, dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("mode", ["inverted", "paper"])
-def test_dropout_with_the_same_mask(mode, dtype, rng):
+@pytest.mark.parametrize("convention", ["pytorch", "paper"])
+def test_dropout_with_the_same_mask(convention, dtype, rng):
     p = 0.4
-    drop = an.Dropout(p, rng=np.random.default_rng(5), mode=mode)
+    drop = an.Dropout(p, rng=np.random.default_rng(5), convention=convention)
     x = rng.standard_normal((6, 50)).astype(dtype)
-    scale = 1 / (1 - p) if mode == "inverted" else 1.0
+    scale = 1 / (1 - p) if convention == "pytorch" else 1.0
     # The mask is ours (two RNGs cannot agree); the arithmetic around it is compared with torch.
     ours, theirs = _run_both(drop, x, lambda xt: xt * torch.tensor(drop_mask(drop, x)) * scale, rng, train=True)
     for a, b in zip(ours, theirs):
         assert_close(a, b, dtype)
-    eval_scale = 1.0 if mode == "inverted" else 1 - p
+    eval_scale = 1.0 if convention == "pytorch" else 1 - p
     assert_close(drop.forward(x, train=False), F.dropout(torch.tensor(x), p, training=False).numpy() * eval_scale, dtype)
 
 

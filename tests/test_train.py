@@ -4,11 +4,11 @@ import pytest
 import torch
 
 import alexnet_np as an
-from alexnet_np.augment import PCAColorNoise, center_crop, predict_ten_crop, random_crop, random_flip, ten_crops
-from alexnet_np.data import (SAMPLE_IMAGES, TORCHVISION_STD, DataError, Dataset, load_digits_data,
+from alexnet_np.training.augment import PCAColorNoise, center_crop_nchw, predict_ten_crop, random_crop, random_flip, ten_crops
+from alexnet_np.training.data import (SAMPLE_IMAGES, TORCHVISION_STD, DataError, Dataset, load_digits_data,
                              load_image_folder, preprocess, read_image, sample_image)
-from alexnet_np.optim import SGD, ReduceOnPlateau, StepLR
-from alexnet_np.train import TrainConfig, Trainer, evaluate, model_from_checkpoint
+from alexnet_np.training.optim import SGD, ReduceOnPlateau, StepLR
+from alexnet_np.training.train import TrainConfig, Trainer, evaluate, model_from_checkpoint
 
 
 # ---- optimizer ------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def test_paper_and_pytorch_forms_part_after_a_schedule_step():
     for form in ("paper", "pytorch"):
         p = {"w": start.copy()}
         g = {"w": np.zeros(5)}
-        opt = SGD(p, g, lr=0.1, momentum=0.9, weight_decay=0.0, form=form)
+        opt = SGD(p, g, lr=0.1, momentum=0.9, weight_decay=0.0, convention=form)
         trace = []
         for step in range(6):
             if step == 3:
@@ -109,7 +109,7 @@ def test_augmentation_shapes_and_determinism():
     crops = ten_crops(x, 8)
     assert crops.shape == (10, 5, 3, 8, 8)
     np.testing.assert_array_equal(crops[0], x[:, :, :8, :8])
-    np.testing.assert_array_equal(crops[4], center_crop(x, 8))
+    np.testing.assert_array_equal(crops[4], center_crop_nchw(x, 8))
     np.testing.assert_array_equal(crops[9], crops[4][..., ::-1])
     with pytest.raises(ValueError, match="cannot crop"):
         random_crop(x, 11, np.random.default_rng(0))

@@ -69,3 +69,28 @@ def load_npz(path):
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: unreadable metadata ({err})") from None
     return arrays, meta
+
+
+def check_arrays(expected: dict, given: dict) -> list:
+    """Every way ``given`` differs from ``expected`` (names, then shapes and dtypes), as a list of strings.
+
+    Used before anything is copied, so a file either loads whole or not at all.
+    """
+    problems = []
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    if missing:
+        problems.append(f"missing keys: {missing}")
+    if unexpected:
+        problems.append(f"unexpected keys: {unexpected}")
+    for k, target in expected.items():
+        v = given.get(k)
+        if v is None:
+            continue
+        if not isinstance(v, np.ndarray):
+            problems.append(f"{k}: expected a numpy array, got {type(v).__name__}")
+        elif v.shape != target.shape:
+            problems.append(f"{k}: expected shape {target.shape}, got {v.shape}")
+        elif v.dtype != target.dtype:
+            problems.append(f"{k}: expected dtype {target.dtype}, got {v.dtype}")
+    return problems

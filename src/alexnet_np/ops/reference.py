@@ -1,8 +1,10 @@
-"""Readable NumPy reference kernels: im2col/col2im, max pooling, local response norm.
+"""Readable NumPy reference kernels: im2col/col2im, max pooling, local response norm, the SGD step.
 
-This is the backend a student reads first. Every function here has a Numba twin in
-:mod:`alexnet_np.kernels` with the same signature and the same result; the tests hold
-the two equal (and equal to the naive loops in :mod:`alexnet_np.naive`).
+This is the backend a student reads first: every function takes ints or (height, width) pairs,
+has PyTorch's defaults, allocates its own result and knows nothing of memory layouts or work
+buffers. Each has a fast twin in :mod:`alexnet_np.ops.kernels` (Numba loops, which own the
+layouts and the reused buffers); the tests hold the two equal, and equal to the naive loops in
+:mod:`alexnet_np.ops.naive`.
 
 Column layout (shared by both backends)
 ---------------------------------------
@@ -11,16 +13,17 @@ output pixel ``(n, oh, ow)``, and inside a row the window in ``(c, i, j)`` order
 the order of ``weight.reshape(F, C·kh·kw)``, so a convolution is ``cols @ weight_matrix.T``,
 and the channels of one group are a contiguous block of columns.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .shapes import conv_output_size
+from ..shapes import output_hw, pair
 
 
 def _pad_hw(x, padding, value=0.0):
-    ph, pw = padding
+    (ph, pw) = pair(padding)
     if ph == 0 and pw == 0:
         return x
     return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
@@ -28,58 +31,59 @@ def _pad_hw(x, padding, value=0.0):
 
 def _windows(xp, kernel_size, stride, out_hw):
     """All windows of the padded input: (N, C, H_out, W_out, kh, kw), a view (no copy)."""
-    (kh, kw), (sh, sw), (ho, wo) = kernel_size, stride, out_hw
+    (kh, kw), (sh, sw), (ho, wo) = pair(kernel_size), pair(stride), out_hw
     win = sliding_window_view(xp, (kh, kw), axis=(2, 3))
     return win[:, :, ::sh, ::sw][:, :, :ho, :wo]
 
 
-def im2col(x, kernel_size, stride, padding, out=None):
+def im2col(x, kernel_size, stride=1, padding=0):
     """x: (N, C, H, W) -> cols: (N·H_out·W_out, C·kh·kw), rows ordered (n, oh, ow), columns (c, i, j).
 
     ``cols[(n·H_out + oh)·W_out + ow, (c·kh + i)·kw + j] = x_padded[n, c, oh·sh + i, ow·sw + j]``.
-    ``out``: an array of that shape to write into (the layers reuse one across calls).
+
+    >>> im2col(np.arange(9.0).reshape(1, 1, 3, 3), 2)
+    array([[0., 1., 3., 4.],
+           [1., 2., 4., 5.],
+           [3., 4., 6., 7.],
+           [4., 5., 7., 8.]])
     """
     n, c, h, w = x.shape
-    ho = conv_output_size(h, kernel_size[0], stride[0], padding[0])
-    wo = conv_output_size(w, kernel_size[1], stride[1], padding[1])
+    kh, kw = pair(kernel_size)
+    ho, wo = output_hw(h, w, kernel_size, stride, padding)
     win = _windows(_pad_hw(x, padding), kernel_size, stride, (ho, wo))  # (N, C, Ho, Wo, kh, kw)
-    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kernel_size[0] * kernel_size[1])
-    if out is None:
-        return cols
-    out[...] = cols
-    return out
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
 
 
-def col2im(cols, x_shape, kernel_size, stride, padding, channels_last=False):
+def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     """cols: (N·H_out·W_out, C·kh·kw) -> dx: (N, C, H, W), the adjoint of :func:`im2col`.
 
     Not an inverse: a pixel covered by several windows receives the *sum* of its copies,
-    which is exactly the gradient of im2col. (``channels_last`` is a memory-layout hint the
-    Numba twin follows; the reference always returns NCHW memory.)
+    which is exactly the gradient of im2col.
     """
     n, c, h, w = x_shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
-    ho = conv_output_size(h, kh, sh, ph)
-    wo = conv_output_size(w, kw, sw, pw)
+    (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
+    ho, wo = output_hw(h, w, kernel_size, stride, padding)
     cols6 = cols.reshape(n, ho, wo, c, kh, kw)
     dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            dxp[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw] += cols6[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+            rows, columns = slice(i, i + sh * ho, sh), slice(j, j + sw * wo, sw)
+            dxp[:, :, rows, columns] += cols6[:, :, :, :, i, j].transpose(0, 3, 1, 2)
     return dxp[:, :, ph : ph + h, pw : pw + w].copy()
 
 
-def maxpool_forward(x, kernel_size, stride, padding):
-    """x: (N, C, H, W) -> (out: (N, C, H_out, W_out), argmax: (N, C, H_out, W_out) int64).
+def maxpool_forward(x, kernel_size, stride=None, padding=0):
+    """x: (N, C, H, W) -> (out: (N, C, H_out, W_out), argmax: (N, C, H_out, W_out) int).
 
-    ``argmax`` is the position of the maximum inside its window, ``i·kw + j`` (padding
-    counts as −inf). Ties go to the first maximum in row-major window order, as in PyTorch;
-    a NaN wins over numbers (the first NaN), so NaN propagates.
+    ``stride`` defaults to ``kernel_size`` (PyTorch's default). ``argmax`` is the position of the
+    maximum inside its window, ``i·kw + j`` (padding counts as −inf). Ties go to the first maximum
+    in row-major window order, as in PyTorch; a NaN wins over numbers (the first NaN), so NaN
+    propagates.
     """
+    stride = kernel_size if stride is None else stride
     n, c, h, w = x.shape
-    kh, kw = kernel_size
-    ho = conv_output_size(h, kh, stride[0], padding[0])
-    wo = conv_output_size(w, kw, stride[1], padding[1])
+    kh, kw = pair(kernel_size)
+    ho, wo = output_hw(h, w, kernel_size, stride, padding)
     win = _windows(_pad_hw(x, padding, -np.inf), kernel_size, stride, (ho, wo))
     flat = win.reshape(n, c, ho, wo, kh * kw)
     argmax = flat.argmax(axis=-1)
@@ -87,10 +91,11 @@ def maxpool_forward(x, kernel_size, stride, padding):
     return out, argmax
 
 
-def maxpool_backward(dout, argmax, x_shape, kernel_size, stride, padding):
+def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0):
     """Route each output gradient to its window's argmax; overlapping windows accumulate (+=)."""
+    stride = kernel_size if stride is None else stride
     n, c, h, w = x_shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
     ho, wo = argmax.shape[2:]
     dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dout.dtype)
     for i in range(kh):
@@ -106,32 +111,30 @@ def _channel_window_sum(a, before, after):
     return sliding_window_view(padded, before + after + 1, axis=1).sum(axis=-1)
 
 
-def lrn_forward(x, size, alpha, beta, k, scale_pow=None, ratio=None):
-    """Local response normalisation across channels, x: (N, C, H, W) -> (out, scale^(−β), scale^(−β−1)).
+def lrn_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0):
+    """Local response normalisation across channels, x: (N, C, H, W) -> (out, scale), both (N, C, H, W).
 
     ``scale[c] = k + alpha · Σ_{j = c − size//2}^{c + (size−1)//2} x[j]²`` and
-    ``out[c] = x[c] · scale[c]^(−beta)``. ``alpha`` is used as given: the layer passes
-    the paper's α, or α/size for the PyTorch/Caffe form. The two powers of ``scale`` are what
-    the backward pass needs (written into the given arrays when there are some).
+    ``out[c] = x[c] · scale[c]^(−beta)``. ``alpha`` is used as given (the paper's form); the layer
+    passes α/size for the PyTorch/Caffe form. ``scale`` is what :func:`lrn_backward` needs.
     """
     scale = k + alpha * _channel_window_sum(x * x, size // 2, (size - 1) // 2)
-    p = scale ** (-beta)
-    q = p / scale
-    if scale_pow is not None:
-        scale_pow[...], ratio[...] = p, q
-        p, q = scale_pow, ratio
-    return x * p, p, q
+    return x * scale ** (-beta), scale
 
 
-def lrn_backward(dout, x, scale_pow, ratio, size, alpha, beta):
-    """dx[j] = dout[j]·scale[j]^(−β) − 2αβ·x[j]·Σ_{c : j in window(c)} dout[c]·x[c]·scale[c]^(−β−1)."""
-    t = dout * x * ratio
+def lrn_backward(dout, x, scale, size=5, alpha=1e-4, beta=0.75):
+    """dx[j] = dout[j]·scale[j]^(−β) − 2αβ·x[j]·Σ_{c : j in window(c)} dout[c]·x[c]·scale[c]^(−β−1).
+
+    The first term is the direct path (x[j] in the numerator of out[j]); the second runs through the
+    denominators of every out[c] whose window contains channel j.
+    """
+    t = dout * x * scale ** (-beta - 1)
     # j lies in window(c) exactly when c runs from j − (size−1)//2 to j + size//2.
     back = _channel_window_sum(t, (size - 1) // 2, size // 2)
-    return dout * scale_pow - (2 * alpha * beta) * x * back
+    return dout * scale ** (-beta) - (2 * alpha * beta) * x * back
 
 
-def sgd_paper_update(w, v, g, momentum, weight_decay, lr):
+def sgd_paper_update(w, v, g, momentum=0.9, weight_decay=5e-4, lr=0.01):
     """In place: v ← μ·v − λ·ε·w − ε·g; w ← w + v (the paper's momentum update)."""
     v *= momentum
     v -= (weight_decay * lr) * w

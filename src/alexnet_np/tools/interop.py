@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import layers as L
-
 
 def torch_layer_names(model) -> dict:
-    """{our layer name: torchvision-style module path}, e.g. {"conv1": "features.0", "fc8": "classifier.6"}."""
+    """{our layer name: torchvision-style module path}, e.g. {"conv1": "features.0", "fc8": "classifier.6"}.
+
+    torchvision's layout, read off each layer's :meth:`~alexnet_np.layers.Layer.torch_spec`: the adaptive
+    average pool is ``avgpool``; the flatten separates ``features`` from ``classifier``.
+    """
     names, part, index = {}, "features", 0
     for name, layer in model.layers.items():
-        if isinstance(layer, L.AdaptiveAvgPool2d):
+        kind = layer.torch_spec()[0]
+        if kind == "AdaptiveAvgPool2d":
             names[name] = "avgpool"
-        elif isinstance(layer, L.Flatten):
+        elif kind == "Flatten":
             part, index = "classifier", 0
         else:
             names[name] = f"{part}.{index}"
@@ -74,35 +77,14 @@ def build_torch_module(model):
     dtype = torch.float64 if np.dtype(model.dtype) == np.float64 else torch.float32
     features, classifier, avgpool = [], [], None
     target = features
-    for name, layer in model.layers.items():
-        if isinstance(layer, L.Flatten):
+    for layer in model.layers.values():
+        kind, kwargs = layer.torch_spec()
+        if kind == "Flatten":
             target = classifier
-            continue
-        if isinstance(layer, L.Conv2d):
-            m = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
-                          groups=layer.groups, bias="bias" in layer.params)
-        elif isinstance(layer, L.Linear):
-            m = nn.Linear(layer.in_features, layer.out_features, bias="bias" in layer.params)
-        elif isinstance(layer, L.ReLU):
-            m = nn.ReLU()
-        elif isinstance(layer, L.Tanh):
-            m = nn.Tanh()
-        elif isinstance(layer, L.MaxPool2d):
-            m = nn.MaxPool2d(layer.kernel_size, layer.stride, layer.padding)
-        elif isinstance(layer, L.LocalResponseNorm):
-            m = nn.LocalResponseNorm(**layer.torch_equivalent())
-        elif isinstance(layer, L.Dropout):
-            m = nn.Dropout(layer.p)
-        elif isinstance(layer, L.BatchNorm2d):
-            m = nn.BatchNorm2d(layer.num_features, eps=layer.eps, momentum=layer.momentum)
-        elif isinstance(layer, L.BatchNorm1d):
-            m = nn.BatchNorm1d(layer.num_features, eps=layer.eps, momentum=layer.momentum)
-        elif isinstance(layer, L.AdaptiveAvgPool2d):
-            avgpool = nn.AdaptiveAvgPool2d(layer.output_size)
-            continue
+        elif kind == "AdaptiveAvgPool2d":
+            avgpool = nn.AdaptiveAvgPool2d(**kwargs)
         else:
-            raise TypeError(f"build_torch_module: no torch equivalent for {layer!r}")
-        target.append(m)
+            target.append(getattr(nn, kind)(**kwargs))
 
     class TorchAlexNet(nn.Module):
         def __init__(self):

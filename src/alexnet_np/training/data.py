@@ -55,8 +55,9 @@ def resize_shorter_side(image, size=256):
     return np.asarray(Image.fromarray(image).resize(new, Image.BILINEAR))
 
 
-def center_crop(image, size=227):
-    """The central size×size patch of an (H, W, C) image."""
+def center_crop_hwc(image, size=227):
+    """The central size×size patch of one (H, W, C) image (for a batch of (N, C, H, W) arrays,
+    :func:`alexnet_np.training.augment.center_crop_nchw`)."""
     h, w = image.shape[:2]
     if h < size or w < size:
         raise ValueError(f"cannot crop {size}×{size} from an image of {h}×{w}")
@@ -70,7 +71,7 @@ def preprocess(image, size=227, resize=256, mean=IMAGENET_MEAN_RGB, std=None, dt
     ``mean``/``std`` are on the 0–255 scale; for torchvision weights pass
     ``mean=255·TORCHVISION_MEAN, std=255·TORCHVISION_STD``.
     """
-    crop = center_crop(resize_shorter_side(image, resize), size).astype(np.float64)
+    crop = center_crop_hwc(resize_shorter_side(image, resize), size).astype(np.float64)
     crop -= np.asarray(mean, dtype=np.float64)
     if std is not None:
         crop /= np.asarray(std, dtype=np.float64)
@@ -190,7 +191,7 @@ def load_image_folder(root, size=227, resize=256, val_fraction=0.2, seed=0, mean
             if min(img.shape[:2]) < min_side:
                 raise DataError(f"image {os.path.join(folder, f)} is {img.shape[1]}×{img.shape[0]}: "
                                 f"smaller than {min_side} pixels on a side")
-            images.append(center_crop(resize_shorter_side(img, resize), resize))
+            images.append(center_crop_hwc(resize_shorter_side(img, resize), resize))
             labels.append(label)
     x = np.stack(images).transpose(0, 3, 1, 2).astype(np.float32)
     x -= np.asarray(mean, np.float32)[None, :, None, None]

@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
+from ..layers import CrossEntropyLoss
+from ..model import AlexNet
 from .data import Dataset
-from .layers import CrossEntropyLoss
-from .model import AlexNet
 from .optim import SGD
 from .train import TrainConfig, Trainer, evaluate
 

@@ -20,11 +20,10 @@ from importlib import resources
 
 import numpy as np
 
-from .augment import softmax
-from .data import (IMAGENET_MEAN_RGB, TORCHVISION_MEAN, TORCHVISION_STD, DataError, center_crop,
-                   read_image, resize_shorter_side)
-from .io import atomic_write, load_npz
-from .model import VARIANTS, AlexNet
+from ..io import atomic_write, load_npz
+from ..layers import softmax
+from ..model import VARIANTS, AlexNet
+from ..training.data import IMAGENET_MEAN_RGB, TORCHVISION_MEAN, TORCHVISION_STD, DataError, preprocess, read_image
 
 
 def imagenet_classes() -> list:
@@ -74,11 +73,7 @@ def load_image_for(model, path, max_pixels=40_000_000):
     if min(image.shape[:2]) < 16:
         raise DataError(f"{path}: image is {image.shape[1]}×{image.shape[0]} pixels; need at least 16 on a side")
     mean, std = preprocessing_for(model.variant)
-    crop = center_crop(resize_shorter_side(image, 256), size).astype(np.float64)
-    crop -= np.asarray(mean)
-    if std is not None:
-        crop /= np.asarray(std)
-    return np.ascontiguousarray(crop.transpose(2, 0, 1), dtype=model.dtype)
+    return preprocess(image, size=size, resize=256, mean=mean, std=std, dtype=model.dtype)
 
 
 def predict_files(model, paths, topk=5, classes=None):

@@ -5,11 +5,17 @@ The contract every layer keeps:
 * ``params`` and ``grads``: dicts with the same keys (``"weight"``, ``"bias"``); ``backward``
   overwrites the arrays in ``grads`` in place, and no entry is ever rebound to a new array,
   so a model can keep flat views and an optimizer can update ``params`` in place.
-* ``forward(x, train=False) -> y`` and ``backward(dout) -> dx``; ``backward`` never writes
-  into ``dout`` and works after a forward in either mode. Arrays returned to the caller
+* ``forward(x, train=False) -> y`` and ``backward(dout, input_grad=True) -> dx``; ``backward``
+  never writes into ``dout`` and works after a forward in either mode. With
+  ``input_grad=False`` (the first layer of a network, whose input is data) a layer fills its
+  ``grads`` and returns None, skipping dx where that saves work. Arrays returned to the caller
   are fresh: a later call never overwrites them.
 * ``output_shape(input_shape)`` checks an input shape and returns the output shape
   without touching data; ``forward`` runs the same check. ``num_params()``; a one-line repr.
+* Facts about itself, so that no code outside a layer asks what kind of layer it is:
+  ``describe()`` (a short line for tables), ``macs(input_shape)`` (multiply-accumulates per
+  image, the direct count), ``output_arithmetic(input_shape)`` (the output-size formula written
+  out), ``torch_spec()`` (the ``torch.nn`` class name and arguments of its twin).
 * Bad input raises ``ValueError`` (shapes, values) or ``TypeError`` (types, dtypes) with a
   message that names the layer, what it expected and what it got. Nothing is cast.
 """
@@ -21,8 +27,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import backend
-from .shapes import conv_output_size, is_channels_last, pair
+from . import ops
+from .ops import kernels, reference
+from .shapes import conv_output_arithmetic, is_channels_last, output_hw, pair
 
 _FLOATS = (np.float32, np.float64)
 
@@ -60,6 +67,14 @@ def _check_dtype(dtype):
     return dtype
 
 
+def _window_arithmetic(input_shape, kernel_size, stride, padding):
+    """The output-size arithmetic of a windowed layer, once per axis where the two differ."""
+    h, w = input_shape[2], input_shape[3]
+    (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
+    text = conv_output_arithmetic(h, kh, sh, ph)
+    return text if (h, kh, sh, ph) == (w, kw, sw, pw) else f"{text} | {conv_output_arithmetic(w, kw, sw, pw)}"
+
+
 class Layer:
     """Base class: parameters, gradients, buffers, the cache, input checks and ``astype``."""
 
@@ -77,7 +92,7 @@ class Layer:
     def forward(self, x, train=False):
         raise NotImplementedError
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         raise NotImplementedError
 
     def output_shape(self, input_shape):
@@ -86,6 +101,28 @@ class Layer:
 
     def num_params(self) -> int:
         return int(sum(p.size for p in self.params.values()))
+
+    # -- facts a layer answers about itself (tables, accounting, interop) ------------------
+    def describe(self) -> str:
+        """A short description for tables, e.g. ``Conv2d 3→96, 11×11/4``."""
+        return type(self).__name__
+
+    def macs(self, input_shape) -> int:
+        """Multiply-accumulates for one image of ``input_shape`` (the direct count; 0 for layers without
+        weights)."""
+        return 0
+
+    def output_arithmetic(self, input_shape) -> str:
+        """The output-size formula written out for this input, e.g. ``(227 − 11)/4 + 1 = 55`` ('' if none)."""
+        return ""
+
+    def gemm_shapes(self, input_shape) -> list:
+        """The matrix multiplies of one forward pass as (M, K, N) triples, ``(M×K) @ (K×N)`` ([] if none)."""
+        return []
+
+    def torch_spec(self):
+        """``(name, kwargs)`` of the ``torch.nn`` module that computes the same function (torch is not needed)."""
+        return type(self).__name__, {}
 
     def __call__(self, x, train=False):
         return self.forward(x, train=train)
@@ -154,8 +191,7 @@ class Layer:
         """Output (H_out, W_out) of a windowed layer, with an error naming this layer when too small."""
         n, c, h, w = shape
         try:
-            return (conv_output_size(h, kernel_size[0], stride[0], padding[0]),
-                    conv_output_size(w, kernel_size[1], stride[1], padding[1]))
+            return output_hw(h, w, kernel_size, stride, padding)
         except ValueError as err:
             raise self._fail(ValueError, "input shape", f"{pattern} large enough for the window ({err})",
                              tuple(shape)) from None
@@ -181,6 +217,10 @@ class Conv2d(Layer):
     How: ``cols = im2col(x)`` is (N·H_out·W_out, C_in·kh·kw); ``y = cols @ W.T + b`` gives
     (N·H_out·W_out, C_out), which is viewed as NCHW without a copy (channels-last in memory).
     Backward: ``dW = dY.T @ cols``, ``db = Σ dY``, ``dx = col2im(dY @ W)``.
+
+    Kernels: :func:`alexnet_np.ops.reference.im2col` / :func:`~alexnet_np.ops.reference.col2im`
+    (readable NumPy) or their Numba twins :func:`alexnet_np.ops.kernels.im2col` /
+    :func:`~alexnet_np.ops.kernels.col2im`, by the backend (:func:`alexnet_np.set_backend`).
 
     Example:
         >>> conv1 = Conv2d(3, 96, kernel_size=11, stride=4, rng=np.random.default_rng(0))
@@ -216,6 +256,30 @@ class Conv2d(Layer):
         if bias:
             self.params["bias"] = rng.uniform(-bound, bound, size=out_channels).astype(self.dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def describe(self):
+        (kh, kw), (sh, _), (ph, _) = self.kernel_size, self.stride, self.padding
+        return (f"Conv2d {self.in_channels}→{self.out_channels}, {kh}×{kw}/{sh}" + (f", pad {ph}" if ph else "")
+                + (f", groups {self.groups}" if self.groups > 1 else ""))
+
+    def macs(self, input_shape):
+        """``C_out · H_out · W_out · (C_in/groups · kh · kw)``."""
+        n, f, ho, wo = self.output_shape(input_shape)
+        return f * ho * wo * (self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1])
+
+    def output_arithmetic(self, input_shape):
+        return _window_arithmetic(input_shape, self.kernel_size, self.stride, self.padding)
+
+    def gemm_shapes(self, input_shape):
+        """One ``cols @ W.T`` per group: (N·H_out·W_out, C_in/groups·kh·kw) @ (…, C_out/groups)."""
+        n, f, ho, wo = self.output_shape(input_shape)
+        k = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+        return [(n * ho * wo, k, f // self.groups)] * self.groups
+
+    def torch_spec(self):
+        return "Conv2d", dict(in_channels=self.in_channels, out_channels=self.out_channels,
+                              kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
+                              groups=self.groups, bias="bias" in self.params)
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -254,8 +318,11 @@ class Conv2d(Layer):
     def forward(self, x, train=False):
         n, f, ho, wo = self._begin_forward(x)
         k = self._weight_matrix().shape[1] * self.groups
-        cols = self._work_buffer("_cols_buffer", (n * ho * wo, k), x.dtype)
-        backend.ops().im2col(x, self.kernel_size, self.stride, self.padding, out=cols)  # (N·Ho·Wo, C·kh·kw)
+        if ops.fast():  # the Numba twin fills a work array reused from call to call
+            cols = self._work_buffer("_cols_buffer", (n * ho * wo, k), x.dtype)
+            kernels.im2col(x, self.kernel_size, self.stride, self.padding, out=cols)
+        else:
+            cols = reference.im2col(x, self.kernel_size, self.stride, self.padding)  # (N·Ho·Wo, C·kh·kw)
         w = self._weight_matrix()
         y = np.empty((cols.shape[0], f), dtype=x.dtype)
         for cs, fs in self._group_slices():
@@ -283,8 +350,10 @@ class Conv2d(Layer):
             np.sum(dy, axis=0, out=self.grads["bias"])
         if not input_grad:
             return None
-        return backend.ops().col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding,
-                                    channels_last=self.x_channels_last)
+        if ops.fast():  # dx in the memory layout of x
+            return kernels.col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding,
+                                  channels_last=self.x_channels_last)
+        return reference.col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding)
 
 
 class Linear(Layer):
@@ -312,6 +381,23 @@ class Linear(Layer):
         if bias:
             self.params["bias"] = rng.uniform(-bound, bound, size=out_features).astype(self.dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def describe(self):
+        return f"Linear {self.in_features}→{self.out_features}"
+
+    def macs(self, input_shape):
+        """``in_features · out_features``."""
+        self.output_shape(input_shape)
+        return self.in_features * self.out_features
+
+    def gemm_shapes(self, input_shape):
+        """``x @ W.T``: (N, in_features) @ (in_features, out_features)."""
+        n, _ = self.output_shape(input_shape)
+        return [(n, self.in_features, self.out_features)]
+
+    def torch_spec(self):
+        return "Linear", dict(in_features=self.in_features, out_features=self.out_features,
+                              bias="bias" in self.params)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}"
@@ -359,6 +445,9 @@ class MaxPool2d(Layer):
     which matters for AlexNet's overlapping 3×3/2 windows where one pixel can be the max of
     several windows. Ties: the gradient goes to the *first* maximum in row-major window order
     (PyTorch's choice). NaN propagates.
+
+    Kernels: :func:`alexnet_np.ops.reference.maxpool_forward` / :func:`~alexnet_np.ops.reference.maxpool_backward`
+    or their Numba twins in :mod:`alexnet_np.ops.kernels`.
     """
 
     _cache_attrs = ("argmax", "x_shape")
@@ -375,6 +464,15 @@ class MaxPool2d(Layer):
             raise ValueError(f"MaxPool2d: padding {self.padding} must be at most half of kernel_size "
                              f"{self.kernel_size} (a window of padding alone has no maximum)")
 
+    def describe(self):
+        return f"MaxPool2d {self.kernel_size[0]}×{self.kernel_size[1]}/{self.stride[0]}"
+
+    def output_arithmetic(self, input_shape):
+        return _window_arithmetic(input_shape, self.kernel_size, self.stride, self.padding)
+
+    def torch_spec(self):
+        return "MaxPool2d", dict(kernel_size=self.kernel_size, stride=self.stride, padding=self.padding)
+
     def extra_repr(self):
         s = f"kernel_size={self.kernel_size}, stride={self.stride}"
         return s + (f", padding={self.padding}" if self.padding != (0, 0) else "")
@@ -386,14 +484,17 @@ class MaxPool2d(Layer):
 
     def forward(self, x, train=False):
         self._begin_forward(x)
-        y, self.argmax = backend.ops().maxpool_forward(x, self.kernel_size, self.stride, self.padding)
+        pool = kernels.maxpool_forward if ops.fast() else reference.maxpool_forward
+        y, self.argmax = pool(x, self.kernel_size, self.stride, self.padding)
         self.x_shape = x.shape
         return y
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         self._begin_backward(dout)
-        return backend.ops().maxpool_backward(dout, self.argmax, self.x_shape, self.kernel_size,
-                                              self.stride, self.padding)
+        if not input_grad:
+            return None
+        route = kernels.maxpool_backward if ops.fast() else reference.maxpool_backward
+        return route(dout, self.argmax, self.x_shape, self.kernel_size, self.stride, self.padding)
 
 
 def _adaptive_bins(n_in, n_out):
@@ -419,6 +520,12 @@ class AdaptiveAvgPool2d(Layer):
         if min(self.output_size) < 1:
             raise ValueError(f"AdaptiveAvgPool2d: output_size must be >= 1, got {self.output_size}")
 
+    def describe(self):
+        return f"AdaptiveAvgPool2d →{self.output_size[0]}×{self.output_size[1]}"
+
+    def torch_spec(self):
+        return "AdaptiveAvgPool2d", dict(output_size=self.output_size)
+
     def extra_repr(self):
         return f"output_size={self.output_size}"
 
@@ -439,8 +546,10 @@ class AdaptiveAvgPool2d(Layer):
         self.x_shape = x.shape
         return y
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         self._begin_backward(dout)
+        if not input_grad:
+            return None
         rows, cols = self._bins(self.x_shape)
         dx = np.zeros(self.x_shape, dtype=dout.dtype)
         for i, (h0, h1) in enumerate(rows):
@@ -459,64 +568,79 @@ class LocalResponseNorm(Layer):
     ``y[c] = x[c] / (k + a · Σ_{j=c−⌊n/2⌋}^{c+⌊(n−1)/2⌋} x[j]²)^β``, the sum clipped at the first
     and last channel, with
 
-    * ``form="paper"`` (default): ``a = alpha``, the paper's formula (n=5, α=1e-4, β=0.75, k=2);
-    * ``form="pytorch"``: ``a = alpha / size``, the form of PyTorch's and Caffe's LRN layers.
+    * ``convention="paper"`` (default): ``a = alpha``, the paper's formula (n=5, α=1e-4, β=0.75, k=2);
+    * ``convention="pytorch"``: ``a = alpha / size``, the form of PyTorch's and Caffe's LRN layers.
 
     PyTorch's ``torch.nn.LocalResponseNorm`` divides α by n and defaults k to 1, so the paper's
     layer is ``torch.nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)``; the repr of this
     layer prints its PyTorch equivalent.
+
+    Kernels: :func:`alexnet_np.ops.reference.lrn_forward` / :func:`~alexnet_np.ops.reference.lrn_backward`
+    (which keep ``scale``) or their Numba twins in :mod:`alexnet_np.ops.kernels` (which keep
+    ``scale^(−β)`` and ``scale^(−β−1)`` in arrays reused from call to call).
     """
 
-    _cache_attrs = ("x", "scale_pow", "ratio")  # the two arrays persist across calls as work buffers
+    _cache_attrs = ("x", "scale_cache", "cache_is_fast")
 
-    def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, *, form="paper"):
+    def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, *, convention="paper"):
         super().__init__()
         if not isinstance(size, (int, np.integer)) or size < 1:
             raise ValueError(f"LocalResponseNorm: size must be a positive int, got {size!r}")
-        if form not in ("paper", "pytorch"):
-            raise ValueError(f"LocalResponseNorm: form must be 'paper' or 'pytorch', got {form!r}")
+        if convention not in ("paper", "pytorch"):
+            raise ValueError(f"LocalResponseNorm: convention must be 'paper' or 'pytorch', got {convention!r}")
         if k <= 0 or alpha < 0:
             raise ValueError(f"LocalResponseNorm: need k > 0 and alpha >= 0, got k={k}, alpha={alpha}")
-        self.size, self.alpha, self.beta, self.k, self.form = int(size), float(alpha), float(beta), float(k), form
+        self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), float(k)
+        self.convention = convention
 
     @property
     def effective_alpha(self) -> float:
-        """The factor in front of the sum of squares: α (paper form) or α/n (PyTorch form)."""
-        return self.alpha if self.form == "paper" else self.alpha / self.size
+        """The factor in front of the sum of squares: α (paper convention) or α/n (PyTorch convention)."""
+        return self.alpha if self.convention == "paper" else self.alpha / self.size
 
     def torch_equivalent(self) -> dict:
         """Keyword arguments of ``torch.nn.LocalResponseNorm`` that compute the same function."""
         return dict(size=self.size, alpha=self.effective_alpha * self.size, beta=self.beta, k=self.k)
 
+    def torch_spec(self):
+        return "LocalResponseNorm", self.torch_equivalent()
+
+    def describe(self):
+        return f"LocalResponseNorm n={self.size}, α={self.alpha:g}, β={self.beta:g}, k={self.k:g}"
+
     def extra_repr(self):
         t = self.torch_equivalent()
-        return (f"size={self.size}, alpha={self.alpha:g}, beta={self.beta:g}, k={self.k:g}, form={self.form!r}; "
-                f"= torch.nn.LocalResponseNorm({t['size']}, alpha={t['alpha']:g}, beta={t['beta']:g}, k={t['k']:g})")
+        return (f"size={self.size}, alpha={self.alpha:g}, beta={self.beta:g}, k={self.k:g}, "
+                f"convention={self.convention!r}; = torch.nn.LocalResponseNorm({t['size']}, alpha={t['alpha']:g}, "
+                f"beta={t['beta']:g}, k={t['k']:g})")
 
     def output_shape(self, input_shape):
         return self._check_ndim(input_shape, 4, "(N, C, H, W)")
 
     def forward(self, x, train=False):
         self._begin_forward(x)
-        # scale^(−β) and scale^(−β−1) are internal: their arrays are reused from call to call
-        same = (self.scale_pow is not None and self.scale_pow.shape == x.shape and self.scale_pow.dtype == x.dtype
-                and is_channels_last(self.scale_pow) == is_channels_last(x))
-        buffers = (self.scale_pow, self.ratio) if same else (np.empty_like(x), np.empty_like(x))
-        y, self.scale_pow, self.ratio = backend.ops().lrn_forward(x, self.size, self.effective_alpha, self.beta,
-                                                                 self.k, *buffers)
+        a = self.effective_alpha
+        if ops.fast():  # the powers' arrays of the last call are reused when x has the same shape
+            work = self.scale_cache if self.cache_is_fast else None
+            y, self.scale_cache = kernels.lrn_forward(x, self.size, a, self.beta, self.k, work=work)
+        else:
+            y, self.scale_cache = reference.lrn_forward(x, self.size, a, self.beta, self.k)
+        self.cache_is_fast = ops.fast()
         self.x = x
         return y
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         self._begin_backward(dout)
-        return backend.ops().lrn_backward(dout, self.x, self.scale_pow, self.ratio, self.size,
-                                          self.effective_alpha, self.beta)
+        if not input_grad:
+            return None
+        backward = kernels.lrn_backward if self.cache_is_fast else reference.lrn_backward
+        return backward(dout, self.x, self.scale_cache, self.size, self.effective_alpha, self.beta)
 
 
 class _BatchNorm(Layer):
     """Shared code of BatchNorm1d and BatchNorm2d; ``_axes`` are the axes averaged over."""
 
-    _cache_attrs = ("x_hat", "inv_std", "trained")
+    _cache_attrs = ("x_hat", "inv_std", "used_batch_stats")
     _axes: tuple[int, ...] = ()
     _pattern = ""
 
@@ -532,6 +656,12 @@ class _BatchNorm(Layer):
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.buffers = {"running_mean": np.zeros(num_features, self.dtype),
                         "running_var": np.ones(num_features, self.dtype)}
+
+    def describe(self):
+        return f"{type(self).__name__} {self.num_features}"
+
+    def torch_spec(self):
+        return type(self).__name__, dict(num_features=self.num_features, eps=self.eps, momentum=self.momentum)
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum:g}"
@@ -567,17 +697,19 @@ class _BatchNorm(Layer):
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
         inv_std = 1.0 / np.sqrt(var + self.eps)
         x_hat = (x - self._bshape(mean)) * self._bshape(inv_std)
-        self.x_hat, self.inv_std, self.trained = x_hat, inv_std, train
+        self.x_hat, self.inv_std, self.used_batch_stats = x_hat, inv_std, train
         return x_hat * self._bshape(self.params["weight"]) + self._bshape(self.params["bias"])
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         """``dx = γ/σ · (dout − mean(dout) − x̂ · mean(dout · x̂))`` in training mode (the batch
         statistics depend on x); ``dx = γ/σ · dout`` in eval mode."""
         self._begin_backward(dout)
         np.sum(dout * self.x_hat, axis=self._axes, out=self.grads["weight"])
         np.sum(dout, axis=self._axes, out=self.grads["bias"])
+        if not input_grad:
+            return None
         g = self._bshape(self.params["weight"] * self.inv_std)
-        if not self.trained:
+        if not self.used_batch_stats:
             return dout * g
         count = dout.size // self.num_features
         mean_dout = self._bshape(self.grads["bias"] / count)
@@ -620,9 +752,9 @@ class ReLU(Layer):
         self.mask = x > 0
         return np.maximum(x, 0)
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         self._begin_backward(dout)
-        return dout * self.mask
+        return dout * self.mask if input_grad else None
 
 
 class Tanh(Layer):
@@ -635,9 +767,9 @@ class Tanh(Layer):
         self.y = np.tanh(x)
         return self.y.copy()  # the caller's copy; ours stays untouched for backward
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         self._begin_backward(dout)
-        return dout * (1 - self.y * self.y)
+        return dout * (1 - self.y * self.y) if input_grad else None
 
 
 class Flatten(Layer):
@@ -656,49 +788,59 @@ class Flatten(Layer):
         self.x_shape = x.shape
         return x.reshape(self._out_shape).copy()
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         self._begin_backward(dout)
-        return dout.reshape(self.x_shape).copy()
+        return dout.reshape(self.x_shape).copy() if input_grad else None
 
 
 class Dropout(Layer):
     """Dropout with probability ``p`` of zeroing each element in training mode.
 
-    * ``mode="inverted"`` (default, PyTorch): train ``y = x · m / (1 − p)``, eval ``y = x``.
-    * ``mode="paper"`` (Krizhevsky et al.): train ``y = x · m``, eval ``y = x · (1 − p)``.
+    * ``convention="pytorch"`` (default; "inverted dropout"): train ``y = x · m / (1 − p)``, eval ``y = x``.
+    * ``convention="paper"`` (Krizhevsky et al.): train ``y = x · m``, eval ``y = x · (1 − p)``.
 
     ``m ~ Bernoulli(1 − p)`` is drawn from ``rng`` (a ``numpy.random.Generator``), so a seeded
-    generator gives the same masks; the backward uses the forward's mask. The two modes
+    generator gives the same masks; the backward uses the forward's mask. The two conventions
     have the same expectation and differ only in where the scale is applied.
     Shape: any -> the same.
     """
 
     _cache_attrs = ("mask", "scale")
 
-    def __init__(self, p=0.5, *, rng=None, mode="inverted"):
+    def __init__(self, p=0.5, *, rng=None, convention="pytorch"):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        if mode not in ("inverted", "paper"):
-            raise ValueError(f"Dropout: mode must be 'inverted' or 'paper', got {mode!r}")
-        self.p, self.mode, self.rng = float(p), mode, _as_rng(rng)
+        if convention not in ("pytorch", "paper"):
+            raise ValueError(f"Dropout: convention must be 'pytorch' or 'paper', got {convention!r}")
+        self.p, self.convention, self.rng = float(p), convention, _as_rng(rng)
+
+    def describe(self):
+        return f"Dropout p={self.p:g}"
+
+    def torch_spec(self):
+        if self.convention != "pytorch":
+            raise ValueError(f"{self!r}: torch.nn.Dropout has only the PyTorch convention")
+        return "Dropout", dict(p=self.p)
 
     def extra_repr(self):
-        return f"p={self.p:g}, mode={self.mode!r}"
+        return f"p={self.p:g}, convention={self.convention!r}"
 
     def forward(self, x, train=False):
         self._begin_forward(x)
         if train:
             self.mask = self.rng.random(x.shape) >= self.p  # drawn in float64: same masks for any dtype
             keep = 1.0 - self.p
-            self.scale = (1.0 / keep if keep > 0 else 0.0) if self.mode == "inverted" else 1.0
+            self.scale = (1.0 / keep if keep > 0 else 0.0) if self.convention == "pytorch" else 1.0
             return x * self.mask * x.dtype.type(self.scale)
         self.mask = None
-        self.scale = 1.0 if self.mode == "inverted" else 1.0 - self.p
+        self.scale = 1.0 if self.convention == "pytorch" else 1.0 - self.p
         return x * x.dtype.type(self.scale)
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
         self._begin_backward(dout)
+        if not input_grad:
+            return None
         scale = dout.dtype.type(self.scale)
         return dout * scale if self.mask is None else dout * self.mask * scale
 
@@ -777,15 +919,29 @@ class Sequential(Layer):
         return (x, activations) if return_activations else x
 
     def backward(self, dout, input_grad=True):
-        """Backward through every layer; returns dx. ``input_grad=False`` (training on data, where dx is
-        thrown away) lets a first Conv2d/Linear skip computing it, as PyTorch does for inputs that do not
-        require grad, and returns None."""
+        """Backward through every layer, last to first; returns dx. ``input_grad=False`` (training on data,
+        where dx is thrown away) is passed to the first layer, which may then skip computing it, as PyTorch
+        does for inputs that do not require grad; None is returned."""
         layers = list(self.layers.values())
-        for i in range(len(layers) - 1, -1, -1):
-            if i == 0 and not input_grad and isinstance(layers[0], (Conv2d, Linear)):
-                return layers[0].backward(dout, input_grad=False)
-            dout = layers[i].backward(dout)
-        return dout
+        if not layers:
+            return dout if input_grad else None
+        for layer in reversed(layers[1:]):
+            dout = layer.backward(dout)
+        return layers[0].backward(dout, input_grad=input_grad)
+
+    def macs(self, input_shape):
+        total, shape = 0, tuple(input_shape)
+        for layer in self.layers.values():
+            total += layer.macs(shape)
+            shape = layer.output_shape(shape)
+        return total
+
+
+def softmax(logits):
+    """Row-wise softmax of (N, K) logits, with each row's maximum subtracted first so exp cannot overflow."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 class CrossEntropyLoss:

@@ -43,7 +43,7 @@ _positive_int, _positive_float = _positive(int), _positive(float)
 
 
 def cmd_summary(args):
-    from .model import AlexNet
+    from ..model import AlexNet
 
     kwargs = dict(num_classes=args.classes)
     if args.input:
@@ -56,38 +56,8 @@ def cmd_summary(args):
     return 0
 
 
-def _network_check(variant="single_tower", n_directions=3, seed=0):
-    from .gradcheck import directional_check
-    from .layers import CrossEntropyLoss
-    from .model import AlexNet
-
-    model = AlexNet(variant, dtype=np.float64, seed=seed)
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((1, 3, *model.input_size))
-    return directional_check(model, x, np.array([int(rng.integers(model.num_classes))]), CrossEntropyLoss(),
-                             n_directions=n_directions, rng=rng)
-
-
-LAYER_TOL = 1e-7
-NETWORK_TOL = 1e-6
-
-
-def print_gradcheck_table(results, tol=LAYER_TOL, file=None):
-    """Print one row per checked tensor; return True when every relative error is below ``tol``."""
-    file = file or sys.stdout
-    ok = True
-    print(f"{'layer':<26} {'tensor':<7} {'rel. error':>10} {'max elementwise':>16}  verdict", file=file)
-    for name, per in results.items():
-        for tensor, r in per.items():
-            passed = r.rel_error < tol
-            ok &= passed
-            print(f"{name:<26} {tensor:<7} {r.rel_error:>10.2e} {r.max_rel_error:>16.2e}  "
-                  f"{'pass' if passed else 'FAIL'}", file=file)
-    return ok
-
-
 def cmd_gradcheck(args):
-    from .gradcheck import check_all_layers, layer_catalogue
+    from ..gradcheck import LAYER_TOL, NETWORK_TOL, check_all_layers, layer_catalogue, network_check, print_gradcheck_table
 
     known = list(layer_catalogue(np.random.default_rng(0))) + ["CrossEntropyLoss"]
     names = None
@@ -99,7 +69,7 @@ def cmd_gradcheck(args):
     ok = print_gradcheck_table(check_all_layers(names=names))
     if args.network and names is None:
         t = time.perf_counter()
-        res = _network_check()
+        res = network_check()
         print(f"\nWhole network (single_tower, batch 1, float64), {len(res)} random directions, h = 1e-5:")
         for i, (a, n, err) in enumerate(res):
             passed = err < NETWORK_TOL
@@ -111,74 +81,8 @@ def cmd_gradcheck(args):
     return 0 if ok else 1
 
 
-def cmd_tour(args):
-    from . import kernels
-    from .data import preprocess, sample_image
-    from .gradcheck import check_all_layers
-    from .layers import CrossEntropyLoss
-    from .model import AlexNet
-    from .shapes import conv_output_arithmetic
-
-    t_start = time.perf_counter()
-    say = print
-    say("=" * 78)
-    say("alexnet_np tour: AlexNet in NumPy, every layer with an explicit forward and backward pass")
-    say("=" * 78)
-
-    t = time.perf_counter()
-    model = AlexNet(args.variant, seed=args.seed)
-    say(f"\n1. The model: AlexNet({args.variant!r}) built in {time.perf_counter() - t:.1f} s\n")
-    summary = model.summary()
-    say(summary)
-    say(f"\n   {model.num_params():,} trainable parameters; the fully connected layers hold "
-        f"{sum(r.params for r in summary.rows if r.name.startswith('fc')) / summary.total_params:.1%} of them.")
-
-    say("\n2. The output-size formula, out = floor((n + 2p − k)/s) + 1, layer by layer:")
-    for r in summary.rows:
-        if r.arithmetic:
-            say(f"   {r.name:<6} {r.arithmetic}")
-    say(f"   The paper's 224: {conv_output_arithmetic(224, 11, 4)} — not an integer; 227 gives exactly 55.")
-
-    say(f"\n3. A real photograph: skimage.data.{args.image}(), resized (shorter side 256), centre crop "
-        f"{model.input_size[0]}, mean RGB subtracted")
-    x = preprocess(sample_image(args.image), size=model.input_size[0])[None]
-    t = time.perf_counter()
-    compiled_before = sum(len(k.signatures) for k in kernels.KERNELS)
-    logits, acts = model.forward(x, train=False, return_activations=True)
-    loss_fn = CrossEntropyLoss()
-    loss = loss_fn.forward(logits, np.array([0]))
-    dx = model.backward(loss_fn.backward())
-    elapsed = time.perf_counter() - t
-    compiled = sum(len(k.signatures) for k in kernels.KERNELS) - compiled_before
-    note = (f" (includes compiling {compiled} Numba kernel signatures on this first run; cached for next time)"
-            if compiled and any(k.stats.cache_misses for k in kernels.KERNELS) else "")
-    say(f"   forward + backward of one image: {elapsed:.2f} s{note}")
-    for name in ("conv1", "pool1", "pool2", "pool5", "fc6", "fc8"):
-        a = acts[name]
-        say(f"   {name:<6} output {str(a.shape[1:]):<16} mean {a.mean():+.3f}  std {a.std():.3f}")
-    probs = np.exp(logits[0] - logits[0].max())
-    probs /= probs.sum()
-    say(f"   loss {loss:.4f} (≈ ln 1000 = {np.log(1000):.4f}: untrained weights guess uniformly; "
-        f"max class probability {probs.max():.4f})")
-    say(f"   input gradient: shape {dx.shape[1:]}, |dL/dx| max {np.abs(dx).max():.2e} — the saliency map of notebook 5")
-
-    say("\n4. Gradient checks (float64, central differences), every layer type:")
-    results = check_all_layers()
-    worst = {name: max(r.rel_error for r in per.values()) for name, per in results.items()}
-    for name, err in worst.items():
-        say(f"   {name:<26} worst rel. error {err:.1e}  {'pass' if err < 1e-7 else 'FAIL'}")
-
-    say("\n5. Where next:")
-    say("   python -m alexnet_np summary --variant paper         # the two-tower network")
-    say("   python -m alexnet_np summary --variant single_tower --input 3x224x224   # the 224 puzzle")
-    say("   python -m alexnet_np gradcheck                       # every layer + the whole network")
-    say("   jupyter lab notebooks/                               # the notebooks, in order")
-    say(f"\nTour finished in {time.perf_counter() - t_start:.1f} s.")
-    return 0 if all(err < 1e-7 for err in worst.values()) else 1
-
-
 def _load_dataset(args, seed):
-    from .data import load_digits_data, load_image_folder
+    from ..training.data import load_digits_data, load_image_folder
 
     if args.dataset == "digits":
         return load_digits_data(seed=seed)
@@ -191,9 +95,9 @@ def cmd_train(args):
     import json
     import os
 
-    from .io import atomic_write
-    from .model import AlexNet
-    from .train import TrainConfig, Trainer
+    from ..io import atomic_write
+    from ..model import AlexNet
+    from ..training.train import TrainConfig, Trainer, plot_history
 
     os.makedirs(args.out, exist_ok=True)
     checkpoint = os.path.join(args.out, "checkpoint.npz")
@@ -219,8 +123,6 @@ def cmd_train(args):
     history = trainer.fit(checkpoint=checkpoint, progress=not args.quiet)
     model.save(os.path.join(args.out, "model.npz"))
     atomic_write(os.path.join(args.out, "history.json"), lambda f: f.write(json.dumps(history, indent=1).encode()))
-    from .train import plot_history
-
     fig = plot_history(history, title=f"AlexNet({args.variant!r}) on {args.dataset}")
     atomic_write(os.path.join(args.out, "history.png"), lambda f: fig.savefig(f, format="png", dpi=100))
     last = history[-1]
@@ -230,7 +132,7 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
-    from .train import evaluate, model_from_checkpoint
+    from ..training.train import evaluate, model_from_checkpoint
 
     model, meta = model_from_checkpoint(args.checkpoint)
     args.dataset, args.data_dir = args.dataset or "digits", args.data_dir
@@ -276,9 +178,24 @@ def cmd_convert(args):
     return 0
 
 
+def cmd_tour(args):
+    from .tour import tour
+
+    return tour(args.variant, args.image, args.seed)
+
+
+def cmd_bench(args):
+    # a fresh interpreter, so that the thread settings are in place before NumPy and torch load
+    import os
+    import subprocess
+
+    env = dict(os.environ, OPENBLAS_THREAD_TIMEOUT="4", OMP_WAIT_POLICY="passive")
+    return subprocess.call([sys.executable, "-m", "alexnet_np.tools.bench", *args.bench_args], env=env)
+
+
 def build_parser():
-    from .data import SAMPLE_IMAGES
-    from .model import VARIANTS
+    from ..model import VARIANTS
+    from ..training.data import SAMPLE_IMAGES
 
     p = _Parser(prog="python -m alexnet_np", description="AlexNet from scratch in NumPy.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -333,8 +250,10 @@ def build_parser():
     s.add_argument("--ten-crop", action="store_true", help="average the softmax over 10 crops (the paper's test)")
     s.set_defaults(func=cmd_evaluate)
 
-    sub.add_parser("bench", help="time alexnet_np against PyTorch on the CPU (python -m alexnet_np bench --help)",
-                   add_help=False)
+    s = sub.add_parser("bench", help="time alexnet_np against PyTorch on the CPU (python -m alexnet_np bench --help)",
+                       add_help=False)
+    s.add_argument("bench_args", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_bench)
 
     s = sub.add_parser("predict", help="top-k ImageNet classes of image files with a weight file")
     s.add_argument("images", nargs="+", help="image files (JPEG, PNG, ...)")
@@ -353,13 +272,6 @@ def build_parser():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:
-        # a fresh interpreter, so that the thread settings are in place before NumPy and torch load
-        import os
-        import subprocess
-
-        env = dict(os.environ, OPENBLAS_THREAD_TIMEOUT="4", OMP_WAIT_POLICY="passive")
-        return subprocess.call([sys.executable, "-m", "alexnet_np.bench", *argv[1:]], env=env)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

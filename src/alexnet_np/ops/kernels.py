@@ -1,9 +1,10 @@
-"""Numba kernels: the fast twins of :mod:`alexnet_np.reference`, written as plain loops.
+"""Numba kernels: the fast twins of :mod:`alexnet_np.ops.reference`, written as plain loops.
 
 Each ``_loop`` function is ``@njit(cache=True)`` and reads like the textbook definition;
 set ``NUMBA_DISABLE_JIT=1`` to run them as ordinary Python and step through them in a
-debugger. The thin wrappers at the end allocate the outputs and have exactly the signatures
-of the reference functions, so the backend switch is a module swap.
+debugger. The wrappers at the end take the arguments of the reference functions (ints or pairs,
+the same defaults) and add what only the fast path needs: a work array to fill (``out=``), the
+memory layout of the result, and for LRN the two powers of the scale the backward multiplies by.
 
 Memory layout. Arrays are NCHW by shape, but a convolution's output is produced
 channels-last in memory (``(N, H, W, C)`` seen through ``transpose(0, 3, 1, 2)``, PyTorch's
@@ -22,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .shapes import conv_output_size, is_channels_last
+from ..shapes import is_channels_last, output_hw, pair
 
 # ---- im2col / col2im -------------------------------------------------------------------------
 # cols[(n·Ho + oh)·Wo + ow, (c·kh + i)·kw + j] = x[n, c, oh·sh − ph + i, ow·sw − pw + j] (0 outside)
@@ -179,7 +180,7 @@ def _pow_minus(s, beta):
 
 
 @njit(cache=True, parallel=True)
-def _lrn_forward_loop(x, size, alpha, beta, k, out, scale_pow, ratio):
+def _lrn_forward_loop(x, size, alpha, beta, k, out, scale_neg_beta, scale_neg_beta_1):
     n_img, n_ch, h, w = x.shape
     before, after = size // 2, (size - 1) // 2
     for nh in prange(n_img * h):
@@ -191,13 +192,13 @@ def _lrn_forward_loop(x, size, alpha, beta, k, out, scale_pow, ratio):
                     s += x[n, j, y, xx] * x[n, j, y, xx]
                 sc = k + alpha * s
                 r = _pow_minus(sc, beta)
-                scale_pow[n, c, y, xx] = r          # scale^(−β)
-                ratio[n, c, y, xx] = r / sc         # scale^(−β−1), what the backward needs
+                scale_neg_beta[n, c, y, xx] = r          # scale^(−β)
+                scale_neg_beta_1[n, c, y, xx] = r / sc         # scale^(−β−1), what the backward needs
                 out[n, c, y, xx] = x[n, c, y, xx] * r
 
 
 @njit(cache=True, parallel=True)
-def _lrn_forward_nhwc_loop(x, size, alpha, beta, k, out, scale_pow, ratio):
+def _lrn_forward_nhwc_loop(x, size, alpha, beta, k, out, scale_neg_beta, scale_neg_beta_1):
     """The same on (N, H, W, C) arrays, C contiguous (the layout a convolution produces); the window sums
     come first, then the powers in a branch-free loop over channels that the compiler vectorises."""
     n_img, h, w, n_ch = x.shape
@@ -216,19 +217,19 @@ def _lrn_forward_nhwc_loop(x, size, alpha, beta, k, out, scale_pow, ratio):
                 for c in range(n_ch):
                     q = np.sqrt(scale[c])
                     r = 1 / (q * np.sqrt(q))
-                    scale_pow[n, y, xx, c] = r
-                    ratio[n, y, xx, c] = r / scale[c]
+                    scale_neg_beta[n, y, xx, c] = r
+                    scale_neg_beta_1[n, y, xx, c] = r / scale[c]
                     out[n, y, xx, c] = x[n, y, xx, c] * r
             else:
                 for c in range(n_ch):
                     r = scale[c] ** (-beta)
-                    scale_pow[n, y, xx, c] = r
-                    ratio[n, y, xx, c] = r / scale[c]
+                    scale_neg_beta[n, y, xx, c] = r
+                    scale_neg_beta_1[n, y, xx, c] = r / scale[c]
                     out[n, y, xx, c] = x[n, y, xx, c] * r
 
 
 @njit(cache=True, parallel=True)
-def _lrn_backward_nhwc_loop(dout, x, scale_pow, ratio, size, alpha, beta, dx):
+def _lrn_backward_nhwc_loop(dout, x, scale_neg_beta, scale_neg_beta_1, size, alpha, beta, dx):
     n_img, h, w, n_ch = x.shape
     before, after = (size - 1) // 2, size // 2
     two_ab = 2 * alpha * beta
@@ -237,16 +238,16 @@ def _lrn_backward_nhwc_loop(dout, x, scale_pow, ratio, size, alpha, beta, dx):
         t = np.empty(n_ch, dtype=x.dtype)
         for xx in range(w):
             for c in range(n_ch):
-                t[c] = dout[n, y, xx, c] * x[n, y, xx, c] * ratio[n, y, xx, c]
+                t[c] = dout[n, y, xx, c] * x[n, y, xx, c] * scale_neg_beta_1[n, y, xx, c]
             for j in range(n_ch):
                 s = x.dtype.type(0)
                 for c in range(max(0, j - before), min(n_ch, j + after + 1)):
                     s += t[c]
-                dx[n, y, xx, j] = dout[n, y, xx, j] * scale_pow[n, y, xx, j] - two_ab * x[n, y, xx, j] * s
+                dx[n, y, xx, j] = dout[n, y, xx, j] * scale_neg_beta[n, y, xx, j] - two_ab * x[n, y, xx, j] * s
 
 
 @njit(cache=True, parallel=True)
-def _lrn_backward_loop(dout, x, scale_pow, ratio, size, alpha, beta, dx):
+def _lrn_backward_loop(dout, x, scale_neg_beta, scale_neg_beta_1, size, alpha, beta, dx):
     n_img, n_ch, h, w = x.shape
     before, after = (size - 1) // 2, size // 2  # the reversed window: which c see channel j
     two_ab = 2 * alpha * beta
@@ -255,12 +256,12 @@ def _lrn_backward_loop(dout, x, scale_pow, ratio, size, alpha, beta, dx):
         t = np.empty(n_ch, dtype=x.dtype)  # t[c] = dout[c]·x[c]·scale[c]^(−β−1) for one pixel
         for xx in range(w):
             for c in range(n_ch):
-                t[c] = dout[n, c, y, xx] * x[n, c, y, xx] * ratio[n, c, y, xx]
+                t[c] = dout[n, c, y, xx] * x[n, c, y, xx] * scale_neg_beta_1[n, c, y, xx]
             for j in range(n_ch):
                 s = x.dtype.type(0)
                 for c in range(max(0, j - before), min(n_ch, j + after + 1)):
                     s += t[c]
-                dx[n, j, y, xx] = dout[n, j, y, xx] * scale_pow[n, j, y, xx] - two_ab * x[n, j, y, xx] * s
+                dx[n, j, y, xx] = dout[n, j, y, xx] * scale_neg_beta[n, j, y, xx] - two_ab * x[n, j, y, xx] * s
 
 
 # ---- the SGD update ---------------------------------------------------------------------------------
@@ -273,8 +274,6 @@ def _sgd_paper_loop(w, v, g, momentum, decay_lr, lr):
         v[i] = vi
         w[i] += vi
 
-
-# ---- wrappers with the signatures of alexnet_np.reference -------------------------------------------
 
 def empty_nchw(shape, dtype, channels_last, zero=False):
     """An (N, C, H, W) array, channels-last in memory when asked."""
@@ -290,91 +289,112 @@ def _nhwc(*arrays):
     return tuple(a.transpose(0, 2, 3, 1) for a in arrays)
 
 
-def _out_hw(h, w, kernel_size, stride, padding):
-    return (conv_output_size(h, kernel_size[0], stride[0], padding[0]),
-            conv_output_size(w, kernel_size[1], stride[1], padding[1]))
+def im2col(x, kernel_size, stride=1, padding=0, out=None):
+    """x: (N, C, H, W) -> cols: (N·H_out·W_out, C·kh·kw); the twin of :func:`alexnet_np.ops.reference.im2col`.
 
-
-def im2col(x, kernel_size, stride, padding, out=None):
-    """x: (N, C, H, W) -> cols: (N·H_out·W_out, C·kh·kw); see :func:`alexnet_np.reference.im2col`.
-
-    ``out``: a C-contiguous work buffer of that shape to fill (reused across calls by Conv2d).
+    ``out``: a C-contiguous work array of that shape to fill (Conv2d reuses one across calls).
     """
     n, c, h, w = x.shape
-    ho, wo = _out_hw(h, w, kernel_size, stride, padding)
-    shape = (n * ho * wo, c * kernel_size[0] * kernel_size[1])
-    cols = np.empty(shape, dtype=x.dtype) if out is None else out
+    (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
+    ho, wo = output_hw(h, w, kernel_size, stride, padding)
+    cols = np.empty((n * ho * wo, c * kh * kw), dtype=x.dtype) if out is None else out
     loop = _im2col_channels_last_loop if is_channels_last(x) else _im2col_loop
-    loop(x, *kernel_size, *stride, *padding, ho, wo, cols)
+    loop(x, kh, kw, sh, sw, ph, pw, ho, wo, cols)
     return cols
 
 
-def col2im(cols, x_shape, kernel_size, stride, padding, channels_last=False):
-    """cols -> dx: (N, C, H, W), summing overlapping copies; see :func:`alexnet_np.reference.col2im`."""
+def col2im(cols, x_shape, kernel_size, stride=1, padding=0, channels_last=False):
+    """cols -> dx: (N, C, H, W), summing overlapping copies; the twin of :func:`alexnet_np.ops.reference.col2im`.
+
+    ``channels_last``: lay dx out as (N, H, W, C) in memory (the layout of the layer's input).
+    """
     n, c, h, w = x_shape
-    ho, wo = _out_hw(h, w, kernel_size, stride, padding)
+    (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
+    ho, wo = output_hw(h, w, kernel_size, stride, padding)
     dx = empty_nchw(x_shape, cols.dtype, channels_last, zero=True)
     loop = _col2im_channels_last_loop if channels_last else _col2im_loop
-    loop(cols, *kernel_size, *stride, *padding, ho, wo, dx)
+    loop(cols, kh, kw, sh, sw, ph, pw, ho, wo, dx)
     return dx
 
 
-def maxpool_forward(x, kernel_size, stride, padding):
-    """x -> (out, argmax), in x's memory layout; see :func:`alexnet_np.reference.maxpool_forward`."""
+def maxpool_forward(x, kernel_size, stride=None, padding=0):
+    """x -> (out, argmax), in x's memory layout; the twin of :func:`alexnet_np.ops.reference.maxpool_forward`."""
+    stride = kernel_size if stride is None else stride
     n, c, h, w = x.shape
-    ho, wo = _out_hw(h, w, kernel_size, stride, padding)
-    cl = is_channels_last(x)
-    out = empty_nchw((n, c, ho, wo), x.dtype, cl)
-    argmax = empty_nchw((n, c, ho, wo), np.int32, cl)  # a position inside the window: int32 is plenty
-    if cl:
-        _maxpool_forward_nhwc_loop(*_nhwc(x), *kernel_size, *stride, *padding, *_nhwc(out, argmax))
+    (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
+    ho, wo = output_hw(h, w, kernel_size, stride, padding)
+    channels_last = is_channels_last(x)
+    out = empty_nchw((n, c, ho, wo), x.dtype, channels_last)
+    argmax = empty_nchw((n, c, ho, wo), np.int32, channels_last)  # a position inside the window
+    if channels_last:
+        _maxpool_forward_nhwc_loop(*_nhwc(x), kh, kw, sh, sw, ph, pw, *_nhwc(out, argmax))
     else:
-        _maxpool_forward_loop(x, *kernel_size, *stride, *padding, out, argmax)
+        _maxpool_forward_loop(x, kh, kw, sh, sw, ph, pw, out, argmax)
     return out, argmax
 
 
-def maxpool_backward(dout, argmax, x_shape, kernel_size, stride, padding):
-    """Scatter dout to the argmax positions; see :func:`alexnet_np.reference.maxpool_backward`."""
+def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0):
+    """Scatter dout to the argmax positions; the twin of :func:`alexnet_np.ops.reference.maxpool_backward`."""
+    stride = kernel_size if stride is None else stride
+    (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
     dx = empty_nchw(x_shape, dout.dtype, is_channels_last(argmax), zero=True)
-    _maxpool_backward_loop(dout, argmax, kernel_size[1], *stride, *padding, dx)
+    _maxpool_backward_loop(dout, argmax, kw, sh, sw, ph, pw, dx)
     return dx
 
 
-def lrn_forward(x, size, alpha, beta, k, scale_pow=None, ratio=None):
-    """x -> (out, scale^(−β), scale^(−β−1)), in x's layout; see :func:`alexnet_np.reference.lrn_forward`.
+def lrn_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0, work=None):
+    """x -> (out, (scale^(−β), scale^(−β−1))), in x's layout.
 
-    ``scale_pow``/``ratio``: work arrays shaped and laid out like x to fill (reused by the layer).
+    The twin of :func:`alexnet_np.ops.reference.lrn_forward`, which returns ``scale`` itself; this one
+    returns the two powers of it that the backward pass multiplies by, so the backward needs no
+    power and no division. ``work``: a pair of arrays shaped and laid out like x to fill (the layer
+    reuses them across calls), or None.
     """
     out = np.empty_like(x)
-    scale_pow = np.empty_like(x) if scale_pow is None else scale_pow
-    ratio = np.empty_like(x) if ratio is None else ratio
+    same = work is not None and all(
+        a.shape == x.shape and a.dtype == x.dtype and is_channels_last(a) == is_channels_last(x) for a in work
+    )
+    scale_neg_beta, scale_neg_beta_1 = work if same else (np.empty_like(x), np.empty_like(x))
     t = x.dtype.type
-    if is_channels_last(x) and all(is_channels_last(a) for a in (scale_pow, ratio)):
-        _lrn_forward_nhwc_loop(*_nhwc(x), size, t(alpha), t(beta), t(k), *_nhwc(out, scale_pow, ratio))
+    if is_channels_last(x):
+        _lrn_forward_nhwc_loop(
+            *_nhwc(x), size, t(alpha), t(beta), t(k), *_nhwc(out, scale_neg_beta, scale_neg_beta_1)
+        )
     else:
-        _lrn_forward_loop(x, size, t(alpha), t(beta), t(k), out, scale_pow, ratio)
-    return out, scale_pow, ratio
+        _lrn_forward_loop(x, size, t(alpha), t(beta), t(k), out, scale_neg_beta, scale_neg_beta_1)
+    return out, (scale_neg_beta, scale_neg_beta_1)
 
 
-def lrn_backward(dout, x, scale_pow, ratio, size, alpha, beta):
-    """dx of LRN; see :func:`alexnet_np.reference.lrn_backward`."""
+def lrn_backward(dout, x, scale_powers, size=5, alpha=1e-4, beta=0.75):
+    """dx of LRN from the powers :func:`lrn_forward` returned; see :func:`alexnet_np.ops.reference.lrn_backward`."""
+    scale_neg_beta, scale_neg_beta_1 = scale_powers
     dx = np.empty_like(x)
     t = x.dtype.type
-    arrays = (dout, x, scale_pow, ratio, dx)
+    arrays = (dout, x, scale_neg_beta, scale_neg_beta_1, dx)
     if all(is_channels_last(a) for a in arrays):
-        d, xx, p, q, out = _nhwc(*arrays)
-        _lrn_backward_nhwc_loop(d, xx, p, q, size, t(alpha), t(beta), out)
+        _lrn_backward_nhwc_loop(*_nhwc(*arrays[:4]), size, t(alpha), t(beta), *_nhwc(dx))
     else:
-        _lrn_backward_loop(dout, x, scale_pow, ratio, size, t(alpha), t(beta), dx)
+        _lrn_backward_loop(dout, x, scale_neg_beta, scale_neg_beta_1, size, t(alpha), t(beta), dx)
     return dx
 
 
-def sgd_paper_update(w, v, g, momentum, weight_decay, lr):
+def sgd_paper_update(w, v, g, momentum=0.9, weight_decay=5e-4, lr=0.01):
     """In place: v ← μ·v − λ·ε·w − ε·g; w ← w + v (contiguous arrays of one dtype)."""
     t = w.dtype.type
     _sgd_paper_loop(w.reshape(-1), v.reshape(-1), g.reshape(-1), t(momentum), t(weight_decay * lr), t(lr))
 
 
-KERNELS = (_im2col_loop, _im2col_channels_last_loop, _col2im_loop, _col2im_channels_last_loop,
-           _maxpool_forward_loop, _maxpool_forward_nhwc_loop, _maxpool_backward_loop,
-           _lrn_forward_loop, _lrn_forward_nhwc_loop, _lrn_backward_loop, _lrn_backward_nhwc_loop, _sgd_paper_loop)
+KERNELS = (
+    _im2col_loop,
+    _im2col_channels_last_loop,
+    _col2im_loop,
+    _col2im_channels_last_loop,
+    _maxpool_forward_loop,
+    _maxpool_forward_nhwc_loop,
+    _maxpool_backward_loop,
+    _lrn_forward_loop,
+    _lrn_forward_nhwc_loop,
+    _lrn_backward_loop,
+    _lrn_backward_nhwc_loop,
+    _sgd_paper_loop,
+)

@@ -13,13 +13,14 @@ PyTorch's ``torch.optim.SGD`` keeps the learning rate *out* of its momentum buff
 At a constant ε the two are the same algorithm with v = −ε·b. When a schedule changes ε
 they part: the paper's v still carries the old ε for a few steps (it decays by μ per
 step), while PyTorch's next step applies the new ε to the whole buffer at once.
-``form="pytorch"`` gives PyTorch's update, for comparison.
+``convention="pytorch"`` gives PyTorch's update, for comparison.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import backend
+from .. import ops
+from ..ops import kernels, reference
 
 
 class SGD:
@@ -28,24 +29,28 @@ class SGD:
     Args:
         params, grads: dicts with the same keys (a model's ``params`` and ``grads``).
         lr: ε. momentum: μ. weight_decay: λ (applied to every parameter, as in the paper).
-        form: ``"paper"`` (velocity includes ε) or ``"pytorch"`` (buffer excludes ε).
+        convention: ``"paper"`` (velocity includes ε) or ``"pytorch"`` (buffer excludes ε).
+
+    Kernels: the paper's update is :func:`alexnet_np.ops.reference.sgd_paper_update` or its Numba twin
+    :func:`alexnet_np.ops.kernels.sgd_paper_update` (one pass over each array).
     """
 
-    def __init__(self, params, grads, lr=0.01, momentum=0.9, weight_decay=5e-4, form="paper"):
+    def __init__(self, params, grads, lr=0.01, momentum=0.9, weight_decay=5e-4, convention="paper"):
         if set(params) != set(grads):
             raise ValueError("SGD: params and grads must have the same keys")
         if lr <= 0 or not 0 <= momentum < 1 or weight_decay < 0:
             raise ValueError(f"SGD: need lr > 0, 0 <= momentum < 1, weight_decay >= 0; got {lr}, {momentum}, {weight_decay}")
-        if form not in ("paper", "pytorch"):
-            raise ValueError(f"SGD: form must be 'paper' or 'pytorch', got {form!r}")
+        if convention not in ("paper", "pytorch"):
+            raise ValueError(f"SGD: convention must be 'paper' or 'pytorch', got {convention!r}")
         self.params, self.grads = params, grads
-        self.lr, self.momentum, self.weight_decay, self.form = float(lr), float(momentum), float(weight_decay), form
+        self.lr, self.momentum, self.weight_decay = float(lr), float(momentum), float(weight_decay)
+        self.convention = convention
         self.velocity = {k: np.zeros_like(v) for k, v in params.items()}
         self.steps = 0
 
     def __repr__(self):
         return (f"SGD(lr={self.lr:g}, momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, "
-                f"form={self.form!r})")
+                f"convention={self.convention!r})")
 
     def step(self):
         """One update of every parameter, in place."""
@@ -53,8 +58,9 @@ class SGD:
         for k, w in self.params.items():
             v, g = self.velocity[k], self.grads[k]
             lr = w.dtype.type(self.lr)
-            if self.form == "paper":         # v ← μ·v − λ·ε·w − ε·g;  w ← w + v  (one pass, in place)
-                backend.ops().sgd_paper_update(w, v, g, mu, lam, self.lr)
+            if self.convention == "paper":   # v ← μ·v − λ·ε·w − ε·g;  w ← w + v  (one pass, in place)
+                update = kernels.sgd_paper_update if ops.fast() else reference.sgd_paper_update
+                update(w, v, g, mu, lam, self.lr)
             else:
                 v *= mu                      # b ← μ·b + g + λ·w
                 v += g
@@ -65,8 +71,8 @@ class SGD:
     def state_dict(self):
         """Velocities and hyper-parameters, for a checkpoint."""
         return {"velocity": {k: v.copy() for k, v in self.velocity.items()},
-                "hyper": dict(lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay, form=self.form,
-                              steps=self.steps)}
+                "hyper": dict(lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay,
+                              convention=self.convention, steps=self.steps)}
 
     def load_state_dict(self, state):
         vel = state["velocity"]
@@ -77,8 +83,9 @@ class SGD:
                 raise ValueError(f"SGD.load_state_dict: {k}: expected shape {self.velocity[k].shape}, got {v.shape}")
             self.velocity[k][...] = v
         h = state["hyper"]
-        self.lr, self.momentum, self.weight_decay, self.form, self.steps = (
-            float(h["lr"]), float(h["momentum"]), float(h["weight_decay"]), h["form"], int(h["steps"]))
+        convention = h["convention"] if "convention" in h else h["form"]  # checkpoints before 0.2 said "form"
+        self.lr, self.momentum, self.weight_decay, self.convention, self.steps = (
+            float(h["lr"]), float(h["momentum"]), float(h["weight_decay"]), convention, int(h["steps"]))
 
 
 class StepLR:

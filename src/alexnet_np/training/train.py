@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .augment import PCAColorNoise, center_crop, predict_ten_crop, random_crop, random_flip
-from .io import load_npz, save_npz_atomic
-from .layers import CrossEntropyLoss
-from .model import AlexNet
+from ..io import load_npz, save_npz_atomic
+from ..layers import CrossEntropyLoss
+from ..model import AlexNet
+from .augment import PCAColorNoise, center_crop_nchw, predict_ten_crop, random_crop, random_flip
 from .optim import SGD, ReduceOnPlateau, StepLR
 
 
@@ -47,7 +47,7 @@ class TrainConfig:
 
 def _crop_for(model, images):
     size = model.input_size[0]
-    return images if images.shape[2] == size and images.shape[3] == size else center_crop(images, size)
+    return images if images.shape[2] == size and images.shape[3] == size else center_crop_nchw(images, size)
 
 
 def evaluate(model, data, batch_size=256, ten_crop=False):
@@ -153,7 +153,7 @@ class Trainer:
     def save_checkpoint(self, path):
         arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
         arrays.update({f"velocity/{k}": v for k, v in self.optimizer.velocity.items()})
-        meta = dict(format="alexnet_np-checkpoint", version=1, model=_jsonable(self.model.config()),
+        meta = dict(format="alexnet_np-checkpoint", version=1, model=self.model.config(),
                     dtype=str(np.dtype(self.model.dtype)), config=asdict(self.config), epoch=self.epoch,
                     history=self.history, optimizer=self.optimizer.state_dict()["hyper"],
                     schedule=self.schedule.state_dict() if self.schedule else None,
@@ -164,8 +164,8 @@ class Trainer:
 
     def load_checkpoint(self, path):
         arrays, meta = load_checkpoint_file(path)
-        if meta["model"] != _jsonable(self.model.config()):
-            raise ValueError(f"{path}: checkpoint is for model {meta['model']}, not {_jsonable(self.model.config())}")
+        if meta["model"] != self.model.config():
+            raise ValueError(f"{path}: checkpoint is for model {meta['model']}, not {self.model.config()}")
         self.model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
         self.optimizer.load_state_dict(dict(velocity={k[9:]: v for k, v in arrays.items() if k.startswith("velocity/")},
                                             hyper=meta["optimizer"]))
@@ -178,10 +178,6 @@ class Trainer:
         return self
 
 
-def _jsonable(obj):
-    return json.loads(json.dumps(obj))
-
-
 def load_checkpoint_file(path):
     arrays, meta = load_npz(path)
     if meta.get("format") != "alexnet_np-checkpoint":
@@ -192,10 +188,7 @@ def load_checkpoint_file(path):
 def model_from_checkpoint(path):
     """Rebuild the model stored in a checkpoint and load its weights -> (model, meta)."""
     arrays, meta = load_checkpoint_file(path)
-    cfg = meta["model"]
-    model = AlexNet(cfg["variant"], num_classes=cfg["num_classes"], input_size=tuple(cfg["input_size"]),
-                    lrn=cfg["lrn"], activation=cfg["activation"], pool=tuple(cfg["pool"]), dropout=cfg["dropout"],
-                    dtype=meta.get("dtype", "float32"))
+    model = AlexNet.from_config(meta["model"], dtype=meta.get("dtype", "float32"))
     model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
     return model, meta
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .shapes import conv_output_size, pair
+from ..shapes import output_hw, pair
 
 
 def conv2d_naive(x, weight, bias=None, stride=1, padding=0, groups=1):
@@ -19,7 +19,7 @@ def conv2d_naive(x, weight, bias=None, stride=1, padding=0, groups=1):
     (sh, sw), (ph, pw) = pair(stride), pair(padding)
     n, c, h, w = x.shape
     f, cg, kh, kw = weight.shape
-    ho, wo = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    ho, wo = output_hw(h, w, (kh, kw), (sh, sw), (ph, pw))
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     out = np.zeros((n, f, ho, wo), dtype=x.dtype)
     per_group = f // groups
@@ -41,7 +41,7 @@ def maxpool2d_naive(x, kernel_size, stride=None, padding=0):
     (sh, sw) = pair(stride if stride is not None else kernel_size)
     (ph, pw) = pair(padding)
     n, c, h, w = x.shape
-    ho, wo = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    ho, wo = output_hw(h, w, (kh, kw), (sh, sw), (ph, pw))
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
     out = np.empty((n, c, ho, wo), dtype=x.dtype)
     for b in range(n):

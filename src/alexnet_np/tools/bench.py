@@ -17,24 +17,22 @@ What is measured, and how:
 * **Peak memory**: each framework in a fresh process; the peak resident set size during the
   training steps minus the resident size before the first step (model, input and imports excluded).
 
-Thread settings: ``OPENBLAS_THREAD_TIMEOUT=4`` and ``OMP_WAIT_POLICY=passive`` are set before NumPy,
-Numba and torch load (they stop the thread pools spinning against each other), the same for both.
+Thread settings: ``python -m alexnet_np bench`` starts this module in a fresh interpreter with
+``OPENBLAS_THREAD_TIMEOUT=4`` and ``OMP_WAIT_POLICY=passive`` in its environment, so they are in place
+before NumPy, Numba and torch load (they stop the thread pools spinning against each other); the same
+for both frameworks.
 """
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import statistics
+import subprocess
+import sys
+import time
 
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def _threads():
@@ -58,7 +56,7 @@ class OursRunner:
 
     def __init__(self, variant, batch, backend="numba"):
         import alexnet_np as an
-        from alexnet_np.optim import SGD
+        from alexnet_np.training.optim import SGD
 
         self.an, self.backend = an, backend
         self.model = an.AlexNet(variant, seed=0)
@@ -86,7 +84,7 @@ class TorchRunner:
         import torch
 
         import alexnet_np as an
-        from alexnet_np.interop import build_torch_module
+        from alexnet_np.tools.interop import build_torch_module
 
         self.torch = torch
         self.model = build_torch_module(an.AlexNet(variant, seed=0))
@@ -124,23 +122,12 @@ def _time_interleaved(fns: dict, repeats):
 
 def gemm_seconds(model, batch, train, repeats=3):
     """Time the matrix multiplies of every Conv2d and Linear layer of ``model`` alone, at ``batch``."""
-    from alexnet_np.layers import Conv2d, Linear
-
     rng = np.random.default_rng(0)
     shape = (batch, 3, *model.input_size)
     total = 0.0
     for index, (_, layer) in enumerate(model):
         out = layer.output_shape(shape)
-        if isinstance(layer, Conv2d):
-            m = batch * out[2] * out[3]
-            k = layer.in_channels // layer.groups * layer.kernel_size[0] * layer.kernel_size[1]
-            f = layer.out_channels // layer.groups
-            shapes = [(m, k, f)] * layer.groups
-        elif isinstance(layer, Linear):
-            shapes = [(batch, layer.in_features, layer.out_features)]
-        else:
-            shapes = []
-        for m, k, f in shapes:
+        for m, k, f in layer.gemm_shapes(shape):
             a = rng.standard_normal((m, k)).astype(np.float32)
             w = rng.standard_normal((f, k)).astype(np.float32)
             d = rng.standard_normal((m, f)).astype(np.float32)
@@ -213,7 +200,7 @@ def _status_mib(field):
 
 
 def memory_in_subprocess(framework, variant, batch):
-    code = (f"import json, alexnet_np.bench as b; "
+    code = (f"import json, alexnet_np.tools.bench as b; "
             f"print(json.dumps(b.measure_memory({framework!r}, {variant!r}, {batch})))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -225,7 +212,7 @@ def cold_compile_seconds():
     import tempfile
 
     code = ("import time; t = time.perf_counter(); import numpy as np, alexnet_np as an; "
-            "from alexnet_np.optim import SGD; "
+            "from alexnet_np.training.optim import SGD; "
             "net = an.Sequential(an.Conv2d(3, 4, 3), an.ReLU(), an.LocalResponseNorm(), an.MaxPool2d(3, 2), "
             "an.Conv2d(4, 4, 3, padding=1), an.Flatten()); "
             "x = np.ones((1, 3, 9, 9), np.float32); y = net.forward(x, train=True); net.backward(np.ones_like(y)); "

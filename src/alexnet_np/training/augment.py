@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..layers import softmax
+
 
 def _check_batch(images, size=None):
     if not isinstance(images, np.ndarray) or images.ndim != 4:
@@ -32,8 +34,9 @@ def random_crop(images, size, rng):
     return np.stack([images[i, :, t : t + size, l : l + size] for i, (t, l) in enumerate(zip(tops, lefts))])
 
 
-def center_crop(images, size):
-    """(N, C, H, W) -> (N, C, size, size): the central patch."""
+def center_crop_nchw(images, size):
+    """(N, C, H, W) -> (N, C, size, size): the central patch of each image (for one (H, W, C) photo,
+    :func:`alexnet_np.training.data.center_crop_hwc`)."""
     _check_batch(images, size)
     top, left = (images.shape[2] - size) // 2, (images.shape[3] - size) // 2
     return np.ascontiguousarray(images[:, :, top : top + size, left : left + size])
@@ -87,12 +90,6 @@ def ten_crops(images, size):
     crops = [images[:, :, t : t + size, l : l + size] for t, l in corners]
     crops += [c[..., ::-1] for c in crops]
     return np.ascontiguousarray(np.stack(crops))
-
-
-def softmax(logits):
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def predict_ten_crop(model, images):

@@ -1,19 +1,23 @@
 """Output sizes of windowed layers: the one formula every layer, im2col and the summary use.
 
-    out = floor((n + 2·p − k) / s) + 1
+    out = floor((n + 2·p − k) / s) + 1          (PyTorch, Caffe: ``ceil_mode=False``)
 
 Conv2d, MaxPool2d, im2col, the kernels and the model summary all call
-:func:`conv_output_size`; nothing else in the package writes the formula again.
+:func:`conv_output_size` (or :func:`output_hw`, the (H_out, W_out) pair of it); nothing else
+in the package writes the formula again.
 """
+
 from __future__ import annotations
 
 
 def pair(value, name: str = "value") -> tuple[int, int]:
     """An int or a pair of ints -> a pair of ints (PyTorch's ``_pair``)."""
-    if isinstance(value, (int,)) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
         return (value, value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
+    if (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     ):
         return (value[0], value[1])
     raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
@@ -44,6 +48,18 @@ def conv_output_size(n: int, kernel_size: int, stride: int = 1, padding: int = 0
             f"padding={padding}: ({n} + 2·{padding} − {kernel_size}) // {stride} + 1 = {out} < 1"
         )
     return out
+
+
+def output_hw(h: int, w: int, kernel_size, stride=1, padding=0) -> tuple[int, int]:
+    """(H_out, W_out) of a window sliding over an H×W image: :func:`conv_output_size` per axis.
+
+    ``kernel_size``, ``stride`` and ``padding`` are ints or (height, width) pairs.
+
+    >>> output_hw(227, 227, 11, 4)
+    (55, 55)
+    """
+    (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
+    return conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
 
 
 def conv_output_arithmetic(n: int, kernel_size: int, stride: int = 1, padding: int = 0) -> str:

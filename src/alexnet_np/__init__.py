@@ -1,0 +1,82 @@
+"""alexnet_np: AlexNet from scratch in NumPy, every layer with an explicit forward and backward.
+
+    >>> import numpy as np, alexnet_np as an
+    >>> conv = an.Conv2d(3, 96, kernel_size=11, stride=4, rng=np.random.default_rng(0))
+    >>> conv.output_shape((1, 3, 227, 227))
+    (1, 96, 55, 55)
+
+The core, in reading order: ``shapes`` (the output-size formula), ``ops`` (the kernels:
+``ops.reference`` readable NumPy, ``ops.kernels`` their Numba twins, ``ops.naive`` the
+definitions as loops), ``layers``, ``gradcheck``, ``model`` (AlexNet), ``summary`` (the layer
+table), ``io`` (safe .npz files). Two wings sit beside it and are never imported by it:
+``training`` (optimiser, data, augmentation, the training loop, experiments) and ``tools``
+(command line, tour, inference, PyTorch interop, benchmark).
+"""
+
+import os as _os
+
+# A fork after Numba's OpenMP pool has run can hang (seen with multiprocessing); the
+# workqueue layer has no such problem. Only a default: the user's setting wins.
+_os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+
+from . import gradcheck  # noqa: E402
+from .layers import (  # noqa: E402
+    AdaptiveAvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    CrossEntropyLoss,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2d,
+    ReLU,
+    Sequential,
+    Tanh,
+)
+from .model import VARIANTS, AlexNet  # noqa: E402
+from .ops import BACKENDS, get_backend, set_backend, use_backend  # noqa: E402
+from .shapes import conv_output_size  # noqa: E402
+
+__version__ = "0.1.0"
+
+# Names that live in a wing, exported lazily (PEP 562) so that importing the core pulls in no wing.
+_WING_NAMES = {}
+
+
+def __getattr__(name):
+    if name in _WING_NAMES:
+        import importlib
+
+        value = getattr(importlib.import_module(_WING_NAMES[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'alexnet_np' has no attribute {name!r}")
+
+
+__all__ = [
+    "AlexNet",
+    "VARIANTS",
+    "AdaptiveAvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Flatten",
+    "Layer",
+    "Linear",
+    "LocalResponseNorm",
+    "MaxPool2d",
+    "ReLU",
+    "Sequential",
+    "Tanh",
+    "BACKENDS",
+    "get_backend",
+    "set_backend",
+    "use_backend",
+    "conv_output_size",
+    "gradcheck",
+]

@@ -1,0 +1,298 @@
+"""AlexNet, five ways, built from the layer classes; shapes, parameters and MACs without data.
+
+=================  ========  ==========================  ============  ================
+variant            input     conv widths                 groups        params (1000 cl.)
+=================  ========  ==========================  ============  ================
+``single_tower``   227×227   96, 256, 384, 384, 256      1,1,1,1,1     62,378,344
+``paper``          227×227   96, 256, 384, 384, 256      1,2,1,2,2     60,965,224
+``torchvision``    224×224   64, 192, 384, 256, 256      1,1,1,1,1     61,100,840
+``seed_keras``     224×224   96, 256(11×11), 384, 384,   1,1,1,1,1     28,056,616
+                             256, BatchNorm, 2×2 pools                 (+19,136 stats)
+``mini``           31×31     24, 64, 96, 96, 64          1,1,1,1,1     450,154 (10 cl.)
+=================  ========  ==========================  ============  ================
+
+``mini`` is AlexNet's structure at a size a laptop trains in minutes (the training notebook
+uses it on scikit-learn's digits): five convolutions (5×5, 5×5, 3×3, 3×3, 3×3, stride 1,
+"same" padding), LRN after the first two, overlapping 3×3/2 pools after conv1, conv2 and
+conv5 (31 → 15 → 7 → 3), dropout before two hidden fully connected layers of 256, fc8. Its
+input is 31 for the reason AlexNet's is 227: every pooling window then fits exactly.
+
+``single_tower`` and ``paper`` run ``conv1 relu1 lrn1 pool1 conv2 relu2 lrn2 pool2 conv3 relu3
+conv4 relu4 conv5 relu5 pool5 flatten drop6 fc6 relu6 drop7 fc7 relu7 fc8``; ``torchvision`` has
+no LRN and an ``avgpool`` (AdaptiveAvgPool2d 6×6) after ``pool5``; ``seed_keras`` is what the
+Keras listing of the "Getting Started With AlexNet" tutorial builds (BatchNorm after every
+block, dropout 0.4, conv2 11×11 without padding, 2×2 pools) — not AlexNet, and it shows.
+
+fc6's width is not typed in: it is read off shape inference, so ``AlexNet(input_size=224)``
+builds the 54/26/12/5 network (50,844,008 parameters) instead of failing.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .io import check_arrays, load_npz, save_npz_atomic
+from .layers import (AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear,
+                     LocalResponseNorm, MaxPool2d, ReLU, Sequential, Tanh, _check_dtype)
+
+VARIANTS = ("single_tower", "paper", "torchvision", "seed_keras", "mini")
+DEFAULT_INPUT_SIZE = {"single_tower": 227, "paper": 227, "torchvision": 224, "seed_keras": 224, "mini": 31}
+INITS = ("kaiming", "pytorch", "paper")
+# The paper (section 5): "We initialized the neuron biases in the second, fourth, and fifth
+# convolutional layers, as well as in the fully-connected hidden layers, with the constant 1."
+PAPER_BIAS_ONE = ("conv2", "conv4", "conv5", "fc6", "fc7")
+ACTIVATIONS = {"relu": ReLU, "tanh": Tanh}
+
+# (in, out, kernel, stride, padding, groups) of conv1 … conv5
+CONVS = {
+    "single_tower": [(3, 96, 11, 4, 0, 1), (96, 256, 5, 1, 2, 1), (256, 384, 3, 1, 1, 1),
+                     (384, 384, 3, 1, 1, 1), (384, 256, 3, 1, 1, 1)],
+    "paper": [(3, 96, 11, 4, 0, 1), (96, 256, 5, 1, 2, 2), (256, 384, 3, 1, 1, 1),
+              (384, 384, 3, 1, 1, 2), (384, 256, 3, 1, 1, 2)],
+    "torchvision": [(3, 64, 11, 4, 2, 1), (64, 192, 5, 1, 2, 1), (192, 384, 3, 1, 1, 1),
+                    (384, 256, 3, 1, 1, 1), (256, 256, 3, 1, 1, 1)],
+    "mini": [(3, 24, 5, 1, 2, 1), (24, 64, 5, 1, 2, 1), (64, 96, 3, 1, 1, 1),
+             (96, 96, 3, 1, 1, 1), (96, 64, 3, 1, 1, 1)],
+    # the Keras listing: conv2 is 11×11 and nothing is padded
+    "seed_keras": [(3, 96, 11, 4, 0, 1), (96, 256, 11, 1, 0, 1), (256, 384, 3, 1, 0, 1),
+                   (384, 384, 3, 1, 0, 1), (384, 256, 3, 1, 0, 1)],
+}
+# Keras' BatchNormalization defaults: momentum 0.99 (PyTorch's 0.01) and eps 1e-3
+KERAS_BATCHNORM = dict(eps=1e-3, momentum=0.01)
+
+
+def _features(variant, lrn, activation, pool, new_rng, dtype):
+    """The layers before ``flatten`` as (name, layer) pairs; ``new_rng()`` gives a layer its own generator."""
+    act = ACTIVATIONS[activation]
+    layers = []
+    for i, (cin, cout, k, s, p, groups) in enumerate(CONVS[variant], start=1):
+        layers.append((f"conv{i}", Conv2d(cin, cout, k, s, p, groups, rng=new_rng(), dtype=dtype)))
+        layers.append((f"{activation}{i}", act()))
+        if variant == "seed_keras":
+            if i in (1, 2, 5):
+                layers.append((f"pool{i}", MaxPool2d(2, 2)))
+            layers.append((f"bn{i}", BatchNorm2d(cout, **KERAS_BATCHNORM, dtype=dtype)))
+            continue
+        if i in (1, 2) and lrn:
+            layers.append((f"lrn{i}", LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0)))
+        if i in (1, 2, 5):
+            layers.append((f"pool{i}", MaxPool2d(pool[0], pool[1])))
+    if variant == "torchvision":
+        layers.append(("avgpool", AdaptiveAvgPool2d(6)))
+    return layers
+
+
+def _classifier(variant, in_features, num_classes, activation, dropout, new_rng, dtype):
+    """The layers after ``flatten``: fc6, fc7, fc8 with their activations and dropout."""
+    act = ACTIVATIONS[activation]
+    if variant == "seed_keras":
+        p = 0.4 if dropout is None else dropout
+        return [("fc6", Linear(in_features, 4096, rng=new_rng(), dtype=dtype)), (f"{activation}6", act()),
+                ("drop6", Dropout(p, rng=new_rng())), ("bn6", BatchNorm1d(4096, **KERAS_BATCHNORM, dtype=dtype)),
+                ("fc7", Linear(4096, 4096, rng=new_rng(), dtype=dtype)), (f"{activation}7", act()),
+                ("drop7", Dropout(p, rng=new_rng())), ("bn7", BatchNorm1d(4096, **KERAS_BATCHNORM, dtype=dtype)),
+                ("fc8", Linear(4096, num_classes, rng=new_rng(), dtype=dtype))]
+    hidden = 256 if variant == "mini" else 4096
+    p = 0.5 if dropout is None else dropout
+    return [("drop6", Dropout(p, rng=new_rng())), ("fc6", Linear(in_features, hidden, rng=new_rng(), dtype=dtype)),
+            (f"{activation}6", act()), ("drop7", Dropout(p, rng=new_rng())),
+            ("fc7", Linear(hidden, hidden, rng=new_rng(), dtype=dtype)), (f"{activation}7", act()),
+            ("fc8", Linear(hidden, num_classes, rng=new_rng(), dtype=dtype))]
+
+
+class AlexNet(Sequential):
+    """AlexNet as a :class:`~alexnet_np.layers.Sequential` of named layers.
+
+    Args:
+        variant: one of :data:`VARIANTS`.
+        num_classes: width of fc8.
+        seed: drives every layer's initialisation and every dropout mask through child
+            generators (``np.random.SeedSequence(seed).spawn``): same seed, same model, same masks.
+        init: ``"kaiming"`` (default: He et al. 2015, weights N(0, 2/fan_in), biases 0 — keeps the
+            signal's scale through ReLU layers, so every variant trains from scratch with plain SGD),
+            ``"pytorch"`` (PyTorch's layer default U(−1/√fan_in, 1/√fan_in) for weights and biases; it
+            shrinks activations by about √6 per layer, and the mini AlexNet does not train from it), or
+            ``"paper"`` (weights N(0, 0.01²); biases 1 in conv2, conv4, conv5, fc6, fc7, else 0).
+        input_size: H = W of the input (default 227 for single_tower/paper, 224 otherwise) or (H, W).
+        lrn: LRN after relu1 and relu2 (default: True for single_tower/paper/mini, False otherwise).
+        dtype: float32 (default) or float64 (gradient checks; or use ``astype``).
+        activation: ``"relu"`` (default) or ``"tanh"`` (the paper's Figure 1 comparison); the layers
+            are then named ``tanh1`` … instead of ``relu1`` ….
+        pool: (kernel, stride) of the three max pools: (3, 2) overlapping (default), (2, 2) not.
+        dropout: the dropout probability (default: 0.5; 0.4 for seed_keras); 0 turns dropout off.
+
+    Shape:
+        x: (N, 3, H, W) -> logits: (N, num_classes).
+
+    Example:
+        >>> model = AlexNet("paper")
+        >>> model.num_params()
+        60965224
+        >>> print(model.summary())        # layer table, computed without data
+    """
+
+    def __init__(self, variant="single_tower", num_classes=1000, seed=0, init="kaiming", input_size=None,
+                 lrn=None, dtype=np.float32, *, activation="relu", pool=(3, 2), dropout=None):
+        if variant not in VARIANTS:
+            raise ValueError(f"AlexNet: unknown variant {variant!r}; choose one of {VARIANTS}")
+        if init not in INITS:
+            raise ValueError(f"AlexNet: unknown init {init!r}; choose one of {INITS}")
+        if not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+            raise ValueError(f"AlexNet: num_classes must be a positive int, got {num_classes!r}")
+        dtype = _check_dtype(dtype)
+        size = DEFAULT_INPUT_SIZE[variant] if input_size is None else input_size
+        h, w = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+        lrn = variant in ("single_tower", "paper", "mini") if lrn is None else bool(lrn)
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"AlexNet: activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+        if dropout is not None and not 0 <= dropout < 1:
+            raise ValueError(f"AlexNet: dropout must be in [0, 1), got {dropout}")
+        pool = tuple(int(v) for v in pool)
+        if lrn and variant == "seed_keras":
+            raise ValueError("AlexNet: the seed_keras variant has BatchNorm, not LRN; lrn must be None or False")
+        self.variant, self.num_classes, self.seed, self.init, self.lrn = variant, int(num_classes), seed, init, lrn
+        self.input_size = (int(h), int(w))
+        self.activation, self.pool, self.dropout = activation, pool, dropout
+
+        seeds = np.random.SeedSequence(seed)
+
+        def new_rng():  # a generator of its own for each layer that draws numbers, in build order
+            return np.random.default_rng(seeds.spawn(1)[0])
+
+        features = _features(variant, lrn, activation, pool, new_rng, dtype)
+        shape = (1, 3, *self.input_size)
+        for name, layer in features:  # fc6's width is read off shape inference, not typed in
+            shape = self._layer_output_shape(name, layer, shape)
+        flat = int(np.prod(shape[1:]))
+        classifier = _classifier(variant, flat, num_classes, activation, dropout, new_rng, dtype)
+        super().__init__(features + [("flatten", Flatten())] + classifier)
+        if init != "pytorch":
+            self._init_weights(init, new_rng)
+
+    def _layer_output_shape(self, name, layer, shape):
+        try:
+            return layer.output_shape(shape)
+        except ValueError as err:
+            raise ValueError(
+                f"AlexNet({self.variant!r}): input {self.input_size[0]}×{self.input_size[1]} is too small: "
+                f"layer {name} ({layer!r}) would get input {tuple(shape)} and have an empty output ({err})"
+            ) from None
+
+    def _init_weights(self, init, new_rng):
+        """Kaiming's N(0, 2/fan_in) or the paper's N(0, 0.01²) for every weight matrix or kernel; biases 0
+        (the paper: 1 in conv2, conv4, conv5, fc6, fc7)."""
+        for name, layer in self.layers.items():
+            w = layer.params.get("weight")
+            if w is None or w.ndim < 2:  # BatchNorm's per-channel γ is not a weight matrix
+                continue
+            fan_in = int(np.prod(w.shape[1:]))
+            std = 0.01 if init == "paper" else np.sqrt(2.0 / fan_in)
+            w[...] = new_rng().normal(0.0, std, size=w.shape)
+            if "bias" in layer.params:
+                layer.params["bias"][...] = 1.0 if (init == "paper" and name in PAPER_BIAS_ONE) else 0.0
+
+    def extra_repr(self):
+        s = f"variant={self.variant!r}, num_classes={self.num_classes}, input_size={self.input_size}"
+        if self.activation != "relu":
+            s += f", activation={self.activation!r}"
+        if self.pool != (3, 2):
+            s += f", pool={self.pool}"
+        return s
+
+    def __repr__(self):
+        inner = "".join(f"\n  ({n}): {layer!r}" for n, layer in self.layers.items())
+        return f"AlexNet({self.extra_repr()}){inner}"
+
+    # -- running ----------------------------------------------------------------------------
+    def _check_input_shape(self, shape):
+        expected = (3, *self.input_size)
+        if len(shape) != 4 or tuple(shape[1:]) != expected:
+            raise ValueError(
+                f"AlexNet({self.variant!r}) was built for input_size={self.input_size}: expected input of shape "
+                f"(N, {expected[0]}, {expected[1]}, {expected[2]}), got {tuple(shape)}; "
+                f"build AlexNet(..., input_size=...) for other sizes")
+
+    def forward(self, x, train=False, return_activations=False):
+        """x: (N, 3, H, W) -> logits (N, num_classes); with ``return_activations`` also {name: output}."""
+        self._check_array(x)
+        self._check_input_shape(x.shape)
+        return super().forward(x, train=train, return_activations=return_activations)
+
+    def output_shape(self, input_shape):
+        self._check_input_shape(input_shape)
+        return super().output_shape(input_shape)
+
+    # -- accounting ----------------------------------------------------------------------------
+    def summary(self, input_shape=None):
+        """The layer table, computed by threading ``output_shape`` through these layer objects.
+
+        Returns a :class:`~alexnet_np.summary.ModelSummary`; ``print`` it for the table, or read
+        ``.rows`` / the totals.
+        """
+        from .summary import summarize
+
+        shape = tuple(input_shape) if input_shape is not None else (3, *self.input_size)
+        if len(shape) == 3:
+            shape = (1, *shape)
+        self._check_input_shape(shape)
+        return summarize(self, shape, title=f"AlexNet({self.extra_repr()})")
+
+    # -- the architecture as plain data, and weights in and out --------------------------------
+    def config(self):
+        """The constructor arguments that rebuild this architecture (weights aside), as JSON-ready values."""
+        return dict(variant=self.variant, num_classes=self.num_classes, input_size=list(self.input_size),
+                    lrn=self.lrn, activation=self.activation, pool=list(self.pool), dropout=self.dropout)
+
+    @classmethod
+    def from_config(cls, config, dtype=np.float32, seed=0):
+        """The model :meth:`config` describes (freshly initialised), e.g. to load saved weights into."""
+        cfg = dict(config)
+        return cls(cfg.pop("variant"), num_classes=cfg.pop("num_classes"), input_size=tuple(cfg.pop("input_size")),
+                   lrn=cfg.pop("lrn"), activation=cfg.pop("activation", "relu"),
+                   pool=tuple(cfg.pop("pool", (3, 2))), dropout=cfg.pop("dropout", None), dtype=dtype, seed=seed)
+
+    def metadata(self):
+        """What a saved model file says about itself: the format, the config and the dtype."""
+        return dict(format="alexnet_np", version=1, dtype=str(np.dtype(self.dtype)), **self.config())
+
+    def state_dict(self):
+        """{"conv1.weight": ..., "bn1.running_mean": ...}: copies of the parameters and buffers."""
+        out = {k: v.copy() for k, v in self.params.items()}
+        out.update({k: v.copy() for k, v in self.buffers.items()})
+        return out
+
+    def load_state_dict(self, state):
+        """Copy ``state`` into this model's arrays in place, after checking every name, shape and dtype.
+
+        All mismatches are reported at once in one ValueError; nothing is loaded unless all match.
+        """
+        own = {**self.params, **self.buffers}
+        problems = check_arrays(own, state)
+        if problems:
+            raise ValueError(f"AlexNet({self.variant!r}).load_state_dict: " + "; ".join(problems))
+        for k, target in own.items():
+            target[...] = state[k]
+
+    def save(self, path):
+        """Write the state dict and the model's description to ``path`` (.npz), atomically."""
+        save_npz_atomic(path, self.state_dict(), self.metadata())
+
+    def load(self, path):
+        """Load weights saved by :meth:`save` into this model; a file for another model fails clearly."""
+        arrays, meta = load_npz(path)
+        mine = self.config()
+        diff = {k: (meta.get(k), v) for k, v in mine.items() if k != "dropout" and meta.get(k, v) != v}
+        if diff:
+            raise ValueError(f"{path}: the file was saved from a different model: "
+                             + ", ".join(f"{k}={a!r} in the file, {b!r} here" for k, (a, b) in diff.items()))
+        self.load_state_dict(arrays)
+        return self
+
+    @classmethod
+    def from_file(cls, path, dtype=None):
+        """Build the model a file was saved from and load its weights (``dtype``: convert afterwards)."""
+        arrays, meta = load_npz(path)
+        if meta.get("format") != "alexnet_np":
+            raise ValueError(f"{path}: not an alexnet_np model file (no alexnet_np metadata)")
+        model = cls.from_config(meta, dtype=meta.get("dtype", "float32"))
+        model.load(path)
+        return model if dtype is None or np.dtype(dtype) == model.dtype else model.astype(dtype)

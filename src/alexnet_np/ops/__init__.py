@@ -1,0 +1,72 @@
+"""The kernels the layers run, and the switch between them.
+
+Two implementations of the same functions, named and imported explicitly:
+
+* :mod:`alexnet_np.ops.reference` — readable NumPy, the one to read first (``"numpy"`` backend);
+* :mod:`alexnet_np.ops.kernels` — the same as plain Numba loops, the fast path (``"numba"``, the default);
+
+and :mod:`alexnet_np.ops.naive`, loops written straight from the definitions, which the tests hold
+both to. A layer calls one or the other in plain sight (``if ops.fast(): kernels.im2col(...) else:
+reference.im2col(...)``), so go-to-definition leads from a layer to both.
+
+    >>> import alexnet_np as an
+    >>> an.set_backend("numpy")          # the process-wide default
+    >>> with an.use_backend("numba"):    # for one block, in this thread only
+    ...     y = layer.forward(x)
+
+The environment variable ``ALEXNET_NP_BACKEND`` sets the starting default. Numba is a hard
+dependency: the layers import the kernels module (and so Numba) even when the NumPy backend is
+chosen; nothing is compiled until a kernel first runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+BACKENDS = ("numba", "numpy")
+_default: str | None = None
+_this_thread = threading.local()  # use_backend's override, seen only by the thread that set it
+
+
+def _validate(name):
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose one of {BACKENDS}")
+    return name
+
+
+def set_backend(name: str) -> None:
+    """Select the backend for every thread of this process (a ``use_backend`` block still wins inside it)."""
+    global _default
+    _default = _validate(name)
+
+
+def get_backend() -> str:
+    """The name of the backend in use in this thread."""
+    global _default
+    override = getattr(_this_thread, "name", None)
+    if override is not None:
+        return override
+    if _default is None:
+        _default = _validate(os.environ.get("ALEXNET_NP_BACKEND", "numba"))
+    return _default
+
+
+def fast() -> bool:
+    """True when the layers should run :mod:`~alexnet_np.ops.kernels` (Numba), False for the reference."""
+    return get_backend() == "numba"
+
+
+@contextlib.contextmanager
+def use_backend(name: str):
+    """Context manager: run a block with another backend in this thread, then restore the previous one.
+
+    Other threads keep theirs: two threads may each hold a different backend at once.
+    """
+    previous = getattr(_this_thread, "name", None)
+    _this_thread.name = _validate(name)
+    try:
+        yield
+    finally:
+        _this_thread.name = previous

@@ -1,0 +1,87 @@
+"""The layer table of a model: output sizes with their arithmetic, parameters, MACs, activations.
+
+Every figure comes from the layer objects that run forward (``output_shape``, ``num_params``,
+``macs``, ``output_arithmetic``, ``describe``): there is no second description of the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def summarize(model, input_shape, title=None):
+    """A :class:`ModelSummary` of a :class:`~alexnet_np.layers.Sequential` for an (N, C, H, W) input shape."""
+    shape = tuple(input_shape)
+    rows = []
+    for name, layer in model.layers.items():
+        out = layer.output_shape(shape)
+        rows.append(SummaryRow(name=name, layer=repr(layer), output_shape=out[1:],
+                               arithmetic=layer.output_arithmetic(shape), description=layer.describe(),
+                               params=layer.num_params(), macs=layer.macs(shape),
+                               activations=int(np.prod(out[1:])),
+                               buffers=int(sum(b.size for b in layer.buffers.values()))))
+        shape = out
+    return ModelSummary(title=title or type(model).__name__, input_shape=tuple(input_shape[1:]), rows=rows,
+                        itemsize=np.dtype(model.dtype or np.float32).itemsize)
+
+
+@dataclass
+class SummaryRow:
+    name: str
+    layer: str
+    output_shape: tuple
+    arithmetic: str
+    description: str
+    params: int
+    macs: int
+    activations: int
+    buffers: int = 0
+
+
+@dataclass
+class ModelSummary:
+    """The rows of :meth:`AlexNet.summary` and their totals; ``str()`` renders the table."""
+
+    title: str
+    input_shape: tuple
+    rows: list = field(default_factory=list)
+    itemsize: int = 4
+
+    @property
+    def total_params(self):
+        return sum(r.params for r in self.rows)
+
+    @property
+    def total_macs(self):
+        return sum(r.macs for r in self.rows)
+
+    @property
+    def total_buffers(self):
+        return sum(r.buffers for r in self.rows)
+
+    @property
+    def total_activations(self):
+        return sum(r.activations for r in self.rows)
+
+    def row(self, name):
+        return next(r for r in self.rows if r.name == name)
+
+    def __str__(self):
+        head = ("layer", "type", "output (C, H, W)", "output size", "params", "MACs", "activations")
+        body = [(r.name, r.description, "×".join(map(str, r.output_shape)), r.arithmetic,
+                 f"{r.params:,}", f"{r.macs:,}", f"{r.activations:,}") for r in self.rows]
+        widths = [max(len(str(x[i])) for x in [head] + body) for i in range(len(head))]
+        line = lambda cells: "  ".join(str(c).ljust(wd) if i < 4 else str(c).rjust(wd)  # noqa: E731
+                                       for i, (c, wd) in enumerate(zip(cells, widths)))
+        rule = "-" * len(line(head))
+        mb = lambda n: f"{n * self.itemsize / 2**20:,.1f} MiB"  # noqa: E731
+        extra = f" + {self.total_buffers:,} running statistics (buffers)" if self.total_buffers else ""
+        out = [self.title, f"input: {'×'.join(map(str, self.input_shape))}", rule, line(head), rule]
+        out += [line(b) for b in body] + [rule]
+        out.append(f"trainable parameters: {self.total_params:,}{extra}  ({mb(self.total_params)})")
+        out.append(f"MACs per image: {self.total_macs:,}  (≈ {2 * self.total_macs / 1e9:.2f} GFLOPs)")
+        out.append(f"activations per image: {self.total_activations:,}  ({mb(self.total_activations)})")
+        return "\n".join(out)
+

@@ -1,0 +1,73 @@
+"""The guided tour (``python -m alexnet_np tour``): the model, the output-size formula, a photograph through
+forward and backward, and the gradient checks of every layer type."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..gradcheck import LAYER_TOL, check_all_layers
+from ..layers import CrossEntropyLoss, softmax
+from ..model import AlexNet
+from ..ops import kernels
+from ..shapes import conv_output_arithmetic
+from ..training.data import preprocess, sample_image
+
+
+def tour(variant="single_tower", image="astronaut", seed=0) -> int:
+    """Print the tour; return the exit status (0 when every gradient check passed)."""
+    t_start = time.perf_counter()
+    print("=" * 78)
+    print("alexnet_np tour: AlexNet in NumPy, every layer with an explicit forward and backward pass")
+    print("=" * 78)
+
+    t = time.perf_counter()
+    model = AlexNet(variant, seed=seed)
+    print(f"\n1. The model: AlexNet({variant!r}) built in {time.perf_counter() - t:.1f} s\n")
+    summary = model.summary()
+    print(summary)
+    print(f"\n   {model.num_params():,} trainable parameters; the fully connected layers hold "
+        f"{sum(r.params for r in summary.rows if r.name.startswith('fc')) / summary.total_params:.1%} of them.")
+
+    print("\n2. The output-size formula, out = floor((n + 2p − k)/s) + 1, layer by layer:")
+    for r in summary.rows:
+        if r.arithmetic:
+            print(f"   {r.name:<6} {r.arithmetic}")
+    print(f"   The paper's 224: {conv_output_arithmetic(224, 11, 4)} — not an integer; 227 gives exactly 55.")
+
+    print(f"\n3. A real photograph: skimage.data.{image}(), resized (shorter side 256), centre crop "
+        f"{model.input_size[0]}, mean RGB subtracted")
+    x = preprocess(sample_image(image), size=model.input_size[0])[None]
+    t = time.perf_counter()
+    compiled_before = sum(len(k.signatures) for k in kernels.KERNELS)
+    logits, acts = model.forward(x, train=False, return_activations=True)
+    loss_fn = CrossEntropyLoss()
+    loss = loss_fn.forward(logits, np.array([0]))
+    dx = model.backward(loss_fn.backward())
+    elapsed = time.perf_counter() - t
+    compiled = sum(len(k.signatures) for k in kernels.KERNELS) - compiled_before
+    note = (f" (includes compiling {compiled} Numba kernel signatures on this first run; cached for next time)"
+            if compiled and any(k.stats.cache_misses for k in kernels.KERNELS) else "")
+    print(f"   forward + backward of one image: {elapsed:.2f} s{note}")
+    for name in ("conv1", "pool1", "pool2", "pool5", "fc6", "fc8"):
+        a = acts[name]
+        print(f"   {name:<6} output {str(a.shape[1:]):<16} mean {a.mean():+.3f}  std {a.std():.3f}")
+    probs = softmax(logits)[0]
+    print(f"   loss {loss:.4f} (≈ ln 1000 = {np.log(1000):.4f}: untrained weights guess uniformly; "
+        f"max class probability {probs.max():.4f})")
+    print(f"   input gradient: shape {dx.shape[1:]}, |dL/dx| max {np.abs(dx).max():.2e} — the saliency map of notebook 5")
+
+    print("\n4. Gradient checks (float64, central differences), every layer type:")
+    results = check_all_layers()
+    worst = {name: max(r.rel_error for r in per.values()) for name, per in results.items()}
+    for name, err in worst.items():
+        print(f"   {name:<26} worst rel. error {err:.1e}  {'pass' if err < LAYER_TOL else 'FAIL'}")
+
+    print("\n5. Where next:")
+    print("   python -m alexnet_np summary --variant paper         # the two-tower network")
+    print("   python -m alexnet_np summary --variant single_tower --input 3x224x224   # the 224 puzzle")
+    print("   python -m alexnet_np gradcheck                       # every layer + the whole network")
+    print("   jupyter lab notebooks/                               # the notebooks, in order")
+    print(f"\nTour finished in {time.perf_counter() - t_start:.1f} s.")
+    return 0 if all(err < LAYER_TOL for err in worst.values()) else 1
