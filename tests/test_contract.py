@@ -3,33 +3,16 @@ import numpy as np
 import pytest
 
 import alexnet_np as an
+from alexnet_np.gradcheck import layer_catalogue
 
 
-def _all_layers(rng, dtype=np.float32):
-    """(layer, a valid input shape) for every layer class."""
-    return [
-        (an.Conv2d(3, 4, 3, stride=2, padding=1, rng=rng, dtype=dtype), (2, 3, 9, 8)),
-        (an.Conv2d(4, 6, (3, 2), groups=2, rng=rng, dtype=dtype), (1, 4, 6, 5)),
-        (an.Linear(6, 3, rng=rng, dtype=dtype), (4, 6)),
-        (an.MaxPool2d(3, 2), (2, 3, 9, 8)),
-        (an.AdaptiveAvgPool2d(2), (2, 3, 5, 4)),
-        (an.LocalResponseNorm(), (2, 6, 3, 3)),
-        (an.BatchNorm2d(3, dtype=dtype), (4, 3, 2, 2)),
-        (an.BatchNorm1d(5, dtype=dtype), (4, 5)),
-        (an.ReLU(), (2, 3, 4, 4)),
-        (an.Tanh(), (2, 5)),
-        (an.Flatten(), (2, 3, 2, 2)),
-        (an.Dropout(0.5, rng=rng), (3, 8)),
-    ]
+LAYER_IDS = list(layer_catalogue(np.random.default_rng(0)))  # one awkward configuration of every layer type
 
 
-LAYER_IDS = ["conv", "conv_groups", "linear", "maxpool", "avgpool", "lrn", "bn2d", "bn1d", "relu", "tanh",
-             "flatten", "dropout"]
-
-
-@pytest.fixture(params=range(len(LAYER_IDS)), ids=LAYER_IDS)
+@pytest.fixture(params=LAYER_IDS)
 def layer_and_shape(request):
-    return _all_layers(np.random.default_rng(0))[request.param]
+    layer, shape = layer_catalogue(np.random.default_rng(0), np.float32)[request.param]
+    return layer, shape
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

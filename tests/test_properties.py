@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import alexnet_np as an
-from _util import assert_close
+from _util import assert_close, random_conv_config
 
 PROPERTY = settings(max_examples=200, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -19,16 +19,8 @@ PROPERTY = settings(max_examples=200, deadline=None, derandomize=True,
 
 @st.composite
 def conv_configs(draw):
-    groups = draw(st.sampled_from([1, 2, 3]))
-    cin, cout = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 3))
-    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
-    sh, sw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
-    h = draw(st.integers(max(1, kh - 2 * ph), 12))
-    w = draw(st.integers(max(1, kw - 2 * pw), 12))
-    n = draw(st.integers(1, 3))
-    return dict(cin=cin, cout=cout, k=(kh, kw), s=(sh, sw), p=(ph, pw), g=groups, shape=(n, cin, h, w),
-                seed=draw(st.integers(0, 2**31 - 1)))
+    cfg = random_conv_config(lambda lo, hi: draw(st.integers(lo, hi)))
+    return dict(cfg, seed=draw(st.integers(0, 2**31 - 1)))
 
 
 @PROPERTY

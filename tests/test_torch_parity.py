@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import alexnet_np as an
-from _util import assert_close
+from _util import assert_close, random_conv_config
 
 torch.set_num_threads(2)
 DTYPES = [np.float32, np.float64]
@@ -32,26 +32,16 @@ def _run_both(layer, x, torch_fn, rng, train=False):
 
 def _random_conv_configs(n, seed):
     rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        groups = int(rng.choice([1, 2]))
-        kh, kw = (int(v) for v in rng.integers(1, 6, size=2))
-        sh, sw = (int(v) for v in rng.integers(1, 4, size=2))
-        ph, pw = (int(v) for v in rng.integers(0, 3, size=2))
-        h = int(rng.integers(max(1, kh - 2 * ph), 14))
-        w = int(rng.integers(max(1, kw - 2 * pw), 14))
-        out.append(dict(n=int(rng.integers(1, 4)), c=2 * int(rng.integers(1, 3)), f=2 * int(rng.integers(1, 4)),
-                        k=(kh, kw), s=(sh, sw), p=(ph, pw), g=groups, hw=(h, w)))
-    return out
+    return [random_conv_config(lambda lo, hi: int(rng.integers(lo, hi + 1)), max_groups=2) for _ in range(n)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("cfg", _random_conv_configs(12, seed=1), ids=lambda c: f"k{c['k']}s{c['s']}p{c['p']}g{c['g']}")
 def test_conv2d(cfg, dtype, backend):
     rng = np.random.default_rng(0)
-    conv = an.Conv2d(cfg["c"], cfg["f"], cfg["k"], stride=cfg["s"], padding=cfg["p"], groups=cfg["g"],
+    conv = an.Conv2d(cfg["cin"], cfg["cout"], cfg["k"], stride=cfg["s"], padding=cfg["p"], groups=cfg["g"],
                      rng=rng, dtype=dtype)
-    x = rng.standard_normal((cfg["n"], cfg["c"], *cfg["hw"])).astype(dtype)
+    x = rng.standard_normal(cfg["shape"]).astype(dtype)
     wt, bt = _t(conv.params["weight"]), _t(conv.params["bias"])
     ours, theirs = _run_both(conv, x, lambda xt: F.conv2d(xt, wt, bt, cfg["s"], cfg["p"], 1, cfg["g"]), rng)
     for a, b in zip(ours, theirs):
