@@ -1,4 +1,5 @@
 """Shared helpers for the tests."""
+
 import numpy as np
 
 # Relative tolerances fitted to the dtype: float32 has 24 bits (ε ≈ 6e-8); a sum of a few
@@ -29,4 +30,6 @@ def random_conv_config(integers, max_groups=3):
     ph, pw = integers(0, 3), integers(0, 3)
     h = integers(max(1, kh - 2 * ph), 12)
     w = integers(max(1, kw - 2 * pw), 12)
-    return dict(cin=cin, cout=cout, k=(kh, kw), s=(sh, sw), p=(ph, pw), g=groups, shape=(integers(1, 3), cin, h, w))
+    return dict(
+        cin=cin, cout=cout, k=(kh, kw), s=(sh, sw), p=(ph, pw), g=groups, shape=(integers(1, 3), cin, h, w)
+    )

@@ -1,10 +1,18 @@
 """The benchmark runs and reports consistent numbers (timing goals live in the benchmark, not here)."""
+
 import alexnet_np.tools.bench as bench
 
 
 def test_benchmark_smoke():
-    r = bench.run(batches=(1,), variants=("torchvision",), repeats=1, reference=True, memory=False,
-                  breakdown=True, log=lambda *a: None)
+    r = bench.run(
+        batches=(1,),
+        variants=("torchvision",),
+        repeats=1,
+        reference=True,
+        memory=False,
+        breakdown=True,
+        log=lambda *a: None,
+    )
     assert r["matmul_gflops"] > 0 and r["threads"] >= 1
     assert [(row["mode"], row["batch"]) for row in r["rows"]] == [("forward", 1), ("train_step", 1)]
     for row in r["rows"]:

@@ -1,10 +1,10 @@
 """The layer contract: errors, dtypes, in-place gradients, untouched dout, fresh outputs, views."""
+
 import numpy as np
 import pytest
 
 import alexnet_np as an
 from alexnet_np.gradcheck import layer_catalogue
-
 
 LAYER_IDS = list(layer_catalogue(np.random.default_rng(0)))  # one awkward configuration of every layer type
 
@@ -101,7 +101,11 @@ def test_wrong_dout_shape_names_both_shapes(layer_and_shape):
     bad = y.shape[:-1] + (y.shape[-1] + 1,)
     with pytest.raises(ValueError) as err:
         layer.backward(np.zeros(bad, np.float32))
-    assert type(layer).__name__ in str(err.value) and str(y.shape) in str(err.value) and str(bad) in str(err.value)
+    assert (
+        type(layer).__name__ in str(err.value)
+        and str(y.shape) in str(err.value)
+        and str(bad) in str(err.value)
+    )
 
 
 @pytest.mark.parametrize("bad_dtype", [np.int64, np.uint8, np.float16, bool])
@@ -121,20 +125,23 @@ def test_lists_are_not_silently_converted():
         an.ReLU().forward([[1.0, -1.0]])
 
 
-@pytest.mark.parametrize("layer,shape,expected", [
-    (an.Conv2d(3, 8, 3), (2, 3, 8), "(N, 3, H, W)"),                 # wrong ndim
-    (an.Conv2d(3, 8, 3), (2, 4, 8, 8), "(N, 3, H, W)"),              # wrong channels
-    (an.Conv2d(3, 8, 11, stride=4), (1, 3, 8, 8), "large enough"),  # too small for the kernel
-    (an.MaxPool2d(3, 2), (1, 3, 2, 9), "large enough"),
-    (an.MaxPool2d(3, 2), (3, 9, 9), "(N, C, H, W)"),
-    (an.Linear(10, 2), (4, 9), "(N, 10)"),
-    (an.Linear(10, 2), (4, 10, 1), "(N, 10)"),
-    (an.BatchNorm2d(4), (2, 3, 5, 5), "(N, 4, H, W)"),
-    (an.BatchNorm1d(4), (2, 5), "(N, 4)"),
-    (an.LocalResponseNorm(), (2, 6), "(N, C, H, W)"),
-    (an.AdaptiveAvgPool2d(6), (2, 6, 6), "(N, C, H, W)"),
-    (an.Flatten(), (5,), "at least 2 dimensions"),
-])
+@pytest.mark.parametrize(
+    "layer,shape,expected",
+    [
+        (an.Conv2d(3, 8, 3), (2, 3, 8), "(N, 3, H, W)"),  # wrong ndim
+        (an.Conv2d(3, 8, 3), (2, 4, 8, 8), "(N, 3, H, W)"),  # wrong channels
+        (an.Conv2d(3, 8, 11, stride=4), (1, 3, 8, 8), "large enough"),  # too small for the kernel
+        (an.MaxPool2d(3, 2), (1, 3, 2, 9), "large enough"),
+        (an.MaxPool2d(3, 2), (3, 9, 9), "(N, C, H, W)"),
+        (an.Linear(10, 2), (4, 9), "(N, 10)"),
+        (an.Linear(10, 2), (4, 10, 1), "(N, 10)"),
+        (an.BatchNorm2d(4), (2, 3, 5, 5), "(N, 4, H, W)"),
+        (an.BatchNorm1d(4), (2, 5), "(N, 4)"),
+        (an.LocalResponseNorm(), (2, 6), "(N, C, H, W)"),
+        (an.AdaptiveAvgPool2d(6), (2, 6, 6), "(N, C, H, W)"),
+        (an.Flatten(), (5,), "at least 2 dimensions"),
+    ],
+)
 def test_bad_shapes_name_the_layer_and_both_shapes(layer, shape, expected):
     for call in (lambda: layer.forward(np.ones(shape, np.float32)), lambda: layer.output_shape(shape)):
         with pytest.raises(ValueError) as err:
@@ -148,19 +155,35 @@ def test_batchnorm_training_needs_more_than_one_value():
         an.BatchNorm1d(3).forward(np.ones((1, 3), np.float32), train=True)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: an.Conv2d(3, 8, 3, groups=2), lambda: an.Conv2d(0, 8, 3), lambda: an.Conv2d(3, 8, 0),
-    lambda: an.MaxPool2d(3, padding=2), lambda: an.Dropout(1.5), lambda: an.Dropout(0.5, convention="train"),
-    lambda: an.LocalResponseNorm(0), lambda: an.LocalResponseNorm(convention="caffe"), lambda: an.Linear(0, 3),
-    lambda: an.AdaptiveAvgPool2d(0), lambda: an.BatchNorm2d(3, momentum=2.0),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: an.Conv2d(3, 8, 3, groups=2),
+        lambda: an.Conv2d(0, 8, 3),
+        lambda: an.Conv2d(3, 8, 0),
+        lambda: an.MaxPool2d(3, padding=2),
+        lambda: an.Dropout(1.5),
+        lambda: an.Dropout(0.5, convention="train"),
+        lambda: an.LocalResponseNorm(0),
+        lambda: an.LocalResponseNorm(convention="caffe"),
+        lambda: an.Linear(0, 3),
+        lambda: an.AdaptiveAvgPool2d(0),
+        lambda: an.BatchNorm2d(3, momentum=2.0),
+    ],
+)
 def test_bad_hyper_parameters_raise_value_error(make):
     with pytest.raises(ValueError):
         make()
 
 
-@pytest.mark.parametrize("make", [lambda: an.Conv2d(3, 8, 2.5), lambda: an.Conv2d(3, 8, 3, dtype=np.int32),
-                                  lambda: an.Linear(3, 2, rng="seed")])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: an.Conv2d(3, 8, 2.5),
+        lambda: an.Conv2d(3, 8, 3, dtype=np.int32),
+        lambda: an.Linear(3, 2, rng="seed"),
+    ],
+)
 def test_bad_hyper_parameter_types_raise_type_error(make):
     with pytest.raises(TypeError):
         make()

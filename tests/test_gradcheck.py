@@ -1,11 +1,19 @@
 """Every layer gradient-checked in float64 with central differences, on both backends."""
+
 import numpy as np
 import pytest
 
 import alexnet_np as an
-from alexnet_np.gradcheck import (check_all_layers, check_layer, check_loss, kink_free_input, layer_catalogue,
-                                  max_rel_error, numerical_gradient, rel_error)
-
+from alexnet_np.gradcheck import (
+    check_all_layers,
+    check_layer,
+    check_loss,
+    kink_free_input,
+    layer_catalogue,
+    max_rel_error,
+    numerical_gradient,
+    rel_error,
+)
 
 NAMES = list(layer_catalogue(np.random.default_rng(0)))
 SMOOTH_TOL = 1e-7  # the issue's bound for smooth layers; kinks are kept away by kink_free_input
@@ -33,11 +41,17 @@ def test_cross_entropy_gradient_with_large_logits():
 
 def test_sequential_gradients(backend):
     rng = np.random.default_rng(11)
-    net = an.Sequential([
-        ("conv", an.Conv2d(2, 4, 3, padding=1, rng=rng)), ("relu", an.ReLU()),
-        ("lrn", an.LocalResponseNorm(3, alpha=0.1)), ("pool", an.MaxPool2d(3, 2)),
-        ("flat", an.Flatten()), ("drop", an.Dropout(0.5, rng=rng)), ("fc", an.Linear(16, 3, rng=rng)),
-    ]).astype(np.float64)
+    net = an.Sequential(
+        [
+            ("conv", an.Conv2d(2, 4, 3, padding=1, rng=rng)),
+            ("relu", an.ReLU()),
+            ("lrn", an.LocalResponseNorm(3, alpha=0.1)),
+            ("pool", an.MaxPool2d(3, 2)),
+            ("flat", an.Flatten()),
+            ("drop", an.Dropout(0.5, rng=rng)),
+            ("fc", an.Linear(16, 3, rng=rng)),
+        ]
+    ).astype(np.float64)
     x = kink_free_input((2, 2, 5, 5), rng)
     results = check_layer(net, x, train=True, rng=rng)
     assert set(results) == {"input", *net.params}
@@ -69,7 +83,7 @@ def test_error_measures():
 
 def test_numerical_gradient_of_a_known_function():
     x = np.array([0.5, -1.0, 2.0])
-    g = numerical_gradient(lambda: x ** 3, x, np.ones(3))
+    g = numerical_gradient(lambda: x**3, x, np.ones(3))
     np.testing.assert_allclose(g, 3 * np.array([0.5, -1.0, 2.0]) ** 2, rtol=1e-8)
 
 
@@ -88,8 +102,13 @@ def test_kink_free_input_is_distinct_signed_and_away_from_zero():
 def test_check_all_layers_covers_every_layer_class_and_passes():
     results = check_all_layers()
     checked = {type(layer).__name__ for layer, _ in layer_catalogue(np.random.default_rng(0)).values()}
-    exported = {name for name in an.layers.__dict__ if isinstance(getattr(an.layers, name), type)
-                and issubclass(getattr(an.layers, name), an.Layer) and not name.startswith("_")}
+    exported = {
+        name
+        for name in an.layers.__dict__
+        if isinstance(getattr(an.layers, name), type)
+        and issubclass(getattr(an.layers, name), an.Layer)
+        and not name.startswith("_")
+    }
     assert exported - {"Layer", "Sequential"} <= checked
     assert "CrossEntropyLoss" in results
     worst = max(r.rel_error for per in results.values() for r in per.values())

@@ -1,4 +1,5 @@
 """predict and convert-weights on real files, against PyTorch, and the inputs that try to break them."""
+
 import subprocess
 import sys
 
@@ -27,14 +28,32 @@ def torchvision_alexnet():
     torch.manual_seed(0)
     m = nn.Module()
     m.features = nn.Sequential(
-        nn.Conv2d(3, 64, 11, 4, 2), nn.ReLU(), nn.MaxPool2d(3, 2), nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(),
-        nn.MaxPool2d(3, 2), nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(), nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2))
+        nn.Conv2d(3, 64, 11, 4, 2),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(64, 192, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(192, 384, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(384, 256, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(256, 256, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2),
+    )
     m.avgpool = nn.AdaptiveAvgPool2d((6, 6))
-    m.classifier = nn.Sequential(nn.Dropout(), nn.Linear(9216, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 4096),
-                                 nn.ReLU(), nn.Linear(4096, 1000))
+    m.classifier = nn.Sequential(
+        nn.Dropout(),
+        nn.Linear(9216, 4096),
+        nn.ReLU(),
+        nn.Dropout(),
+        nn.Linear(4096, 4096),
+        nn.ReLU(),
+        nn.Linear(4096, 1000),
+    )
     with torch.no_grad():
-        m.classifier[6].weight.mul_(40.0)   # spread the logits so the top-5 order is well separated
+        m.classifier[6].weight.mul_(40.0)  # spread the logits so the top-5 order is well separated
     m.forward = lambda x: m.classifier(torch.flatten(m.avgpool(m.features(x)), 1))
     return m.eval()
 
@@ -101,13 +120,13 @@ def test_images_that_are_converted_not_refused(converted, tmp_path):
     gray = make_photo(tmp_path / "gray.png", mode="L")
     rgba = make_photo(tmp_path / "rgba.png", mode="RGBA")
     sixteen = tmp_path / "deep.png"
-    Image.fromarray((np.asarray(Image.open(gray), np.uint16) * 257)).save(sixteen)
+    Image.fromarray(np.asarray(Image.open(gray), np.uint16) * 257).save(sixteen)
     misnamed = tmp_path / "actually_png.jpg"
     misnamed.write_bytes(rgb.read_bytes())
     x_rgb, x_gray = load_image_for(model, rgb), load_image_for(model, gray)
-    np.testing.assert_array_equal(load_image_for(model, rgba), x_rgb)             # alpha dropped
-    np.testing.assert_array_equal(load_image_for(model, misnamed), x_rgb)         # decoded by content
-    assert np.allclose(x_gray[0] * 0.229, x_gray[1] * 0.224, atol=0.05)           # grey: equal RGB before normalising
+    np.testing.assert_array_equal(load_image_for(model, rgba), x_rgb)  # alpha dropped
+    np.testing.assert_array_equal(load_image_for(model, misnamed), x_rgb)  # decoded by content
+    assert np.allclose(x_gray[0] * 0.229, x_gray[1] * 0.224, atol=0.05)  # grey: equal RGB before normalising
     np.testing.assert_allclose(load_image_for(model, sixteen), x_gray, atol=0.02)  # 16-bit scaled to 8
     assert len(predict_files(model, [gray, rgba, sixteen, misnamed])) == 4
 
@@ -133,7 +152,7 @@ def test_bad_images_give_one_line_and_exit_2(converted, tmp_path, capsys):
     }
     (tmp_path / "notes.jpg").write_text("hello")
     Image.new("RGB", (1, 1)).save(tmp_path / "tiny.png")
-    Image.new("1", (8000, 6000)).save(tmp_path / "huge.png")         # 48 MP: refused from the header
+    Image.new("1", (8000, 6000)).save(tmp_path / "huge.png")  # 48 MP: refused from the header
     (tmp_path / "empty.png").write_bytes(b"")
     for name, (path, match) in cases.items():
         code, out, err = run(capsys, "predict", path, "--weights", d / "tv.npz")
@@ -149,9 +168,12 @@ def test_bad_weight_files(converted, tmp_path, capsys):
     state = tv.state_dict()
     files = {}
     files["truncated"] = _truncate(d / "tv.npz", tmp_path / "truncated.npz", 0.3)
-    missing = dict(state); missing.pop("conv3.bias")
-    extra = dict(state); extra["conv9.weight"] = np.zeros(3, np.float32)
-    shapes = dict(state); shapes["fc7.weight"] = np.zeros((4096, 100), np.float32)
+    missing = dict(state)
+    missing.pop("conv3.bias")
+    extra = dict(state)
+    extra["conv9.weight"] = np.zeros(3, np.float32)
+    shapes = dict(state)
+    shapes["fc7.weight"] = np.zeros((4096, 100), np.float32)
     dtype = {k: v.astype(np.float16) for k, v in state.items()}
     for name, arrays in {"missing": missing, "extra": extra, "shapes": shapes, "dtype": dtype}.items():
         np.savez(tmp_path / f"{name}.npz", **arrays)
@@ -159,10 +181,15 @@ def test_bad_weight_files(converted, tmp_path, capsys):
     np.savez(tmp_path / "pickle.npz", **{"fc8.weight": np.array([object()], dtype=object)})
     files["pickle"] = tmp_path / "pickle.npz"
     an.AlexNet("single_tower", num_classes=1000).save(tmp_path / "other_variant.npz")
-    expect = {"truncated": "not a readable .npz", "missing": "missing keys: ['conv3.bias']",
-              "extra": "unexpected keys: ['conv9.weight']", "shapes": "fc7.weight: expected shape (4096, 4096)",
-              "dtype": "expected dtype float32", "pickle": "pickled objects",
-              "other_variant": "holds weights for variant 'single_tower'"}
+    expect = {
+        "truncated": "not a readable .npz",
+        "missing": "missing keys: ['conv3.bias']",
+        "extra": "unexpected keys: ['conv9.weight']",
+        "shapes": "fc7.weight: expected shape (4096, 4096)",
+        "dtype": "expected dtype float32",
+        "pickle": "pickled objects",
+        "other_variant": "holds weights for variant 'single_tower'",
+    }
     files["other_variant"] = tmp_path / "other_variant.npz"
     for name, path in files.items():
         code, _, err = run(capsys, "predict", photo, "--weights", path, "--variant", "torchvision")
@@ -178,15 +205,22 @@ def test_bad_pth_files_and_atomic_conversion(converted, tmp_path, capsys, monkey
     sd = tmodel.state_dict()
     torch.save({k: v.double() for k, v in sd.items()}, tmp_path / "f64.pth")
     torch.save({k: v for k, v in sd.items() if k != "features.0.bias"}, tmp_path / "missing.pth")
-    cases = {"list.pth": "not a state dict", "tensor.pth": "not a state dict", "cut.pth": "not a readable PyTorch",
-             "garbage.pth": "not a readable PyTorch", "f64.pth": "expected float32 tensors",
-             "missing.pth": "missing keys: ['conv1.bias']"}
+    cases = {
+        "list.pth": "not a state dict",
+        "tensor.pth": "not a state dict",
+        "cut.pth": "not a readable PyTorch",
+        "garbage.pth": "not a readable PyTorch",
+        "f64.pth": "expected float32 tensors",
+        "missing.pth": "missing keys: ['conv1.bias']",
+    }
     for name, match in cases.items():
         dst = tmp_path / f"{name}.npz"
         code, _, err = run(capsys, "convert-weights", tmp_path / name, dst)
         assert code == 2 and match in err, (name, err)
         assert not dst.exists()
-    code, _, err = run(capsys, "convert-weights", d / "tv.pth", tmp_path / "x.npz", "--variant", "single_tower")
+    code, _, err = run(
+        capsys, "convert-weights", d / "tv.pth", tmp_path / "x.npz", "--variant", "single_tower"
+    )
     assert code == 2 and "does not fit AlexNet('single_tower')" in err
     # an interrupted write leaves the previous file as it was, and no temporary file behind
     target = tmp_path / "keep.pth"
@@ -211,7 +245,7 @@ def test_non_finite_input_propagates(backend):
     y = model.forward(x)
     assert np.isnan(y[0]).all() and np.isfinite(y[1]).all()
     x[0, 1, 5, 5] = np.inf
-    with np.errstate(invalid="ignore"):          # inf − inf inside LRN is the NaN being propagated
+    with np.errstate(invalid="ignore"):  # inf − inf inside LRN is the NaN being propagated
         assert not np.isfinite(model.forward(x)[0]).all()
 
 
@@ -219,12 +253,20 @@ def test_model_accepts_views_and_rejects_bad_arrays():
     model = an.AlexNet("mini", num_classes=10, seed=0)
     rng = np.random.default_rng(1)
     base = rng.standard_normal((4, 31, 31, 3)).astype(np.float32)
-    view = base.transpose(0, 3, 1, 2)                     # NHWC memory seen as NCHW: not contiguous
-    np.testing.assert_allclose(model.forward(view), model.forward(np.ascontiguousarray(view)), rtol=1e-5, atol=1e-6)
+    view = base.transpose(0, 3, 1, 2)  # NHWC memory seen as NCHW: not contiguous
+    np.testing.assert_allclose(
+        model.forward(view), model.forward(np.ascontiguousarray(view)), rtol=1e-5, atol=1e-6
+    )
     sliced = rng.standard_normal((4, 6, 31, 31)).astype(np.float32)[:, ::2]
-    np.testing.assert_allclose(model.forward(sliced), model.forward(np.ascontiguousarray(sliced)), rtol=1e-5, atol=1e-6)
-    for bad, exc in [(np.zeros((3, 31, 31), np.float32), ValueError), (np.zeros((1, 1, 31, 31), np.float32), ValueError),
-                     (np.zeros((1, 3, 31, 31), np.int64), TypeError), (np.zeros((1, 3, 31, 31), np.float64), TypeError)]:
+    np.testing.assert_allclose(
+        model.forward(sliced), model.forward(np.ascontiguousarray(sliced)), rtol=1e-5, atol=1e-6
+    )
+    for bad, exc in [
+        (np.zeros((3, 31, 31), np.float32), ValueError),
+        (np.zeros((1, 1, 31, 31), np.float32), ValueError),
+        (np.zeros((1, 3, 31, 31), np.int64), TypeError),
+        (np.zeros((1, 3, 31, 31), np.float64), TypeError),
+    ]:
         with pytest.raises(exc, match="AlexNet|expects|dtype"):
             model.forward(bad)
 
@@ -235,13 +277,16 @@ from alexnet_np.training.data import load_digits_data
 from alexnet_np.training.experiments import subset
 from alexnet_np.training.train import TrainConfig, Trainer
 train, val = load_digits_data(seed=3)
-t = Trainer(an.AlexNet("mini", num_classes=10, seed=3), subset(train, 96), subset(val, 32), TrainConfig(epochs=2, batch_size=16, seed=3))
+config = TrainConfig(epochs=2, batch_size=16, seed=3)
+t = Trainer(an.AlexNet("mini", num_classes=10, seed=3), subset(train, 96), subset(val, 32), config)
 h = t.fit(progress=False, log=None)
 m = t.model
 x = np.random.default_rng(0).standard_normal((2, 3, 31, 31)).astype(np.float32)
 loss = an.CrossEntropyLoss(); loss.forward(m.forward(x, train=True), np.array([1, 2])); dx = m.backward(loss.backward())
 digest = hashlib.sha256()
-for a in [np.array([r["train_loss"] for r in h]), dx] + [m.params[k] for k in sorted(m.params)] + [m.grads[k] for k in sorted(m.grads)]:
+arrays = [np.array([r["train_loss"] for r in h]), dx]
+arrays += [m.params[k] for k in sorted(m.params)] + [m.grads[k] for k in sorted(m.grads)]
+for a in arrays:
     digest.update(np.ascontiguousarray(a).tobytes())
 print(digest.hexdigest())
 """
@@ -252,6 +297,14 @@ def test_same_seed_is_bit_identical_across_processes_and_thread_counts():
     writes do not overlap, so the thread count must not change a single bit."""
     import os
 
-    runs = [subprocess.run([sys.executable, "-c", DETERMINISM], capture_output=True, text=True, check=True,
-                           env=dict(os.environ, NUMBA_NUM_THREADS=n)).stdout.strip() for n in ("1", "2")]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", DETERMINISM],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=dict(os.environ, NUMBA_NUM_THREADS=n),
+        ).stdout.strip()
+        for n in ("1", "2")
+    ]
     assert len(runs[0]) == 64 and runs[0] == runs[1]

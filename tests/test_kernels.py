@@ -1,4 +1,5 @@
 """The Numba kernels equal the NumPy reference, and both equal naive loops, on odd shapes."""
+
 import numba
 import numpy as np
 import pytest
@@ -30,8 +31,9 @@ def test_im2col_col2im_twins_are_equal(shape, k, s, p, dtype, rng):
     np.testing.assert_array_equal(cols_nb, cols_ref)  # a pure copy: bit-identical
     dcols = rng.standard_normal(cols_ref.shape).astype(dtype)
     rtol = 1e-6 if dtype == np.float32 else 1e-13  # sums of the same terms in another order
-    np.testing.assert_allclose(kernels.col2im(dcols, shape, k, s, p), reference.col2im(dcols, shape, k, s, p),
-                               rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(
+        kernels.col2im(dcols, shape, k, s, p), reference.col2im(dcols, shape, k, s, p), rtol=rtol, atol=rtol
+    )
 
 
 @pytest.mark.parametrize("shape,k,s,p", CASES)
@@ -55,7 +57,9 @@ def test_conv_layer_equals_naive_loops_on_both_backends(shape, k, s, p, groups, 
     np.testing.assert_allclose(conv.forward(x), expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("shape,k,s,p", [c for c in CASES if c[3][0] <= c[1][0] // 2 and c[3][1] <= c[1][1] // 2])
+@pytest.mark.parametrize(
+    "shape,k,s,p", [c for c in CASES if c[3][0] <= c[1][0] // 2 and c[3][1] <= c[1][1] // 2]
+)
 def test_maxpool_twins_equal_naive(shape, k, s, p, rng):
     x = rng.standard_normal(shape).astype(np.float32)
     out_ref, arg_ref = reference.maxpool_forward(x, k, s, p)
@@ -64,8 +68,12 @@ def test_maxpool_twins_equal_naive(shape, k, s, p, rng):
     np.testing.assert_array_equal(arg_nb, arg_ref)
     np.testing.assert_array_equal(out_ref, naive.maxpool2d_naive(x, k, s, p))
     dout = rng.standard_normal(out_ref.shape).astype(np.float32)
-    np.testing.assert_allclose(kernels.maxpool_backward(dout, arg_nb, shape, k, s, p),
-                               reference.maxpool_backward(dout, arg_ref, shape, k, s, p), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        kernels.maxpool_backward(dout, arg_nb, shape, k, s, p),
+        reference.maxpool_backward(dout, arg_ref, shape, k, s, p),
+        rtol=1e-6,
+        atol=1e-6,
+    )
 
 
 def test_maxpool_ties_go_to_the_first_maximum(backend):
@@ -96,16 +104,21 @@ def test_lrn_twins_equal_naive(size, dtype, channels_last, rng):
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     out_ref, scale = reference.lrn_forward(x, size, 0.3, 0.75, 2.0)
     out_nb, powers = kernels.lrn_forward(x, size, 0.3, 0.75, 2.0)
-    assert is_channels_last(out_nb) == channels_last       # the output keeps the input's layout
+    assert is_channels_last(out_nb) == channels_last  # the output keeps the input's layout
     rtol = 1e-5 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(out_nb, out_ref, rtol=rtol)
     np.testing.assert_allclose(powers[0], scale**-0.75, rtol=rtol)
     np.testing.assert_allclose(powers[1], scale**-1.75, rtol=rtol)
-    np.testing.assert_allclose(out_ref, naive.lrn_naive(x.astype(np.float64), size, 0.3, 0.75, 2.0), rtol=rtol)
+    np.testing.assert_allclose(
+        out_ref, naive.lrn_naive(x.astype(np.float64), size, 0.3, 0.75, 2.0), rtol=rtol
+    )
     dout = rng.standard_normal(x.shape).astype(dtype)
-    np.testing.assert_allclose(kernels.lrn_backward(dout, x, powers, size, 0.3, 0.75),
-                               reference.lrn_backward(dout, x, scale, size, 0.3, 0.75),
-                               rtol=rtol * 10, atol=rtol)
+    np.testing.assert_allclose(
+        kernels.lrn_backward(dout, x, powers, size, 0.3, 0.75),
+        reference.lrn_backward(dout, x, scale, size, 0.3, 0.75),
+        rtol=rtol * 10,
+        atol=rtol,
+    )
 
 
 @pytest.mark.parametrize("beta", [0.75, 0.5, 1.3])
@@ -113,7 +126,7 @@ def test_lrn_fast_power_path_equals_pow(beta, rng):
     x = rng.standard_normal((1, 6, 2, 2)) * 5
     _, (scale_neg_beta, scale_neg_beta_1) = kernels.lrn_forward(x, 5, 1e-2, beta, 2.0)
     scale = scale_neg_beta / scale_neg_beta_1
-    np.testing.assert_allclose(scale_neg_beta, scale ** -beta, rtol=1e-13)
+    np.testing.assert_allclose(scale_neg_beta, scale**-beta, rtol=1e-13)
     np.testing.assert_allclose(scale, 2.0 + 1e-2 * reference._channel_window_sum(x * x, 2, 2), rtol=1e-13)
 
 
@@ -152,7 +165,7 @@ def test_numba_path_is_compiled_code():
         conv, pool, lrn = an.Conv2d(3, 4, 3), an.MaxPool2d(3, 2), an.LocalResponseNorm()
         conv2 = an.Conv2d(4, 4, 3, padding=1)
         x = np.random.default_rng(0).standard_normal((1, 3, 9, 9)).astype(np.float32)
-        y = conv2.forward(pool.forward(lrn.forward(conv.forward(x))))        # NCHW input, then channels-last
+        y = conv2.forward(pool.forward(lrn.forward(conv.forward(x))))  # NCHW input, then channels-last
         conv.backward(lrn.backward(pool.backward(conv2.backward(np.ones_like(y)))))
         SGD(conv.params, conv.grads).step()
     for kernel in kernels.KERNELS:

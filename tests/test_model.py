@@ -1,4 +1,5 @@
 """AlexNet: parameter counts, shapes without data, weights in and out, the whole-network check."""
+
 import os
 import zipfile
 
@@ -9,8 +10,13 @@ import alexnet_np as an
 from alexnet_np.gradcheck import NETWORK_TOL, network_check
 
 # ../shared/PAPER_FACTS.md, cross-checked there with PyTorch modules of the same shape.
-PARAMS = {"single_tower": 62_378_344, "paper": 60_965_224, "torchvision": 61_100_840, "seed_keras": 28_056_616,
-          "mini": 704_584}
+PARAMS = {
+    "single_tower": 62_378_344,
+    "paper": 60_965_224,
+    "torchvision": 61_100_840,
+    "seed_keras": 28_056_616,
+    "mini": 704_584,
+}
 MACS = {"single_tower": 1_135_256_096, "paper": 724_406_816, "torchvision": 714_188_480}
 PER_LAYER = {  # (params, MACs) per layer: single tower | paper | torchvision
     "conv1": [(34_944, 105_415_200), (34_944, 105_415_200), (23_296, 70_276_800)],
@@ -22,8 +28,10 @@ PER_LAYER = {  # (params, MACs) per layer: single tower | paper | torchvision
     "fc7": [(16_781_312, 16_777_216)] * 3,
     "fc8": [(4_097_000, 4_096_000)] * 3,
 }
-NAMES_LRN = ("conv1 relu1 lrn1 pool1 conv2 relu2 lrn2 pool2 conv3 relu3 conv4 relu4 conv5 relu5 pool5 "
-             "flatten drop6 fc6 relu6 drop7 fc7 relu7 fc8").split()
+NAMES_LRN = (
+    "conv1 relu1 lrn1 pool1 conv2 relu2 lrn2 pool2 conv3 relu3 conv4 relu4 conv5 relu5 pool5 "
+    "flatten drop6 fc6 relu6 drop7 fc7 relu7 fc8"
+).split()
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +62,9 @@ def test_mini_variant():
     assert m.num_params() == 450_154 and m.input_size == (31, 31)
     s = m.summary()
     assert [s.row(n).output_shape[1] for n in ("conv1", "pool1", "pool2", "pool5")] == [31, 15, 7, 3]
-    assert all("→" not in r.arithmetic for r in s.rows)            # every window fits exactly at 31
+    assert all("→" not in r.arithmetic for r in s.rows)  # every window fits exactly at 31
     assert list(m.layers) == NAMES_LRN
-    assert an.AlexNet("mini").num_params() == 450_154 + 990 * (256 + 1)   # fc8 grows from 10 to 1000 outputs
+    assert an.AlexNet("mini").num_params() == 450_154 + 990 * (256 + 1)  # fc8 grows from 10 to 1000 outputs
     tanh = an.AlexNet("mini", num_classes=10, activation="tanh", pool=(2, 2))
     assert "tanh1" in tanh.layers and isinstance(tanh["tanh1"], an.Tanh)
     assert tanh.summary().row("pool1").output_shape == (24, 15, 15)
@@ -102,7 +110,9 @@ def test_input_size_224_and_lrn_off():
 
 def test_neuron_counts_fit_the_papers_650k(models):
     s = models["paper"].summary()
-    neurons = [s.row(n).activations for n in ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")]
+    neurons = [
+        s.row(n).activations for n in ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+    ]
     assert neurons == [290_400, 186_624, 64_896, 64_896, 43_264, 4096, 4096, 1000]
     assert sum(neurons) == 659_272
 
@@ -129,7 +139,12 @@ def test_wrong_and_too_small_inputs(models):
         an.AlexNet("single_tower", input_size=64)
     with pytest.raises(ValueError, match="too small: layer conv1"):
         an.AlexNet("single_tower", input_size=8)
-    for bad in [dict(variant="vgg"), dict(init="xavier"), dict(num_classes=0), dict(variant="seed_keras", lrn=True)]:
+    for bad in [
+        dict(variant="vgg"),
+        dict(init="xavier"),
+        dict(num_classes=0),
+        dict(variant="seed_keras", lrn=True),
+    ]:
         with pytest.raises(ValueError):
             an.AlexNet(**bad)
 
@@ -208,8 +223,12 @@ def test_state_dict_round_trip_and_errors(tmp_path):
     with pytest.raises(ValueError) as err:
         b.load_state_dict(sd)
     msg = str(err.value)
-    for part in ("missing keys: ['conv1.bias']", "unexpected keys: ['extra']", "fc8.weight: expected shape (7, 4096)",
-                 "fc7.bias: expected dtype float32"):
+    for part in (
+        "missing keys: ['conv1.bias']",
+        "unexpected keys: ['extra']",
+        "fc8.weight: expected shape (7, 4096)",
+        "fc7.bias: expected dtype float32",
+    ):
         assert part in msg
     np.testing.assert_array_equal(b.params["fc8.weight"], a.params["fc8.weight"])  # nothing loaded
 

@@ -1,26 +1,46 @@
 """AlexNet against torch modules of the same layout: logits, input gradients, weight gradients."""
+
 import numpy as np
 import pytest
 import torch
+from _util import assert_close
 
 import alexnet_np as an
-from _util import assert_close
-from alexnet_np.tools.interop import build_torch_module, from_torch_state_dict, to_torch_state_dict, torch_key_map
+from alexnet_np.tools.interop import (
+    build_torch_module,
+    from_torch_state_dict,
+    to_torch_state_dict,
+    torch_key_map,
+)
 
 torch.set_num_threads(2)
 
-TORCHVISION_KEYS = {"conv1": "features.0", "conv2": "features.3", "conv3": "features.6", "conv4": "features.8",
-                    "conv5": "features.10", "fc6": "classifier.1", "fc7": "classifier.4", "fc8": "classifier.6"}
+TORCHVISION_KEYS = {
+    "conv1": "features.0",
+    "conv2": "features.3",
+    "conv3": "features.6",
+    "conv4": "features.8",
+    "conv5": "features.10",
+    "fc6": "classifier.1",
+    "fc7": "classifier.4",
+    "fc8": "classifier.6",
+}
 
 
 def test_torchvision_key_names():
     m = an.AlexNet("torchvision")
-    expected = {f"{ours}.{t}": f"{theirs}.{t}" for ours, theirs in TORCHVISION_KEYS.items() for t in ("weight", "bias")}
+    expected = {
+        f"{ours}.{t}": f"{theirs}.{t}"
+        for ours, theirs in TORCHVISION_KEYS.items()
+        for t in ("weight", "bias")
+    }
     assert torch_key_map(m) == expected
 
 
-@pytest.mark.parametrize("variant,size", [("torchvision", 224), ("single_tower", 227), ("paper", 227),
-                                          ("torchvision", 100), ("seed_keras", 224)])
+@pytest.mark.parametrize(
+    "variant,size",
+    [("torchvision", 224), ("single_tower", 227), ("paper", 227), ("torchvision", 100), ("seed_keras", 224)],
+)
 def test_logits_and_gradients_match_torch(variant, size):
     model = an.AlexNet(variant, num_classes=20, seed=1, input_size=size)
     tmodel = build_torch_module(model).eval()

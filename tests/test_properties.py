@@ -4,17 +4,22 @@ Each property draws a configuration (channels, kernel, stride, padding, groups, 
 size), and checks that the Numba kernels equal the NumPy reference, that both equal PyTorch,
 and that shape inference predicts the real output shape.
 """
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _util import assert_close, random_conv_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import alexnet_np as an
-from _util import assert_close, random_conv_config
 
-PROPERTY = settings(max_examples=200, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROPERTY = settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @st.composite
@@ -27,14 +32,21 @@ def conv_configs(draw):
 @given(conv_configs())
 def test_conv2d_backends_torch_and_shapes_agree(cfg):
     rng = np.random.default_rng(cfg["seed"])
-    conv = an.Conv2d(cfg["cin"], cfg["cout"], cfg["k"], cfg["s"], cfg["p"], cfg["g"], rng=rng, dtype=np.float64)
+    conv = an.Conv2d(
+        cfg["cin"], cfg["cout"], cfg["k"], cfg["s"], cfg["p"], cfg["g"], rng=rng, dtype=np.float64
+    )
     x = rng.standard_normal(cfg["shape"])
     results = {}
     for backend in an.BACKENDS:
         with an.use_backend(backend):
             y = conv.forward(x)
             dout = np.random.default_rng(1).standard_normal(y.shape)
-            results[backend] = (y, conv.backward(dout), conv.grads["weight"].copy(), conv.grads["bias"].copy())
+            results[backend] = (
+                y,
+                conv.backward(dout),
+                conv.grads["weight"].copy(),
+                conv.grads["bias"].copy(),
+            )
     assert y.shape == conv.output_shape(x.shape)
     for a, b in zip(results["numba"], results["numpy"]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
@@ -55,15 +67,25 @@ def pool_configs(draw):
     h = draw(st.integers(max(1, kh - 2 * ph), 11))
     w = draw(st.integers(max(1, kw - 2 * pw), 11))
     ties = draw(st.booleans())
-    return dict(k=(kh, kw), s=(sh, sw), p=(ph, pw), shape=(draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w),
-                ties=ties, seed=draw(st.integers(0, 2**31 - 1)))
+    return dict(
+        k=(kh, kw),
+        s=(sh, sw),
+        p=(ph, pw),
+        shape=(draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w),
+        ties=ties,
+        seed=draw(st.integers(0, 2**31 - 1)),
+    )
 
 
 @PROPERTY
 @given(pool_configs())
 def test_maxpool_backends_torch_and_shapes_agree(cfg):
     rng = np.random.default_rng(cfg["seed"])
-    x = rng.integers(0, 3, cfg["shape"]).astype(np.float64) if cfg["ties"] else rng.standard_normal(cfg["shape"])
+    x = (
+        rng.integers(0, 3, cfg["shape"]).astype(np.float64)
+        if cfg["ties"]
+        else rng.standard_normal(cfg["shape"])
+    )
     pool = an.MaxPool2d(cfg["k"], cfg["s"], cfg["p"])
     results = {}
     for backend in an.BACKENDS:
@@ -82,8 +104,15 @@ def test_maxpool_backends_torch_and_shapes_agree(cfg):
 
 
 @PROPERTY
-@given(size=st.integers(1, 7), channels=st.integers(1, 12), form=st.sampled_from(["paper", "pytorch"]),
-       alpha=st.floats(1e-4, 1.0), beta=st.floats(0.1, 1.5), k=st.floats(0.5, 3.0), seed=st.integers(0, 2**31 - 1))
+@given(
+    size=st.integers(1, 7),
+    channels=st.integers(1, 12),
+    form=st.sampled_from(["paper", "pytorch"]),
+    alpha=st.floats(1e-4, 1.0),
+    beta=st.floats(0.1, 1.5),
+    k=st.floats(0.5, 3.0),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_lrn_backends_and_torch_agree(size, channels, form, alpha, beta, k, seed):
     rng = np.random.default_rng(seed)
     x = 2 * rng.standard_normal((2, channels, 3, 2))
@@ -112,8 +141,19 @@ def networks(draw):
         kind = draw(st.sampled_from(["conv", "pool", "relu", "lrn", "avgpool"]))
         if kind == "conv":
             out = draw(st.integers(1, 4))
-            layers.append((f"l{i}", an.Conv2d(c, out, draw(st.integers(1, 4)), draw(st.integers(1, 3)),
-                                              draw(st.integers(0, 2)), rng=np.random.default_rng(i))))
+            layers.append(
+                (
+                    f"l{i}",
+                    an.Conv2d(
+                        c,
+                        out,
+                        draw(st.integers(1, 4)),
+                        draw(st.integers(1, 3)),
+                        draw(st.integers(0, 2)),
+                        rng=np.random.default_rng(i),
+                    ),
+                )
+            )
             c = out
         elif kind == "pool":
             k = draw(st.integers(1, 3))
@@ -121,7 +161,9 @@ def networks(draw):
         elif kind == "avgpool":
             layers.append((f"l{i}", an.AdaptiveAvgPool2d((draw(st.integers(1, 3)), draw(st.integers(1, 3))))))
         else:
-            layers.append((f"l{i}", an.ReLU() if kind == "relu" else an.LocalResponseNorm(draw(st.integers(1, 5)))))
+            layers.append(
+                (f"l{i}", an.ReLU() if kind == "relu" else an.LocalResponseNorm(draw(st.integers(1, 5))))
+            )
     shape = (draw(st.integers(1, 2)), 3, draw(st.integers(1, 16)), draw(st.integers(1, 16)))
     return an.Sequential(layers), shape
 

@@ -4,10 +4,20 @@ from alexnet_np import conv_output_size
 from alexnet_np.shapes import conv_output_arithmetic, pair
 
 
-@pytest.mark.parametrize("n,k,s,p,out", [
-    (227, 11, 4, 0, 55), (224, 11, 4, 0, 54), (224, 11, 4, 2, 55), (55, 3, 2, 0, 27),
-    (27, 5, 1, 2, 27), (13, 3, 1, 1, 13), (13, 3, 2, 0, 6), (5, 5, 1, 0, 1), (1, 1, 1, 0, 1),
-])
+@pytest.mark.parametrize(
+    "n,k,s,p,out",
+    [
+        (227, 11, 4, 0, 55),
+        (224, 11, 4, 0, 54),
+        (224, 11, 4, 2, 55),
+        (55, 3, 2, 0, 27),
+        (27, 5, 1, 2, 27),
+        (13, 3, 1, 1, 13),
+        (13, 3, 2, 0, 6),
+        (5, 5, 1, 0, 1),
+        (1, 1, 1, 0, 1),
+    ],
+)
 def test_conv_output_size_matches_the_floor_formula(n, k, s, p, out):
     assert conv_output_size(n, k, s, p) == out
     assert out == (n + 2 * p - k) // s + 1

@@ -3,13 +3,14 @@
 torch is a test-only dependency and is imported unconditionally: a missing torch fails
 the run instead of skipping the parity tests.
 """
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _util import assert_close, random_conv_config
 
 import alexnet_np as an
-from _util import assert_close, random_conv_config
 
 torch.set_num_threads(2)
 DTYPES = [np.float32, np.float64]
@@ -36,11 +37,21 @@ def _random_conv_configs(n, seed):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("cfg", _random_conv_configs(12, seed=1), ids=lambda c: f"k{c['k']}s{c['s']}p{c['p']}g{c['g']}")
+@pytest.mark.parametrize(
+    "cfg", _random_conv_configs(12, seed=1), ids=lambda c: f"k{c['k']}s{c['s']}p{c['p']}g{c['g']}"
+)
 def test_conv2d(cfg, dtype, backend):
     rng = np.random.default_rng(0)
-    conv = an.Conv2d(cfg["cin"], cfg["cout"], cfg["k"], stride=cfg["s"], padding=cfg["p"], groups=cfg["g"],
-                     rng=rng, dtype=dtype)
+    conv = an.Conv2d(
+        cfg["cin"],
+        cfg["cout"],
+        cfg["k"],
+        stride=cfg["s"],
+        padding=cfg["p"],
+        groups=cfg["g"],
+        rng=rng,
+        dtype=dtype,
+    )
     x = rng.standard_normal(cfg["shape"]).astype(dtype)
     wt, bt = _t(conv.params["weight"]), _t(conv.params["bias"])
     ours, theirs = _run_both(conv, x, lambda xt: F.conv2d(xt, wt, bt, cfg["s"], cfg["p"], 1, cfg["g"]), rng)
@@ -64,9 +75,13 @@ def test_linear(n, dtype, rng):
     assert_close(lin.grads["bias"], bt.grad.numpy(), dtype)
 
 
-POOLS = [((3, 3), (2, 2), (0, 0), (2, 3, 13, 11)), ((3, 2), (2, 1), (1, 1), (1, 2, 7, 6)),
-         ((2, 2), (2, 2), (0, 0), (2, 2, 8, 9)), ((3, 3), (1, 2), (1, 0), (1, 1, 5, 7)),
-         ((3, 3), (2, 2), (0, 0), (1, 4, 55, 55))]
+POOLS = [
+    ((3, 3), (2, 2), (0, 0), (2, 3, 13, 11)),
+    ((3, 2), (2, 1), (1, 1), (1, 2, 7, 6)),
+    ((2, 2), (2, 2), (0, 0), (2, 2, 8, 9)),
+    ((3, 3), (1, 2), (1, 0), (1, 1, 5, 7)),
+    ((3, 3), (2, 2), (0, 0), (1, 4, 55, 55)),
+]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -89,11 +104,15 @@ def test_maxpool2d_ties_match_pytorch(dtype, backend, rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("out_size,shape", [((6, 6), (2, 3, 6, 6)), ((4, 3), (1, 2, 9, 7)),
-                                            ((2, 5), (2, 1, 5, 11)), ((3, 3), (1, 2, 13, 13))])
+@pytest.mark.parametrize(
+    "out_size,shape",
+    [((6, 6), (2, 3, 6, 6)), ((4, 3), (1, 2, 9, 7)), ((2, 5), (2, 1, 5, 11)), ((3, 3), (1, 2, 13, 13))],
+)
 def test_adaptive_avgpool2d(out_size, shape, dtype, rng):
     x = rng.standard_normal(shape).astype(dtype)
-    ours, theirs = _run_both(an.AdaptiveAvgPool2d(out_size), x, lambda xt: F.adaptive_avg_pool2d(xt, out_size), rng)
+    ours, theirs = _run_both(
+        an.AdaptiveAvgPool2d(out_size), x, lambda xt: F.adaptive_avg_pool2d(xt, out_size), rng
+    )
     for a, b in zip(ours, theirs):
         assert_close(a, b, dtype)
 
@@ -106,7 +125,9 @@ def test_local_response_norm(size, channels, form, dtype, backend, rng):
     lrn = an.LocalResponseNorm(size, alpha=1e-2, beta=0.75, k=2.0, convention=form)
     t = lrn.torch_equivalent()
     x = (3 * rng.standard_normal((2, channels, 3, 4))).astype(dtype)
-    ours, theirs = _run_both(lrn, x, lambda xt: F.local_response_norm(xt, t["size"], t["alpha"], t["beta"], t["k"]), rng)
+    ours, theirs = _run_both(
+        lrn, x, lambda xt: F.local_response_norm(xt, t["size"], t["alpha"], t["beta"], t["k"]), rng
+    )
     for a, b in zip(ours, theirs):
         assert_close(a, b, dtype)
 
@@ -123,8 +144,9 @@ def test_lrn_paper_defaults_are_torch_alpha_5e4_k2():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("layer,fn", [(an.ReLU(), torch.relu), (an.Tanh(), torch.tanh),
-                                      (an.Flatten(), lambda t: t.flatten(1))])
+@pytest.mark.parametrize(
+    "layer,fn", [(an.ReLU(), torch.relu), (an.Tanh(), torch.tanh), (an.Flatten(), lambda t: t.flatten(1))]
+)
 def test_elementwise_and_flatten(layer, fn, dtype, rng):
     x = rng.standard_normal((2, 3, 4, 5)).astype(dtype)
     x[0, 0, 0, :2] = 0.0  # ReLU's gradient at exactly 0 is 0 in both
@@ -141,11 +163,17 @@ def test_dropout_with_the_same_mask(convention, dtype, rng):
     x = rng.standard_normal((6, 50)).astype(dtype)
     scale = 1 / (1 - p) if convention == "pytorch" else 1.0
     # The mask is ours (two RNGs cannot agree); the arithmetic around it is compared with torch.
-    ours, theirs = _run_both(drop, x, lambda xt: xt * torch.tensor(drop_mask(drop, x)) * scale, rng, train=True)
+    ours, theirs = _run_both(
+        drop, x, lambda xt: xt * torch.tensor(drop_mask(drop, x)) * scale, rng, train=True
+    )
     for a, b in zip(ours, theirs):
         assert_close(a, b, dtype)
     eval_scale = 1.0 if convention == "pytorch" else 1 - p
-    assert_close(drop.forward(x, train=False), F.dropout(torch.tensor(x), p, training=False).numpy() * eval_scale, dtype)
+    assert_close(
+        drop.forward(x, train=False),
+        F.dropout(torch.tensor(x), p, training=False).numpy() * eval_scale,
+        dtype,
+    )
 
 
 def drop_mask(drop, x):
@@ -203,19 +231,34 @@ def test_cross_entropy_survives_huge_logits():
 def test_small_network_end_to_end(dtype, backend):
     """A conv-relu-lrn-pool-conv(groups)-flatten-linear stack against the same torch.nn stack."""
     rng = np.random.default_rng(2)
-    net = an.Sequential([
-        ("conv1", an.Conv2d(3, 8, 5, stride=2, padding=2, rng=rng)), ("relu1", an.ReLU()),
-        ("lrn1", an.LocalResponseNorm(5, alpha=1e-3)), ("pool1", an.MaxPool2d(3, 2)),
-        ("conv2", an.Conv2d(8, 4, 3, padding=1, groups=2, rng=rng)), ("relu2", an.ReLU()),
-        ("flatten", an.Flatten()), ("fc", an.Linear(4 * 3 * 3, 5, rng=rng)),
-    ]).astype(dtype)
+    net = an.Sequential(
+        [
+            ("conv1", an.Conv2d(3, 8, 5, stride=2, padding=2, rng=rng)),
+            ("relu1", an.ReLU()),
+            ("lrn1", an.LocalResponseNorm(5, alpha=1e-3)),
+            ("pool1", an.MaxPool2d(3, 2)),
+            ("conv2", an.Conv2d(8, 4, 3, padding=1, groups=2, rng=rng)),
+            ("relu2", an.ReLU()),
+            ("flatten", an.Flatten()),
+            ("fc", an.Linear(4 * 3 * 3, 5, rng=rng)),
+        ]
+    ).astype(dtype)
     tnet = torch.nn.Sequential(
-        torch.nn.Conv2d(3, 8, 5, stride=2, padding=2), torch.nn.ReLU(),
-        torch.nn.LocalResponseNorm(5, alpha=5e-3, beta=0.75, k=2.0), torch.nn.MaxPool2d(3, 2),
-        torch.nn.Conv2d(8, 4, 3, padding=1, groups=2), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(36, 5),
+        torch.nn.Conv2d(3, 8, 5, stride=2, padding=2),
+        torch.nn.ReLU(),
+        torch.nn.LocalResponseNorm(5, alpha=5e-3, beta=0.75, k=2.0),
+        torch.nn.MaxPool2d(3, 2),
+        torch.nn.Conv2d(8, 4, 3, padding=1, groups=2),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(36, 5),
     ).to(torch.float32 if dtype == np.float32 else torch.float64)
-    tparams = dict(zip(["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc.weight", "fc.bias"],
-                       tnet.parameters()))
+    tparams = dict(
+        zip(
+            ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc.weight", "fc.bias"],
+            tnet.parameters(),
+        )
+    )
     with torch.no_grad():
         for k, p in tparams.items():
             p.copy_(torch.tensor(net.params[k]))

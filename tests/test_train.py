@@ -1,17 +1,34 @@
 """Training: the optimizer against PyTorch, schedules, augmentation, data loading, checkpoints and resume."""
+
 import numpy as np
 import pytest
 import torch
 
 import alexnet_np as an
-from alexnet_np.training.augment import PCAColorNoise, center_crop_nchw, predict_ten_crop, random_crop, random_flip, ten_crops
-from alexnet_np.training.data import (SAMPLE_IMAGES, TORCHVISION_STD, DataError, Dataset, load_digits_data,
-                             load_image_folder, preprocess, read_image, sample_image)
+from alexnet_np.training.augment import (
+    PCAColorNoise,
+    center_crop_nchw,
+    predict_ten_crop,
+    random_crop,
+    random_flip,
+    ten_crops,
+)
+from alexnet_np.training.data import (
+    SAMPLE_IMAGES,
+    TORCHVISION_STD,
+    DataError,
+    Dataset,
+    load_digits_data,
+    load_image_folder,
+    preprocess,
+    read_image,
+    sample_image,
+)
 from alexnet_np.training.optim import SGD, ReduceOnPlateau, StepLR
 from alexnet_np.training.train import TrainConfig, Trainer, evaluate, model_from_checkpoint
 
-
 # ---- optimizer ------------------------------------------------------------------------------
+
 
 def _quadratic_grads(params, targets):
     return {k: (params[k] - targets[k]) * 0.7 for k in params}
@@ -39,7 +56,9 @@ def test_sgd_equals_torch_at_constant_lr(dtype):
     for t, k in zip(tparams, ("w", "b")):
         np.testing.assert_allclose(params[k], t.detach().numpy(), rtol=tol, atol=tol)
         # the mapping between the two momentum buffers
-        np.testing.assert_allclose(ours.velocity[k], -0.05 * topt.state[t]["momentum_buffer"].numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(
+            ours.velocity[k], -0.05 * topt.state[t]["momentum_buffer"].numpy(), rtol=tol, atol=tol
+        )
 
 
 def test_paper_and_pytorch_forms_part_after_a_schedule_step():
@@ -53,13 +72,13 @@ def test_paper_and_pytorch_forms_part_after_a_schedule_step():
         trace = []
         for step in range(6):
             if step == 3:
-                opt.lr = 0.01                       # a schedule divides ε by 10
-            g["w"][...] = p["w"]                    # gradient of ½‖w‖²
+                opt.lr = 0.01  # a schedule divides ε by 10
+            g["w"][...] = p["w"]  # gradient of ½‖w‖²
             opt.step()
             trace.append(p["w"].copy())
         runs[form] = np.array(trace)
-    np.testing.assert_allclose(runs["paper"][:3], runs["pytorch"][:3], rtol=1e-12)   # identical before
-    assert not np.allclose(runs["paper"][3], runs["pytorch"][3])                      # different after
+    np.testing.assert_allclose(runs["paper"][:3], runs["pytorch"][:3], rtol=1e-12)  # identical before
+    assert not np.allclose(runs["paper"][3], runs["pytorch"][3])  # different after
     # the paper's velocity still carries the old ε: its first step after the change is larger
     step_paper = np.abs(runs["paper"][3] - runs["paper"][2]).sum()
     step_torch = np.abs(runs["pytorch"][3] - runs["pytorch"][2]).sum()
@@ -97,6 +116,7 @@ def test_schedules():
 
 # ---- augmentation -----------------------------------------------------------------------------
 
+
 def test_augmentation_shapes_and_determinism():
     x = np.random.default_rng(0).standard_normal((5, 3, 12, 10)).astype(np.float32)
     a = random_crop(x, 8, np.random.default_rng(1))
@@ -118,21 +138,25 @@ def test_augmentation_shapes_and_determinism():
 def test_pca_noise_statistics():
     rng = np.random.default_rng(0)
     mix = np.array([[1.0, 0.5, 0.2], [0.0, 1.0, 0.3], [0.0, 0.0, 0.4]])
-    pixels = rng.standard_normal((4000, 3)) @ mix                     # correlated RGB
+    pixels = rng.standard_normal((4000, 3)) @ mix  # correlated RGB
     images = pixels.reshape(40, 10, 10, 3).transpose(0, 3, 1, 2)
     pca = PCAColorNoise(std=0.1).fit(images)
     cov = np.cov(pixels, rowvar=False)
-    np.testing.assert_allclose(pca.eigenvectors @ np.diag(pca.eigenvalues) @ pca.eigenvectors.T, cov, atol=1e-10)
+    np.testing.assert_allclose(
+        pca.eigenvectors @ np.diag(pca.eigenvalues) @ pca.eigenvectors.T, cov, atol=1e-10
+    )
     assert np.all(np.diff(pca.eigenvalues) <= 0)
     base = np.zeros((20000, 3, 1, 1))
     shifts = pca(base, np.random.default_rng(1))[:, :, 0, 0]
     # shift = P·(α ⊙ λ), α ~ N(0, 0.1²): mean 0, covariance P·diag(0.01·λ²)·Pᵀ, the same shift on every pixel
-    expected = pca.eigenvectors @ np.diag(0.01 * pca.eigenvalues ** 2) @ pca.eigenvectors.T
+    expected = pca.eigenvectors @ np.diag(0.01 * pca.eigenvalues**2) @ pca.eigenvectors.T
     np.testing.assert_allclose(np.cov(shifts, rowvar=False), expected, rtol=0.05, atol=1e-4)
     assert np.abs(shifts.mean(axis=0)).max() < 0.01
     one = pca(np.zeros((1, 3, 4, 4)), np.random.default_rng(2))
-    assert np.ptp(one[0, 0]) == 0                                     # constant over the image
-    np.testing.assert_array_equal(pca(base[:5], np.random.default_rng(7)), pca(base[:5], np.random.default_rng(7)))
+    assert np.ptp(one[0, 0]) == 0  # constant over the image
+    np.testing.assert_array_equal(
+        pca(base[:5], np.random.default_rng(7)), pca(base[:5], np.random.default_rng(7))
+    )
 
 
 def test_ten_crop_prediction_is_a_probability():
@@ -144,6 +168,7 @@ def test_ten_crop_prediction_is_a_probability():
 
 
 # ---- data -------------------------------------------------------------------------------------
+
 
 def test_digits_data():
     train, val = load_digits_data(seed=0)
@@ -177,12 +202,21 @@ def test_image_folder_reads_every_kind_of_image(tmp_path):
     assert read_image(tmp_path / "dogs" / "deep.png").dtype == np.uint8
 
 
-@pytest.mark.parametrize("setup,match", [
-    (lambda root: None, "does not exist"),
-    (lambda root: root.mkdir(), "no class sub-folders"),
-    (lambda root: (root / "a").mkdir(parents=True), "has no images"),
-    (lambda root: ((root / "a").mkdir(parents=True), (root / "a" / "x.jpg").write_bytes(b"not a jpeg")), "cannot read image"),
-])
+@pytest.mark.parametrize(
+    "setup,match",
+    [
+        (lambda root: None, "does not exist"),
+        (lambda root: root.mkdir(), "no class sub-folders"),
+        (lambda root: (root / "a").mkdir(parents=True), "has no images"),
+        (
+            lambda root: (
+                (root / "a").mkdir(parents=True),
+                (root / "a" / "x.jpg").write_bytes(b"not a jpeg"),
+            ),
+            "cannot read image",
+        ),
+    ],
+)
 def test_image_folder_errors(tmp_path, setup, match):
     root = tmp_path / "data"
     setup(root)
@@ -206,10 +240,13 @@ def test_truncated_and_tiny_images(tmp_path):
 
 # ---- training and checkpoints ---------------------------------------------------------------------
 
+
 def _small_digits(n_train=160, n_val=60):
     train, val = load_digits_data(seed=0)
-    return (Dataset(train.images[:n_train], train.labels[:n_train], train.classes, train.mean),
-            Dataset(val.images[:n_val], val.labels[:n_val], val.classes, val.mean))
+    return (
+        Dataset(train.images[:n_train], train.labels[:n_train], train.classes, train.mean),
+        Dataset(val.images[:n_val], val.labels[:n_val], val.classes, val.mean),
+    )
 
 
 def test_resume_equals_an_uninterrupted_run(tmp_path):
@@ -219,9 +256,16 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     full = Trainer(an.AlexNet("mini", num_classes=10, seed=5), train, val, config)
     full.fit(progress=False, log=None)
 
-    first = Trainer(an.AlexNet("mini", num_classes=10, seed=5), train, val, TrainConfig(**{**config.__dict__, "epochs": 1}))
+    first = Trainer(
+        an.AlexNet("mini", num_classes=10, seed=5),
+        train,
+        val,
+        TrainConfig(**{**config.__dict__, "epochs": 1}),
+    )
     first.fit(checkpoint=tmp_path / "ck.npz", progress=False, log=None)
-    resumed = Trainer(an.AlexNet("mini", num_classes=10, seed=99), train, val, config)   # other seed: all state comes from the file
+    resumed = Trainer(
+        an.AlexNet("mini", num_classes=10, seed=99), train, val, config
+    )  # other seed: all state comes from the file
     resumed.load_checkpoint(tmp_path / "ck.npz")
     assert resumed.epoch == 1
     resumed.fit(progress=False, log=None)
@@ -246,9 +290,14 @@ def test_checkpoint_round_trip_and_evaluate(tmp_path):
 
 def test_mini_learns_digits_quickly():
     train, val = _small_digits(n_train=600, n_val=200)
-    t = Trainer(an.AlexNet("mini", num_classes=10, seed=0), train, val, TrainConfig(epochs=4, batch_size=32, flip=False))
+    t = Trainer(
+        an.AlexNet("mini", num_classes=10, seed=0),
+        train,
+        val,
+        TrainConfig(epochs=4, batch_size=32, flip=False),
+    )
     history = t.fit(progress=False, log=None)
-    assert history[-1]["val_top1"] > 0.5           # chance is 0.1
+    assert history[-1]["val_top1"] > 0.5  # chance is 0.1
     assert history[-1]["train_loss"] < history[0]["train_loss"]
 
 
@@ -259,7 +308,9 @@ def test_single_tower_overfits_one_batch_of_photographs():
     x = np.ascontiguousarray(np.stack(imgs + [i[:, :, ::-1] for i in imgs[:2]]), dtype=np.float32)
     y = np.arange(8)
     model = an.AlexNet("single_tower", num_classes=10, seed=0)
-    opt = SGD(model.params, model.grads, lr=0.001, momentum=0.9, weight_decay=5e-4)  # 24–27 steps for seeds 0, 1
+    opt = SGD(
+        model.params, model.grads, lr=0.001, momentum=0.9, weight_decay=5e-4
+    )  # 24–27 steps for seeds 0, 1
     loss_fn = an.CrossEntropyLoss()
     losses = []
     for _ in range(50):

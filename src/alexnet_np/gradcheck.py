@@ -19,6 +19,7 @@ What makes a naive check fail, and how this module handles it:
 * ReLU kinks and max-pool ties: :func:`kink_free_input` gives inputs that are all distinct,
   of both signs, and at least a margin ≫ h away from 0 and from each other.
 """
+
 from __future__ import annotations
 
 import copy
@@ -29,8 +30,8 @@ import numpy as np
 
 # A correct backward pass checks far below these in float64 (measured: 1e-11 to 1e-8 per layer, 1e-9 for the
 # whole network); a wrong one lands far above (a transposed or missing term: 1e-2 to 1).
-LAYER_TOL = 1e-7     # relative error of one layer's tensors (central differences, h = 1e-6)
-NETWORK_TOL = 1e-6   # relative error of a whole network's directional derivative (h = 1e-5)
+LAYER_TOL = 1e-7  # relative error of one layer's tensors (central differences, h = 1e-6)
+NETWORK_TOL = 1e-6  # relative error of a whole network's directional derivative (h = 1e-5)
 
 
 def rel_error(a, b) -> float:
@@ -109,13 +110,18 @@ class GradCheckResult:
     max_rel_error: float
 
     def __str__(self):
-        return f"{self.tensor:<8} {str(self.shape):<18} rel {self.rel_error:.2e}  max-elementwise {self.max_rel_error:.2e}"
+        return (
+            f"{self.tensor:<8} {str(self.shape):<18} rel {self.rel_error:.2e}  "
+            f"max-elementwise {self.max_rel_error:.2e}"
+        )
 
 
 def _require_float64(what, *arrays):
     for a in arrays:
         if a.dtype != np.float64:
-            raise TypeError(f"{what}: gradient checks run in float64 (got {a.dtype}); use .astype(np.float64)")
+            raise TypeError(
+                f"{what}: gradient checks run in float64 (got {a.dtype}); use .astype(np.float64)"
+            )
 
 
 def check_layer(layer, x, *, train=True, h=1e-6, rng=None, params=True):
@@ -149,9 +155,15 @@ def check_layer(layer, x, *, train=True, h=1e-6, rng=None, params=True):
     if params:
         for name, p in layer.params.items():
             numeric[name] = numerical_gradient(run, p, dout, h)
-    return {name: GradCheckResult(name, analytic[name].shape, rel_error(analytic[name], numeric[name]),
-                                  max_rel_error(analytic[name], numeric[name]))
-            for name in numeric}
+    return {
+        name: GradCheckResult(
+            name,
+            analytic[name].shape,
+            rel_error(analytic[name], numeric[name]),
+            max_rel_error(analytic[name], numeric[name]),
+        )
+        for name in numeric
+    }
 
 
 def check_loss(loss, logits, labels, *, h=1e-6):
@@ -161,8 +173,11 @@ def check_loss(loss, logits, labels, *, h=1e-6):
     loss.forward(logits, labels)
     analytic = loss.backward()
     numeric = numerical_gradient(lambda: np.asarray(loss.forward(logits, labels)), logits, 1.0, h)
-    return {"input": GradCheckResult("input", logits.shape, rel_error(analytic, numeric),
-                                     max_rel_error(analytic, numeric))}
+    return {
+        "input": GradCheckResult(
+            "input", logits.shape, rel_error(analytic, numeric), max_rel_error(analytic, numeric)
+        )
+    }
 
 
 def directional_check(model, x, labels, loss, *, n_directions=3, h=1e-5, train=True, rng=None):
@@ -208,6 +223,7 @@ def directional_check(model, x, labels, loss, *, n_directions=3, h=1e-5, train=T
 
 # ---- every layer type, checked the same way by the tests, the CLI and the notebooks ---------
 
+
 def layer_catalogue(rng, dtype=np.float64):
     """{name: (layer, input shape)}: one small, awkward configuration of every layer type, in ``dtype``."""
     from . import layers as L
@@ -215,14 +231,19 @@ def layer_catalogue(rng, dtype=np.float64):
     f64 = dict(dtype=dtype)
     return {
         "Conv2d": (L.Conv2d(4, 6, (3, 2), stride=(2, 1), padding=1, rng=rng, **f64), (2, 4, 7, 6)),
-        "Conv2d groups=2": (L.Conv2d(4, 6, 3, stride=2, padding=(0, 1), groups=2, rng=rng, **f64), (1, 4, 7, 8)),
+        "Conv2d groups=2": (
+            L.Conv2d(4, 6, 3, stride=2, padding=(0, 1), groups=2, rng=rng, **f64),
+            (1, 4, 7, 8),
+        ),
         "Linear": (L.Linear(7, 5, rng=rng, **f64), (3, 7)),
         "MaxPool2d 3/2": (L.MaxPool2d(3, 2), (2, 3, 9, 7)),
         "MaxPool2d padded": (L.MaxPool2d((3, 2), stride=(2, 1), padding=1), (1, 2, 6, 5)),
         "AdaptiveAvgPool2d": (L.AdaptiveAvgPool2d((4, 3)), (2, 3, 9, 7)),
         "LocalResponseNorm paper": (L.LocalResponseNorm(5, alpha=0.05), (2, 7, 3, 3)),
         "LocalResponseNorm pytorch": (
-            L.LocalResponseNorm(4, alpha=0.3, beta=0.6, k=1.0, convention="pytorch"), (1, 6, 3, 2)),
+            L.LocalResponseNorm(4, alpha=0.3, beta=0.6, k=1.0, convention="pytorch"),
+            (1, 6, 3, 2),
+        ),
         "ReLU": (L.ReLU(), (3, 4, 2, 2)),
         "Tanh": (L.Tanh(), (3, 5)),
         "Flatten": (L.Flatten(), (2, 3, 2, 2)),
@@ -269,6 +290,9 @@ def print_gradcheck_table(results, tol=LAYER_TOL, file=None):
         for tensor, r in per.items():
             passed = r.rel_error < tol
             ok &= passed
-            print(f"{name:<26} {tensor:<7} {r.rel_error:>10.2e} {r.max_rel_error:>16.2e}  "
-                  f"{'pass' if passed else 'FAIL'}", file=file)
+            print(
+                f"{name:<26} {tensor:<7} {r.rel_error:>10.2e} {r.max_rel_error:>16.2e}  "
+                f"{'pass' if passed else 'FAIL'}",
+                file=file,
+            )
     return ok

@@ -6,6 +6,7 @@
 * :func:`load_npz` reads with ``allow_pickle=False`` (a file cannot run code) and turns
   every way a file can be wrong into one ``ValueError`` that names the file.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,9 @@ def save_npz_atomic(path, arrays: dict, meta: dict | None = None):
     """Write ``arrays`` (and ``meta`` as JSON text) to ``path`` as an uncompressed ``.npz``, atomically."""
     for k, v in arrays.items():
         if not isinstance(v, np.ndarray) or v.dtype.hasobject:
-            raise TypeError(f"cannot save {k!r}: only numeric numpy arrays are written, got {type(v).__name__}")
+            raise TypeError(
+                f"cannot save {k!r}: only numeric numpy arrays are written, got {type(v).__name__}"
+            )
     payload = dict(arrays)
     if meta is not None:
         payload[META_KEY] = np.array(json.dumps(meta, sort_keys=True))
@@ -58,7 +61,9 @@ def load_npz(path):
             arrays = {k: z[k] for k in z.files}
     except ValueError as err:
         if "allow_pickle" in str(err) or "Object arrays" in str(err):
-            raise ValueError(f"{path}: contains pickled objects, which are never loaded (allow_pickle=False)") from None
+            raise ValueError(
+                f"{path}: contains pickled objects, which are never loaded (allow_pickle=False)"
+            ) from None
         raise ValueError(f"{path}: not a readable .npz file ({err})") from None
     except (zipfile.BadZipFile, OSError, EOFError, KeyError) as err:
         raise ValueError(f"{path}: not a readable .npz file (truncated or corrupt: {err})") from None

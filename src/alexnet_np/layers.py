@@ -19,6 +19,7 @@ The contract every layer keeps:
 * Bad input raises ``ValueError`` (shapes, values) or ``TypeError`` (types, dtypes) with a
   message that names the layer, what it expected and what it got. Nothing is cast.
 """
+
 from __future__ import annotations
 
 import copy
@@ -193,13 +194,15 @@ class Layer:
         try:
             return output_hw(h, w, kernel_size, stride, padding)
         except ValueError as err:
-            raise self._fail(ValueError, "input shape", f"{pattern} large enough for the window ({err})",
-                             tuple(shape)) from None
+            raise self._fail(
+                ValueError, "input shape", f"{pattern} large enough for the window ({err})", tuple(shape)
+            ) from None
 
 
 # ---------------------------------------------------------------------------------------------
 # Convolution and fully connected layers
 # ---------------------------------------------------------------------------------------------
+
 
 class Conv2d(Layer):
     """2-D convolution (cross-correlation, as in PyTorch) by im2col and one matrix multiply per group.
@@ -230,22 +233,37 @@ class Conv2d(Layer):
 
     _cache_attrs = ("cols", "x_shape", "x_channels_last", "_cols_buffer")
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1,
-                 bias=True, *, rng=None, dtype=np.float32):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        groups=1,
+        bias=True,
+        *,
+        rng=None,
+        dtype=np.float32,
+    ):
         super().__init__()
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"Conv2d: {name} must be a positive int, got {v!r}")
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) "
-                             f"must both be divisible by groups ({groups})")
+            raise ValueError(
+                f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) "
+                f"must both be divisible by groups ({groups})"
+            )
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = pair(stride, "stride")
         self.padding = pair(padding, "padding")
         if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(f"Conv2d: kernel_size and stride must be >= 1 and padding >= 0, got "
-                             f"{self.kernel_size}, {self.stride}, {self.padding}")
+            raise ValueError(
+                f"Conv2d: kernel_size and stride must be >= 1 and padding >= 0, got "
+                f"{self.kernel_size}, {self.stride}, {self.padding}"
+            )
         self.dtype = _check_dtype(dtype)
         rng = _as_rng(rng)
         kh, kw = self.kernel_size
@@ -259,8 +277,11 @@ class Conv2d(Layer):
 
     def describe(self):
         (kh, kw), (sh, _), (ph, _) = self.kernel_size, self.stride, self.padding
-        return (f"Conv2d {self.in_channels}→{self.out_channels}, {kh}×{kw}/{sh}" + (f", pad {ph}" if ph else "")
-                + (f", groups {self.groups}" if self.groups > 1 else ""))
+        return (
+            f"Conv2d {self.in_channels}→{self.out_channels}, {kh}×{kw}/{sh}"
+            + (f", pad {ph}" if ph else "")
+            + (f", groups {self.groups}" if self.groups > 1 else "")
+        )
 
     def macs(self, input_shape):
         """``C_out · H_out · W_out · (C_in/groups · kh · kw)``."""
@@ -277,9 +298,15 @@ class Conv2d(Layer):
         return [(n * ho * wo, k, f // self.groups)] * self.groups
 
     def torch_spec(self):
-        return "Conv2d", dict(in_channels=self.in_channels, out_channels=self.out_channels,
-                              kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
-                              groups=self.groups, bias="bias" in self.params)
+        return "Conv2d", dict(
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            kernel_size=self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            groups=self.groups,
+            bias="bias" in self.params,
+        )
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -295,8 +322,9 @@ class Conv2d(Layer):
         shape = self._check_ndim(input_shape, 4, f"(N, {self.in_channels}, H, W)")
         if shape[1] != self.in_channels:
             raise self._fail(ValueError, "input shape", f"(N, {self.in_channels}, H, W)", shape)
-        ho, wo = self._check_window(shape, self.kernel_size, self.stride, self.padding,
-                                    f"(N, {self.in_channels}, H, W)")
+        ho, wo = self._check_window(
+            shape, self.kernel_size, self.stride, self.padding, f"(N, {self.in_channels}, H, W)"
+        )
         return (shape[0], self.out_channels, ho, wo)
 
     def _weight_matrix(self):
@@ -351,8 +379,14 @@ class Conv2d(Layer):
         if not input_grad:
             return None
         if ops.fast():  # dx in the memory layout of x
-            return kernels.col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding,
-                                  channels_last=self.x_channels_last)
+            return kernels.col2im(
+                dcols,
+                self.x_shape,
+                self.kernel_size,
+                self.stride,
+                self.padding,
+                channels_last=self.x_channels_last,
+            )
         return reference.col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding)
 
 
@@ -377,7 +411,9 @@ class Linear(Layer):
         self.dtype = _check_dtype(dtype)
         rng = _as_rng(rng)
         bound = 1.0 / np.sqrt(in_features)
-        self.params["weight"] = rng.uniform(-bound, bound, size=(out_features, in_features)).astype(self.dtype)
+        self.params["weight"] = rng.uniform(-bound, bound, size=(out_features, in_features)).astype(
+            self.dtype
+        )
         if bias:
             self.params["bias"] = rng.uniform(-bound, bound, size=out_features).astype(self.dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -396,12 +432,14 @@ class Linear(Layer):
         return [(n, self.in_features, self.out_features)]
 
     def torch_spec(self):
-        return "Linear", dict(in_features=self.in_features, out_features=self.out_features,
-                              bias="bias" in self.params)
+        return "Linear", dict(
+            in_features=self.in_features, out_features=self.out_features, bias="bias" in self.params
+        )
 
     def extra_repr(self):
-        return (f"in_features={self.in_features}, out_features={self.out_features}"
-                + ("" if "bias" in self.params else ", bias=False"))
+        return f"in_features={self.in_features}, out_features={self.out_features}" + (
+            "" if "bias" in self.params else ", bias=False"
+        )
 
     def output_shape(self, input_shape):
         shape = self._check_ndim(input_shape, 2, f"(N, {self.in_features})")
@@ -433,6 +471,7 @@ class Linear(Layer):
 # Pooling and normalisation
 # ---------------------------------------------------------------------------------------------
 
+
 class MaxPool2d(Layer):
     """Max pooling over (possibly overlapping) windows.
 
@@ -458,11 +497,15 @@ class MaxPool2d(Layer):
         self.stride = pair(stride if stride is not None else kernel_size, "stride")
         self.padding = pair(padding, "padding")
         if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(f"MaxPool2d: kernel_size and stride must be >= 1 and padding >= 0, got "
-                             f"{self.kernel_size}, {self.stride}, {self.padding}")
+            raise ValueError(
+                f"MaxPool2d: kernel_size and stride must be >= 1 and padding >= 0, got "
+                f"{self.kernel_size}, {self.stride}, {self.padding}"
+            )
         if any(p > k // 2 for p, k in zip(self.padding, self.kernel_size)):
-            raise ValueError(f"MaxPool2d: padding {self.padding} must be at most half of kernel_size "
-                             f"{self.kernel_size} (a window of padding alone has no maximum)")
+            raise ValueError(
+                f"MaxPool2d: padding {self.padding} must be at most half of kernel_size "
+                f"{self.kernel_size} (a window of padding alone has no maximum)"
+            )
 
     def describe(self):
         return f"MaxPool2d {self.kernel_size[0]}×{self.kernel_size[1]}/{self.stride[0]}"
@@ -587,7 +630,9 @@ class LocalResponseNorm(Layer):
         if not isinstance(size, (int, np.integer)) or size < 1:
             raise ValueError(f"LocalResponseNorm: size must be a positive int, got {size!r}")
         if convention not in ("paper", "pytorch"):
-            raise ValueError(f"LocalResponseNorm: convention must be 'paper' or 'pytorch', got {convention!r}")
+            raise ValueError(
+                f"LocalResponseNorm: convention must be 'paper' or 'pytorch', got {convention!r}"
+            )
         if k <= 0 or alpha < 0:
             raise ValueError(f"LocalResponseNorm: need k > 0 and alpha >= 0, got k={k}, alpha={alpha}")
         self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), float(k)
@@ -610,9 +655,11 @@ class LocalResponseNorm(Layer):
 
     def extra_repr(self):
         t = self.torch_equivalent()
-        return (f"size={self.size}, alpha={self.alpha:g}, beta={self.beta:g}, k={self.k:g}, "
-                f"convention={self.convention!r}; = torch.nn.LocalResponseNorm({t['size']}, alpha={t['alpha']:g}, "
-                f"beta={t['beta']:g}, k={t['k']:g})")
+        return (
+            f"size={self.size}, alpha={self.alpha:g}, beta={self.beta:g}, k={self.k:g}, "
+            f"convention={self.convention!r}; = torch.nn.LocalResponseNorm({t['size']}, alpha={t['alpha']:g}, "
+            f"beta={t['beta']:g}, k={t['k']:g})"
+        )
 
     def output_shape(self, input_shape):
         return self._check_ndim(input_shape, 4, "(N, C, H, W)")
@@ -647,15 +694,22 @@ class _BatchNorm(Layer):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, *, dtype=np.float32):
         super().__init__()
         if not isinstance(num_features, (int, np.integer)) or num_features < 1:
-            raise ValueError(f"{type(self).__name__}: num_features must be a positive int, got {num_features!r}")
+            raise ValueError(
+                f"{type(self).__name__}: num_features must be a positive int, got {num_features!r}"
+            )
         if not 0.0 <= momentum <= 1.0 or eps <= 0:
             raise ValueError(f"{type(self).__name__}: need 0 <= momentum <= 1 and eps > 0")
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
         self.dtype = _check_dtype(dtype)
-        self.params = {"weight": np.ones(num_features, self.dtype), "bias": np.zeros(num_features, self.dtype)}
+        self.params = {
+            "weight": np.ones(num_features, self.dtype),
+            "bias": np.zeros(num_features, self.dtype),
+        }
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self.buffers = {"running_mean": np.zeros(num_features, self.dtype),
-                        "running_var": np.ones(num_features, self.dtype)}
+        self.buffers = {
+            "running_mean": np.zeros(num_features, self.dtype),
+            "running_var": np.ones(num_features, self.dtype),
+        }
 
     def describe(self):
         return f"{type(self).__name__} {self.num_features}"
@@ -684,8 +738,9 @@ class _BatchNorm(Layer):
         if train:
             count = x.size // self.num_features
             if count < 2:
-                raise self._fail(ValueError, "input shape in training mode",
-                                 "more than one value per channel", x.shape)
+                raise self._fail(
+                    ValueError, "input shape in training mode", "more than one value per channel", x.shape
+                )
             mean = x.mean(axis=self._axes)
             var = x.var(axis=self._axes)
             m = self.momentum
@@ -738,6 +793,7 @@ class BatchNorm1d(_BatchNorm):
 # ---------------------------------------------------------------------------------------------
 # Element-wise layers, dropout, flatten
 # ---------------------------------------------------------------------------------------------
+
 
 class ReLU(Layer):
     """``y = max(x, 0)``; ``dx = dout · [x > 0]`` (the gradient at exactly 0 is 0, as in PyTorch).
@@ -848,6 +904,7 @@ class Dropout(Layer):
 # ---------------------------------------------------------------------------------------------
 # Containers and the loss
 # ---------------------------------------------------------------------------------------------
+
 
 class Sequential(Layer):
     """Named layers run in order, with the same contract as a single layer.
@@ -963,18 +1020,24 @@ class CrossEntropyLoss:
 
     def forward(self, logits, labels) -> float:
         if not isinstance(logits, np.ndarray) or logits.dtype.type not in _FLOATS:
-            raise TypeError(f"CrossEntropyLoss: logits must be a float32/float64 array, got "
-                            f"{getattr(logits, 'dtype', type(logits).__name__)}")
+            raise TypeError(
+                f"CrossEntropyLoss: logits must be a float32/float64 array, got "
+                f"{getattr(logits, 'dtype', type(logits).__name__)}"
+            )
         if logits.ndim != 2:
             raise ValueError(f"CrossEntropyLoss: logits shape: expected (N, K), got {logits.shape}")
         labels = np.asarray(labels)
         if labels.dtype.kind not in "iu":
             raise TypeError(f"CrossEntropyLoss: labels must be integers, got dtype {labels.dtype}")
         if labels.shape != (logits.shape[0],):
-            raise ValueError(f"CrossEntropyLoss: labels shape: expected ({logits.shape[0]},), got {labels.shape}")
+            raise ValueError(
+                f"CrossEntropyLoss: labels shape: expected ({logits.shape[0]},), got {labels.shape}"
+            )
         k = logits.shape[1]
         if labels.size and (labels.min() < 0 or labels.max() >= k):
-            raise ValueError(f"CrossEntropyLoss: labels must be in [0, {k}), got min {labels.min()}, max {labels.max()}")
+            raise ValueError(
+                f"CrossEntropyLoss: labels must be in [0, {k}), got min {labels.min()}, max {labels.max()}"
+            )
         z = logits - logits.max(axis=1, keepdims=True)
         log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         self.probs, self.labels = np.exp(log_probs), labels

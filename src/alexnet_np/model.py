@@ -26,13 +26,27 @@ block, dropout 0.4, conv2 11×11 without padding, 2×2 pools) — not AlexNet, a
 fc6's width is not typed in: it is read off shape inference, so ``AlexNet(input_size=224)``
 builds the 54/26/12/5 network (50,844,008 parameters) instead of failing.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from .io import check_arrays, load_npz, save_npz_atomic
-from .layers import (AdaptiveAvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear,
-                     LocalResponseNorm, MaxPool2d, ReLU, Sequential, Tanh, _check_dtype)
+from .layers import (
+    AdaptiveAvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Linear,
+    LocalResponseNorm,
+    MaxPool2d,
+    ReLU,
+    Sequential,
+    Tanh,
+    _check_dtype,
+)
 
 VARIANTS = ("single_tower", "paper", "torchvision", "seed_keras", "mini")
 DEFAULT_INPUT_SIZE = {"single_tower": 227, "paper": 227, "torchvision": 224, "seed_keras": 224, "mini": 31}
@@ -44,17 +58,42 @@ ACTIVATIONS = {"relu": ReLU, "tanh": Tanh}
 
 # (in, out, kernel, stride, padding, groups) of conv1 … conv5
 CONVS = {
-    "single_tower": [(3, 96, 11, 4, 0, 1), (96, 256, 5, 1, 2, 1), (256, 384, 3, 1, 1, 1),
-                     (384, 384, 3, 1, 1, 1), (384, 256, 3, 1, 1, 1)],
-    "paper": [(3, 96, 11, 4, 0, 1), (96, 256, 5, 1, 2, 2), (256, 384, 3, 1, 1, 1),
-              (384, 384, 3, 1, 1, 2), (384, 256, 3, 1, 1, 2)],
-    "torchvision": [(3, 64, 11, 4, 2, 1), (64, 192, 5, 1, 2, 1), (192, 384, 3, 1, 1, 1),
-                    (384, 256, 3, 1, 1, 1), (256, 256, 3, 1, 1, 1)],
-    "mini": [(3, 24, 5, 1, 2, 1), (24, 64, 5, 1, 2, 1), (64, 96, 3, 1, 1, 1),
-             (96, 96, 3, 1, 1, 1), (96, 64, 3, 1, 1, 1)],
+    "single_tower": [
+        (3, 96, 11, 4, 0, 1),
+        (96, 256, 5, 1, 2, 1),
+        (256, 384, 3, 1, 1, 1),
+        (384, 384, 3, 1, 1, 1),
+        (384, 256, 3, 1, 1, 1),
+    ],
+    "paper": [
+        (3, 96, 11, 4, 0, 1),
+        (96, 256, 5, 1, 2, 2),
+        (256, 384, 3, 1, 1, 1),
+        (384, 384, 3, 1, 1, 2),
+        (384, 256, 3, 1, 1, 2),
+    ],
+    "torchvision": [
+        (3, 64, 11, 4, 2, 1),
+        (64, 192, 5, 1, 2, 1),
+        (192, 384, 3, 1, 1, 1),
+        (384, 256, 3, 1, 1, 1),
+        (256, 256, 3, 1, 1, 1),
+    ],
+    "mini": [
+        (3, 24, 5, 1, 2, 1),
+        (24, 64, 5, 1, 2, 1),
+        (64, 96, 3, 1, 1, 1),
+        (96, 96, 3, 1, 1, 1),
+        (96, 64, 3, 1, 1, 1),
+    ],
     # the Keras listing: conv2 is 11×11 and nothing is padded
-    "seed_keras": [(3, 96, 11, 4, 0, 1), (96, 256, 11, 1, 0, 1), (256, 384, 3, 1, 0, 1),
-                   (384, 384, 3, 1, 0, 1), (384, 256, 3, 1, 0, 1)],
+    "seed_keras": [
+        (3, 96, 11, 4, 0, 1),
+        (96, 256, 11, 1, 0, 1),
+        (256, 384, 3, 1, 0, 1),
+        (384, 384, 3, 1, 0, 1),
+        (384, 256, 3, 1, 0, 1),
+    ],
 }
 # Keras' BatchNormalization defaults: momentum 0.99 (PyTorch's 0.01) and eps 1e-3
 KERAS_BATCHNORM = dict(eps=1e-3, momentum=0.01)
@@ -86,17 +125,28 @@ def _classifier(variant, in_features, num_classes, activation, dropout, new_rng,
     act = ACTIVATIONS[activation]
     if variant == "seed_keras":
         p = 0.4 if dropout is None else dropout
-        return [("fc6", Linear(in_features, 4096, rng=new_rng(), dtype=dtype)), (f"{activation}6", act()),
-                ("drop6", Dropout(p, rng=new_rng())), ("bn6", BatchNorm1d(4096, **KERAS_BATCHNORM, dtype=dtype)),
-                ("fc7", Linear(4096, 4096, rng=new_rng(), dtype=dtype)), (f"{activation}7", act()),
-                ("drop7", Dropout(p, rng=new_rng())), ("bn7", BatchNorm1d(4096, **KERAS_BATCHNORM, dtype=dtype)),
-                ("fc8", Linear(4096, num_classes, rng=new_rng(), dtype=dtype))]
+        return [
+            ("fc6", Linear(in_features, 4096, rng=new_rng(), dtype=dtype)),
+            (f"{activation}6", act()),
+            ("drop6", Dropout(p, rng=new_rng())),
+            ("bn6", BatchNorm1d(4096, **KERAS_BATCHNORM, dtype=dtype)),
+            ("fc7", Linear(4096, 4096, rng=new_rng(), dtype=dtype)),
+            (f"{activation}7", act()),
+            ("drop7", Dropout(p, rng=new_rng())),
+            ("bn7", BatchNorm1d(4096, **KERAS_BATCHNORM, dtype=dtype)),
+            ("fc8", Linear(4096, num_classes, rng=new_rng(), dtype=dtype)),
+        ]
     hidden = 256 if variant == "mini" else 4096
     p = 0.5 if dropout is None else dropout
-    return [("drop6", Dropout(p, rng=new_rng())), ("fc6", Linear(in_features, hidden, rng=new_rng(), dtype=dtype)),
-            (f"{activation}6", act()), ("drop7", Dropout(p, rng=new_rng())),
-            ("fc7", Linear(hidden, hidden, rng=new_rng(), dtype=dtype)), (f"{activation}7", act()),
-            ("fc8", Linear(hidden, num_classes, rng=new_rng(), dtype=dtype))]
+    return [
+        ("drop6", Dropout(p, rng=new_rng())),
+        ("fc6", Linear(in_features, hidden, rng=new_rng(), dtype=dtype)),
+        (f"{activation}6", act()),
+        ("drop7", Dropout(p, rng=new_rng())),
+        ("fc7", Linear(hidden, hidden, rng=new_rng(), dtype=dtype)),
+        (f"{activation}7", act()),
+        ("fc8", Linear(hidden, num_classes, rng=new_rng(), dtype=dtype)),
+    ]
 
 
 class AlexNet(Sequential):
@@ -130,8 +180,20 @@ class AlexNet(Sequential):
         >>> print(model.summary())        # layer table, computed without data
     """
 
-    def __init__(self, variant="single_tower", num_classes=1000, seed=0, init="kaiming", input_size=None,
-                 lrn=None, dtype=np.float32, *, activation="relu", pool=(3, 2), dropout=None):
+    def __init__(
+        self,
+        variant="single_tower",
+        num_classes=1000,
+        seed=0,
+        init="kaiming",
+        input_size=None,
+        lrn=None,
+        dtype=np.float32,
+        *,
+        activation="relu",
+        pool=(3, 2),
+        dropout=None,
+    ):
         if variant not in VARIANTS:
             raise ValueError(f"AlexNet: unknown variant {variant!r}; choose one of {VARIANTS}")
         if init not in INITS:
@@ -148,8 +210,16 @@ class AlexNet(Sequential):
             raise ValueError(f"AlexNet: dropout must be in [0, 1), got {dropout}")
         pool = tuple(int(v) for v in pool)
         if lrn and variant == "seed_keras":
-            raise ValueError("AlexNet: the seed_keras variant has BatchNorm, not LRN; lrn must be None or False")
-        self.variant, self.num_classes, self.seed, self.init, self.lrn = variant, int(num_classes), seed, init, lrn
+            raise ValueError(
+                "AlexNet: the seed_keras variant has BatchNorm, not LRN; lrn must be None or False"
+            )
+        self.variant, self.num_classes, self.seed, self.init, self.lrn = (
+            variant,
+            int(num_classes),
+            seed,
+            init,
+            lrn,
+        )
         self.input_size = (int(h), int(w))
         self.activation, self.pool, self.dropout = activation, pool, dropout
 
@@ -209,7 +279,8 @@ class AlexNet(Sequential):
             raise ValueError(
                 f"AlexNet({self.variant!r}) was built for input_size={self.input_size}: expected input of shape "
                 f"(N, {expected[0]}, {expected[1]}, {expected[2]}), got {tuple(shape)}; "
-                f"build AlexNet(..., input_size=...) for other sizes")
+                f"build AlexNet(..., input_size=...) for other sizes"
+            )
 
     def forward(self, x, train=False, return_activations=False):
         """x: (N, 3, H, W) -> logits (N, num_classes); with ``return_activations`` also {name: output}."""
@@ -239,16 +310,31 @@ class AlexNet(Sequential):
     # -- the architecture as plain data, and weights in and out --------------------------------
     def config(self):
         """The constructor arguments that rebuild this architecture (weights aside), as JSON-ready values."""
-        return dict(variant=self.variant, num_classes=self.num_classes, input_size=list(self.input_size),
-                    lrn=self.lrn, activation=self.activation, pool=list(self.pool), dropout=self.dropout)
+        return dict(
+            variant=self.variant,
+            num_classes=self.num_classes,
+            input_size=list(self.input_size),
+            lrn=self.lrn,
+            activation=self.activation,
+            pool=list(self.pool),
+            dropout=self.dropout,
+        )
 
     @classmethod
     def from_config(cls, config, dtype=np.float32, seed=0):
         """The model :meth:`config` describes (freshly initialised), e.g. to load saved weights into."""
         cfg = dict(config)
-        return cls(cfg.pop("variant"), num_classes=cfg.pop("num_classes"), input_size=tuple(cfg.pop("input_size")),
-                   lrn=cfg.pop("lrn"), activation=cfg.pop("activation", "relu"),
-                   pool=tuple(cfg.pop("pool", (3, 2))), dropout=cfg.pop("dropout", None), dtype=dtype, seed=seed)
+        return cls(
+            cfg.pop("variant"),
+            num_classes=cfg.pop("num_classes"),
+            input_size=tuple(cfg.pop("input_size")),
+            lrn=cfg.pop("lrn"),
+            activation=cfg.pop("activation", "relu"),
+            pool=tuple(cfg.pop("pool", (3, 2))),
+            dropout=cfg.pop("dropout", None),
+            dtype=dtype,
+            seed=seed,
+        )
 
     def metadata(self):
         """What a saved model file says about itself: the format, the config and the dtype."""
@@ -282,8 +368,10 @@ class AlexNet(Sequential):
         mine = self.config()
         diff = {k: (meta.get(k), v) for k, v in mine.items() if k != "dropout" and meta.get(k, v) != v}
         if diff:
-            raise ValueError(f"{path}: the file was saved from a different model: "
-                             + ", ".join(f"{k}={a!r} in the file, {b!r} here" for k, (a, b) in diff.items()))
+            raise ValueError(
+                f"{path}: the file was saved from a different model: "
+                + ", ".join(f"{k}={a!r} in the file, {b!r} here" for k, (a, b) in diff.items())
+            )
         self.load_state_dict(arrays)
         return self
 

@@ -17,14 +17,26 @@ def summarize(model, input_shape, title=None):
     rows = []
     for name, layer in model.layers.items():
         out = layer.output_shape(shape)
-        rows.append(SummaryRow(name=name, layer=repr(layer), output_shape=out[1:],
-                               arithmetic=layer.output_arithmetic(shape), description=layer.describe(),
-                               params=layer.num_params(), macs=layer.macs(shape),
-                               activations=int(np.prod(out[1:])),
-                               buffers=int(sum(b.size for b in layer.buffers.values()))))
+        rows.append(
+            SummaryRow(
+                name=name,
+                layer=repr(layer),
+                output_shape=out[1:],
+                arithmetic=layer.output_arithmetic(shape),
+                description=layer.describe(),
+                params=layer.num_params(),
+                macs=layer.macs(shape),
+                activations=int(np.prod(out[1:])),
+                buffers=int(sum(b.size for b in layer.buffers.values())),
+            )
+        )
         shape = out
-    return ModelSummary(title=title or type(model).__name__, input_shape=tuple(input_shape[1:]), rows=rows,
-                        itemsize=np.dtype(model.dtype or np.float32).itemsize)
+    return ModelSummary(
+        title=title or type(model).__name__,
+        input_shape=tuple(input_shape[1:]),
+        rows=rows,
+        itemsize=np.dtype(model.dtype or np.float32).itemsize,
+    )
 
 
 @dataclass
@@ -70,11 +82,26 @@ class ModelSummary:
 
     def __str__(self):
         head = ("layer", "type", "output (C, H, W)", "output size", "params", "MACs", "activations")
-        body = [(r.name, r.description, "×".join(map(str, r.output_shape)), r.arithmetic,
-                 f"{r.params:,}", f"{r.macs:,}", f"{r.activations:,}") for r in self.rows]
+        body = [
+            (
+                r.name,
+                r.description,
+                "×".join(map(str, r.output_shape)),
+                r.arithmetic,
+                f"{r.params:,}",
+                f"{r.macs:,}",
+                f"{r.activations:,}",
+            )
+            for r in self.rows
+        ]
         widths = [max(len(str(x[i])) for x in [head] + body) for i in range(len(head))]
-        line = lambda cells: "  ".join(str(c).ljust(wd) if i < 4 else str(c).rjust(wd)  # noqa: E731
-                                       for i, (c, wd) in enumerate(zip(cells, widths)))
+
+        def line(cells):  # text columns to the left, numbers to the right
+            return "  ".join(
+                str(c).ljust(wd) if i < 4 else str(c).rjust(wd)
+                for i, (c, wd) in enumerate(zip(cells, widths))
+            )
+
         rule = "-" * len(line(head))
         mb = lambda n: f"{n * self.itemsize / 2**20:,.1f} MiB"  # noqa: E731
         extra = f" + {self.total_buffers:,} running statistics (buffers)" if self.total_buffers else ""
@@ -84,4 +111,3 @@ class ModelSummary:
         out.append(f"MACs per image: {self.total_macs:,}  (≈ {2 * self.total_macs / 1e9:.2f} GFLOPs)")
         out.append(f"activations per image: {self.total_activations:,}  ({mb(self.total_activations)})")
         return "\n".join(out)
-

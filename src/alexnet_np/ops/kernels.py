@@ -18,6 +18,7 @@ Parallel loops (``prange``) only ever split work whose writes do not overlap —
 ``cols``, output pixels of a pool, images of a batch — so there is no shared accumulation and
 the result does not depend on the thread count (bit-identical runs).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -106,6 +107,7 @@ def _col2im_channels_last_loop(cols, kh, kw, sh, sw, ph, pw, ho, wo, dx):
 
 # ---- max pooling -------------------------------------------------------------------------------
 
+
 @njit(cache=True, parallel=True)
 def _maxpool_forward_loop(x, kh, kw, sh, sw, ph, pw, out, argmax):
     n_img, n_ch, h, w = x.shape
@@ -170,6 +172,7 @@ def _maxpool_backward_loop(dout, argmax, kw, sh, sw, ph, pw, dx):
 
 # ---- local response normalisation ------------------------------------------------------------------
 
+
 @njit(cache=True, inline="always")
 def _pow_minus(s, beta):
     """s^(−β), with the paper's β = 0.75 as two square roots (several times cheaper than pow)."""
@@ -192,8 +195,8 @@ def _lrn_forward_loop(x, size, alpha, beta, k, out, scale_neg_beta, scale_neg_be
                     s += x[n, j, y, xx] * x[n, j, y, xx]
                 sc = k + alpha * s
                 r = _pow_minus(sc, beta)
-                scale_neg_beta[n, c, y, xx] = r          # scale^(−β)
-                scale_neg_beta_1[n, c, y, xx] = r / sc         # scale^(−β−1), what the backward needs
+                scale_neg_beta[n, c, y, xx] = r  # scale^(−β)
+                scale_neg_beta_1[n, c, y, xx] = r / sc  # scale^(−β−1), what the backward needs
                 out[n, c, y, xx] = x[n, c, y, xx] * r
 
 
@@ -243,7 +246,9 @@ def _lrn_backward_nhwc_loop(dout, x, scale_neg_beta, scale_neg_beta_1, size, alp
                 s = x.dtype.type(0)
                 for c in range(max(0, j - before), min(n_ch, j + after + 1)):
                     s += t[c]
-                dx[n, y, xx, j] = dout[n, y, xx, j] * scale_neg_beta[n, y, xx, j] - two_ab * x[n, y, xx, j] * s
+                dx[n, y, xx, j] = (
+                    dout[n, y, xx, j] * scale_neg_beta[n, y, xx, j] - two_ab * x[n, y, xx, j] * s
+                )
 
 
 @njit(cache=True, parallel=True)
@@ -261,10 +266,13 @@ def _lrn_backward_loop(dout, x, scale_neg_beta, scale_neg_beta_1, size, alpha, b
                 s = x.dtype.type(0)
                 for c in range(max(0, j - before), min(n_ch, j + after + 1)):
                     s += t[c]
-                dx[n, j, y, xx] = dout[n, j, y, xx] * scale_neg_beta[n, j, y, xx] - two_ab * x[n, j, y, xx] * s
+                dx[n, j, y, xx] = (
+                    dout[n, j, y, xx] * scale_neg_beta[n, j, y, xx] - two_ab * x[n, j, y, xx] * s
+                )
 
 
 # ---- the SGD update ---------------------------------------------------------------------------------
+
 
 @njit(cache=True, parallel=True)
 def _sgd_paper_loop(w, v, g, momentum, decay_lr, lr):
@@ -336,7 +344,7 @@ def maxpool_forward(x, kernel_size, stride=None, padding=0):
 def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0):
     """Scatter dout to the argmax positions; the twin of :func:`alexnet_np.ops.reference.maxpool_backward`."""
     stride = kernel_size if stride is None else stride
-    (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
+    (_, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
     dx = empty_nchw(x_shape, dout.dtype, is_channels_last(argmax), zero=True)
     _maxpool_backward_loop(dout, argmax, kw, sh, sw, ph, pw, dx)
     return dx

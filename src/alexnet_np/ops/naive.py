@@ -3,6 +3,7 @@
 They are slow (pure Python over every output element) and exist to be obviously right:
 the tests hold both backends equal to them on small, odd shapes.
 """
+
 from __future__ import annotations
 
 import numpy as np

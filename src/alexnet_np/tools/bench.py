@@ -22,6 +22,7 @@ Thread settings: ``python -m alexnet_np bench`` starts this module in a fresh in
 before NumPy, Numba and torch load (they stop the thread pools spinning against each other); the same
 for both frameworks.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -131,11 +132,13 @@ def gemm_seconds(model, batch, train, repeats=3):
             a = rng.standard_normal((m, k)).astype(np.float32)
             w = rng.standard_normal((f, k)).astype(np.float32)
             d = rng.standard_normal((m, f)).astype(np.float32)
-            calls = [lambda: a @ w.T]
+            calls = [lambda a=a, w=w: a @ w.T]
             if train:  # the weight gradient as the layers compute it (an outer product at batch 1)
-                calls.append((lambda: np.outer(d[0], a[0])) if m == 1 else (lambda: d.T @ a))
+                calls.append(
+                    (lambda a=a, d=d: np.outer(d[0], a[0])) if m == 1 else (lambda a=a, d=d: d.T @ a)
+                )
                 if index > 0:  # the first layer's input gradient is not computed in a training step
-                    calls.append(lambda: d @ w)
+                    calls.append(lambda d=d, w=w: d @ w)
             for call in calls:
                 call()
                 ts = []
@@ -164,12 +167,15 @@ def layer_breakdown(variant, batch, repeats=3):
             h = layer.forward(h, train=True)
             rows[name][0].append(time.perf_counter() - t)
         loss.forward(h, labels)
-        d = loss.backward()          # a real gradient: tiny made-up ones turn into slow denormals
+        d = loss.backward()  # a real gradient: tiny made-up ones turn into slow denormals
         for name, layer in reversed(list(model)):
             t = time.perf_counter()
             d = layer.backward(d)
             rows[name][1].append(time.perf_counter() - t)
-    return {name: (1e3 * statistics.median(f[1:]), 1e3 * statistics.median(b[1:])) for name, (f, b) in rows.items()}
+    return {
+        name: (1e3 * statistics.median(f[1:]), 1e3 * statistics.median(b[1:]))
+        for name, (f, b) in rows.items()
+    }
 
 
 def measure_memory(framework, variant, batch, steps=3):
@@ -187,8 +193,13 @@ def measure_memory(framework, variant, batch, steps=3):
         f.write("5")
     for _ in range(steps):
         runner.train_step()
-    return dict(framework=framework, variant=variant, batch=batch, peak_growth_mib=_status_mib("VmHWM") - baseline,
-                baseline_mib=baseline)
+    return dict(
+        framework=framework,
+        variant=variant,
+        batch=batch,
+        peak_growth_mib=_status_mib("VmHWM") - baseline,
+        baseline_mib=baseline,
+    )
 
 
 def _status_mib(field):
@@ -200,9 +211,13 @@ def _status_mib(field):
 
 
 def memory_in_subprocess(framework, variant, batch):
-    code = (f"import json, alexnet_np.tools.bench as b; "
-            f"print(json.dumps(b.measure_memory({framework!r}, {variant!r}, {batch})))")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+    code = (
+        f"import json, alexnet_np.tools.bench as b; "
+        f"print(json.dumps(b.measure_memory({framework!r}, {variant!r}, {batch})))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+    )
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -211,12 +226,14 @@ def cold_compile_seconds():
     runs a forward and backward pass of a small network that reaches all of them."""
     import tempfile
 
-    code = ("import time; t = time.perf_counter(); import numpy as np, alexnet_np as an; "
-            "from alexnet_np.training.optim import SGD; "
-            "net = an.Sequential(an.Conv2d(3, 4, 3), an.ReLU(), an.LocalResponseNorm(), an.MaxPool2d(3, 2), "
-            "an.Conv2d(4, 4, 3, padding=1), an.Flatten()); "
-            "x = np.ones((1, 3, 9, 9), np.float32); y = net.forward(x, train=True); net.backward(np.ones_like(y)); "
-            "SGD(net.params, net.grads).step(); print(time.perf_counter() - t)")
+    code = (
+        "import time; t = time.perf_counter(); import numpy as np, alexnet_np as an; "
+        "from alexnet_np.training.optim import SGD; "
+        "net = an.Sequential(an.Conv2d(3, 4, 3), an.ReLU(), an.LocalResponseNorm(), an.MaxPool2d(3, 2), "
+        "an.Conv2d(4, 4, 3, padding=1), an.Flatten()); "
+        "x = np.ones((1, 3, 9, 9), np.float32); y = net.forward(x, train=True); net.backward(np.ones_like(y)); "
+        "SGD(net.params, net.grads).step(); print(time.perf_counter() - t)"
+    )
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
@@ -225,23 +242,42 @@ def cold_compile_seconds():
 
 def cold_start_seconds():
     """Seconds to import alexnet_np and run a first single_tower forward at batch 1, in a fresh process."""
-    code = ("import time; t = time.perf_counter(); import numpy as np, alexnet_np as an; "
-            "m = an.AlexNet('single_tower'); m.forward(np.zeros((1, 3, 227, 227), np.float32)); "
-            "print(time.perf_counter() - t)")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+    code = (
+        "import time; t = time.perf_counter(); import numpy as np, alexnet_np as an; "
+        "m = an.AlexNet('single_tower'); m.forward(np.zeros((1, 3, 227, 227), np.float32)); "
+        "print(time.perf_counter() - t)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+    )
     return float(r.stdout.strip().splitlines()[-1])
 
 
-def run(batches=(1, 8, 32), variants=("single_tower", "torchvision"), repeats=5, reference=True, memory=True,
-        breakdown=True, log=print):
+def run(
+    batches=(1, 8, 32),
+    variants=("single_tower", "torchvision"),
+    repeats=5,
+    reference=True,
+    memory=True,
+    breakdown=True,
+    log=print,
+):
     import torch
 
     from alexnet_np.model import AlexNet
 
     threads = _threads()
     torch.set_num_threads(threads)
-    results = dict(threads=threads, numpy=np.__version__, torch=torch.__version__, cpu=_cpu_name(),
-                   matmul_gflops=matmul_gflops(), rows=[], memory=[], breakdown={})
+    results = dict(
+        threads=threads,
+        numpy=np.__version__,
+        torch=torch.__version__,
+        cpu=_cpu_name(),
+        matmul_gflops=matmul_gflops(),
+        rows=[],
+        memory=[],
+        breakdown={},
+    )
     log(f"threads {threads}; NumPy float32 2048² matmul: {results['matmul_gflops']:.0f} GFLOP/s")
     for variant in variants:
         macs = AlexNet(variant).summary().total_macs
@@ -257,16 +293,28 @@ def run(batches=(1, 8, 32), variants=("single_tower", "torchvision"), repeats=5,
                 med = {k: statistics.median(v) for k, v in times.items()}
                 flops = 2 * macs * batch * (3 if mode == "train_step" else 1)
                 gemm = gemm_seconds(ours.model, batch, train=mode == "train_step")
-                row = dict(variant=variant, batch=batch, mode=mode, ours_s=med["ours"], torch_s=med["torch"],
-                           reference_s=med.get("reference"), ratio=med["ours"] / med["torch"],
-                           images_per_s=batch / med["ours"], torch_images_per_s=batch / med["torch"],
-                           gflops=flops / med["ours"] / 1e9, torch_gflops=flops / med["torch"] / 1e9,
-                           gemm_s=gemm, outside_gemm=max(0.0, 1 - gemm / med["ours"]))
+                row = dict(
+                    variant=variant,
+                    batch=batch,
+                    mode=mode,
+                    ours_s=med["ours"],
+                    torch_s=med["torch"],
+                    reference_s=med.get("reference"),
+                    ratio=med["ours"] / med["torch"],
+                    images_per_s=batch / med["ours"],
+                    torch_images_per_s=batch / med["torch"],
+                    gflops=flops / med["ours"] / 1e9,
+                    torch_gflops=flops / med["torch"] / 1e9,
+                    gemm_s=gemm,
+                    outside_gemm=max(0.0, 1 - gemm / med["ours"]),
+                )
                 results["rows"].append(row)
-                log(f"{variant:12} batch {batch:>2} {mode:10} ours {1e3 * row['ours_s']:8.1f} ms  torch "
+                log(
+                    f"{variant:12} batch {batch:>2} {mode:10} ours {1e3 * row['ours_s']:8.1f} ms  torch "
                     f"{1e3 * row['torch_s']:8.1f} ms  ratio {row['ratio']:.2f}  {row['gflops']:.0f} GFLOP/s  "
                     f"outside GEMM {100 * row['outside_gemm']:.0f}%"
-                    + (f"  reference {1e3 * row['reference_s']:.0f} ms" if ref is not None else ""))
+                    + (f"  reference {1e3 * row['reference_s']:.0f} ms" if ref is not None else "")
+                )
             del ours, theirs, ref
         if breakdown:
             results["breakdown"][variant] = layer_breakdown(variant, max(batches))
@@ -274,11 +322,14 @@ def run(batches=(1, 8, 32), variants=("single_tower", "torchvision"), repeats=5,
         for fw in ("numpy", "torch"):
             m = memory_in_subprocess(fw, "single_tower", max(batches))
             results["memory"].append(m)
-            log(f"peak memory of a training step, single_tower batch {max(batches)}, {fw}: {m['peak_growth_mib']:.0f} MiB")
+            growth = m["peak_growth_mib"]
+            log(f"peak memory of a training step, single_tower batch {max(batches)}, {fw}: {growth:.0f} MiB")
     results["cold_start_s"] = cold_start_seconds()
     log(f"fresh process to first forward (warm Numba cache): {results['cold_start_s']:.2f} s")
     results["cold_compile_s"] = cold_compile_seconds()
-    log(f"fresh process with an empty Numba cache, compiling every float32 kernel: {results['cold_compile_s']:.1f} s")
+    log(
+        f"fresh process with an empty Numba cache, compiling every float32 kernel: {results['cold_compile_s']:.1f} s"
+    )
     return results
 
 
@@ -294,13 +345,18 @@ def _cpu_name():
 
 
 def markdown_table(results):
-    lines = ["| variant | batch | measure | alexnet_np | PyTorch | ratio | img/s | GFLOP/s (ours / torch) | outside GEMM | NumPy reference |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| variant | batch | measure | alexnet_np | PyTorch | ratio | img/s | GFLOP/s (ours / torch) "
+        "| outside GEMM | NumPy reference |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results["rows"]:
         ref = f"{1e3 * r['reference_s']:.0f} ms" if r.get("reference_s") else "—"
-        lines.append(f"| {r['variant']} | {r['batch']} | {r['mode'].replace('_', ' ')} | {1e3 * r['ours_s']:.1f} ms | "
-                     f"{1e3 * r['torch_s']:.1f} ms | {r['ratio']:.2f} | {r['images_per_s']:.1f} | "
-                     f"{r['gflops']:.0f} / {r['torch_gflops']:.0f} | {100 * r['outside_gemm']:.0f}% | {ref} |")
+        lines.append(
+            f"| {r['variant']} | {r['batch']} | {r['mode'].replace('_', ' ')} | {1e3 * r['ours_s']:.1f} ms | "
+            f"{1e3 * r['torch_s']:.1f} ms | {r['ratio']:.2f} | {r['images_per_s']:.1f} | "
+            f"{r['gflops']:.0f} / {r['torch_gflops']:.0f} | {100 * r['outside_gemm']:.0f}% | {ref} |"
+        )
     return "\n".join(lines)
 
 
@@ -316,15 +372,21 @@ def plot(results, path):
     fig, ax = plt.subplots(figsize=(max(8, len(rows) * 0.9), 4.5))
     ax.bar(x - 0.2, [1e3 * r["ours_s"] for r in rows], 0.4, label="alexnet_np (Numba)")
     ax.bar(x + 0.2, [1e3 * r["torch_s"] for r in rows], 0.4, label=f"PyTorch {results['torch']}")
-    ax.set_yscale("log"); ax.set_ylabel("median time (ms, log scale)"); ax.set_xlabel("variant, batch, measure")
-    ax.set_xticks(x); ax.set_xticklabels(labels, fontsize=7)
-    ax.set_title(f"{results['threads']} threads, {results['cpu']}"); ax.legend()
+    ax.set_yscale("log")
+    ax.set_ylabel("median time (ms, log scale)")
+    ax.set_xlabel("variant, batch, measure")
+    ax.set_xticks(x)
+    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_title(f"{results['threads']} threads, {results['cpu']}")
+    ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m alexnet_np bench", description="alexnet_np vs PyTorch on the CPU")
+    p = argparse.ArgumentParser(
+        prog="python -m alexnet_np bench", description="alexnet_np vs PyTorch on the CPU"
+    )
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     p.add_argument("--variants", nargs="+", default=["single_tower", "torchvision"])
     p.add_argument("--repeats", type=int, default=5)
@@ -336,7 +398,9 @@ def main(argv=None):
 
     results = run(tuple(args.batches), tuple(args.variants), args.repeats, args.reference, args.memory)
     os.makedirs(args.out, exist_ok=True)
-    atomic_write(os.path.join(args.out, "bench.json"), lambda f: f.write(json.dumps(results, indent=1).encode()))
+    atomic_write(
+        os.path.join(args.out, "bench.json"), lambda f: f.write(json.dumps(results, indent=1).encode())
+    )
     plot(results, os.path.join(args.out, "bench.png"))
     table = markdown_table(results)
     atomic_write(os.path.join(args.out, "bench.md"), lambda f: f.write(table.encode() + b"\n"))

@@ -2,6 +2,7 @@
 
 Every command has ``--help``. Bad arguments print one line and exit with status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,14 +29,18 @@ def _input_shape(text):
 
 def _positive(kind):
     """An argparse type: a positive int or float, with a one-line error otherwise."""
+
     def parse(text):
         try:
             v = kind(text)
         except ValueError:
             v = 0
         if not v > 0:
-            raise argparse.ArgumentTypeError(f"expected a positive {'integer' if kind is int else 'number'}, got {text!r}")
+            raise argparse.ArgumentTypeError(
+                f"expected a positive {'integer' if kind is int else 'number'}, got {text!r}"
+            )
         return v
+
     return parse
 
 
@@ -57,15 +62,26 @@ def cmd_summary(args):
 
 
 def cmd_gradcheck(args):
-    from ..gradcheck import LAYER_TOL, NETWORK_TOL, check_all_layers, layer_catalogue, network_check, print_gradcheck_table
+    from ..gradcheck import (
+        LAYER_TOL,
+        NETWORK_TOL,
+        check_all_layers,
+        layer_catalogue,
+        network_check,
+        print_gradcheck_table,
+    )
 
     known = list(layer_catalogue(np.random.default_rng(0))) + ["CrossEntropyLoss"]
     names = None
     if args.layer:
         names = [n for n in known if n == args.layer or n.split()[0] == args.layer]
         if not names:
-            raise ValueError(f"unknown layer {args.layer!r}; choose from {sorted({n.split()[0] for n in known})}")
-    print(f"Central differences in float64 (h = 1e-6), relative error ‖a − n‖/(‖a‖ + ‖n‖); pass below {LAYER_TOL:g}.")
+            raise ValueError(
+                f"unknown layer {args.layer!r}; choose from {sorted({n.split()[0] for n in known})}"
+            )
+    print(
+        f"Central differences in float64 (h = 1e-6), relative error ‖a − n‖/(‖a‖ + ‖n‖); pass below {LAYER_TOL:g}."
+    )
     ok = print_gradcheck_table(check_all_layers(names=names))
     if args.network and names is None:
         t = time.perf_counter()
@@ -74,8 +90,10 @@ def cmd_gradcheck(args):
         for i, (a, n, err) in enumerate(res):
             passed = err < NETWORK_TOL
             ok &= passed
-            print(f"  direction {i}: analytic {a:+.10e}  numeric {n:+.10e}  rel. error {err:.1e}  "
-                  f"{'pass' if passed else 'FAIL'}")
+            print(
+                f"  direction {i}: analytic {a:+.10e}  numeric {n:+.10e}  rel. error {err:.1e}  "
+                f"{'pass' if passed else 'FAIL'}"
+            )
         print(f"  ({time.perf_counter() - t:.1f} s)")
     print("\nall checks passed" if ok else "\nSOME CHECKS FAILED")
     return 0 if ok else 1
@@ -105,29 +123,48 @@ def cmd_train(args):
         raise ValueError(f"--resume: no checkpoint at {checkpoint}")
     if not args.resume and os.path.exists(checkpoint):
         raise ValueError(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
-                         flip=args.flip if args.flip is not None else args.dataset != "digits",
-                         pca_noise=args.pca_noise, seed=args.seed)
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        schedule=args.schedule,
+        flip=args.flip if args.flip is not None else args.dataset != "digits",
+        pca_noise=args.pca_noise,
+        seed=args.seed,
+    )
     train, val = _load_dataset(args, args.seed)
-    model = AlexNet(args.variant, num_classes=len(train.classes), seed=args.seed,
-                    input_size=args.input_size, activation=args.activation)
+    model = AlexNet(
+        args.variant,
+        num_classes=len(train.classes),
+        seed=args.seed,
+        input_size=args.input_size,
+        activation=args.activation,
+    )
     if train.images.shape[2] < model.input_size[0]:
-        raise ValueError(f"images of {train.images.shape[2]}×{train.images.shape[3]} are smaller than the "
-                         f"{args.variant} input {model.input_size}; use --input-size")
+        raise ValueError(
+            f"images of {train.images.shape[2]}×{train.images.shape[3]} are smaller than the "
+            f"{args.variant} input {model.input_size}; use --input-size"
+        )
     trainer = Trainer(model, train, val, config)
     if args.resume:
         trainer.load_checkpoint(checkpoint)
         print(f"resumed from {checkpoint} after epoch {trainer.epoch}")
-    print(f"training AlexNet({args.variant!r}) with {model.num_params():,} parameters on {len(train)} images "
-          f"({len(val)} held out), {len(train.classes)} classes")
+    print(
+        f"training AlexNet({args.variant!r}) with {model.num_params():,} parameters on {len(train)} images "
+        f"({len(val)} held out), {len(train.classes)} classes"
+    )
     history = trainer.fit(checkpoint=checkpoint, progress=not args.quiet)
     model.save(os.path.join(args.out, "model.npz"))
-    atomic_write(os.path.join(args.out, "history.json"), lambda f: f.write(json.dumps(history, indent=1).encode()))
+    atomic_write(
+        os.path.join(args.out, "history.json"), lambda f: f.write(json.dumps(history, indent=1).encode())
+    )
     fig = plot_history(history, title=f"AlexNet({args.variant!r}) on {args.dataset}")
     atomic_write(os.path.join(args.out, "history.png"), lambda f: fig.savefig(f, format="png", dpi=100))
     last = history[-1]
-    print(f"done: held-out top-1 {last['val_top1']:.4f}, top-5 {last['val_top5']:.4f}; "
-          f"{sum(h['seconds'] for h in history):.1f} s of training; files in {args.out}/")
+    print(
+        f"done: held-out top-1 {last['val_top1']:.4f}, top-5 {last['val_top5']:.4f}; "
+        f"{sum(h['seconds'] for h in history):.1f} s of training; files in {args.out}/"
+    )
     return 0
 
 
@@ -143,8 +180,10 @@ def cmd_evaluate(args):
         raise ValueError(f"the data's classes {val.classes} differ from the checkpoint's {meta['classes']}")
     r = evaluate(model, val, ten_crop=args.ten_crop)
     how = "10-crop averaged" if args.ten_crop else "centre crop"
-    print(f"{args.checkpoint}: {len(val)} held-out images, {how}: loss {r['loss']:.4f}, "
-          f"top-1 {r['top1']:.4f}, top-5 {r['top5']:.4f}")
+    print(
+        f"{args.checkpoint}: {len(val)} held-out images, {how}: loss {r['loss']:.4f}, "
+        f"top-1 {r['top1']:.4f}, top-5 {r['top5']:.4f}"
+    )
     return 0
 
 
@@ -174,7 +213,9 @@ def cmd_convert(args):
         model = npz_to_torch(src, dst)
     else:
         raise ValueError(f"cannot tell the direction from {src}: expected a .pth/.pt or .npz source")
-    print(f"wrote {dst}: AlexNet({model.variant!r}), {model.num_classes} classes, {model.num_params():,} parameters")
+    print(
+        f"wrote {dst}: AlexNet({model.variant!r}), {model.num_classes} classes, {model.num_params():,} parameters"
+    )
     return 0
 
 
@@ -200,7 +241,9 @@ def build_parser():
     p = _Parser(prog="python -m alexnet_np", description="AlexNet from scratch in NumPy.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    s = sub.add_parser("tour", help="the main demo: summary, formula, a real photo forward/backward, gradient checks")
+    s = sub.add_parser(
+        "tour", help="the main demo: summary, formula, a real photo forward/backward, gradient checks"
+    )
     s.add_argument("--variant", choices=VARIANTS, default="single_tower")
     s.add_argument("--image", choices=SAMPLE_IMAGES, default="astronaut")
     s.add_argument("--seed", type=int, default=0)
@@ -217,13 +260,21 @@ def build_parser():
 
     s = sub.add_parser("gradcheck", help="gradient-check every layer type and the whole network")
     s.add_argument("--layer", help="check one layer type only, e.g. Conv2d or MaxPool2d")
-    s.add_argument("--no-network", dest="network", action="store_false",
-                   help="skip the whole-network directional check (about 5 s)")
+    s.add_argument(
+        "--no-network",
+        dest="network",
+        action="store_false",
+        help="skip the whole-network directional check (about 5 s)",
+    )
     s.set_defaults(func=cmd_gradcheck)
 
     s = sub.add_parser("train", help="train an AlexNet with the paper's recipe (SGD, momentum, augmentation)")
-    s.add_argument("--dataset", choices=("digits", "folder"), default="digits",
-                   help="digits: scikit-learn's handwritten digits; folder: --data-dir ROOT/class_name/*.jpg")
+    s.add_argument(
+        "--dataset",
+        choices=("digits", "folder"),
+        default="digits",
+        help="digits: scikit-learn's handwritten digits; folder: --data-dir ROOT/class_name/*.jpg",
+    )
     s.add_argument("--data-dir")
     s.add_argument("--variant", choices=VARIANTS, default="mini")
     s.add_argument("--input-size", type=int, help="network input size (default: the variant's)")
@@ -234,11 +285,18 @@ def build_parser():
     s.add_argument("--schedule", choices=("plateau", "step", "none"), default="plateau")
     s.add_argument("--pca-noise", type=float, default=0.1, help="std of the PCA colour noise (0: off)")
     flip = s.add_mutually_exclusive_group()
-    flip.add_argument("--flip", dest="flip", action="store_true", default=None, help="random horizontal flips "
-                      "(default: on, except for digits, which mirroring changes)")
+    flip.add_argument(
+        "--flip",
+        dest="flip",
+        action="store_true",
+        default=None,
+        help="random horizontal flips (default: on, except for digits, which mirroring changes)",
+    )
     flip.add_argument("--no-flip", dest="flip", action="store_false")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", default="runs/digits", help="folder for checkpoint.npz, model.npz, history.json/png")
+    s.add_argument(
+        "--out", default="runs/digits", help="folder for checkpoint.npz, model.npz, history.json/png"
+    )
     s.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_train)
@@ -247,11 +305,16 @@ def build_parser():
     s.add_argument("--checkpoint", required=True)
     s.add_argument("--dataset", choices=("digits", "folder"))
     s.add_argument("--data-dir")
-    s.add_argument("--ten-crop", action="store_true", help="average the softmax over 10 crops (the paper's test)")
+    s.add_argument(
+        "--ten-crop", action="store_true", help="average the softmax over 10 crops (the paper's test)"
+    )
     s.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("bench", help="time alexnet_np against PyTorch on the CPU (python -m alexnet_np bench --help)",
-                       add_help=False)
+    s = sub.add_parser(
+        "bench",
+        help="time alexnet_np against PyTorch on the CPU (python -m alexnet_np bench --help)",
+        add_help=False,
+    )
     s.add_argument("bench_args", nargs=argparse.REMAINDER)
     s.set_defaults(func=cmd_bench)
 

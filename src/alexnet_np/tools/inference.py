@@ -13,6 +13,7 @@ Non-finite input (NaN, ±inf) is *propagated*, as in PyTorch: the layers do not 
 input, a NaN in gives NaN out, and :func:`predict_files` refuses to report classes from
 non-finite scores.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,12 +24,21 @@ import numpy as np
 from ..io import atomic_write, load_npz
 from ..layers import softmax
 from ..model import VARIANTS, AlexNet
-from ..training.data import IMAGENET_MEAN_RGB, TORCHVISION_MEAN, TORCHVISION_STD, DataError, preprocess, read_image
+from ..training.data import (
+    IMAGENET_MEAN_RGB,
+    TORCHVISION_MEAN,
+    TORCHVISION_STD,
+    DataError,
+    preprocess,
+    read_image,
+)
 
 
 def imagenet_classes() -> list:
     """The 1000 ImageNet class names, index i = class i (torchvision's names and order)."""
-    text = resources.files("alexnet_np").joinpath("resources/imagenet_classes.txt").read_text(encoding="utf-8")
+    text = (
+        resources.files("alexnet_np").joinpath("resources/imagenet_classes.txt").read_text(encoding="utf-8")
+    )
     return text.splitlines()
 
 
@@ -44,7 +54,9 @@ def load_weights(path, variant=None):
             raise ValueError(f"{path}: holds weights for variant {meta['variant']!r}, not {variant!r}")
         return AlexNet.from_file(path)
     if variant is None:
-        raise ValueError(f"{path}: no alexnet_np metadata in the file; say which --variant the weights are for")
+        raise ValueError(
+            f"{path}: no alexnet_np metadata in the file; say which --variant the weights are for"
+        )
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
     fc8 = arrays.get("fc8.weight")
@@ -71,7 +83,9 @@ def load_image_for(model, path, max_pixels=40_000_000):
     image = read_image(path, max_pixels=max_pixels)
     size = model.input_size[0]
     if min(image.shape[:2]) < 16:
-        raise DataError(f"{path}: image is {image.shape[1]}×{image.shape[0]} pixels; need at least 16 on a side")
+        raise DataError(
+            f"{path}: image is {image.shape[1]}×{image.shape[0]} pixels; need at least 16 on a side"
+        )
     mean, std = preprocessing_for(model.variant)
     return preprocess(image, size=size, resize=256, mean=mean, std=std, dtype=model.dtype)
 
@@ -81,7 +95,9 @@ def predict_files(model, paths, topk=5, classes=None):
     if not 1 <= topk <= model.num_classes:
         raise ValueError(f"topk must be between 1 and {model.num_classes}, got {topk}")
     if classes is None:
-        classes = imagenet_classes() if model.num_classes == 1000 else [str(i) for i in range(model.num_classes)]
+        classes = (
+            imagenet_classes() if model.num_classes == 1000 else [str(i) for i in range(model.num_classes)]
+        )
     batch = np.stack([load_image_for(model, p) for p in paths])
     probs = softmax(model.forward(batch, train=False).astype(np.float64))
     if not np.all(np.isfinite(probs)):
@@ -95,11 +111,14 @@ def predict_files(model, paths, topk=5, classes=None):
 
 # ---- PyTorch files --------------------------------------------------------------------------
 
+
 def _torch():
     try:
         import torch
     except ImportError:
-        raise ValueError("converting .pth files needs PyTorch, which is optional: pip install torch==2.13.0") from None
+        raise ValueError(
+            "converting .pth files needs PyTorch, which is optional: pip install torch==2.13.0"
+        ) from None
     return torch
 
 
@@ -113,9 +132,15 @@ def torch_to_npz(src, dst, variant="torchvision"):
     try:
         state = torch.load(src, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a bad file; all mean "not a weights file"
-        raise ValueError(f"{src}: not a readable PyTorch weights file ({type(err).__name__}: "
-                         f"{str(err).splitlines()[0] if str(err) else ''})") from None
-    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(
+            f"{src}: not a readable PyTorch weights file ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''})"
+        ) from None
+    if (
+        not isinstance(state, dict)
+        or not state
+        or not all(isinstance(v, torch.Tensor) for v in state.values())
+    ):
         raise ValueError(f"{src}: not a state dict (expected a dict of tensors, got {type(state).__name__})")
     last = state.get("classifier.6.weight")
     if last is None or last.ndim != 2:

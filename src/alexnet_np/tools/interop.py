@@ -8,6 +8,7 @@ it gives ``conv1.weight -> features.0.weight``, ``fc6.weight -> classifier.1.wei
 
 The key maps need no torch; :func:`build_torch_module` imports torch when called.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -103,7 +104,11 @@ def build_torch_module(model):
     module = TorchAlexNet().to(dtype)
     state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in to_torch_state_dict(model).items()}
     module.load_state_dict(state, strict=False)
-    missing = set(module.state_dict()) - set(state) - {k for k in module.state_dict() if k.endswith("num_batches_tracked")}
+    missing = (
+        set(module.state_dict())
+        - set(state)
+        - {k for k in module.state_dict() if k.endswith("num_batches_tracked")}
+    )
     if missing:
         raise RuntimeError(f"build_torch_module: torch module has keys we did not fill: {sorted(missing)}")
     return module

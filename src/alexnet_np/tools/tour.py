@@ -27,8 +27,10 @@ def tour(variant="single_tower", image="astronaut", seed=0) -> int:
     print(f"\n1. The model: AlexNet({variant!r}) built in {time.perf_counter() - t:.1f} s\n")
     summary = model.summary()
     print(summary)
-    print(f"\n   {model.num_params():,} trainable parameters; the fully connected layers hold "
-        f"{sum(r.params for r in summary.rows if r.name.startswith('fc')) / summary.total_params:.1%} of them.")
+    print(
+        f"\n   {model.num_params():,} trainable parameters; the fully connected layers hold "
+        f"{sum(r.params for r in summary.rows if r.name.startswith('fc')) / summary.total_params:.1%} of them."
+    )
 
     print("\n2. The output-size formula, out = floor((n + 2p − k)/s) + 1, layer by layer:")
     for r in summary.rows:
@@ -36,8 +38,10 @@ def tour(variant="single_tower", image="astronaut", seed=0) -> int:
             print(f"   {r.name:<6} {r.arithmetic}")
     print(f"   The paper's 224: {conv_output_arithmetic(224, 11, 4)} — not an integer; 227 gives exactly 55.")
 
-    print(f"\n3. A real photograph: skimage.data.{image}(), resized (shorter side 256), centre crop "
-        f"{model.input_size[0]}, mean RGB subtracted")
+    print(
+        f"\n3. A real photograph: skimage.data.{image}(), resized (shorter side 256), centre crop "
+        f"{model.input_size[0]}, mean RGB subtracted"
+    )
     x = preprocess(sample_image(image), size=model.input_size[0])[None]
     t = time.perf_counter()
     compiled_before = sum(len(k.signatures) for k in kernels.KERNELS)
@@ -47,16 +51,23 @@ def tour(variant="single_tower", image="astronaut", seed=0) -> int:
     dx = model.backward(loss_fn.backward())
     elapsed = time.perf_counter() - t
     compiled = sum(len(k.signatures) for k in kernels.KERNELS) - compiled_before
-    note = (f" (includes compiling {compiled} Numba kernel signatures on this first run; cached for next time)"
-            if compiled and any(k.stats.cache_misses for k in kernels.KERNELS) else "")
+    note = (
+        f" (includes compiling {compiled} Numba kernel signatures on this first run; cached for next time)"
+        if compiled and any(k.stats.cache_misses for k in kernels.KERNELS)
+        else ""
+    )
     print(f"   forward + backward of one image: {elapsed:.2f} s{note}")
     for name in ("conv1", "pool1", "pool2", "pool5", "fc6", "fc8"):
         a = acts[name]
         print(f"   {name:<6} output {str(a.shape[1:]):<16} mean {a.mean():+.3f}  std {a.std():.3f}")
     probs = softmax(logits)[0]
-    print(f"   loss {loss:.4f} (≈ ln 1000 = {np.log(1000):.4f}: untrained weights guess uniformly; "
-        f"max class probability {probs.max():.4f})")
-    print(f"   input gradient: shape {dx.shape[1:]}, |dL/dx| max {np.abs(dx).max():.2e} — the saliency map of notebook 5")
+    print(
+        f"   loss {loss:.4f} (≈ ln 1000 = {np.log(1000):.4f}: untrained weights guess uniformly; "
+        f"max class probability {probs.max():.4f})"
+    )
+    print(
+        f"   input gradient: shape {dx.shape[1:]}, |dL/dx| max {np.abs(dx).max():.2e} — the saliency map of notebook 5"
+    )
 
     print("\n4. Gradient checks (float64, central differences), every layer type:")
     results = check_all_layers()

@@ -11,6 +11,7 @@ generator gives the same crops, flips and colour noise on every run.
 * :func:`ten_crops` / :func:`predict_ten_crop` — the four corner and the centre patches and their mirrors;
   the prediction averages the ten softmax outputs.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +21,9 @@ from ..layers import softmax
 
 def _check_batch(images, size=None):
     if not isinstance(images, np.ndarray) or images.ndim != 4:
-        raise ValueError(f"expected a batch of images (N, C, H, W), got {getattr(images, 'shape', type(images).__name__)}")
+        raise ValueError(
+            f"expected a batch of images (N, C, H, W), got {getattr(images, 'shape', type(images).__name__)}"
+        )
     if size is not None and (images.shape[2] < size or images.shape[3] < size):
         raise ValueError(f"cannot crop {size}×{size} from images of {images.shape[2]}×{images.shape[3]}")
 
@@ -78,7 +81,7 @@ class PCAColorNoise:
             raise RuntimeError("PCAColorNoise: call fit(training_images) first")
         _check_batch(images)
         alphas = rng.normal(0.0, self.std, size=(len(images), 3))
-        shift = (alphas * self.eigenvalues) @ self.eigenvectors.T            # (N, 3): p · (α ⊙ λ) per image
+        shift = (alphas * self.eigenvalues) @ self.eigenvectors.T  # (N, 3): p · (α ⊙ λ) per image
         return images + shift.astype(images.dtype)[:, :, None, None]
 
 

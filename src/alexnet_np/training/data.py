@@ -7,6 +7,7 @@ Preprocessing as in Krizhevsky et al. (section 2): resize so the shorter side is
 crop the central 227×227 patch (224 in the paper's text; see the notebooks for why 227),
 and subtract the mean RGB value of the training set from every pixel.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,8 +39,9 @@ def sample_image(name="astronaut") -> np.ndarray:
 
 def _check_rgb(image):
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"expected an RGB image of shape (H, W, 3), got "
-                         f"{getattr(image, 'shape', type(image).__name__)}")
+        raise ValueError(
+            f"expected an RGB image of shape (H, W, 3), got {getattr(image, 'shape', type(image).__name__)}"
+        )
     if image.dtype != np.uint8:
         raise TypeError(f"expected a uint8 image (0–255), got dtype {image.dtype}")
 
@@ -79,6 +81,7 @@ def preprocess(image, size=227, resize=256, mean=IMAGENET_MEAN_RGB, std=None, dt
 
 
 # ---- data sets -------------------------------------------------------------------------------
+
 
 class DataError(ValueError):
     """A data set that cannot be loaded: a missing or empty folder, an unreadable image."""
@@ -124,16 +127,18 @@ def load_digits_data(size=35, val_fraction=0.2, seed=0):
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    pixels = (digits.images * (255.0 / 16.0)).round().astype(np.uint8)          # 0..16 -> 0..255
+    pixels = (digits.images * (255.0 / 16.0)).round().astype(np.uint8)  # 0..16 -> 0..255
     big = np.stack([np.asarray(Image.fromarray(p).resize((size, size), Image.BILINEAR)) for p in pixels])
-    images = np.repeat(big[:, None].astype(np.float32) / 255.0, 3, axis=1)     # (N, 3, size, size)
+    images = np.repeat(big[:, None].astype(np.float32) / 255.0, 3, axis=1)  # (N, 3, size, size)
     labels = digits.target.astype(np.int64)
     train_idx, val_idx = stratified_split(labels, val_fraction, np.random.default_rng(seed))
     mean = images[train_idx].mean(axis=(0, 2, 3)).astype(np.float32)
     images -= mean[None, :, None, None]
     classes = [str(d) for d in range(10)]
-    return (Dataset(images[train_idx], labels[train_idx], classes, mean),
-            Dataset(images[val_idx], labels[val_idx], classes, mean))
+    return (
+        Dataset(images[train_idx], labels[train_idx], classes, mean),
+        Dataset(images[val_idx], labels[val_idx], classes, mean),
+    )
 
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -149,8 +154,10 @@ def read_image(path, max_pixels=40_000_000) -> np.ndarray:
         with Image.open(path) as img:
             w, h = img.size
             if w * h > max_pixels:
-                raise DataError(f"cannot read image {path}: {w}×{h} = {w * h:,} pixels is more than the "
-                                f"limit of {max_pixels:,}")
+                raise DataError(
+                    f"cannot read image {path}: {w}×{h} = {w * h:,} pixels is more than the "
+                    f"limit of {max_pixels:,}"
+                )
             img.load()
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
                 a = np.asarray(img, dtype=np.float64)
@@ -164,8 +171,9 @@ def read_image(path, max_pixels=40_000_000) -> np.ndarray:
         raise DataError(f"cannot read image {path}: {err}") from None
 
 
-def load_image_folder(root, size=227, resize=256, val_fraction=0.2, seed=0, mean=IMAGENET_MEAN_RGB,
-                      min_side=16):
+def load_image_folder(
+    root, size=227, resize=256, val_fraction=0.2, seed=0, mean=IMAGENET_MEAN_RGB, min_side=16
+):
     """A folder of images, one sub-folder per class (``root/class_name/*.jpg``), with the paper's preprocessing.
 
     Every image is resized so its shorter side is ``resize`` and centre-cropped to ``resize``×``resize``
@@ -177,7 +185,9 @@ def load_image_folder(root, size=227, resize=256, val_fraction=0.2, seed=0, mean
 
     if not os.path.isdir(root):
         raise DataError(f"image folder {root} does not exist or is not a folder")
-    classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)) and not d.startswith("."))
+    classes = sorted(
+        d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)) and not d.startswith(".")
+    )
     if not classes:
         raise DataError(f"image folder {root} has no class sub-folders (expected root/class_name/*.jpg)")
     images, labels = [], []
@@ -189,8 +199,10 @@ def load_image_folder(root, size=227, resize=256, val_fraction=0.2, seed=0, mean
         for f in files:
             img = read_image(os.path.join(folder, f))
             if min(img.shape[:2]) < min_side:
-                raise DataError(f"image {os.path.join(folder, f)} is {img.shape[1]}×{img.shape[0]}: "
-                                f"smaller than {min_side} pixels on a side")
+                raise DataError(
+                    f"image {os.path.join(folder, f)} is {img.shape[1]}×{img.shape[0]}: "
+                    f"smaller than {min_side} pixels on a side"
+                )
             images.append(center_crop_hwc(resize_shorter_side(img, resize), resize))
             labels.append(label)
     x = np.stack(images).transpose(0, 3, 1, 2).astype(np.float32)

@@ -9,6 +9,7 @@ of the numbers). Each function returns plain dicts, so what a figure shows can b
 * :func:`compare` — held-out error and train/held-out gap for model variants (dropout on/off,
   overlapping/non-overlapping pooling, LRN on/off), with repeats over seeds.
 """
+
 from __future__ import annotations
 
 import time
@@ -28,8 +29,9 @@ def subset(data, n, seed=0):
     return Dataset(data.images[idx], data.labels[idx], data.classes, data.mean)
 
 
-def iterations_to_error(train, activation="relu", seed=0, target=0.25, max_iterations=500, window=10,
-                        lr=0.01, batch_size=32):
+def iterations_to_error(
+    train, activation="relu", seed=0, target=0.25, max_iterations=500, window=10, lr=0.01, batch_size=32
+):
     """Train a mini AlexNet (no dropout: the paper's Figure 1 network had no regularisation) until the
     training error, averaged over the last ``window`` mini-batches, falls below ``target``.
 
@@ -67,10 +69,16 @@ def relu_vs_tanh(train, seeds=(0, 1, 2), **kwargs):
     for seed in seeds:
         for act in ("relu", "tanh"):
             out[act].append(iterations_to_error(train, activation=act, seed=seed, **kwargs))
-    ratios = [t["iterations"] / r["iterations"] for r, t in zip(out["relu"], out["tanh"])
-              if r["iterations"] and t["iterations"]]
-    time_ratios = [t["seconds"] / r["seconds"] for r, t in zip(out["relu"], out["tanh"])
-                   if r["iterations"] and t["iterations"]]
+    ratios = [
+        t["iterations"] / r["iterations"]
+        for r, t in zip(out["relu"], out["tanh"])
+        if r["iterations"] and t["iterations"]
+    ]
+    time_ratios = [
+        t["seconds"] / r["seconds"]
+        for r, t in zip(out["relu"], out["tanh"])
+        if r["iterations"] and t["iterations"]
+    ]
     return dict(runs=out, ratios=ratios, time_ratios=time_ratios, seeds=list(seeds))
 
 
@@ -78,8 +86,12 @@ def train_error_gap(train, val, model_kwargs, epochs=6, seed=0, batch_size=32):
     """Train a mini AlexNet; return its final training error (eval mode, on the training images),
     held-out error, and the history."""
     model = AlexNet("mini", num_classes=len(train.classes), seed=seed, **model_kwargs)
-    trainer = Trainer(model, train, val, TrainConfig(epochs=epochs, batch_size=batch_size, flip=False, seed=seed,
-                                                    schedule="none"))
+    trainer = Trainer(
+        model,
+        train,
+        val,
+        TrainConfig(epochs=epochs, batch_size=batch_size, flip=False, seed=seed, schedule="none"),
+    )
     history = trainer.fit(progress=False, log=None)
     train_err = 1 - evaluate(model, train)["top1"]
     val_err = 1 - evaluate(model, val)["top1"]
@@ -92,10 +104,14 @@ def compare(train, val, variants: dict, seeds=(0, 1), epochs=6):
     for name, kwargs in variants.items():
         runs = [train_error_gap(train, val, kwargs, epochs=epochs, seed=s) for s in seeds]
         v = np.array([r["val_error"] for r in runs])
-        results[name] = dict(val_errors=v.tolist(), train_errors=[r["train_error"] for r in runs],
-                             gaps=[r["gap"] for r in runs], mean_val_error=float(v.mean()),
-                             std_val_error=float(v.std(ddof=1)) if len(v) > 1 else 0.0,
-                             histories=[r["history"] for r in runs])
+        results[name] = dict(
+            val_errors=v.tolist(),
+            train_errors=[r["train_error"] for r in runs],
+            gaps=[r["gap"] for r in runs],
+            mean_val_error=float(v.mean()),
+            std_val_error=float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+            histories=[r["history"] for r in runs],
+        )
     return results
 
 
@@ -105,9 +121,23 @@ def plot_relu_vs_tanh(result, ax=None):
 
     ax = ax or plt.gca()
     for i, (r, t) in enumerate(zip(result["runs"]["relu"], result["runs"]["tanh"])):
-        ax.plot(np.arange(1, len(r["curve"]) + 1), r["curve"], "-", color=f"C{i}", label=f"ReLU, seed {result['seeds'][i]}")
-        ax.plot(np.arange(1, len(t["curve"]) + 1), t["curve"], "--", color=f"C{i}", label=f"tanh, seed {result['seeds'][i]}")
+        ax.plot(
+            np.arange(1, len(r["curve"]) + 1),
+            r["curve"],
+            "-",
+            color=f"C{i}",
+            label=f"ReLU, seed {result['seeds'][i]}",
+        )
+        ax.plot(
+            np.arange(1, len(t["curve"]) + 1),
+            t["curve"],
+            "--",
+            color=f"C{i}",
+            label=f"tanh, seed {result['seeds'][i]}",
+        )
     ax.axhline(0.25, color="k", lw=0.8)
-    ax.set_xlabel("iterations (mini-batches of 32)"); ax.set_ylabel("training error (running mean of 10 batches)")
-    ax.set_title("ReLU (solid) vs tanh (dashed): time to 25% training error"); ax.legend(fontsize=7)
+    ax.set_xlabel("iterations (mini-batches of 32)")
+    ax.set_ylabel("training error (running mean of 10 batches)")
+    ax.set_title("ReLU (solid) vs tanh (dashed): time to 25% training error")
+    ax.legend(fontsize=7)
     return ax

@@ -15,6 +15,7 @@ they part: the paper's v still carries the old ε for a few steps (it decays by 
 step), while PyTorch's next step applies the new ε to the whole buffer at once.
 ``convention="pytorch"`` gives PyTorch's update, for comparison.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,7 +40,9 @@ class SGD:
         if set(params) != set(grads):
             raise ValueError("SGD: params and grads must have the same keys")
         if lr <= 0 or not 0 <= momentum < 1 or weight_decay < 0:
-            raise ValueError(f"SGD: need lr > 0, 0 <= momentum < 1, weight_decay >= 0; got {lr}, {momentum}, {weight_decay}")
+            raise ValueError(
+                f"SGD: need lr > 0, 0 <= momentum < 1, weight_decay >= 0; got {lr}, {momentum}, {weight_decay}"
+            )
         if convention not in ("paper", "pytorch"):
             raise ValueError(f"SGD: convention must be 'paper' or 'pytorch', got {convention!r}")
         self.params, self.grads = params, grads
@@ -49,8 +52,10 @@ class SGD:
         self.steps = 0
 
     def __repr__(self):
-        return (f"SGD(lr={self.lr:g}, momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, "
-                f"convention={self.convention!r})")
+        return (
+            f"SGD(lr={self.lr:g}, momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, "
+            f"convention={self.convention!r})"
+        )
 
     def step(self):
         """One update of every parameter, in place."""
@@ -58,34 +63,50 @@ class SGD:
         for k, w in self.params.items():
             v, g = self.velocity[k], self.grads[k]
             lr = w.dtype.type(self.lr)
-            if self.convention == "paper":   # v ← μ·v − λ·ε·w − ε·g;  w ← w + v  (one pass, in place)
+            if self.convention == "paper":  # v ← μ·v − λ·ε·w − ε·g;  w ← w + v  (one pass, in place)
                 update = kernels.sgd_paper_update if ops.fast() else reference.sgd_paper_update
                 update(w, v, g, mu, lam, self.lr)
             else:
-                v *= mu                      # b ← μ·b + g + λ·w
+                v *= mu  # b ← μ·b + g + λ·w
                 v += g
                 v += lam * w
-                w -= lr * v                  # w ← w − ε·b
+                w -= lr * v  # w ← w − ε·b
         self.steps += 1
 
     def state_dict(self):
         """Velocities and hyper-parameters, for a checkpoint."""
-        return {"velocity": {k: v.copy() for k, v in self.velocity.items()},
-                "hyper": dict(lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay,
-                              convention=self.convention, steps=self.steps)}
+        return {
+            "velocity": {k: v.copy() for k, v in self.velocity.items()},
+            "hyper": dict(
+                lr=self.lr,
+                momentum=self.momentum,
+                weight_decay=self.weight_decay,
+                convention=self.convention,
+                steps=self.steps,
+            ),
+        }
 
     def load_state_dict(self, state):
         vel = state["velocity"]
         if set(vel) != set(self.velocity):
-            raise ValueError(f"SGD.load_state_dict: velocity keys differ: {sorted(set(vel) ^ set(self.velocity))}")
+            raise ValueError(
+                f"SGD.load_state_dict: velocity keys differ: {sorted(set(vel) ^ set(self.velocity))}"
+            )
         for k, v in vel.items():
             if v.shape != self.velocity[k].shape:
-                raise ValueError(f"SGD.load_state_dict: {k}: expected shape {self.velocity[k].shape}, got {v.shape}")
+                raise ValueError(
+                    f"SGD.load_state_dict: {k}: expected shape {self.velocity[k].shape}, got {v.shape}"
+                )
             self.velocity[k][...] = v
         h = state["hyper"]
         convention = h["convention"] if "convention" in h else h["form"]  # checkpoints before 0.2 said "form"
         self.lr, self.momentum, self.weight_decay, self.convention, self.steps = (
-            float(h["lr"]), float(h["momentum"]), float(h["weight_decay"]), convention, int(h["steps"]))
+            float(h["lr"]),
+            float(h["momentum"]),
+            float(h["weight_decay"]),
+            convention,
+            int(h["steps"]),
+        )
 
 
 class StepLR:
@@ -105,7 +126,11 @@ class StepLR:
         return dict(kind="step", step_size=self.step_size, gamma=self.gamma, epochs=self.epochs)
 
     def load_state_dict(self, state):
-        self.step_size, self.gamma, self.epochs = int(state["step_size"]), float(state["gamma"]), int(state["epochs"])
+        self.step_size, self.gamma, self.epochs = (
+            int(state["step_size"]),
+            float(state["gamma"]),
+            int(state["epochs"]),
+        )
 
 
 class ReduceOnPlateau:
@@ -118,7 +143,9 @@ class ReduceOnPlateau:
 
     def __init__(self, optimizer, factor=0.1, patience=2, threshold=1e-4, max_reductions=3):
         if not 0 < factor < 1 or patience < 0:
-            raise ValueError(f"ReduceOnPlateau: need 0 < factor < 1 and patience >= 0, got {factor}, {patience}")
+            raise ValueError(
+                f"ReduceOnPlateau: need 0 < factor < 1 and patience >= 0, got {factor}, {patience}"
+            )
         self.optimizer, self.factor, self.patience = optimizer, float(factor), int(patience)
         self.threshold, self.max_reductions = float(threshold), int(max_reductions)
         self.best, self.bad_epochs, self.reductions = float("inf"), 0, 0
@@ -134,9 +161,16 @@ class ReduceOnPlateau:
             self.bad_epochs = 0
 
     def state_dict(self):
-        return dict(kind="plateau", factor=self.factor, patience=self.patience, threshold=self.threshold,
-                    max_reductions=self.max_reductions, best=self.best, bad_epochs=self.bad_epochs,
-                    reductions=self.reductions)
+        return dict(
+            kind="plateau",
+            factor=self.factor,
+            patience=self.patience,
+            threshold=self.threshold,
+            max_reductions=self.max_reductions,
+            best=self.best,
+            bad_epochs=self.bad_epochs,
+            reductions=self.reductions,
+        )
 
     def load_state_dict(self, state):
         for k in ("factor", "threshold", "best"):

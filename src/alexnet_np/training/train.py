@@ -6,9 +6,9 @@ checkpoint atomically: the model, the optimizer's velocities, the schedule, the 
 state of every random generator involved (data order and augmentation, each dropout layer).
 Resuming from it continues exactly as the uninterrupted run would have.
 """
+
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 
@@ -30,12 +30,12 @@ class TrainConfig:
     lr: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 5e-4
-    schedule: str = "plateau"        # "plateau" (the paper's), "step", or "none"
+    schedule: str = "plateau"  # "plateau" (the paper's), "step", or "none"
     step_size: int = 10
     patience: int = 2
     flip: bool = True
-    pca_noise: float = 0.1           # std of α; 0 turns the colour noise off
-    crop: bool = True                # random crops of model.input_size from the larger stored images
+    pca_noise: float = 0.1  # std of α; 0 turns the colour noise off
+    crop: bool = True  # random crops of model.input_size from the larger stored images
     seed: int = 0
 
     def __post_init__(self):
@@ -82,8 +82,13 @@ class Trainer:
 
     def __init__(self, model, train_data, val_data, config: TrainConfig):
         self.model, self.train_data, self.val_data, self.config = model, train_data, val_data, config
-        self.optimizer = SGD(model.params, model.grads, lr=config.lr, momentum=config.momentum,
-                             weight_decay=config.weight_decay)
+        self.optimizer = SGD(
+            model.params,
+            model.grads,
+            lr=config.lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+        )
         if config.schedule == "plateau":
             self.schedule = ReduceOnPlateau(self.optimizer, patience=config.patience)
         elif config.schedule == "step":
@@ -91,7 +96,9 @@ class Trainer:
         else:
             self.schedule = None
         self.rng = np.random.default_rng(np.random.SeedSequence(config.seed).spawn(2)[1])
-        self.pca = PCAColorNoise(std=config.pca_noise).fit(train_data.images) if config.pca_noise > 0 else None
+        self.pca = (
+            PCAColorNoise(std=config.pca_noise).fit(train_data.images) if config.pca_noise > 0 else None
+        )
         self.loss_fn = CrossEntropyLoss()
         self.history: list[dict] = []
         self.epoch = 0
@@ -115,9 +122,13 @@ class Trainer:
 
         start = time.perf_counter()
         order = self.rng.permutation(len(self.train_data))
-        batches = [order[i : i + self.config.batch_size] for i in range(0, len(order), self.config.batch_size)]
+        batches = [
+            order[i : i + self.config.batch_size] for i in range(0, len(order), self.config.batch_size)
+        ]
         total, correct, seen = 0.0, 0, 0
-        bar = tqdm(batches, desc=f"epoch {self.epoch + 1}/{self.config.epochs}", leave=False, disable=not progress)
+        bar = tqdm(
+            batches, desc=f"epoch {self.epoch + 1}/{self.config.epochs}", leave=False, disable=not progress
+        )
         for idx in bar:
             x, y = self._batch(idx)
             logits = self.model.forward(x, train=True)
@@ -129,9 +140,16 @@ class Trainer:
             seen += len(y)
             bar.set_postfix(loss=f"{total / seen:.4f}", lr=f"{self.optimizer.lr:.2g}")
         val = evaluate(self.model, self.val_data)
-        record = dict(epoch=self.epoch + 1, train_loss=total / seen, train_top1=correct / seen,
-                      val_loss=val["loss"], val_top1=val["top1"], val_top5=val["top5"], lr=self.optimizer.lr,
-                      seconds=time.perf_counter() - start)
+        record = dict(
+            epoch=self.epoch + 1,
+            train_loss=total / seen,
+            train_top1=correct / seen,
+            val_loss=val["loss"],
+            val_top1=val["top1"],
+            val_top5=val["top5"],
+            lr=self.optimizer.lr,
+            seconds=time.perf_counter() - start,
+        )
         if self.schedule is not None:
             self.schedule.step(1 - val["top1"] if len(self.val_data) else total / seen)
         self.history.append(record)
@@ -143,8 +161,10 @@ class Trainer:
         while self.epoch < self.config.epochs:
             r = self.train_epoch(progress=progress)
             if log:
-                log(f"epoch {r['epoch']:>3}  loss {r['train_loss']:.4f}  train top-1 {r['train_top1']:.4f}  "
-                    f"val top-1 {r['val_top1']:.4f}  top-5 {r['val_top5']:.4f}  lr {r['lr']:.2g}  {r['seconds']:.1f} s")
+                log(
+                    f"epoch {r['epoch']:>3}  loss {r['train_loss']:.4f}  train top-1 {r['train_top1']:.4f}  "
+                    f"val top-1 {r['val_top1']:.4f}  top-5 {r['val_top5']:.4f}  lr {r['lr']:.2g}  {r['seconds']:.1f} s"
+                )
             if checkpoint is not None:
                 self.save_checkpoint(checkpoint)
         return self.history
@@ -153,13 +173,21 @@ class Trainer:
     def save_checkpoint(self, path):
         arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
         arrays.update({f"velocity/{k}": v for k, v in self.optimizer.velocity.items()})
-        meta = dict(format="alexnet_np-checkpoint", version=1, model=self.model.config(),
-                    dtype=str(np.dtype(self.model.dtype)), config=asdict(self.config), epoch=self.epoch,
-                    history=self.history, optimizer=self.optimizer.state_dict()["hyper"],
-                    schedule=self.schedule.state_dict() if self.schedule else None,
-                    rng=self.rng.bit_generator.state,
-                    dropout_rngs={k: g.bit_generator.state for k, g in _dropout_generators(self.model).items()},
-                    classes=list(self.train_data.classes), mean=np.asarray(self.train_data.mean).tolist())
+        meta = dict(
+            format="alexnet_np-checkpoint",
+            version=1,
+            model=self.model.config(),
+            dtype=str(np.dtype(self.model.dtype)),
+            config=asdict(self.config),
+            epoch=self.epoch,
+            history=self.history,
+            optimizer=self.optimizer.state_dict()["hyper"],
+            schedule=self.schedule.state_dict() if self.schedule else None,
+            rng=self.rng.bit_generator.state,
+            dropout_rngs={k: g.bit_generator.state for k, g in _dropout_generators(self.model).items()},
+            classes=list(self.train_data.classes),
+            mean=np.asarray(self.train_data.mean).tolist(),
+        )
         save_npz_atomic(path, arrays, meta)
 
     def load_checkpoint(self, path):
@@ -167,8 +195,12 @@ class Trainer:
         if meta["model"] != self.model.config():
             raise ValueError(f"{path}: checkpoint is for model {meta['model']}, not {self.model.config()}")
         self.model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
-        self.optimizer.load_state_dict(dict(velocity={k[9:]: v for k, v in arrays.items() if k.startswith("velocity/")},
-                                            hyper=meta["optimizer"]))
+        self.optimizer.load_state_dict(
+            dict(
+                velocity={k[9:]: v for k, v in arrays.items() if k.startswith("velocity/")},
+                hyper=meta["optimizer"],
+            )
+        )
         if self.schedule is not None and meta["schedule"]:
             self.schedule.load_state_dict(meta["schedule"])
         self.rng.bit_generator.state = meta["rng"]
@@ -204,10 +236,17 @@ def plot_history(history, ax=None, title=None):
     epochs = [h["epoch"] for h in history]
     ax[0].plot(epochs, [h["train_loss"] for h in history], "o-", label="training loss")
     ax[0].plot(epochs, [h["val_loss"] for h in history], "s-", label="held-out loss")
-    ax[0].set_xlabel("epoch"); ax[0].set_ylabel("cross-entropy"); ax[0].legend()
-    ax[1].plot(epochs, [1 - h["train_top1"] for h in history], "o-", label="training error (augmented, dropout on)")
+    ax[0].set_xlabel("epoch")
+    ax[0].set_ylabel("cross-entropy")
+    ax[0].legend()
+    ax[1].plot(
+        epochs, [1 - h["train_top1"] for h in history], "o-", label="training error (augmented, dropout on)"
+    )
     ax[1].plot(epochs, [1 - h["val_top1"] for h in history], "s-", label="held-out top-1 error")
-    ax[1].set_xlabel("epoch"); ax[1].set_ylabel("error rate"); ax[1].set_yscale("log"); ax[1].legend()
+    ax[1].set_xlabel("epoch")
+    ax[1].set_ylabel("error rate")
+    ax[1].set_yscale("log")
+    ax[1].legend()
     if title:
         fig.suptitle(title)
     fig.tight_layout()
