@@ -113,3 +113,28 @@ def test_check_all_layers_covers_every_layer_class_and_passes():
     assert "CrossEntropyLoss" in results
     worst = max(r.rel_error for per in results.values() for r in per.values())
     assert worst < SMOOTH_TOL
+
+
+def test_a_step_across_a_kink_is_refused_not_judged():
+    """A ReLU input within h of 0 or a pool tie: check_layer raises KinkCrossed instead of a lucky verdict."""
+    from alexnet_np.gradcheck import KinkCrossed
+
+    x = np.array([[0.5, -1.0, 3e-7, 2.0]])  # 3e-7 < h = 1e-6: the central difference straddles the kink
+    with pytest.raises(KinkCrossed, match="crosses a kink"):
+        check_layer(an.ReLU(), x)
+    tie = np.zeros((1, 1, 3, 3))
+    tie[0, 0, 0, 0] = tie[0, 0, 2, 2] = 1.0  # two equal maxima in one window
+    with pytest.raises(KinkCrossed):
+        check_layer(an.MaxPool2d(3), tie)
+
+
+def test_kink_margins_of_a_network():
+    from alexnet_np.gradcheck import kink_margins
+
+    net = an.Sequential(an.ReLU(), an.MaxPool2d(2)).astype(np.float64)
+    x = np.array(
+        [[[[1.0, -2.0, 4.0, 0.5], [3.0, 0.25, -1.0, 3.5], [1.0, 2.0, 3.0, 4.0], [0.1, 0.2, 0.3, 0.4]]]]
+    )
+    margins = kink_margins(net, x)
+    assert margins["0"] == pytest.approx(0.1 / 4.0)  # min |x| / max |x|
+    assert margins["1"] == pytest.approx(0.5 / 4.0)  # windows' top-two gaps: 2, 0.5, 2, 1 → 0.5

@@ -17,7 +17,10 @@ What makes a naive check fail, and how this module handles it:
 * dropout draws a new mask per forward: every generator a layer holds (``layer.rng``) is
   rewound to the same state before each evaluation, so all evaluations share one mask;
 * ReLU kinks and max-pool ties: :func:`kink_free_input` gives inputs that are all distinct,
-  of both signs, and at least a margin ≫ h away from 0 and from each other.
+  of both signs, and at least a margin ≫ h away from 0 and from each other; and every evaluation
+  is checked to sit on the same smooth piece as the centre (the same ReLU signs and pool argmaxes,
+  :func:`kink_patterns`), so a step across a kink raises :class:`KinkCrossed` instead of passing or
+  failing by luck. :func:`kink_margins` measures how far a network's activations are from a kink.
 """
 
 from __future__ import annotations
@@ -139,9 +142,26 @@ def check_layer(layer, x, *, train=True, h=1e-6, rng=None, params=True):
     x = np.array(x, dtype=np.float64, copy=True)
     frozen = _FrozenRandomness(layer)
 
+    def pattern():
+        frozen.rewind()
+        if hasattr(layer, "layers"):
+            return kink_patterns(layer, x, train)
+        return {"": layer.kink_pattern(x)}
+
+    centre = pattern()
+
     def run():
         frozen.rewind()
-        return layer.forward(x, train=train)
+        y = layer.forward(x, train=train)
+        for name, p in pattern().items():  # every evaluation must sit on the same smooth piece
+            if not np.array_equal(p, centre[name]):
+                raise KinkCrossed(
+                    f"check_layer({layer!r}): a step of h={h:g} crosses a kink "
+                    f"{'of layer ' + name if name else ''} (a ReLU changed sign or a pool "
+                    f"window its maximum); use gradcheck.kink_free_input or a smaller h"
+                )
+        frozen.rewind()
+        return layer.forward(x, train=train) if hasattr(layer, "layers") else y
 
     dout = rng.standard_normal(run().shape)
     dout_copy = dout.copy()
@@ -180,13 +200,63 @@ def check_loss(loss, logits, labels, *, h=1e-6):
     }
 
 
+# ---- kinks: where a comparison of gradients is only luck ------------------------------------
+
+# Two float64 computations of the same network (ours and PyTorch's, or two thread counts) differ by far
+# less than this, relative to a layer's input scale: a kink that keeps this margin cannot flip between them.
+KINK_MARGIN_FLOAT64 = 1e-9
+
+
+def _layer_inputs(model, x, train=False):
+    """(name, layer, the input it received) for every layer of a Sequential, in order."""
+    _, outputs = model.forward(x, train=train, return_activations=True)
+    inputs = [x] + list(outputs.values())[:-1]
+    return [(name, layer, inp) for (name, layer), inp in zip(model.layers.items(), inputs)]
+
+
+def kink_margins(model, x, train=False):
+    """{layer name: relative distance of its input to the nearest kink} for the layers that have kinks.
+
+    A ReLU's margin is ``min |input| / max |input|``; a max pool's the smallest gap between a window's two
+    largest values over the same scale (ties of exact zeros excluded: see ``MaxPool2d.kink_margin``).
+    Gradients of ``model`` at ``x`` can be compared between two implementations only where every margin
+    is well above their relative rounding difference (:data:`KINK_MARGIN_FLOAT64` in float64).
+    """
+    frozen = _FrozenRandomness(model)
+    frozen.rewind()
+    margins = {}
+    for name, layer, inp in _layer_inputs(model, x, train):
+        m = layer.kink_margin(inp)
+        if np.isfinite(m):
+            scale = float(np.max(np.abs(inp))) or 1.0
+            margins[name] = m / scale
+    frozen.rewind()
+    return margins
+
+
+def kink_patterns(model, x, train=False):
+    """{layer name: what decides its derivative} (ReLU signs, pool argmaxes): equal patterns at two points
+    mean the network is one smooth piece between them, so a finite difference across them is exact to O(h²)."""
+    return {
+        name: p
+        for name, layer, inp in _layer_inputs(model, x, train)
+        if (p := layer.kink_pattern(inp)) is not None
+    }
+
+
+class KinkCrossed(AssertionError):
+    """A finite difference stepped across a ReLU kink or a max-pool tie: its result says nothing."""
+
+
 def directional_check(model, x, labels, loss, *, n_directions=3, h=1e-5, train=True, rng=None):
     """Whole-network check along random directions (cheap where per-element differences are not).
 
     For a random unit direction ``u`` over (input, every parameter) the analytic directional
     derivative ``⟨∇L, u⟩`` is compared with ``(L(θ + h·u) − L(θ − h·u)) / 2h``.
     Returns a list of ``(analytic, numeric, relative error)`` per direction, with the relative
-    error ``|a − n| / (|a| + |n|)``.
+    error ``|a − n| / (|a| + |n|)``. For a Sequential, every direction is checked to stay on one smooth
+    piece of the network (the same ReLU signs and pool argmaxes at θ − h·u, θ and θ + h·u); a step that
+    crosses a kink raises :class:`KinkCrossed` instead of reporting a meaningless error.
     """
     rng = np.random.default_rng(0) if rng is None else rng
     _require_float64(type(model).__name__, x, *model.params.values())
@@ -196,6 +266,10 @@ def directional_check(model, x, labels, loss, *, n_directions=3, h=1e-5, train=T
     def value():
         frozen.rewind()
         return loss.forward(model.forward(x, train=train), labels)
+
+    def pattern():
+        frozen.rewind()
+        return kink_patterns(model, x, train)
 
     value()
     dx = model.backward(loss.backward())
@@ -207,14 +281,22 @@ def directional_check(model, x, labels, loss, *, n_directions=3, h=1e-5, train=T
         norm = np.sqrt(sum(float(np.sum(d * d)) for d in dirs))
         dirs = [d / norm for d in dirs]
         analytic = sum(float(np.sum(g * d)) for g, d in zip(grads, dirs))
+        centre = pattern()
         for t, d in zip(tensors, dirs):
             t += h * d
-        plus = value()
+        plus, at_plus = value(), pattern()
         for t, d in zip(tensors, dirs):
             t -= 2 * h * d
-        minus = value()
+        minus, at_minus = value(), pattern()
         for t, d in zip(tensors, dirs):
             t += h * d
+        for name, p in centre.items():
+            if not (np.array_equal(p, at_plus[name]) and np.array_equal(p, at_minus[name])):
+                raise KinkCrossed(
+                    f"directional_check: the step h={h:g} crosses a kink of layer {name} "
+                    f"(a ReLU changed sign or a pool window changed its maximum); use another seed "
+                    f"or a smaller h"
+                )
         numeric = (plus - minus) / (2 * h)
         denom = abs(analytic) + abs(numeric)
         results.append((analytic, numeric, 0.0 if denom == 0 else abs(analytic - numeric) / denom))

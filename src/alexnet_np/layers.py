@@ -23,6 +23,7 @@ The contract every layer keeps:
 from __future__ import annotations
 
 import copy
+import math
 import threading
 from collections import OrderedDict
 
@@ -124,6 +125,17 @@ class Layer:
     def torch_spec(self):
         """``(name, kwargs)`` of the ``torch.nn`` module that computes the same function (torch is not needed)."""
         return type(self).__name__, {}
+
+    # Where the backward pass jumps. ReLU's derivative jumps at 0 and max pooling's routing jumps where two
+    # values of a window tie; everywhere else the layers are smooth. Tests that compare gradients computed two
+    # ways (PyTorch, central differences) must stay away from those points (see gradcheck.kink_margins).
+    def kink_margin(self, x) -> float:
+        """How far input ``x`` is from a point where this layer's derivative jumps (inf for a smooth layer)."""
+        return math.inf
+
+    def kink_pattern(self, x):
+        """What decides this layer's derivative at ``x`` (ReLU: the signs; max pool: the argmaxes), or None."""
+        return None
 
     def __call__(self, x, train=False):
         return self.forward(x, train=train)
@@ -539,6 +551,28 @@ class MaxPool2d(Layer):
         route = kernels.maxpool_backward if ops.fast() else reference.maxpool_backward
         return route(dout, self.argmax, self.x_shape, self.kernel_size, self.stride, self.padding)
 
+    def _sorted_windows(self, x):
+        """Every window's values (padding as −inf), sorted: (N, C, H_out, W_out, kh·kw)."""
+        padded = np.pad(x, ((0, 0), (0, 0), *[(p, p) for p in self.padding]), constant_values=-np.inf)
+        ho, wo = self._check_window(x.shape, self.kernel_size, self.stride, self.padding, "(N, C, H, W)")
+        windows = np.lib.stride_tricks.sliding_window_view(padded, self.kernel_size, axis=(2, 3))
+        windows = windows[:, :, :: self.stride[0], :: self.stride[1]][:, :, :ho, :wo]
+        return np.sort(windows.reshape(*windows.shape[:4], -1), axis=-1)
+
+    def kink_margin(self, x):
+        """The smallest gap between the two largest values of a window. A tie of exact zeros (dead ReLUs
+        below) is not counted: every framework computes those zeros exactly and routes to a unit whose ReLU
+        passes no gradient."""
+        if self.kernel_size[0] * self.kernel_size[1] == 1:
+            return math.inf  # windows of one value cannot tie
+        top = self._sorted_windows(x)
+        first, second = top[..., -1], top[..., -2]
+        gap = np.where((first == 0) & (second == 0), np.inf, first - second)
+        return float(np.min(gap)) if gap.size else math.inf
+
+    def kink_pattern(self, x):
+        return reference.maxpool_forward(x, self.kernel_size, self.stride, self.padding)[1]
+
 
 def _adaptive_bins(n_in, n_out):
     """PyTorch's adaptive bins: [floor(i·n_in/n_out), ceil((i+1)·n_in/n_out)) for i < n_out."""
@@ -811,6 +845,13 @@ class ReLU(Layer):
     def backward(self, dout, input_grad=True):
         self._begin_backward(dout)
         return dout * self.mask if input_grad else None
+
+    def kink_margin(self, x):
+        """``min |x|``: the distance to the kink at 0."""
+        return float(np.min(np.abs(x))) if x.size else math.inf
+
+    def kink_pattern(self, x):
+        return x > 0
 
 
 class Tanh(Layer):
