@@ -4,19 +4,82 @@
   fsyncs it, then ``os.replace``-s it over the target: a crash or an exception midway
   leaves the previous file as it was, never a half-written one.
 * :func:`load_npz` reads with ``allow_pickle=False`` (a file cannot run code) and turns
-  every way a file can be wrong into one ``ValueError`` that names the file.
+  every way a file can be wrong into one ``ValueError`` that names the file. Sizes are
+  checked before anything is decompressed or allocated: a 4 MB file can hold a deflated
+  member of 4 GiB of zeros, so every member's declared size (the zip directory's, and the
+  ``.npy`` header's shape × itemsize, which must agree) counts against ``max_bytes``
+  (:data:`DEFAULT_MAX_BYTES`, 4 GiB in all). Only numeric arrays are read (bool, integers,
+  float16/32/64); raw members, object, structured, complex and string arrays are refused.
+* :func:`open_regular_file` opens only regular files: a named pipe (FIFO) would block a
+  reader forever, a device such as ``/dev/zero`` never ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
+import stat
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
 META_KEY = "__meta__"
+# The most a file may unpack to (arrays and .npy headers together): the largest file this project
+# writes, a float64 training checkpoint of the single tower (weights and momentum), is about 1 GiB.
+DEFAULT_MAX_BYTES = 4 * 2**30
+META_MAX_BYTES = 2**20  # the metadata is a line of JSON
+_FLOAT_SIZES = (2, 4, 8)  # float16/32/64; not long double, whose layout differs between machines
+
+
+def _kind_of(mode) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def regular_file_problem(path):
+    """Why ``path`` is not a regular file (after following links) as a phrase, or None if it is one."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file" if not os.path.islink(path) else "a broken link"
+    except OSError as err:
+        return f"cannot be read ({err.strerror})"
+    return None if stat.S_ISREG(mode) else f"{_kind_of(mode)}, not a regular file"
+
+
+def open_regular_file(path):
+    """Open ``path`` for binary reading if it is a regular file; otherwise ``ValueError`` naming it.
+
+    The check is made on the opened descriptor (``fstat``), so a file swapped for a FIFO after a
+    check cannot slip through; the open itself is non-blocking, which is what keeps it from
+    waiting forever for a writer on a FIFO (on a regular file the flag changes nothing).
+    """
+    path = os.fspath(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: {regular_file_problem(path)}") from None
+    except OSError as err:
+        raise ValueError(f"{path}: cannot be opened ({err.strerror})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"{path}: {_kind_of(mode)}, not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def atomic_write(path, write):
@@ -51,28 +114,124 @@ def save_npz_atomic(path, arrays: dict, meta: dict | None = None):
     atomic_write(path, lambda f: np.savez(f, **payload))
 
 
-def load_npz(path):
-    """Read an ``.npz`` written by :func:`save_npz_atomic` -> ``(arrays, meta)``; no pickle, clear errors."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ValueError(f"{path}: no such file")
+@contextlib.contextmanager
+def _unreadable(path, where):
+    """Turn what zipfile, zlib and numpy raise for a damaged file into one ValueError naming the file."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except ValueError as err:
-        if "allow_pickle" in str(err) or "Object arrays" in str(err):
+        yield
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        RuntimeError,  # an encrypted member
+        NotImplementedError,  # an unknown compression method
+        ValueError,  # numpy: a malformed .npy header
+        UnicodeError,
+    ) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"{path}: not a readable .npz file ({where}{first})") from None
+
+
+def _read_header(stream):
+    """``(shape, fortran_order, dtype, header_length)`` of a ``.npy`` stream; the body is left unread."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:  # 3.0 exists only for structured dtypes with non-Latin-1 field names, refused anyway
+        raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
+    return shape, fortran, dtype, stream.tell()
+
+
+def _dtype_problem(key, dtype, shape):
+    """Why an array of ``dtype`` is not loaded (a phrase), or None."""
+    if dtype.hasobject:
+        return "object"
+    if key == META_KEY:
+        return None if dtype.kind == "U" and shape == () else "not a 0-d unicode array"
+    if dtype.fields is not None or dtype.subdtype is not None:
+        return "structured"
+    if dtype.kind in "biu" or (dtype.kind == "f" and dtype.itemsize in _FLOAT_SIZES):
+        return None
+    return "not numeric (bool, integers, float16/32/64)"
+
+
+def _member_plan(path, zf, max_bytes):
+    """Check every member's name and sizes, then every header, before any body is read -> [(key, info)]."""
+    infos, keys = zf.infolist(), set()
+    for info in infos:
+        name = info.filename
+        if info.is_dir() or not name.endswith(".npy"):
+            raise ValueError(f"{path}: member {name!r} is not a .npy array (raw members are never loaded)")
+        if name[: -len(".npy")] in keys:
+            raise ValueError(f"{path}: member {name!r} appears twice")
+        keys.add(name[: -len(".npy")])
+    total = sum(info.file_size for info in infos)  # from the zip directory, before any member is opened
+    if total > max_bytes:
+        raise ValueError(
+            f"{path}: the arrays unpack to {total:,} bytes, more than max_bytes={max_bytes:,}; "
+            f"pass load_npz(..., max_bytes=...) to allow a larger file"
+        )
+    plan = []
+    for info in infos:
+        name, key = info.filename, info.filename[: -len(".npy")]
+        with _unreadable(path, f"member {name!r}: "), zf.open(info) as stream:
+            shape, _, dtype, header_length = _read_header(stream)
+        problem = _dtype_problem(key, dtype, shape)
+        if problem == "object":
+            raise ValueError(f"{path}: contains pickled objects, which are never loaded (allow_pickle=False)")
+        if problem is not None:
+            raise ValueError(f"{path}: member {name!r} has dtype {dtype}: {problem}")
+        if any(d < 0 for d in shape):
+            raise ValueError(f"{path}: member {name!r} declares a negative shape {shape} (corrupt)")
+        declared = math.prod(shape) * dtype.itemsize
+        if header_length + declared != info.file_size:
             raise ValueError(
-                f"{path}: contains pickled objects, which are never loaded (allow_pickle=False)"
-            ) from None
-        raise ValueError(f"{path}: not a readable .npz file ({err})") from None
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as err:
-        raise ValueError(f"{path}: not a readable .npz file (truncated or corrupt: {err})") from None
-    meta = {}
-    if META_KEY in arrays:
-        try:
-            meta = json.loads(str(arrays.pop(META_KEY)))
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: unreadable metadata ({err})") from None
+                f"{path}: member {name!r} is corrupt: its header declares {shape} {dtype} "
+                f"({declared:,} bytes) but the zip directory says {info.file_size - header_length:,}"
+            )
+        if key == META_KEY and declared > META_MAX_BYTES:
+            raise ValueError(f"{path}: metadata of {declared:,} bytes; at most {META_MAX_BYTES:,} are read")
+        plan.append((key, info))
+    return plan
+
+
+def _parse_meta(path, value):
+    try:
+        meta = json.loads(str(value[()]))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: unreadable metadata ({err})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: metadata must be a JSON object, got {type(meta).__name__}")
+    return meta
+
+
+def load_npz(path, *, max_bytes=DEFAULT_MAX_BYTES):
+    """Read an ``.npz`` written by :func:`save_npz_atomic` -> ``(arrays, meta)``; no pickle, clear errors.
+
+    ``max_bytes`` bounds what the file may unpack to (all members together, as the zip directory
+    and the ``.npy`` headers declare it), checked before anything is decompressed. Arrays come back
+    in native byte order (a big-endian file is byte-swapped; the values are unchanged).
+    """
+    path = os.fspath(path)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 1:
+        raise ValueError(f"load_npz: max_bytes must be a positive int, got {max_bytes!r}")
+    with open_regular_file(path) as f:
+        with _unreadable(path, ""):
+            zf = zipfile.ZipFile(f)
+        with zf:
+            plan = _member_plan(path, zf, int(max_bytes))
+            arrays = {}
+            for key, info in plan:
+                with _unreadable(path, f"member {info.filename!r}: "), zf.open(info) as stream:
+                    a = np.lib.format.read_array(stream, allow_pickle=False)
+                    if stream.read(1):  # sizes were checked; reading on to the end also checks the CRC
+                        raise ValueError("data after the array")
+                arrays[key] = a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
+    meta = _parse_meta(path, arrays.pop(META_KEY)) if META_KEY in arrays else {}
     return arrays, meta
 
 
