@@ -1,4 +1,4 @@
-"""Hostile files: small files that would take gigabytes, files that never end.
+"""Hostile files: small files that would take gigabytes, files that never end, formats we do not read.
 
 Every file is made here, in tmp_path. The memory test runs the load in a fresh interpreter and reads
 its peak resident size (``resource.getrusage``), so nothing else in the test session counts.
@@ -14,8 +14,10 @@ import zipfile
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from alexnet_np.io import load_npz, save_npz_atomic
+from alexnet_np.training.data import DataError, load_image_folder, read_image
 
 # ---- helpers ---------------------------------------------------------------------------------
 
@@ -211,3 +213,118 @@ def test_a_named_pipe_is_never_opened_as_npz(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(ValueError, match=r"weights\.npz: a named pipe \(FIFO\), not a regular file"):
         _returns_within(5, lambda: load_npz(fifo), fifo)
+
+
+# ---- A2: images that decode small and resize huge ----------------------------------------------
+
+
+def test_an_extreme_aspect_ratio_is_refused_from_the_header(tmp_path):
+    """A 100000×16 PNG is 1.6 KB and 1.6 M pixels, but its shorter side resized to 256 makes
+    1,600,000×256 = 409.6 M pixels (4 GB peak before this check)."""
+    path = tmp_path / "strip.png"
+    Image.fromarray(np.zeros((16, 100_000), np.uint8)).save(path)
+    assert path.stat().st_size < 5000
+    with pytest.raises(DataError, match=r"strip\.png: 100000×16 \(aspect ratio 6,250:1\) resized to 256"):
+        read_image(path)
+    assert read_image(path, resize=None).shape == (16, 100_000, 3)  # without a resize to come, it is small
+    with pytest.raises(DataError, match="resized to 64"):
+        read_image(path, max_pixels=5_000_000, resize=64)
+
+
+def test_ordinary_panoramas_still_pass(tmp_path):
+    path = tmp_path / "pano.png"
+    Image.fromarray(np.zeros((100, 4000, 3), np.uint8)).save(path)  # 40:1 -> 10240×256
+    assert read_image(path).shape == (100, 4000, 3)
+
+
+# ---- B: named pipes and other non-files ----------------------------------------------------------
+
+
+def test_a_named_pipe_is_refused_as_an_image(tmp_path):
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match=r"photo\.jpg: a named pipe \(FIFO\), not a regular file"):
+        _returns_within(5, lambda: read_image(fifo), fifo)
+
+
+def _two_classes(root):
+    for cls in ("a", "b"):
+        (root / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(np.full((20, 20, 3), 40 * i, np.uint8)).save(root / cls / f"{i}.png")
+
+
+def test_a_class_folder_with_a_named_pipe_is_refused_before_any_read(tmp_path):
+    """Refused, not skipped: leaving out what the folder holds under an image's name would change the data
+    set without a word. A folder named like an image is refused the same way."""
+    _two_classes(tmp_path)
+    fifo = tmp_path / "b" / "pipe.jpg"
+    os.mkfifo(fifo)
+    (tmp_path / "b" / "album.png").mkdir()
+    with pytest.raises(DataError) as err:
+        _returns_within(10, lambda: load_image_folder(str(tmp_path), size=16, resize=16), fifo)
+    msg = str(err.value)
+    assert "pipe.jpg (a named pipe (FIFO), not a regular file)" in msg, msg
+    assert "album.png (a folder, not a regular file)" in msg, msg
+
+
+def test_hidden_files_in_a_class_folder_are_not_read(tmp_path):
+    """macOS leaves "._name.jpg" metadata files beside copied photographs: not images."""
+    _two_classes(tmp_path)
+    (tmp_path / "a" / "._0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    train, val = load_image_folder(str(tmp_path), size=16, resize=16, val_fraction=0.0)
+    assert len(train) + len(val) == 4
+
+
+# ---- C: formats, orientation, floating-point pixels -------------------------------------------------
+
+
+def test_postscript_named_jpg_never_reaches_ghostscript(tmp_path, monkeypatch):
+    from PIL import EpsImagePlugin
+
+    calls = []
+
+    def ghostscript(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("Ghostscript was run on an input file")
+
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", ghostscript)
+    path = tmp_path / "photo.jpg"
+    path.write_text("%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 32 32\nnewpath 0 0 moveto showpage\n%%EOF\n")
+    with pytest.raises(DataError, match=r"photo\.jpg: not a JPEG, PNG, BMP, GIF, WEBP, TIFF image"):
+        read_image(path)
+    assert calls == []
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    """Stored 20 wide × 10 high, red left and blue right, with orientation 6 ("rotate 90° clockwise to
+    view"): it reads 10 wide × 20 high, red on top."""
+    pixels = np.zeros((10, 20, 3), np.uint8)
+    pixels[:, :10] = (255, 0, 0)
+    pixels[:, 10:] = (0, 0, 255)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(pixels).save(path, exif=exif, quality=95)
+    image = read_image(path)
+    assert image.shape == (20, 10, 3)
+    assert image[2, 5, 0] > 200 and image[2, 5, 2] < 50  # top: red
+    assert image[17, 5, 2] > 200 and image[17, 5, 0] < 50  # bottom: blue
+
+
+def test_float_tiff_is_scaled_by_its_own_range(tmp_path):
+    values = np.linspace(-0.5, 0.5, 200, dtype=np.float32).reshape(10, 20)  # not black
+    path = tmp_path / "depth.tif"
+    Image.fromarray(values, mode="F").save(path)
+    image = read_image(path)
+    assert image.shape == (10, 20, 3) and image.dtype == np.uint8
+    assert image.min() == 0 and image.max() == 255
+    np.testing.assert_array_equal(
+        image[..., 0], np.round((values.astype(np.float64) + 0.5) * 255).astype(np.uint8)
+    )
+    Image.fromarray(np.full((4, 4), 7.0, np.float32), mode="F").save(path)
+    assert read_image(path).max() == 0  # a constant image has no range: 0
+    values[3, 3] = np.nan
+    Image.fromarray(values, mode="F").save(path)
+    with pytest.raises(DataError, match=r"depth\.tif: its floating-point pixels include NaN or inf"):
+        read_image(path)

@@ -144,31 +144,81 @@ def load_digits_data(size=35, val_fraction=0.2, seed=0):
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
-def read_image(path, max_pixels=40_000_000) -> np.ndarray:
-    """Read an image file as (H, W, 3) uint8 RGB: grayscale is copied to 3 channels, alpha dropped,
-    16-bit scaled to 8. Anything unreadable raises :class:`DataError` naming the file, and so does an
-    image of more than ``max_pixels`` pixels (checked from the header, before anything is decoded)."""
-    from PIL import Image, UnidentifiedImageError
+# What read_image opens, recognised by content, never by the file's name: without this list PIL also
+# opens PostScript (EPS) files, whatever their name, and hands them to Ghostscript, an interpreter.
+IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF")
+
+
+def read_image(path, max_pixels=40_000_000, resize=256) -> np.ndarray:
+    """Read an image file as (H, W, 3) uint8 RGB, upright.
+
+    * Only a regular file is opened (a named pipe would block the reader forever), and only as one of
+      :data:`IMAGE_FORMATS`, recognised by content whatever the file's name.
+    * Sizes are checked from the header, before anything is decoded: more than ``max_pixels`` pixels
+      is refused, and so is an image that resizing the shorter side to ``resize`` (as
+      :func:`load_image_folder` and ``predict`` then do) would make larger than ``max_pixels`` — a
+      16×100000 strip would become 256×1,600,000. ``resize=None`` skips that second check.
+    * The EXIF orientation is applied, so a phone photograph comes out upright.
+    * Grayscale is copied to 3 channels and alpha dropped; 16-bit images are scaled to 8 bits
+      (65535 → 255), 32-bit integer images by their maximum, and floating-point images (TIFF mode
+      "F") by their own range: the smallest value becomes 0 and the largest 255 (a constant image
+      becomes 0); NaN or inf in a floating-point image is refused.
+
+    Anything unreadable raises :class:`DataError` naming the file.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    from ..io import open_regular_file
 
     try:
-        with Image.open(path) as img:
+        f = open_regular_file(path)
+    except ValueError as err:
+        raise DataError(f"cannot read image {err}") from None
+    try:
+        with f, Image.open(f, formats=IMAGE_FORMATS) as img:
             w, h = img.size
-            if w * h > max_pixels:
+            if min(w, h) < 1 or w * h > max_pixels:
                 raise DataError(
-                    f"cannot read image {path}: {w}×{h} = {w * h:,} pixels is more than the "
-                    f"limit of {max_pixels:,}"
+                    f"cannot read image {path}: {w}×{h} = {w * h:,} pixels is "
+                    + (f"more than the limit of {max_pixels:,}" if w * h else "empty")
                 )
+            if resize is not None:
+                scale = resize / min(w, h)
+                rw, rh = max(resize, round(w * scale)), max(resize, round(h * scale))
+                if rw * rh > max_pixels:
+                    raise DataError(
+                        f"cannot read image {path}: {w}×{h} (aspect ratio {max(w, h) / min(w, h):,.0f}:1) "
+                        f"resized to {resize} on the shorter side would be {rw}×{rh} = {rw * rh:,} pixels, more "
+                        f"than the limit of {max_pixels:,}"
+                    )
             img.load()
-            if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-                a = np.asarray(img, dtype=np.float64)
-                top = 65535.0 if img.mode.startswith("I;16") else max(float(a.max()), 1.0)
-                arr = np.clip(a / top * 255.0, 0, 255).round().astype(np.uint8)
-                return np.repeat(arr[..., None], 3, axis=2)
-            return np.asarray(img.convert("RGB"), dtype=np.uint8)
+            ImageOps.exif_transpose(img, in_place=True)
+            return _rgb_pixels(img, path)
     except DataError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+    except UnidentifiedImageError:
+        raise DataError(
+            f"cannot read image {path}: not a {', '.join(IMAGE_FORMATS)} image (judged by content, not name)"
+        ) from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise DataError(f"cannot read image {path}: {err}") from None
+
+
+def _rgb_pixels(img, path):
+    """A loaded PIL image as (H, W, 3) uint8, by the rules of :func:`read_image`."""
+    if img.mode.startswith("I;16") or img.mode == "I":
+        a = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") else max(float(a.max()), 1.0)
+        arr = np.clip(a / top * 255.0, 0, 255).round().astype(np.uint8)
+        return np.repeat(arr[..., None], 3, axis=2)
+    if img.mode == "F":  # PIL's convert would clip to 0–255: data in [0, 1] came out black
+        a = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(a).all():
+            raise DataError(f"cannot read image {path}: its floating-point pixels include NaN or inf")
+        lo, hi = float(a.min()), float(a.max())
+        arr = ((a - lo) * (255.0 / (hi - lo))).round() if hi > lo else np.zeros_like(a)
+        return np.repeat(arr.astype(np.uint8)[..., None], 3, axis=2)
+    return np.asarray(img.convert("RGB"), dtype=np.uint8)
 
 
 def load_image_folder(
@@ -183,6 +233,8 @@ def load_image_folder(
     """
     import os
 
+    from ..io import regular_file_problem
+
     if not os.path.isdir(root):
         raise DataError(f"image folder {root} does not exist or is not a folder")
     classes = sorted(
@@ -193,11 +245,22 @@ def load_image_folder(
     images, labels = [], []
     for label, name in enumerate(classes):
         folder = os.path.join(root, name)
-        files = sorted(f for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTENSIONS))
+        # Hidden names are skipped as for class folders (macOS leaves "._photo.jpg" files that are no images).
+        files = sorted(
+            f for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".")
+        )
         if not files:
             raise DataError(f"class folder {folder} has no images ({', '.join(IMAGE_EXTENSIONS)})")
+        # Refused, not skipped, before any of them is decoded: a named pipe would block the reader forever,
+        # and leaving out what the folder holds under an image's name would change the data set silently.
+        odd = [(f, why) for f in files if (why := regular_file_problem(os.path.join(folder, f)))]
+        if odd:
+            raise DataError(
+                f"class folder {folder}: named like images but not regular files: "
+                + "; ".join(f"{f} ({why})" for f, why in odd)
+            )
         for f in files:
-            img = read_image(os.path.join(folder, f))
+            img = read_image(os.path.join(folder, f), resize=resize)
             if min(img.shape[:2]) < min_side:
                 raise DataError(
                     f"image {os.path.join(folder, f)} is {img.shape[1]}×{img.shape[0]}: "
