@@ -22,7 +22,7 @@ def test_tour(capsys):
     assert code == 0
     assert "62,378,344 trainable parameters" in out
     assert "(227 − 11)/4 + 1 = 55" in out and "54.25 → 54" in out
-    assert "skimage.data.astronaut()" in out and "forward + backward of one image" in out
+    assert "bundled photograph (astronaut)" in out and "forward + backward of one image" in out
     assert "FAIL" not in out and "notebooks" in out
 
 
@@ -47,8 +47,10 @@ def test_summary_options(capsys):
         (["summary", "--input", "3x64x64"], "too small: layer pool5"),
         (["summary", "--input", "1x227x227"], "3 input channels"),
         (["gradcheck", "--layer", "Conv3d"], "unknown layer"),
-        (["train", "--epochs", "0"], "positive integer"),
-        (["train", "--lr", "-1"], "positive number"),
+        (["train", "--epochs", "0"], "positive finite integer"),
+        (["train", "--lr", "-1"], "positive finite number"),
+        (["train", "--lr", "inf"], "positive finite number"),
+        (["train", "--seed", "-1"], "argument --seed: expected a non-negative finite integer"),
         (["train", "--dataset", "folder"], "needs --data-dir"),
         (["nonsense"], "invalid choice"),
     ],
@@ -71,8 +73,9 @@ def test_train_errors_leave_nothing_behind(capsys, tmp_path):
     )
     assert code == 2 and "does not exist" in err
     assert not any(out_dir.iterdir())
-    (tmp_path / "imgs" / "a").mkdir(parents=True)
-    (tmp_path / "imgs" / "a" / "x.jpg").write_bytes(b"\xff\xd8 truncated")
+    for name in ("a", "b"):
+        (tmp_path / "imgs" / name).mkdir(parents=True)
+        (tmp_path / "imgs" / name / "x.jpg").write_bytes(b"\xff\xd8 truncated")
     code, _, err = run(
         capsys, "train", "--dataset", "folder", "--data-dir", str(tmp_path / "imgs"), "--out", str(out_dir)
     )
@@ -102,3 +105,51 @@ def test_train_then_evaluate_then_resume(capsys, tmp_path):
 def test_python_dash_m_entry_point():
     r = subprocess.run([sys.executable, "-m", "alexnet_np", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "tour" in r.stdout and "train" in r.stdout
+
+
+def test_a_diverging_run_stops_before_the_weights_are_damaged(capsys, tmp_path):
+    """--lr 1e30 explodes at the first steps: exit 1, one line naming the step, no model.npz written."""
+    out_dir = tmp_path / "run"
+    code, _, err = run(capsys, "train", "--epochs", "1", "--lr", "1e30", "--out", str(out_dir), "--quiet")
+    assert code == 1 and err.count("\n") == 1
+    assert "training diverged at step" in err and "not updated" in err
+    assert not (out_dir / "model.npz").exists() and not (out_dir / "checkpoint.npz").exists()
+
+
+def test_two_runs_cannot_share_an_output_folder(capsys, tmp_path):
+    import fcntl
+    import os
+
+    out_dir = tmp_path / "run"
+    out_dir.mkdir()
+    fd = os.open(out_dir, os.O_RDONLY)  # a run in progress holds the folder's lock
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        code, _, err = run(capsys, "train", "--epochs", "1", "--out", str(out_dir), "--quiet")
+    finally:
+        os.close(fd)
+    assert code == 2 and "another training run is writing to" in err
+    assert not any(out_dir.iterdir())
+
+
+def test_resume_refuses_what_would_change_the_run(capsys, tmp_path):
+    out_dir = tmp_path / "run"
+    assert run(capsys, "train", "--epochs", "1", "--out", str(out_dir), "--quiet")[0] == 0
+    for option, value in (("--seed", "5"), ("--lr", "0.1"), ("--batch-size", "8"), ("--schedule", "none")):
+        code, _, err = run(capsys, "train", "--epochs", "2", "--resume", option, value, "--out", str(out_dir))
+        assert code == 2 and f"refusing {option} {value}" in err, err
+    code, out, _ = run(
+        capsys, "train", "--epochs", "2", "--resume", "--seed", "0", "--out", str(out_dir), "--quiet"
+    )
+    assert code == 0 and "its settings: batch_size=32, lr=0.01" in out  # the same value is no change
+
+
+def test_os_errors_are_one_line(capsys, tmp_path):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    code, _, err = run(capsys, "train", "--epochs", "1", "--out", str(a_file))
+    assert code == 2 and err.count("\n") == 1 and "exists" in err.lower()
+    code, _, err = run(
+        capsys, "train", "--epochs", "1", "--dataset", "digits", "--data-dir", "x", "--out", str(tmp_path)
+    )
+    assert code == 2 and "--data-dir is read only with --dataset folder" in err

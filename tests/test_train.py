@@ -15,12 +15,10 @@ from alexnet_np.training.augment import (
 )
 from alexnet_np.training.data import (
     SAMPLE_IMAGES,
-    TORCHVISION_STD,
     DataError,
     Dataset,
     load_digits_data,
     load_image_folder,
-    preprocess,
     read_image,
     sample_image,
 )
@@ -175,7 +173,11 @@ def test_digits_data():
     assert train.images.shape[1:] == (3, 35, 35) and train.images.dtype == np.float32
     assert len(train) + len(val) == 1797 and abs(len(val) - 0.2 * 1797) < 10
     assert set(np.unique(val.labels)) == set(range(10))
-    np.testing.assert_allclose(train.images.mean(axis=(0, 2, 3)), 0, atol=1e-5)
+    # normalised with the training split's own statistics: mean 0 and std 1 per channel (in float64 sums)
+    np.testing.assert_allclose(train.images.mean(axis=(0, 2, 3), dtype=np.float64), 0, atol=1e-6)
+    np.testing.assert_allclose(train.images.std(axis=(0, 2, 3), dtype=np.float64), 1, rtol=1e-5)
+    prep = train.preprocessing
+    assert (prep.input_size, prep.resize, prep.grey, train.mirror_invariant) == (31, 35, True, False)
     again, _ = load_digits_data(seed=0)
     np.testing.assert_array_equal(again.labels, train.labels)
 
@@ -202,17 +204,23 @@ def test_image_folder_reads_every_kind_of_image(tmp_path):
     assert read_image(tmp_path / "dogs" / "deep.png").dtype == np.uint8
 
 
+def _two_classes(root, empty):
+    """ROOT with two class folders; every one but ``empty`` holds one image."""
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True)
+        if name != empty:
+            _write_image(root / name / "0.png", np.zeros((40, 40, 3), np.uint8))
+
+
 @pytest.mark.parametrize(
     "setup,match",
     [
         (lambda root: None, "does not exist"),
-        (lambda root: root.mkdir(), "no class sub-folders"),
-        (lambda root: (root / "a").mkdir(parents=True), "has no images"),
+        (lambda root: root.mkdir(), "has 0 class sub-folder"),
+        (lambda root: _two_classes(root, "a"), "has no images"),
+        (lambda root: (root / "a").mkdir(parents=True), "has 1 class sub-folder.*at least two"),
         (
-            lambda root: (
-                (root / "a").mkdir(parents=True),
-                (root / "a" / "x.jpg").write_bytes(b"not a jpeg"),
-            ),
+            lambda root: (_two_classes(root, "a"), (root / "a" / "x.jpg").write_bytes(b"not a jpeg")),
             "cannot read image",
         ),
     ],
@@ -225,7 +233,7 @@ def test_image_folder_errors(tmp_path, setup, match):
 
 
 def test_truncated_and_tiny_images(tmp_path):
-    (tmp_path / "a").mkdir()
+    _two_classes(tmp_path, "a")
     good = tmp_path / "a" / "good.png"
     _write_image(good, np.zeros((40, 40, 3), np.uint8))
     data = good.read_bytes()
@@ -244,8 +252,8 @@ def test_truncated_and_tiny_images(tmp_path):
 def _small_digits(n_train=160, n_val=60):
     train, val = load_digits_data(seed=0)
     return (
-        Dataset(train.images[:n_train], train.labels[:n_train], train.classes, train.mean),
-        Dataset(val.images[:n_val], val.labels[:n_val], val.classes, val.mean),
+        Dataset(train.images[:n_train], train.labels[:n_train], train.classes, train.preprocessing, False),
+        Dataset(val.images[:n_val], val.labels[:n_val], val.classes, val.preprocessing, False),
     )
 
 
@@ -303,11 +311,10 @@ def test_mini_learns_digits_quickly():
 
 def test_single_tower_overfits_one_batch_of_photographs():
     """The classic sanity check: the full network drives the loss on a fixed batch of 8 below 10% of its start."""
-    std = tuple(255 * s for s in TORCHVISION_STD)
-    imgs = [preprocess(sample_image(n), std=std) for n in SAMPLE_IMAGES]
+    model = an.AlexNet("single_tower", num_classes=10, seed=0)
+    imgs = [model.preprocessing(sample_image(n)) for n in SAMPLE_IMAGES]
     x = np.ascontiguousarray(np.stack(imgs + [i[:, :, ::-1] for i in imgs[:2]]), dtype=np.float32)
     y = np.arange(8)
-    model = an.AlexNet("single_tower", num_classes=10, seed=0)
     opt = SGD(
         model.params, model.grads, lr=0.001, momentum=0.9, weight_decay=5e-4
     )  # 24–27 steps for seeds 0, 1

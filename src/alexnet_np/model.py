@@ -47,6 +47,7 @@ from .layers import (
     Tanh,
     _check_dtype,
 )
+from .preprocessing import Preprocessing
 
 VARIANTS = ("single_tower", "paper", "torchvision", "seed_keras", "mini")
 DEFAULT_INPUT_SIZE = {"single_tower": 227, "paper": 227, "torchvision": 224, "seed_keras": 224, "mini": 31}
@@ -158,7 +159,8 @@ class AlexNet(Sequential):
         seed: drives every layer's initialisation and every dropout mask through child
             generators (``np.random.SeedSequence(seed).spawn``): same seed, same model, same masks.
         init: ``"kaiming"`` (default: He et al. 2015, weights N(0, 2/fan_in), biases 0 — keeps the
-            signal's scale through ReLU layers, so every variant trains from scratch with plain SGD),
+            signal's scale through ReLU layers, so every variant trains from scratch with plain SGD; the last
+            layer at a tenth of N(0, 1/fan_in), so the initial loss is near ln(num_classes)),
             ``"pytorch"`` (PyTorch's layer default U(−1/√fan_in, 1/√fan_in) for weights and biases; it
             shrinks activations by about √6 per layer, and the mini AlexNet does not train from it), or
             ``"paper"`` (weights N(0, 0.01²); biases 1 in conv2, conv4, conv5, fc6, fc7, else 0).
@@ -235,6 +237,9 @@ class AlexNet(Sequential):
         flat = int(np.prod(shape[1:]))
         classifier = _classifier(variant, flat, num_classes, activation, dropout, new_rng, dtype)
         super().__init__(features + [("flatten", Flatten())] + classifier)
+        # how images become input; a trainer replaces it with its data set's, and it is saved with the weights
+        self.preprocessing = Preprocessing.imagenet(self.input_size[0], resize=max(256, self.input_size[0]))
+        self.classes = None  # the class names, once trained on a data set that has them
         if init != "pytorch":
             self._init_weights(init, new_rng)
 
@@ -249,13 +254,23 @@ class AlexNet(Sequential):
 
     def _init_weights(self, init, new_rng):
         """Kaiming's N(0, 2/fan_in) or the paper's N(0, 0.01²) for every weight matrix or kernel; biases 0
-        (the paper: 1 in conv2, conv4, conv5, fc6, fc7)."""
+        (the paper: 1 in conv2, conv4, conv5, fc6, fc7). Kaiming's last layer (fc8) is drawn at a tenth of
+        N(0, 1/fan_in): no ReLU follows it, and small logits make the first softmax near uniform, so the
+        initial loss is close to ln(num_classes) (Karpathy's "initialise the final layer well")."""
+        weighted = [
+            name for name, layer in self.layers.items() if layer.params.get("weight", np.ones(1)).ndim > 1
+        ]
         for name, layer in self.layers.items():
             w = layer.params.get("weight")
             if w is None or w.ndim < 2:  # BatchNorm's per-channel γ is not a weight matrix
                 continue
             fan_in = int(np.prod(w.shape[1:]))
-            std = 0.01 if init == "paper" else np.sqrt(2.0 / fan_in)
+            if init == "paper":
+                std = 0.01
+            elif name == weighted[-1]:
+                std = 0.1 * np.sqrt(1.0 / fan_in)
+            else:
+                std = np.sqrt(2.0 / fan_in)
             w[...] = new_rng().normal(0.0, std, size=w.shape)
             if "bias" in layer.params:
                 layer.params["bias"][...] = 1.0 if (init == "paper" and name in PAPER_BIAS_ONE) else 0.0
@@ -337,8 +352,17 @@ class AlexNet(Sequential):
         )
 
     def metadata(self):
-        """What a saved model file says about itself: the format, the config and the dtype."""
-        return dict(format="alexnet_np", version=1, dtype=str(np.dtype(self.dtype)), **self.config())
+        """What a saved model file says about itself: the format, the config, the dtype, the preprocessing."""
+        meta = dict(
+            format="alexnet_np",
+            version=1,
+            dtype=str(np.dtype(self.dtype)),
+            preprocessing=self.preprocessing.to_dict(),
+            **self.config(),
+        )
+        if self.classes is not None:
+            meta["classes"] = [str(c) for c in self.classes]
+        return meta
 
     def state_dict(self):
         """{"conv1.weight": ..., "bn1.running_mean": ...}: copies of the parameters and buffers."""
@@ -381,6 +405,42 @@ class AlexNet(Sequential):
         arrays, meta = load_npz(path)
         if meta.get("format") != "alexnet_np":
             raise ValueError(f"{path}: not an alexnet_np model file (no alexnet_np metadata)")
-        model = cls.from_config(meta, dtype=meta.get("dtype", "float32"))
+        _check_declared_sizes(path, meta, arrays)  # before anything the metadata asks for is allocated
+        try:
+            model = cls.from_config(meta, dtype=meta.get("dtype", "float32"))
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"{path}: malformed model description in the file ({err})") from None
         model.load(path)
+        if "preprocessing" in meta:  # files written before 0.2 carry none: the default stays
+            model.preprocessing = Preprocessing.from_dict(meta["preprocessing"], where=str(path))
+        classes = meta.get("classes")
+        if classes is not None:
+            if not (isinstance(classes, list) and len(classes) == model.num_classes):
+                raise ValueError(f"{path}: malformed class names (expected {model.num_classes} names)")
+            model.classes = [str(c) for c in classes]
         return model if dtype is None or np.dtype(dtype) == model.dtype else model.astype(dtype)
+
+
+MAX_INPUT_SIZE = 4096  # pixels on a side that a saved model may declare (AlexNet's is 227)
+
+
+def _check_declared_sizes(path, meta, arrays):
+    """A model file's metadata must agree with its arrays before a model of that size is built: a crafted
+    header asking for two million classes would otherwise allocate gigabytes before any other check."""
+    fc8 = arrays.get("fc8.weight")
+    classes = meta.get("num_classes")
+    if fc8 is None or fc8.ndim != 2:
+        raise ValueError(f"{path}: no 2-D 'fc8.weight' array: not an AlexNet model file")
+    if not isinstance(classes, int) or classes != fc8.shape[0]:
+        raise ValueError(
+            f"{path}: the metadata declares num_classes={classes!r} but fc8.weight has {fc8.shape[0]} rows"
+        )
+    size = meta.get("input_size")
+    if not (
+        isinstance(size, list)
+        and len(size) == 2
+        and all(isinstance(v, int) and 1 <= v <= MAX_INPUT_SIZE for v in size)
+    ):
+        raise ValueError(
+            f"{path}: the metadata declares input_size={size!r}; expected two ints in 1..{MAX_INPUT_SIZE}"
+        )

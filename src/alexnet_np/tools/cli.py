@@ -11,6 +11,8 @@ import time
 
 import numpy as np
 
+PROG = "python -m alexnet_np"
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one clear line, exit status 2
@@ -27,24 +29,24 @@ def _input_shape(text):
     return parts
 
 
-def _positive(kind):
-    """An argparse type: a positive int or float, with a one-line error otherwise."""
+def _number(kind, allow_zero=False):
+    """An argparse type: a positive (or non-negative) finite int or float, with a one-line error otherwise."""
+    what = f"{'non-negative' if allow_zero else 'positive'} finite {'integer' if kind is int else 'number'}"
 
     def parse(text):
         try:
             v = kind(text)
         except ValueError:
-            v = 0
-        if not v > 0:
-            raise argparse.ArgumentTypeError(
-                f"expected a positive {'integer' if kind is int else 'number'}, got {text!r}"
-            )
+            v = float("nan")
+        if not ((v > 0 or (allow_zero and v == 0)) and v < float("inf")):
+            raise argparse.ArgumentTypeError(f"expected a {what}, got {text!r}")
         return v
 
     return parse
 
 
-_positive_int, _positive_float = _positive(int), _positive(float)
+_positive_int, _positive_float = _number(int), _number(float)
+_non_negative_int, _non_negative_float = _number(int, allow_zero=True), _number(float, allow_zero=True)
 
 
 def cmd_summary(args):
@@ -109,34 +111,82 @@ def _load_dataset(args, seed):
     return load_image_folder(args.data_dir, seed=seed)
 
 
+# Options whose value a checkpoint fixes: on --resume they come from the checkpoint, and a different value
+# given on the command line is refused (defaults are filled in only for new runs).
+RUN_OPTIONS = {"batch_size": 32, "lr": 0.01, "schedule": "plateau", "pca_noise": 0.1, "flip": None, "seed": 0}
+
+
+def _lock_output_folder(folder):
+    """Hold an exclusive lock on FOLDER for the life of the process (the OS drops it if the process dies)."""
+    import fcntl
+    import os
+
+    fd = os.open(folder, os.O_RDONLY)  # the folder itself is locked: no lock file is left behind
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ValueError(
+            f"another training run is writing to {folder}/ right now; choose another --out"
+        ) from None
+    return fd
+
+
+def _run_options(args, checkpoint):
+    """The run's settings: the command line's for a new run; the checkpoint's for --resume (a differing
+    command-line value is refused rather than silently ignored or applied halfway)."""
+    given = {k: getattr(args, k) for k in RUN_OPTIONS if getattr(args, k) is not None}
+    if not args.resume:
+        return {**RUN_OPTIONS, **given}
+    from ..training.train import load_checkpoint_file
+
+    _, meta = load_checkpoint_file(checkpoint)
+    stored = meta["config"]
+    differ = {k: (v, stored.get(k)) for k, v in given.items() if v != stored.get(k)}
+    if differ:
+        said = ", ".join(
+            f"--{k.replace('_', '-')} {a} (the checkpoint has {b})" for k, (a, b) in differ.items()
+        )
+        raise ValueError(
+            f"--resume continues the run as it was saved; refusing {said}: drop those options, "
+            f"or start a new run with another --out"
+        )
+    return {k: stored.get(k, RUN_OPTIONS[k]) for k in RUN_OPTIONS}
+
+
 def cmd_train(args):
+    import os
+
+    if args.data_dir and args.dataset != "folder":
+        raise ValueError("--data-dir is read only with --dataset folder")
+    os.makedirs(args.out, exist_ok=True)
+    lock = _lock_output_folder(args.out)
+    try:
+        return _train_locked(args)
+    finally:
+        os.close(lock)
+
+
+def _train_locked(args):
     import json
     import os
 
     from ..io import atomic_write
     from ..model import AlexNet
-    from ..training.train import TrainConfig, Trainer, plot_history
+    from ..training.train import TrainConfig, Trainer, TrainingDiverged, plot_history
 
-    os.makedirs(args.out, exist_ok=True)
     checkpoint = os.path.join(args.out, "checkpoint.npz")
     if args.resume and not os.path.isfile(checkpoint):
         raise ValueError(f"--resume: no checkpoint at {checkpoint}")
     if not args.resume and os.path.exists(checkpoint):
         raise ValueError(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
-    config = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        schedule=args.schedule,
-        flip=args.flip if args.flip is not None else args.dataset != "digits",
-        pca_noise=args.pca_noise,
-        seed=args.seed,
-    )
-    train, val = _load_dataset(args, args.seed)
+    options = _run_options(args, checkpoint)
+    config = TrainConfig(epochs=args.epochs, **options)
+    train, val = _load_dataset(args, options["seed"])
     model = AlexNet(
         args.variant,
         num_classes=len(train.classes),
-        seed=args.seed,
+        seed=options["seed"],
         input_size=args.input_size,
         activation=args.activation,
     )
@@ -148,12 +198,23 @@ def cmd_train(args):
     trainer = Trainer(model, train, val, config)
     if args.resume:
         trainer.load_checkpoint(checkpoint)
-        print(f"resumed from {checkpoint} after epoch {trainer.epoch}")
+        print(
+            f"resumed from {checkpoint} after epoch {trainer.epoch} (its settings: "
+            + ", ".join(f"{k}={v}" for k, v in options.items())
+            + ")"
+        )
     print(
         f"training AlexNet({args.variant!r}) with {model.num_params():,} parameters on {len(train)} images "
         f"({len(val)} held out), {len(train.classes)} classes"
     )
-    history = trainer.fit(checkpoint=checkpoint, progress=not args.quiet)
+    try:
+        history = trainer.fit(checkpoint=checkpoint, progress=not args.quiet)
+    except TrainingDiverged as err:
+        print(
+            f"{PROG} train: {err}; {checkpoint if trainer.epoch else 'nothing'} kept as the last good state",
+            file=sys.stderr,
+        )
+        return 1
     model.save(os.path.join(args.out, "model.npz"))
     atomic_write(
         os.path.join(args.out, "history.json"), lambda f: f.write(json.dumps(history, indent=1).encode())
@@ -188,10 +249,10 @@ def cmd_evaluate(args):
 
 
 def cmd_predict(args):
-    from .inference import load_weights, predict_files
+    from .inference import iter_predict, load_weights
 
     model = load_weights(args.weights, args.variant)
-    results = predict_files(model, args.images, topk=args.topk)
+    results = iter_predict(model, args.images, topk=args.topk)  # streamed: one batch in memory at a time
     for path, top in zip(args.images, results):
         print(f"{path}:")
         for rank, (idx, name, p) in enumerate(top, start=1):
@@ -238,14 +299,18 @@ def build_parser():
     from ..model import VARIANTS
     from ..training.data import SAMPLE_IMAGES
 
-    p = _Parser(prog="python -m alexnet_np", description="AlexNet from scratch in NumPy.")
+    p = _Parser(prog=PROG, description="AlexNet from scratch in NumPy.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser(
         "tour", help="the main demo: summary, formula, a real photo forward/backward, gradient checks"
     )
     s.add_argument("--variant", choices=VARIANTS, default="single_tower")
-    s.add_argument("--image", choices=SAMPLE_IMAGES, default="astronaut")
+    s.add_argument(
+        "--image",
+        default="astronaut",
+        help=f"a bundled photograph ({', '.join(SAMPLE_IMAGES)}) or the path of an image file",
+    )
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=cmd_tour)
 
@@ -280,10 +345,12 @@ def build_parser():
     s.add_argument("--input-size", type=int, help="network input size (default: the variant's)")
     s.add_argument("--activation", choices=("relu", "tanh"), default="relu")
     s.add_argument("--epochs", type=_positive_int, default=25)
-    s.add_argument("--batch-size", type=_positive_int, default=32)
-    s.add_argument("--lr", type=_positive_float, default=0.01)
-    s.add_argument("--schedule", choices=("plateau", "step", "none"), default="plateau")
-    s.add_argument("--pca-noise", type=float, default=0.1, help="std of the PCA colour noise (0: off)")
+    s.add_argument("--batch-size", type=_positive_int, help="images per step (default 32)")
+    s.add_argument("--lr", type=_positive_float, help="learning rate ε (default 0.01)")
+    s.add_argument("--schedule", choices=("plateau", "step", "none"), help="default: plateau (the paper's)")
+    s.add_argument(
+        "--pca-noise", type=_non_negative_float, help="std of the PCA colour noise (default 0.1; 0: off)"
+    )
     flip = s.add_mutually_exclusive_group()
     flip.add_argument(
         "--flip",
@@ -293,7 +360,9 @@ def build_parser():
         help="random horizontal flips (default: on, except for digits, which mirroring changes)",
     )
     flip.add_argument("--no-flip", dest="flip", action="store_false")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--seed", type=_non_negative_int, help="drives the split, the weights, the masks (default 0)"
+    )
     s.add_argument(
         "--out", default="runs/digits", help="folder for checkpoint.npz, model.npz, history.json/png"
     )
@@ -340,5 +409,9 @@ def main(argv=None):
     try:
         return args.func(args)
     except (ValueError, TypeError) as err:
-        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a path that cannot be written or read: the user's to fix, no traceback
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        print(f"{PROG} {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
         return 2

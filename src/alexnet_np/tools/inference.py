@@ -24,14 +24,7 @@ import numpy as np
 from ..io import atomic_write, load_npz
 from ..layers import softmax
 from ..model import VARIANTS, AlexNet
-from ..training.data import (
-    IMAGENET_MEAN_RGB,
-    TORCHVISION_MEAN,
-    TORCHVISION_STD,
-    DataError,
-    preprocess,
-    read_image,
-)
+from ..training.data import DataError, read_image
 
 
 def imagenet_classes() -> list:
@@ -49,6 +42,14 @@ def load_weights(path, variant=None):
     shape and dtype is checked; any problem raises ValueError naming the file.
     """
     arrays, meta = load_npz(path)
+    if meta.get("format") == "alexnet_np-checkpoint":
+        import os
+
+        model_file = os.path.join(os.path.dirname(os.fspath(path)) or ".", "model.npz")
+        raise ValueError(
+            f"{path} is a training checkpoint (weights, optimizer state, data order), not a model file: "
+            f"predict with {model_file}, which training writes beside it, or `evaluate --checkpoint {path}`"
+        )
     if meta.get("format") == "alexnet_np":
         if variant is not None and variant != meta["variant"]:
             raise ValueError(f"{path}: holds weights for variant {meta['variant']!r}, not {variant!r}")
@@ -71,42 +72,46 @@ def load_weights(path, variant=None):
     return model
 
 
-def preprocessing_for(variant):
-    """(mean, std) on the 0–255 scale: torchvision's normalisation for its weights, the paper's mean otherwise."""
-    if variant == "torchvision":
-        return tuple(255 * m for m in TORCHVISION_MEAN), tuple(255 * s for s in TORCHVISION_STD)
-    return IMAGENET_MEAN_RGB, None
+MIN_SIDE = 8  # scikit-learn's digits, the smallest images a model here is trained on, are 8×8
 
 
 def load_image_for(model, path, max_pixels=40_000_000):
-    """Read one image file and preprocess it for ``model``: (3, H, W) in the model's dtype."""
+    """Read one image file and prepare it as ``model.preprocessing`` says: (3, H, W) in the model's dtype."""
     image = read_image(path, max_pixels=max_pixels)
-    size = model.input_size[0]
-    if min(image.shape[:2]) < 16:
+    if min(image.shape[:2]) < MIN_SIDE:
         raise DataError(
-            f"{path}: image is {image.shape[1]}×{image.shape[0]} pixels; need at least 16 on a side"
+            f"{path}: image is {image.shape[1]}×{image.shape[0]} pixels; need at least {MIN_SIDE} on a side"
         )
-    mean, std = preprocessing_for(model.variant)
-    return preprocess(image, size=size, resize=256, mean=mean, std=std, dtype=model.dtype)
+    return model.preprocessing(image, dtype=model.dtype)
 
 
-def predict_files(model, paths, topk=5, classes=None):
-    """Top-k (class index, name, probability) for each image file -> list of lists."""
+def predict_files(model, paths, topk=5, classes=None, batch_size=32):
+    """Top-k (class index, name, probability) for each image file -> a list of lists (see :func:`iter_predict`)."""
+    return list(iter_predict(model, paths, topk, classes, batch_size))
+
+
+def iter_predict(model, paths, topk=5, classes=None, batch_size=32):
+    """Top-k (class index, name, probability) for each image file, yielded per file, in batches.
+
+    Images are read and run ``batch_size`` at a time, so memory stays bounded however many files are
+    given. Class names: ``classes``, else the model's own (a trained model stores its data set's), else
+    ImageNet's for 1000 classes, else the indices.
+    """
     if not 1 <= topk <= model.num_classes:
         raise ValueError(f"topk must be between 1 and {model.num_classes}, got {topk}")
     if classes is None:
-        classes = (
+        classes = getattr(model, "classes", None) or (
             imagenet_classes() if model.num_classes == 1000 else [str(i) for i in range(model.num_classes)]
         )
-    batch = np.stack([load_image_for(model, p) for p in paths])
-    probs = softmax(model.forward(batch, train=False).astype(np.float64))
-    if not np.all(np.isfinite(probs)):
-        raise ValueError("the network produced non-finite scores (NaN or inf in the weights?)")
-    out = []
-    for row in probs:
-        top = np.argsort(-row, kind="stable")[:topk]
-        out.append([(int(i), classes[i], float(row[i])) for i in top])
-    return out
+    paths = list(paths)
+    for start in range(0, len(paths), batch_size):
+        batch = np.stack([load_image_for(model, p) for p in paths[start : start + batch_size]])
+        probs = softmax(model.forward(batch, train=False).astype(np.float64))
+        if not np.all(np.isfinite(probs)):
+            raise ValueError("the network produced non-finite scores (NaN or inf in the weights?)")
+        for row in probs:
+            top = np.argsort(-row, kind="stable")[:topk]
+            yield [(int(i), classes[i], float(row[i])) for i in top]
 
 
 # ---- PyTorch files --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from ..layers import CrossEntropyLoss, softmax
 from ..model import AlexNet
 from ..ops import kernels
 from ..shapes import conv_output_arithmetic
-from ..training.data import preprocess, sample_image
+from ..training.data import SAMPLE_IMAGES, read_image, sample_image
 
 
 def tour(variant="single_tower", image="astronaut", seed=0) -> int:
@@ -38,11 +38,15 @@ def tour(variant="single_tower", image="astronaut", seed=0) -> int:
             print(f"   {r.name:<6} {r.arithmetic}")
     print(f"   The paper's 224: {conv_output_arithmetic(224, 11, 4)} — not an integer; 227 gives exactly 55.")
 
+    if image in SAMPLE_IMAGES:
+        photo, source = sample_image(image), f"a bundled photograph ({image})"
+    else:
+        photo, source = read_image(image), f"the image {image}"
     print(
-        f"\n3. A real photograph: skimage.data.{image}(), resized (shorter side 256), centre crop "
-        f"{model.input_size[0]}, mean RGB subtracted"
+        f"\n3. A real photograph: {source}, {photo.shape[1]}×{photo.shape[0]} pixels, preprocessed as the model's"
     )
-    x = preprocess(sample_image(image), size=model.input_size[0])[None]
+    print(f"   record says: {model.preprocessing.describe()}")
+    x = model.preprocessing(photo)[None]
     t = time.perf_counter()
     compiled_before = sum(len(k.signatures) for k in kernels.KERNELS)
     logits, acts = model.forward(x, train=False, return_activations=True)
@@ -61,9 +65,15 @@ def tour(variant="single_tower", image="astronaut", seed=0) -> int:
         a = acts[name]
         print(f"   {name:<6} output {str(a.shape[1:]):<16} mean {a.mean():+.3f}  std {a.std():.3f}")
     probs = softmax(logits)[0]
+    uniform = np.log(model.num_classes)
+    verdict = (
+        "a fresh network should guess near uniformly, and it does"
+        if abs(loss / uniform - 1) < 0.2
+        else "far from a uniform guess: check the input scaling and the initialisation"
+    )
     print(
-        f"   loss {loss:.4f} (≈ ln 1000 = {np.log(1000):.4f}: untrained weights guess uniformly; "
-        f"max class probability {probs.max():.4f})"
+        f"   loss {loss:.4f} against ln {model.num_classes} = {uniform:.4f} ({100 * (loss / uniform - 1):+.1f}%): "
+        f"{verdict}; max class probability {probs.max():.4f}"
     )
     print(
         f"   input gradient: shape {dx.shape[1:]}, |dL/dx| max {np.abs(dx).max():.2e} — the saliency map of notebook 5"

@@ -1,11 +1,13 @@
-"""Images that ship with the dependencies, and the paper's preprocessing.
+"""Data sets held in memory: images that ship with the dependencies, scikit-learn's digits, folders of images.
 
 No download ever happens: the photographs come from scikit-image (``skimage.data``) and
 scikit-learn (``load_sample_images``), which carry them inside their wheels.
 
-Preprocessing as in Krizhevsky et al. (section 2): resize so the shorter side is 256,
-crop the central 227×227 patch (224 in the paper's text; see the notebooks for why 227),
-and subtract the mean RGB value of the training set from every pixel.
+Every loader normalises the same way (:class:`alexnet_np.preprocessing.Preprocessing`): pixel values
+scaled to 0–1, then each channel's mean and standard deviation *over the training split* subtracted and
+divided out, and says so in the data set's ``preprocessing`` record, which the trainer stores with the
+model. (The paper subtracted a mean image on the 0–255 scale and no more; unit-scale inputs are what
+Kaiming's initialisation assumes, and with them the default settings train.)
 """
 
 from __future__ import annotations
@@ -14,11 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Mean RGB of the ImageNet training images on the 0–255 scale, as distributed with Caffe's AlexNet.
-IMAGENET_MEAN_RGB = (123.68, 116.779, 103.939)
-# torchvision's normalisation (on the 0–1 scale), for weights trained with it.
-TORCHVISION_MEAN = (0.485, 0.456, 0.406)
-TORCHVISION_STD = (0.229, 0.224, 0.225)
+from ..preprocessing import Preprocessing, center_crop_hwc, resize_shorter_side
 
 SAMPLE_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "china", "flower")
 
@@ -37,49 +35,6 @@ def sample_image(name="astronaut") -> np.ndarray:
     return getattr(skimage.data, name)()
 
 
-def _check_rgb(image):
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(
-            f"expected an RGB image of shape (H, W, 3), got {getattr(image, 'shape', type(image).__name__)}"
-        )
-    if image.dtype != np.uint8:
-        raise TypeError(f"expected a uint8 image (0–255), got dtype {image.dtype}")
-
-
-def resize_shorter_side(image, size=256):
-    """Resize an (H, W, 3) uint8 image so that min(H, W) == size, keeping the aspect ratio (bilinear)."""
-    from PIL import Image
-
-    _check_rgb(image)
-    h, w = image.shape[:2]
-    scale = size / min(h, w)
-    new = (max(size, round(w * scale)), max(size, round(h * scale)))  # PIL takes (width, height)
-    return np.asarray(Image.fromarray(image).resize(new, Image.BILINEAR))
-
-
-def center_crop_hwc(image, size=227):
-    """The central size×size patch of one (H, W, C) image (for a batch of (N, C, H, W) arrays,
-    :func:`alexnet_np.training.augment.center_crop_nchw`)."""
-    h, w = image.shape[:2]
-    if h < size or w < size:
-        raise ValueError(f"cannot crop {size}×{size} from an image of {h}×{w}")
-    top, left = (h - size) // 2, (w - size) // 2
-    return image[top : top + size, left : left + size]
-
-
-def preprocess(image, size=227, resize=256, mean=IMAGENET_MEAN_RGB, std=None, dtype=np.float32):
-    """(H, W, 3) uint8 RGB -> (3, size, size) float: resize, centre-crop, subtract the mean (and divide by std).
-
-    ``mean``/``std`` are on the 0–255 scale; for torchvision weights pass
-    ``mean=255·TORCHVISION_MEAN, std=255·TORCHVISION_STD``.
-    """
-    crop = center_crop_hwc(resize_shorter_side(image, resize), size).astype(np.float64)
-    crop -= np.asarray(mean, dtype=np.float64)
-    if std is not None:
-        crop /= np.asarray(std, dtype=np.float64)
-    return np.ascontiguousarray(crop.transpose(2, 0, 1), dtype=dtype)
-
-
 # ---- data sets -------------------------------------------------------------------------------
 
 
@@ -91,14 +46,16 @@ class DataError(ValueError):
 class Dataset:
     """Images and labels held in memory.
 
-    ``images``: (N, 3, H, W) float32, already scaled and mean-subtracted (``mean`` holds what was
-    subtracted); ``labels``: (N,) int64 in [0, len(classes)).
+    ``images``: (N, 3, H, W) float32, already normalised as ``preprocessing`` says (H and W may be larger
+    than ``preprocessing.input_size``: training takes random crops of that size, evaluation the centre);
+    ``labels``: (N,) int64 in [0, len(classes)).
     """
 
     images: np.ndarray
     labels: np.ndarray
     classes: list
-    mean: np.ndarray
+    preprocessing: Preprocessing
+    mirror_invariant: bool = True  # False where a left-right flip changes the class (a mirrored 2 is no 2)
 
     def __len__(self):
         return len(self.labels)
@@ -115,13 +72,37 @@ def stratified_split(labels, val_fraction, rng):
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 
-def load_digits_data(size=35, val_fraction=0.2, seed=0):
+def _channel_statistics(pixels):
+    """Per-channel mean and standard deviation of (N, H, W, 3) pixel values, in float64, one image at a time."""
+    mean = np.mean([p.mean(axis=(0, 1), dtype=np.float64) for p in pixels], axis=0)
+    var = np.mean([((p - mean) ** 2).mean(axis=(0, 1)) for p in pixels], axis=0)
+    return mean, np.sqrt(var)
+
+
+def _normalised_split(pixels, labels, classes, prep_kwargs, val_fraction, seed, mirror_invariant=True):
+    """Split (N, H, W, 3) uint8 pixels and normalise both parts with the training part's statistics."""
+    if len(classes) > 1 and len(labels) >= 2 * len(classes):
+        train_idx, val_idx = stratified_split(labels, val_fraction, np.random.default_rng(seed))
+    else:
+        train_idx, val_idx = np.arange(len(labels)), np.arange(0)
+    mean, std = _channel_statistics(pixels[train_idx])
+    scale = 1.0 / 255.0  # a channel that never varies keeps std 1 (on the 0–255 scale): no division by ~0
+    prep = Preprocessing(scale=scale, mean=mean * scale, std=np.maximum(std, 1.0) * scale, **prep_kwargs)
+    images = prep.normalize(pixels.transpose(0, 3, 1, 2))
+    return (
+        Dataset(images[train_idx], labels[train_idx], classes, prep, mirror_invariant),
+        Dataset(images[val_idx], labels[val_idx], classes, prep, mirror_invariant),
+    )
+
+
+def load_digits_data(size=35, crop=31, val_fraction=0.2, seed=0):
     """scikit-learn's handwritten digits (1797 images of 8×8, 10 classes) for the ``mini`` AlexNet.
 
     Each image is upsampled to ``size``×``size`` (bilinear), copied into 3 channels (the network
-    takes RGB), scaled to [0, 1], and the training set's mean subtracted. The default 35 leaves room
-    for random 31×31 crops (the paper's 256 → 224/227 in miniature). Returns ``(train, val)``
-    with a stratified ``val_fraction`` held out, chosen by ``seed``.
+    takes RGB) and normalised with the training split's statistics (see the module docstring). The
+    default 35 leaves room for random ``crop``×``crop`` crops, 31 for the mini AlexNet (the paper's
+    256 → 224/227 in miniature). Returns ``(train, val)`` with a stratified ``val_fraction`` held out,
+    chosen by ``seed``. The digits are white ink on black.
     """
     from PIL import Image
     from sklearn.datasets import load_digits
@@ -129,16 +110,11 @@ def load_digits_data(size=35, val_fraction=0.2, seed=0):
     digits = load_digits()
     pixels = (digits.images * (255.0 / 16.0)).round().astype(np.uint8)  # 0..16 -> 0..255
     big = np.stack([np.asarray(Image.fromarray(p).resize((size, size), Image.BILINEAR)) for p in pixels])
-    images = np.repeat(big[:, None].astype(np.float32) / 255.0, 3, axis=1)  # (N, 3, size, size)
-    labels = digits.target.astype(np.int64)
-    train_idx, val_idx = stratified_split(labels, val_fraction, np.random.default_rng(seed))
-    mean = images[train_idx].mean(axis=(0, 2, 3)).astype(np.float32)
-    images -= mean[None, :, None, None]
+    rgb = np.repeat(big[..., None], 3, axis=3)  # (N, size, size, 3)
     classes = [str(d) for d in range(10)]
-    return (
-        Dataset(images[train_idx], labels[train_idx], classes, mean),
-        Dataset(images[val_idx], labels[val_idx], classes, mean),
-    )
+    labels = digits.target.astype(np.int64)
+    prep = dict(input_size=crop, resize=size, grey=True)
+    return _normalised_split(rgb, labels, classes, prep, val_fraction, seed, mirror_invariant=False)
 
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -221,15 +197,14 @@ def _rgb_pixels(img, path):
     return np.asarray(img.convert("RGB"), dtype=np.uint8)
 
 
-def load_image_folder(
-    root, size=227, resize=256, val_fraction=0.2, seed=0, mean=IMAGENET_MEAN_RGB, min_side=16
-):
+def load_image_folder(root, size=227, resize=256, val_fraction=0.2, seed=0, min_side=16):
     """A folder of images, one sub-folder per class (``root/class_name/*.jpg``), with the paper's preprocessing.
 
     Every image is resized so its shorter side is ``resize`` and centre-cropped to ``resize``×``resize``
-    (training takes random ``size`` crops of those; evaluation the centre), and ``mean`` (RGB, 0–255) is
-    subtracted. Returns ``(train, val)``. Raises :class:`DataError` for a missing or empty folder, a class
-    without images, or an image that cannot be read or is smaller than ``min_side`` pixels.
+    (training takes random ``size`` crops of those; evaluation the centre), then normalised with the
+    training split's statistics (see the module docstring). Returns ``(train, val)``. Raises
+    :class:`DataError` for a missing or empty folder, fewer than two classes, a class without images, or an
+    image that cannot be read or is smaller than ``min_side`` pixels.
     """
     import os
 
@@ -240,8 +215,11 @@ def load_image_folder(
     classes = sorted(
         d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)) and not d.startswith(".")
     )
-    if not classes:
-        raise DataError(f"image folder {root} has no class sub-folders (expected root/class_name/*.jpg)")
+    if len(classes) < 2:
+        raise DataError(
+            f"image folder {root} has {len(classes)} class sub-folder(s): a classifier needs at least two "
+            f"(expected root/class_name/*.jpg)"
+        )
     images, labels = [], []
     for label, name in enumerate(classes):
         folder = os.path.join(root, name)
@@ -268,12 +246,7 @@ def load_image_folder(
                 )
             images.append(center_crop_hwc(resize_shorter_side(img, resize), resize))
             labels.append(label)
-    x = np.stack(images).transpose(0, 3, 1, 2).astype(np.float32)
-    x -= np.asarray(mean, np.float32)[None, :, None, None]
-    y = np.asarray(labels, np.int64)
-    if len(classes) > 1 and len(y) >= 2 * len(classes):
-        train_idx, val_idx = stratified_split(y, val_fraction, np.random.default_rng(seed))
-    else:
-        train_idx, val_idx = np.arange(len(y)), np.arange(0)
-    m = np.asarray(mean, np.float32)
-    return Dataset(x[train_idx], y[train_idx], classes, m), Dataset(x[val_idx], y[val_idx], classes, m)
+    prep = dict(input_size=size, resize=resize)
+    return _normalised_split(
+        np.stack(images), np.asarray(labels, np.int64), classes, prep, val_fraction, seed
+    )

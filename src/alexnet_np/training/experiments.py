@@ -26,7 +26,9 @@ from .train import TrainConfig, Trainer, evaluate
 def subset(data, n, seed=0):
     """The first ``n`` images of a seeded permutation of ``data`` (all classes stay represented)."""
     idx = np.sort(np.random.default_rng(seed).permutation(len(data))[:n])
-    return Dataset(data.images[idx], data.labels[idx], data.classes, data.mean)
+    return Dataset(
+        data.images[idx], data.labels[idx], data.classes, data.preprocessing, data.mirror_invariant
+    )
 
 
 def iterations_to_error(

@@ -39,7 +39,7 @@ class SGD:
     def __init__(self, params, grads, lr=0.01, momentum=0.9, weight_decay=5e-4, convention="paper"):
         if set(params) != set(grads):
             raise ValueError("SGD: params and grads must have the same keys")
-        if lr <= 0 or not 0 <= momentum < 1 or weight_decay < 0:
+        if not (0 < lr < float("inf")) or not 0 <= momentum < 1 or weight_decay < 0:
             raise ValueError(
                 f"SGD: need lr > 0, 0 <= momentum < 1, weight_decay >= 0; got {lr}, {momentum}, {weight_decay}"
             )

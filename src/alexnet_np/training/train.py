@@ -5,10 +5,16 @@ held-out split after each epoch, steps the learning-rate schedule, and (given a 
 checkpoint atomically: the model, the optimizer's velocities, the schedule, the history, and the
 state of every random generator involved (data order and augmentation, each dropout layer).
 Resuming from it continues exactly as the uninterrupted run would have.
+
+Two guards: a step whose loss or gradients are not finite stops the run with :class:`TrainingDiverged`
+*before* the optimizer touches the weights (a NaN applied in place is damage already done; the last
+checkpoint stays the last good one), and a final mini-batch of a single image is merged into the one
+before it (BatchNorm cannot normalise one value per channel; no image is dropped).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import asdict, dataclass
 
@@ -17,6 +23,7 @@ import numpy as np
 from ..io import load_npz, save_npz_atomic
 from ..layers import CrossEntropyLoss
 from ..model import AlexNet
+from ..preprocessing import Preprocessing
 from .augment import PCAColorNoise, center_crop_nchw, predict_ten_crop, random_crop, random_flip
 from .optim import SGD, ReduceOnPlateau, StepLR
 
@@ -33,7 +40,7 @@ class TrainConfig:
     schedule: str = "plateau"  # "plateau" (the paper's), "step", or "none"
     step_size: int = 10
     patience: int = 2
-    flip: bool = True
+    flip: bool | None = None  # random horizontal flips; None: where the data allow (not for digits)
     pca_noise: float = 0.1  # std of α; 0 turns the colour noise off
     crop: bool = True  # random crops of model.input_size from the larger stored images
     seed: int = 0
@@ -77,11 +84,63 @@ def _dropout_generators(model):
     return {name: layer.rng for name, layer in model.layers.items() if hasattr(layer, "rng")}
 
 
+class TrainingDiverged(RuntimeError):
+    """Training stopped because a loss or a gradient was not finite, before the weights were updated.
+
+    ``step`` (1-based, counted over the whole run) and ``epoch`` say when; ``quantity`` what (``"loss"`` or a
+    gradient's name such as ``"fc8.weight"``); ``layer`` the first layer where a non-finite value appeared,
+    when known.
+    """
+
+    def __init__(self, step, epoch, quantity, value, layer=None):
+        self.step, self.epoch, self.quantity, self.value, self.layer = step, epoch, quantity, value, layer
+        where = f" (first non-finite in layer {layer})" if layer else ""
+        super().__init__(
+            f"training diverged at step {step} (epoch {epoch}): {quantity} is {value}{where}; the weights were "
+            f"not updated. Lower the learning rate or check the input scaling"
+        )
+
+
+def data_fingerprint(data) -> str:
+    """A short hash of a data set's images, labels and classes: resuming on other data is refused."""
+    digest = hashlib.sha256()
+    for a in (np.ascontiguousarray(data.images), np.ascontiguousarray(data.labels)):
+        digest.update(str(a.shape).encode())
+        digest.update(a.tobytes())
+    digest.update("\n".join(map(str, data.classes)).encode())
+    return digest.hexdigest()[:16]
+
+
+def mini_batches(order, batch_size):
+    """Split ``order`` into batches of ``batch_size``; a last batch of one image joins the one before."""
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2:] = [np.concatenate(batches[-2:])]
+    return batches
+
+
 class Trainer:
-    """Holds a model, its optimizer and schedule, the data generator and the history of a run."""
+    """Holds a model, its optimizer and schedule, the data generator and the history of a run.
+
+    The model takes the training data's :class:`~alexnet_np.preprocessing.Preprocessing` record (saved with
+    it), and the data's crop size must be the model's input size.
+    """
 
     def __init__(self, model, train_data, val_data, config: TrainConfig):
+        prep = train_data.preprocessing
+        if prep.input_size != model.input_size[0]:
+            raise ValueError(
+                f"the data are prepared for {prep.input_size}×{prep.input_size} inputs but the model takes "
+                f"{model.input_size[0]}×{model.input_size[1]}"
+            )
+        if len(train_data.classes) != model.num_classes:
+            raise ValueError(
+                f"the data have {len(train_data.classes)} classes but the model's fc8 has {model.num_classes}"
+            )
+        model.preprocessing, model.classes = prep, list(train_data.classes)
         self.model, self.train_data, self.val_data, self.config = model, train_data, val_data, config
+        self.flip = train_data.mirror_invariant if config.flip is None else bool(config.flip)
+        self.steps = 0
         self.optimizer = SGD(
             model.params,
             model.grads,
@@ -111,7 +170,7 @@ class Trainer:
             x = random_crop(x, size, self.rng)
         else:
             x = _crop_for(self.model, x)
-        if self.config.flip:
+        if self.flip:
             x = random_flip(x, self.rng)
         if self.pca is not None:
             x = self.pca(x, self.rng)
@@ -122,9 +181,7 @@ class Trainer:
 
         start = time.perf_counter()
         order = self.rng.permutation(len(self.train_data))
-        batches = [
-            order[i : i + self.config.batch_size] for i in range(0, len(order), self.config.batch_size)
-        ]
+        batches = mini_batches(order, self.config.batch_size)
         total, correct, seen = 0.0, 0, 0
         bar = tqdm(
             batches, desc=f"epoch {self.epoch + 1}/{self.config.epochs}", leave=False, disable=not progress
@@ -133,7 +190,13 @@ class Trainer:
             x, y = self._batch(idx)
             logits = self.model.forward(x, train=True)
             loss = self.loss_fn.forward(logits, y)
+            self.steps += 1
+            if not np.isfinite(loss):
+                raise TrainingDiverged(
+                    self.steps, self.epoch + 1, "loss", loss, _first_non_finite_layer(self.model)
+                )
             self.model.backward(self.loss_fn.backward(), input_grad=False)
+            self._check_gradients()
             self.optimizer.step()
             total += loss * len(y)
             correct += int((logits.argmax(axis=1) == y).sum())
@@ -155,6 +218,16 @@ class Trainer:
         self.history.append(record)
         self.epoch += 1
         return record
+
+    def _check_gradients(self):
+        """Raise TrainingDiverged if any gradient holds a NaN or an infinity (one sum per array: NaN and inf
+        survive a sum, so this reads each gradient once)."""
+        for name in reversed(list(self.model.grads)):  # backward order: the first to go bad is found first
+            total = float(np.sum(self.model.grads[name], dtype=np.float64))
+            if not np.isfinite(total):
+                raise TrainingDiverged(
+                    self.steps, self.epoch + 1, f"the gradient {name}", total, name.split(".")[0]
+                )
 
     def fit(self, checkpoint=None, progress=True, log=print):
         """Train until ``config.epochs``; after each epoch write ``checkpoint`` (a path) if given."""
@@ -186,14 +259,29 @@ class Trainer:
             rng=self.rng.bit_generator.state,
             dropout_rngs={k: g.bit_generator.state for k, g in _dropout_generators(self.model).items()},
             classes=list(self.train_data.classes),
-            mean=np.asarray(self.train_data.mean).tolist(),
+            preprocessing=self.model.preprocessing.to_dict(),
+            data=dict(train=data_fingerprint(self.train_data), val=data_fingerprint(self.val_data)),
+            steps=self.steps,
         )
         save_npz_atomic(path, arrays, meta)
 
     def load_checkpoint(self, path):
+        """Continue the run saved in ``path``; refused when the model, the data or the split differ."""
         arrays, meta = load_checkpoint_file(path)
         if meta["model"] != self.model.config():
             raise ValueError(f"{path}: checkpoint is for model {meta['model']}, not {self.model.config()}")
+        if list(meta.get("classes", [])) != list(self.train_data.classes):
+            raise ValueError(
+                f"{path}: the checkpoint was trained on classes {meta.get('classes')}, these data have "
+                f"{list(self.train_data.classes)}"
+            )
+        stored = meta.get("data")
+        now = dict(train=data_fingerprint(self.train_data), val=data_fingerprint(self.val_data))
+        if stored is not None and stored != now:
+            raise ValueError(
+                f"{path}: the training or held-out images differ from the run being resumed (another folder, "
+                f"another --seed, or changed files): resuming would mix splits; start a new run instead"
+            )
         self.model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
         self.optimizer.load_state_dict(
             dict(
@@ -207,21 +295,43 @@ class Trainer:
         for name, g in _dropout_generators(self.model).items():
             g.bit_generator.state = meta["dropout_rngs"][name]
         self.history, self.epoch = list(meta["history"]), int(meta["epoch"])
+        self.steps = int(meta.get("steps", 0))
         return self
+
+
+def _first_non_finite_layer(model):
+    """The name of the first layer whose parameters hold a NaN or an infinity (None if all are finite)."""
+    for name, layer in model.layers.items():
+        if any(not np.isfinite(np.sum(p, dtype=np.float64)) for p in layer.params.values()):
+            return name
+    return None
 
 
 def load_checkpoint_file(path):
     arrays, meta = load_npz(path)
     if meta.get("format") != "alexnet_np-checkpoint":
-        raise ValueError(f"{path}: not an alexnet_np training checkpoint")
+        hint = (
+            " (this is a model file: load it with AlexNet.from_file)"
+            if meta.get("format") == "alexnet_np"
+            else ""
+        )
+        raise ValueError(f"{path}: not an alexnet_np training checkpoint{hint}")
+    for key in ("model", "config", "epoch", "history", "optimizer", "rng"):
+        if key not in meta:
+            raise ValueError(f"{path}: malformed training checkpoint (no {key!r} in its metadata)")
     return arrays, meta
 
 
 def model_from_checkpoint(path):
     """Rebuild the model stored in a checkpoint and load its weights -> (model, meta)."""
     arrays, meta = load_checkpoint_file(path)
-    model = AlexNet.from_config(meta["model"], dtype=meta.get("dtype", "float32"))
+    try:
+        model = AlexNet.from_config(meta["model"], dtype=meta.get("dtype", "float32"))
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"{path}: malformed model description in the checkpoint ({err})") from None
     model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
+    if "preprocessing" in meta:
+        model.preprocessing = Preprocessing.from_dict(meta["preprocessing"], where=str(path))
     return model, meta
 
 
