@@ -17,7 +17,14 @@ The contract every layer keeps:
   image, the direct count), ``output_arithmetic(input_shape)`` (the output-size formula written
   out), ``torch_spec()`` (the ``torch.nn`` class name and arguments of its twin).
 * Bad input raises ``ValueError`` (shapes, values) or ``TypeError`` (types, dtypes) with a
-  message that names the layer, what it expected and what it got. Nothing is cast.
+  one-line message that names the layer, what it expected and what it got. Nothing is cast:
+  arrays are float32 or float64 in native byte order (a big-endian ``>f4`` from a file is
+  refused, not byte-swapped), of the layer's dtype where it has parameters.
+* A layer object keeps what its ``backward`` needs from its last ``forward`` (the cache), so
+  one object must not run at two places of a network: ``Sequential`` refuses the same object
+  twice. The cache holds references, not copies (a copy of every input would double the memory
+  of a training step): an input modified in place between ``forward`` and ``backward`` gives
+  wrong gradients without an error (``Linear`` and ``LocalResponseNorm`` read it again).
 """
 
 from __future__ import annotations
@@ -81,6 +88,7 @@ class Layer:
     """Base class: parameters, gradients, buffers, the cache, input checks and ``astype``."""
 
     _cache_attrs: tuple[str, ...] = ()
+    _role = "layer"  # what messages call it, and the name in their advice ("model" for containers)
 
     def __init__(self):
         self.params: dict[str, np.ndarray] = {}
@@ -166,17 +174,27 @@ class Layer:
         for name in self._cache_attrs:
             setattr(self, name, None)
 
+    def _label(self) -> str:
+        """How error messages name this layer: its repr, one line."""
+        return repr(self)
+
     def _fail(self, exc, what, expected, got):
-        return exc(f"{self!r}: {what}: expected {expected}, got {got}")
+        return exc(f"{self._label()}: {what}: expected {expected}, got {got}")
 
     def _check_array(self, x, name="input"):
+        """A numpy array of float32 or float64 in native byte order, of the layer's dtype if it has one."""
         if not isinstance(x, np.ndarray):
-            raise TypeError(f"{self!r}: {name} must be a numpy.ndarray, got {type(x).__name__}")
-        if x.dtype.type not in _FLOATS:
-            raise self._fail(TypeError, f"{name} dtype", "float32 or float64", x.dtype)
+            raise TypeError(f"{self._label()}: {name} must be a numpy.ndarray, got {type(x).__name__}")
+        usable = x.dtype.type in _FLOATS and x.dtype.isnative  # Numba's kernels take no other
+        if self.dtype is None and not usable:
+            raise self._fail(TypeError, f"{name} dtype", "float32 or float64 (native byte order)", x.dtype)
         if self.dtype is not None and x.dtype != self.dtype:
+            role, want = self._role, f"np.{self.dtype}"
+            advice = (
+                f"use {role}.astype(np.{x.dtype}) or x.astype({want})" if usable else f"use x.astype({want})"
+            )
             raise self._fail(
-                TypeError, f"{name} dtype", f"{self.dtype} (the layer's dtype; use .astype())", x.dtype
+                TypeError, f"{name} dtype", f"{self.dtype} (the {role}'s dtype; {advice})", x.dtype
             )
 
     def _begin_forward(self, x):
@@ -958,6 +976,8 @@ class Sequential(Layer):
     returns ``(y, {name: output of that layer})``.
     """
 
+    _role = "model"
+
     def __init__(self, *layers):
         super().__init__()
         if len(layers) == 1 and isinstance(layers[0], (dict, list)):
@@ -965,13 +985,39 @@ class Sequential(Layer):
         else:
             items = [(str(i), layer) for i, layer in enumerate(layers)]
         self.layers: OrderedDict[str, Layer] = OrderedDict()
+        placed = {}  # id(layer) -> where it runs, through nested Sequentials too
+
+        def place(where, layer):
+            # a second use would overwrite the cache that the first use's backward reads
+            if id(layer) in placed:
+                raise ValueError(
+                    f"Sequential: layer {where!r} is the same {type(layer).__name__} object as "
+                    f"{placed[id(layer)]!r}; a layer keeps its last forward for backward, so the gradients "
+                    f"would be wrong: create one object per use"
+                )
+            placed[id(layer)] = where
+            if isinstance(layer, Sequential):
+                for inner, sub in layer.layers.items():
+                    place(f"{where}.{inner}", sub)
+
         for name, layer in items:
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential: {name!r} is a {type(layer).__name__}, not a Layer")
             if name in self.layers or "." in name:
                 raise ValueError(f"Sequential: layer names must be unique and contain no '.', got {name!r}")
+            place(name, layer)
             self.layers[name] = layer
         self._collect()
+
+    def _label(self):
+        return f"{type(self).__name__}({self.extra_repr()})"  # one line; __repr__ lists every layer
+
+    def _check_array(self, x, name="input"):
+        try:
+            super()._check_array(x, name)
+        except TypeError as err:
+            first = next(iter(self.layers), None)
+            raise TypeError(f"{err} — first layer {first}" if first is not None else str(err)) from None
 
     def _collect(self):
         self.params = {f"{n}.{k}": v for n, layer in self.layers.items() for k, v in layer.params.items()}
@@ -1060,13 +1106,25 @@ class CrossEntropyLoss:
         return "CrossEntropyLoss()"
 
     def forward(self, logits, labels) -> float:
-        if not isinstance(logits, np.ndarray) or logits.dtype.type not in _FLOATS:
+        """The mean loss over the batch; an empty batch raises ValueError (a mean over nothing is undefined).
+
+        Non-finite logits are propagated, as by the layers and by PyTorch: a row with NaN or +inf gives a
+        NaN loss (and NaN in that row of ``backward``), never an exception: the caller sees it and decides
+        (check ``np.isfinite(loss)`` before an SGD step, which would spread the NaN into every weight).
+        """
+        if (
+            not isinstance(logits, np.ndarray)
+            or logits.dtype.type not in _FLOATS
+            or not logits.dtype.isnative
+        ):
             raise TypeError(
-                f"CrossEntropyLoss: logits must be a float32/float64 array, got "
+                f"CrossEntropyLoss: logits must be a float32/float64 array (native byte order), got "
                 f"{getattr(logits, 'dtype', type(logits).__name__)}"
             )
-        if logits.ndim != 2:
-            raise ValueError(f"CrossEntropyLoss: logits shape: expected (N, K), got {logits.shape}")
+        if logits.ndim != 2 or 0 in logits.shape:
+            raise ValueError(
+                f"CrossEntropyLoss: logits shape: expected (N, K) with N >= 1 and K >= 1, got {logits.shape}"
+            )
         labels = np.asarray(labels)
         if labels.dtype.kind not in "iu":
             raise TypeError(f"CrossEntropyLoss: labels must be integers, got dtype {labels.dtype}")
