@@ -13,11 +13,9 @@ table), ``io`` (safe .npz files). Two wings sit beside it and are never imported
 (command line, tour, inference, PyTorch interop, benchmark).
 """
 
-import os as _os
+from .ops.threads import choose_layer as _choose_layer
 
-# A fork after Numba's OpenMP pool has run can hang (seen with multiprocessing); the
-# workqueue layer has no such problem. Only a default: the user's setting wins.
-_os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+_choose_layer()  # Numba's threading layer: fork-safe, two threads take turns (see ops/threads.py)
 
 from . import gradcheck  # noqa: E402
 from .layers import (  # noqa: E402

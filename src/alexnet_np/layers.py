@@ -29,6 +29,7 @@ The contract every layer keeps:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import threading
@@ -1054,13 +1055,35 @@ class Sequential(Layer):
         return shape
 
     def forward(self, x, train=False, return_activations=False):
-        self._check_array(x)
-        activations = {}
-        for name, layer in self.layers.items():
-            x = layer.forward(x, train=train)
-            if return_activations:
-                activations[name] = x
-        return (x, activations) if return_activations else x
+        with self._one_thread():
+            self._check_array(x)
+            activations = {}
+            for name, layer in self.layers.items():
+                x = layer.forward(x, train=train)
+                if return_activations:
+                    activations[name] = x
+            return (x, activations) if return_activations else x
+
+    def __getstate__(self):  # copies and deep copies get a lock of their own
+        state = self.__dict__.copy()
+        state.pop("_busy", None)
+        return state
+
+    @contextlib.contextmanager
+    def _one_thread(self):
+        """Refuse a second thread while one is inside this network: layers keep their forward cache in
+        attributes, so two threads sharing one model would silently mix their gradients. (Two models in
+        two threads are fine.)"""
+        busy = self.__dict__.setdefault("_busy", threading.Lock())
+        if not busy.acquire(blocking=False):
+            raise RuntimeError(
+                f"{type(self).__name__}: used by two threads at once; give each thread its own model "
+                f"(for example copy.deepcopy(model) or a model built with the same seed)"
+            )
+        try:
+            yield
+        finally:
+            busy.release()
 
     def backward(self, dout, input_grad=True):
         """Backward through every layer, last to first; returns dx. ``input_grad=False`` (training on data,
@@ -1069,9 +1092,10 @@ class Sequential(Layer):
         layers = list(self.layers.values())
         if not layers:
             return dout if input_grad else None
-        for layer in reversed(layers[1:]):
-            dout = layer.backward(dout)
-        return layers[0].backward(dout, input_grad=input_grad)
+        with self._one_thread():
+            for layer in reversed(layers[1:]):
+                dout = layer.backward(dout)
+            return layers[0].backward(dout, input_grad=input_grad)
 
     def macs(self, input_shape):
         total, shape = 0, tuple(input_shape)

@@ -14,6 +14,9 @@ whose innermost loop runs along W (for NCHW memory) and one whose innermost loop
 (for channels-last memory). Outputs are allocated in the layout of their input, so a
 channels-last network stays channels-last end to end without a copy.
 
+Threads: the wrappers are ``@serialised`` (:mod:`alexnet_np.ops.threads`): on Numba's ``workqueue`` layer,
+two Python threads take turns instead of aborting the process.
+
 Parallel loops (``prange``) only ever split work whose writes do not overlap — rows of
 ``cols``, output pixels of a pool, images of a batch — so there is no shared accumulation and
 the result does not depend on the thread count (bit-identical runs).
@@ -25,6 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..shapes import is_channels_last, output_hw, pair
+from .threads import serialised
 
 # ---- im2col / col2im -------------------------------------------------------------------------
 # cols[(n·Ho + oh)·Wo + ow, (c·kh + i)·kw + j] = x[n, c, oh·sh − ph + i, ow·sw − pw + j] (0 outside)
@@ -297,6 +301,7 @@ def _nhwc(*arrays):
     return tuple(a.transpose(0, 2, 3, 1) for a in arrays)
 
 
+@serialised
 def im2col(x, kernel_size, stride=1, padding=0, out=None):
     """x: (N, C, H, W) -> cols: (N·H_out·W_out, C·kh·kw); the twin of :func:`alexnet_np.ops.reference.im2col`.
 
@@ -311,6 +316,7 @@ def im2col(x, kernel_size, stride=1, padding=0, out=None):
     return cols
 
 
+@serialised
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0, channels_last=False):
     """cols -> dx: (N, C, H, W), summing overlapping copies; the twin of :func:`alexnet_np.ops.reference.col2im`.
 
@@ -325,6 +331,7 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, channels_last=False)
     return dx
 
 
+@serialised
 def maxpool_forward(x, kernel_size, stride=None, padding=0):
     """x -> (out, argmax), in x's memory layout; the twin of :func:`alexnet_np.ops.reference.maxpool_forward`."""
     stride = kernel_size if stride is None else stride
@@ -341,6 +348,7 @@ def maxpool_forward(x, kernel_size, stride=None, padding=0):
     return out, argmax
 
 
+@serialised
 def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0):
     """Scatter dout to the argmax positions; the twin of :func:`alexnet_np.ops.reference.maxpool_backward`."""
     stride = kernel_size if stride is None else stride
@@ -350,6 +358,7 @@ def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0)
     return dx
 
 
+@serialised
 def lrn_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0, work=None):
     """x -> (out, (scale^(−β), scale^(−β−1))), in x's layout.
 
@@ -373,6 +382,7 @@ def lrn_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0, work=None):
     return out, (scale_neg_beta, scale_neg_beta_1)
 
 
+@serialised
 def lrn_backward(dout, x, scale_powers, size=5, alpha=1e-4, beta=0.75):
     """dx of LRN from the powers :func:`lrn_forward` returned; see :func:`alexnet_np.ops.reference.lrn_backward`."""
     scale_neg_beta, scale_neg_beta_1 = scale_powers
@@ -386,6 +396,7 @@ def lrn_backward(dout, x, scale_powers, size=5, alpha=1e-4, beta=0.75):
     return dx
 
 
+@serialised
 def sgd_paper_update(w, v, g, momentum=0.9, weight_decay=5e-4, lr=0.01):
     """In place: v ← μ·v − λ·ε·w − ε·g; w ← w + v (contiguous arrays of one dtype)."""
     t = w.dtype.type
