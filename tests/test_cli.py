@@ -35,7 +35,17 @@ def test_summary(capsys, variant, count):
 
 
 def test_summary_options(capsys):
-    code, out, _ = run(capsys, "summary", "--input", "3x224x224", "--no-lrn", "--classes", "10")
+    code, out, _ = run(
+        capsys,
+        "summary",
+        "--input",
+        "3x224x224",
+        "--no-lrn",
+        "--classes",
+        "10",
+        "--columns",
+        "type,output_size",
+    )
     assert code == 0 and "54.25 → 54" in out and "lrn1" not in out and "4096→10" in out
 
 
@@ -153,3 +163,13 @@ def test_os_errors_are_one_line(capsys, tmp_path):
         capsys, "train", "--epochs", "1", "--dataset", "digits", "--data-dir", "x", "--out", str(tmp_path)
     )
     assert code == 2 and "--data-dir is read only with --dataset folder" in err
+
+
+@pytest.mark.parametrize("variant", ["single_tower", "paper", "torchvision", "seed_keras", "mini"])
+def test_the_default_summary_fits_100_columns(capsys, variant):
+    code, out, _ = run(capsys, "summary", "--variant", variant)
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 100
+    code, out, _ = run(capsys, "summary", "--variant", variant, "--columns", "type,output_size,params")
+    assert code == 0 and "conv1" in out and " + 1 = " in out  # the output-size arithmetic, on request
+    code, _, err = run(capsys, "summary", "--columns", "type,bogus")
+    assert code == 2 and "unknown summary columns ['bogus']" in err

@@ -310,8 +310,8 @@ class Conv2d(Layer):
         (kh, kw), (sh, _), (ph, _) = self.kernel_size, self.stride, self.padding
         return (
             f"Conv2d {self.in_channels}→{self.out_channels}, {kh}×{kw}/{sh}"
-            + (f", pad {ph}" if ph else "")
-            + (f", groups {self.groups}" if self.groups > 1 else "")
+            + (f" pad {ph}" if ph else "")
+            + (f" groups {self.groups}" if self.groups > 1 else "")
         )
 
     def macs(self, input_shape):
@@ -704,7 +704,7 @@ class LocalResponseNorm(Layer):
         return "LocalResponseNorm", self.torch_equivalent()
 
     def describe(self):
-        return f"LocalResponseNorm n={self.size}, α={self.alpha:g}, β={self.beta:g}, k={self.k:g}"
+        return f"LRN n={self.size}, α={self.alpha:g}, β={self.beta:g}, k={self.k:g}"
 
     def extra_repr(self):
         t = self.torch_equivalent()

@@ -80,27 +80,35 @@ class ModelSummary:
     def row(self, name):
         return next(r for r in self.rows if r.name == name)
 
+    # column name -> (header, cell of a row, text column?)
+    COLUMNS = {
+        "type": ("type", lambda r: r.description, True),
+        "output": ("output", lambda r: "×".join(map(str, r.output_shape)), True),
+        "output_size": ("output size", lambda r: r.arithmetic, True),
+        "params": ("params", lambda r: f"{r.params:,}", False),
+        "macs": ("MACs", lambda r: f"{r.macs:,}", False),
+        "activations": ("activations", lambda r: f"{r.activations:,}", False),
+    }
+    DEFAULT_COLUMNS = ("type", "output", "params", "macs", "activations")  # fits 100 columns of text
+
     def __str__(self):
-        head = ("layer", "type", "output (C, H, W)", "output size", "params", "MACs", "activations")
-        body = [
-            (
-                r.name,
-                r.description,
-                "×".join(map(str, r.output_shape)),
-                r.arithmetic,
-                f"{r.params:,}",
-                f"{r.macs:,}",
-                f"{r.activations:,}",
-            )
-            for r in self.rows
-        ]
+        return self.table()
+
+    def table(self, columns=DEFAULT_COLUMNS):
+        """The table with ``columns`` (names of :attr:`COLUMNS`; ``"output_size"`` adds the arithmetic)."""
+        unknown = [c for c in columns if c not in self.COLUMNS]
+        if unknown:
+            raise ValueError(f"unknown summary columns {unknown}; choose from {list(self.COLUMNS)}")
+        spec = [("layer", lambda r: r.name, True)] + [self.COLUMNS[c] for c in columns]
+        head = tuple(h for h, _, _ in spec)
+        body = [tuple(cell(r) for _, cell, _ in spec) for r in self.rows]
         widths = [max(len(str(x[i])) for x in [head] + body) for i in range(len(head))]
 
         def line(cells):  # text columns to the left, numbers to the right
             return "  ".join(
-                str(c).ljust(wd) if i < 4 else str(c).rjust(wd)
+                str(c).ljust(wd) if spec[i][2] else str(c).rjust(wd)
                 for i, (c, wd) in enumerate(zip(cells, widths))
-            )
+            ).rstrip()
 
         rule = "-" * len(line(head))
         mb = lambda n: f"{n * self.itemsize / 2**20:,.1f} MiB"  # noqa: E731

@@ -59,7 +59,9 @@ def cmd_summary(args):
         kwargs["input_size"] = args.input[1:]
     if args.lrn is not None:
         kwargs["lrn"] = args.lrn
-    print(AlexNet(args.variant, **kwargs).summary())
+    summary = AlexNet(args.variant, **kwargs).summary()
+    columns = args.columns.split(",") if args.columns else summary.DEFAULT_COLUMNS
+    print(summary.table(columns))
     return 0
 
 
@@ -321,6 +323,11 @@ def build_parser():
     lrn = s.add_mutually_exclusive_group()
     lrn.add_argument("--lrn", dest="lrn", action="store_true", default=None, help="force LRN layers on")
     lrn.add_argument("--no-lrn", dest="lrn", action="store_false", help="leave LRN out (seeds/003's table)")
+    s.add_argument(
+        "--columns",
+        help="comma-separated columns (default type,output,params,macs,activations; output_size adds the "
+        "output-size arithmetic)",
+    )
     s.set_defaults(func=cmd_summary)
 
     s = sub.add_parser("gradcheck", help="gradient-check every layer type and the whole network")
