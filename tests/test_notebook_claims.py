@@ -1,0 +1,247 @@
+"""Every notebook's asserts can fail: each notebook run against a library with a planted bug must stop
+with an ``AssertionError`` in the cell that states the claim the bug breaks.
+
+The bug is planted from outside the library: an IPython startup file in a temporary IPython directory
+(``IPYTHONDIR``, inherited by the notebook's kernel) imports ``alexnet_np`` and replaces a function or
+method before the notebook's first cell runs. :func:`_plant` (defined in the startup file) rebinds a
+module-level name in every ``alexnet_np`` module that imported it, so ``an.conv_output_size``,
+``alexnet_np.shapes.conv_output_size`` and every ``from .shapes import ...`` see the same bug.
+
+A notebook is executed only up to its claim cell (the first cell whose source contains ``claim``), so
+the slow cells after it never run, and the run stops at the first failing cell.
+
+The rule binds every notebook in ``notebooks/``: one that declares no planted bug fails
+``test_every_notebook_declares_a_planted_bug``. A notebook declares its bugs here (``PLANTS``) or in its
+own metadata, ``metadata["alexnet_np"]["planted_bugs"]``: a list of ``{"bug", "plant", "claim"}`` with
+the same meaning as the fields of :class:`Plant`.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+# Defined in the kernel before any plant runs.
+PRELUDE = '''
+import importlib
+import sys
+
+import alexnet_np
+
+
+def _plant(module_name, name, new):
+    """Rebind ``module_name.name`` to ``new`` in every alexnet_np module that bound the original."""
+    original = getattr(importlib.import_module(module_name), name)
+    hits = 0
+    for mod in list(sys.modules.values()):
+        if getattr(mod, "__name__", "").startswith("alexnet_np") and getattr(mod, name, None) is original:
+            setattr(mod, name, new)
+            hits += 1
+    assert hits, f"nothing bound {module_name}.{name}"
+    return original
+'''
+
+
+@dataclass(frozen=True)
+class Plant:
+    bug: str  # what is wrong, in words (the test id)
+    plant: str  # Python run by the kernel's startup file, after PRELUDE
+    claim: str  # a string found in the source of the cell that must fail, and in no cell before it
+
+
+PLANTS: dict[str, list[Plant]] = {
+    "01_output_sizes.ipynb": [
+        Plant(
+            "output size off by one",
+            """
+            _orig = alexnet_np.shapes.conv_output_size
+            _plant("alexnet_np.shapes", "conv_output_size", lambda n, k, s=1, p=0, **kw: _orig(n, k, s, p, **kw) + 1)
+            """,
+            "== count_windows(n, k, s, p)",
+        ),
+    ],
+    "02_parameter_counts.ipynb": [
+        Plant(
+            "Conv2d ignores groups",
+            """
+            from alexnet_np.layers import Conv2d
+
+            _init = Conv2d.__init__
+
+            def _no_groups(self, in_channels, out_channels, kernel_size, stride=1, padding=0, groups=1, *a, **kw):
+                _init(self, in_channels, out_channels, kernel_size, stride, padding, 1, *a, **kw)
+
+            Conv2d.__init__ = _no_groups
+            """,
+            "assert total == models[variant].num_params()",
+        ),
+    ],
+    "03_gradient_checking.ipynb": [
+        Plant(
+            "LRN backward off by 0.1%",
+            """
+            from alexnet_np.layers import LocalResponseNorm
+
+            _backward = LocalResponseNorm.backward
+
+            def _wrong(self, dout, input_grad=True):
+                dx = _backward(self, dout, input_grad)
+                return None if dx is None else dx * 1.001
+
+            LocalResponseNorm.backward = _wrong
+            """,
+            "assert ok and worst <",
+        ),
+    ],
+    "04_im2col.ipynb": [
+        Plant(
+            "col2im overwrites instead of accumulating",
+            """
+            import numpy as np
+            from alexnet_np.shapes import output_hw, pair
+
+            def _col2im_overwrite(cols, x_shape, kernel_size, stride=1, padding=0, **kw):
+                n, c, h, w = x_shape
+                (kh, kw_), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
+                ho, wo = output_hw(h, w, kernel_size, stride, padding)
+                cols6 = cols.reshape(n, ho, wo, c, kh, kw_)
+                dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+                for i in range(kh):
+                    for j in range(kw_):
+                        rows, columns = slice(i, i + sh * ho, sh), slice(j, j + sw * wo, sw)
+                        dxp[:, :, rows, columns] = cols6[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+                return dxp[:, :, ph : ph + h, pw : pw + w].copy()
+
+            alexnet_np.ops.reference.col2im = _col2im_overwrite
+            alexnet_np.ops.kernels.col2im = _col2im_overwrite
+            """,
+            "assert np.array_equal(counts[0, 0]",
+        ),
+    ],
+    "05_forward_pass.ipynb": [
+        Plant(
+            "the gradient with respect to the image 10% too large",
+            """
+            from alexnet_np.layers import Conv2d
+
+            _backward = Conv2d.backward
+
+            def _wrong(self, dout, input_grad=True):
+                dx = _backward(self, dout, input_grad)
+                return dx * 1.1 if dx is not None and self.in_channels == 3 else dx
+
+            Conv2d.backward = _wrong
+            """,
+            "predicted = ",
+        ),
+    ],
+    "06_tutorials_checked.ipynb": [
+        Plant(
+            "paper-form dropout does not scale at test time",
+            """
+            from alexnet_np.layers import Dropout
+
+            _forward = Dropout.forward
+
+            def _wrong(self, x, train=False):
+                return x if not train else _forward(self, x, train)
+
+            Dropout.forward = _wrong
+            """,
+            "paper_drop.forward(",
+        ),
+    ],
+    "07_training.ipynb": [
+        Plant(
+            "the paper's SGD is PyTorch's",
+            """
+            from alexnet_np.training.optim import SGD
+
+            _init = SGD.__init__
+
+            def _pytorch_only(self, *a, **kw):
+                kw["convention"] = "pytorch"
+                _init(self, *a, **kw)
+
+            SGD.__init__ = _pytorch_only
+            """,
+            'assert not np.isclose(traces["paper"]',
+        ),
+    ],
+}
+
+
+def _declared(path: Path) -> list[Plant]:
+    meta = nbformat.read(path, as_version=4).metadata.get("alexnet_np", {})
+    return PLANTS.get(path.name, []) + [Plant(**p) for p in meta.get("planted_bugs", [])]
+
+
+def _cases():
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        for plant in _declared(path):
+            yield pytest.param(path, plant, id=f"{path.stem}: {plant.bug}")
+
+
+def test_every_notebook_declares_a_planted_bug():
+    paths = sorted(NOTEBOOKS.glob("*.ipynb"))
+    assert len(paths) >= 7
+    assert [p.name for p in paths if not _declared(p)] == []
+    assert set(PLANTS) <= {p.name for p in paths}, "a planted bug names a notebook that does not exist"
+
+
+def _claim_index(nb, claim: str) -> int:
+    hits = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and claim in c.source]
+    assert hits, f"no code cell contains {claim!r}"
+    return hits[0]
+
+
+@pytest.mark.parametrize("path, plant", list(_cases()))
+def test_planted_bug_fails_the_claim_cell(path, plant, tmp_path, monkeypatch):
+    nb = nbformat.read(path, as_version=4)
+    claim = _claim_index(nb, plant.claim)
+    nb.cells = nb.cells[: claim + 1]  # nothing after the claim runs
+
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00_plant.py").write_text(PRELUDE + "\n" + textwrap.dedent(plant.plant))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
+    with pytest.raises(CellExecutionError) as info:
+        client.execute()
+
+    failed = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+    ]
+    assert info.value.ename == "AssertionError", f"crashed instead of failing an assert:\n{info.value}"
+    assert failed == [claim], f"failed in cell {failed}, the claim is in cell {claim}:\n{info.value}"
+
+
+def test_the_startup_file_is_what_plants_the_bug(tmp_path, monkeypatch):
+    """Control: with an empty plant the truncated notebook runs to its claim cell and passes."""
+    path = NOTEBOOKS / "01_output_sizes.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells = nb.cells[: _claim_index(nb, PLANTS[path.name][0].claim) + 1]
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00_plant.py").write_text(PRELUDE + "\nassert alexnet_np.conv_output_size(227, 11, 4) == 55\n")
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
+    assert os.environ["IPYTHONDIR"] == str(tmp_path / "ipython")
