@@ -46,3 +46,40 @@ def test_pair():
     for bad in (2.0, (1, 2, 3), "3", True):
         with pytest.raises(TypeError):
             pair(bad)
+
+
+@pytest.mark.parametrize(
+    "n,k,s,p,out",
+    [
+        (224, 11, 4, 0, 55),  # cuda-convnet's conv1 on the paper's 224: 54.25 rounded up
+        (55, 3, 2, 0, 27),
+        (27, 3, 2, 0, 13),
+        (13, 3, 2, 0, 6),
+        (6, 3, 2, 0, 3),  # 2.5 rounds up: the third window starts at 4, inside the input
+        (5, 2, 2, 1, 3),  # 3.5 → 4 windows would put the last start at 6 ≥ 5 + 1: dropped
+    ],
+)
+def test_ceil_mode(n, k, s, p, out):
+    assert conv_output_size(n, k, s, p, ceil_mode=True) == out
+
+
+def test_ceil_mode_matches_torch_max_pool2d():
+    torch = pytest.importorskip("torch")
+    checked = 0
+    for n in range(1, 16):
+        for k in range(1, 6):
+            for s in range(1, 5):
+                for p in range(0, k // 2 + 1):
+                    if n + 2 * p < k:
+                        continue
+                    x = torch.zeros(1, 1, n, 1)
+                    for ceil in (False, True):
+                        y = torch.nn.functional.max_pool2d(x, (k, 1), (s, 1), (p, 0), ceil_mode=ceil)
+                        assert conv_output_size(n, k, s, p, ceil_mode=ceil) == y.shape[2], (n, k, s, p, ceil)
+                        checked += 1
+    assert checked > 500
+
+
+def test_ceil_mode_too_small_input_raises():
+    with pytest.raises(ValueError, match="too small"):
+        conv_output_size(2, 3, 4, 0, ceil_mode=True)
