@@ -1,0 +1,31 @@
+"""The exercises wing: a grader that says *where* a student's layer is wrong, and the workbook's tools.
+
+>>> from alexnet_np.exercises import grade, list_exercises
+>>> print(grade("output_size", lambda n, k, s, p: (n + 2 * p - k) // s + 1))
+output_size: PASSED (8/8 cases)
+
+``grade(name, fn)`` runs ``fn`` on the exercise's cases (odd sizes, stride > 1, padding, overlapping windows,
+ties, a batch of one, the LRN's edge channels, large logits) against the library in float64, plus a central-
+difference check for the backward passes, and returns a :class:`GradeResult` whose ``str()`` is a short report
+and whose ``heatmap()`` draws the error over (H, W). Built on the core; the core never imports it.
+"""
+
+from __future__ import annotations
+
+from .catalogue import EXERCISES
+from .grader import TOL, GradeResult, compare, grade_cases
+
+__all__ = ["EXERCISES", "TOL", "GradeResult", "compare", "grade", "list_exercises"]
+
+
+def list_exercises() -> str:
+    """One line per exercise: its name and the signature the student writes."""
+    return "\n".join(f"{e.name:<22} {e.signature}" for e in EXERCISES.values())
+
+
+def grade(exercise_name: str, student_fn) -> GradeResult:
+    """Grade ``student_fn`` on the exercise ``exercise_name`` (see :func:`list_exercises`)."""
+    if exercise_name not in EXERCISES:
+        raise KeyError(f"no exercise {exercise_name!r}; the exercises are: {', '.join(EXERCISES)}")
+    ex = EXERCISES[exercise_name]
+    return grade_cases(ex.name, student_fn, ex.cases(), ex.numeric)
