@@ -36,12 +36,26 @@ from .layers import (  # noqa: E402
 )
 from .model import VARIANTS, AlexNet  # noqa: E402
 from .ops import BACKENDS, get_backend, set_backend, use_backend  # noqa: E402
+from .preprocessing import Preprocessing  # noqa: E402
 from .shapes import conv_output_size  # noqa: E402
 
 __version__ = "0.1.0"
 
 # Names that live in a wing, exported lazily (PEP 562) so that importing the core pulls in no wing.
-_WING_NAMES = {}
+_WING_NAMES = {
+    "fit": ".training.train",
+    "evaluate": ".training.train",
+    "Trainer": ".training.train",
+    "TrainConfig": ".training.train",
+    "TrainingDiverged": ".training.train",
+    "SGD": ".training.optim",
+    "load_digits": ".training.data",
+    "load_image_folder": ".training.data",
+    "read_image": ".training.data",
+    "sample_image": ".training.data",
+    "predict_files": ".tools.inference",
+    "load_weights": ".tools.inference",
+}
 
 
 def __getattr__(name):
@@ -77,4 +91,6 @@ __all__ = [
     "use_backend",
     "conv_output_size",
     "gradcheck",
+    "Preprocessing",
+    *_WING_NAMES,
 ]

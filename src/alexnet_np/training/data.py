@@ -117,6 +117,8 @@ def load_digits_data(size=35, crop=31, val_fraction=0.2, seed=0):
     return _normalised_split(rgb, labels, classes, prep, val_fraction, seed, mirror_invariant=False)
 
 
+load_digits = load_digits_data  # the name exported as alexnet_np.load_digits
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 

@@ -299,6 +299,24 @@ class Trainer:
         return self
 
 
+def fit(model, train, val=None, *, epochs=10, checkpoint=None, progress=True, log=print, **options):
+    """Train ``model`` on ``train`` with the paper's recipe; the short way to :class:`Trainer`.
+
+    ``val``: held-out data evaluated after every epoch (None: none). ``options``: any other field of
+    :class:`TrainConfig` (``lr``, ``batch_size``, ``schedule``, ``flip``, ``pca_noise``, ``seed``, ...).
+    ``checkpoint``: a path written after every epoch. Returns the history, one dict per epoch.
+
+        >>> train, val = load_digits()
+        >>> model = AlexNet("mini", num_classes=len(train.classes))
+        >>> history = fit(model, train, val, epochs=3)
+    """
+    if val is None:
+        empty = np.arange(0)
+        val = type(train)(train.images[empty], train.labels[empty], train.classes, train.preprocessing)
+    trainer = Trainer(model, train, val, TrainConfig(epochs=epochs, **options))
+    return trainer.fit(checkpoint=checkpoint, progress=progress, log=log)
+
+
 def _first_non_finite_layer(model):
     """The name of the first layer whose parameters hold a NaN or an infinity (None if all are finite)."""
     for name, layer in model.layers.items():
