@@ -1,0 +1,432 @@
+"""Correct answers to the exercises, written independently as loops, and a catalogue of typical mistakes.
+
+``CORRECT[exercise]`` is a plain-loop solution (no call into the library). ``MISTAKES`` lists
+``(name, exercise, function, words the grader's report must contain)``; ``OTHER_STYLE`` the same for mistakes
+written vectorised, channels-last, or with another variable layout, to show the diagnosis reads the error's
+pattern and not the code.
+"""
+
+import numpy as np
+
+# ---- correct answers, as loops ---------------------------------------------------------------------
+
+
+def output_size(n, k, s, p):
+    return (n + 2 * p - k) // s + 1
+
+
+def conv_forward(x, w, b, stride, padding, pad_mode="constant"):
+    n, c, h, wd = x.shape
+    f, _, k, _ = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), mode=pad_mode)
+    ho, wo = (h + 2 * padding - k) // stride + 1, (wd + 2 * padding - k) // stride + 1
+    out = np.zeros((n, f, ho, wo))
+    for i in range(n):
+        for o in range(f):
+            for y in range(ho):
+                for z in range(wo):
+                    patch = xp[i, :, y * stride : y * stride + k, z * stride : z * stride + k]
+                    out[i, o, y, z] = np.sum(patch * w[o]) + b[o]
+    return out
+
+
+def conv_backward(dout, x, w, b, stride, padding, accumulate=True, transpose_dw=False, crop=True):
+    n, c, h, wd = x.shape
+    f, _, k, _ = w.shape
+    p = padding
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    _, _, ho, wo = dout.shape
+    for i in range(n):
+        for o in range(f):
+            for y in range(ho):
+                for z in range(wo):
+                    ys, zs = y * stride, z * stride
+                    g = dout[i, o, y, z]
+                    dw[o] += g * xp[i, :, ys : ys + k, zs : zs + k]
+                    if accumulate:
+                        dxp[i, :, ys : ys + k, zs : zs + k] += g * w[o]
+                    else:
+                        dxp[i, :, ys : ys + k, zs : zs + k] = g * w[o]
+    if transpose_dw:
+        dw = dw.transpose(0, 1, 3, 2)
+    db = dout.sum(axis=(0, 2, 3))
+    dx = dxp[:, :, p : p + h, p : p + wd] if crop else dxp
+    return dx, dw, db
+
+
+def im2col(x, k, stride, padding, order="cij"):
+    n, c, h, w = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    ho, wo = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
+    rows = []
+    for i in range(n):
+        for y in range(ho):
+            for z in range(wo):
+                patch = xp[i, :, y * stride : y * stride + k, z * stride : z * stride + k]
+                rows.append(patch.reshape(-1) if order == "cij" else patch.transpose(1, 2, 0).reshape(-1))
+    return np.array(rows)
+
+
+def col2im(cols, x_shape, k, stride, padding, accumulate=True):
+    n, c, h, w = x_shape
+    p = padding
+    ho, wo = (h + 2 * p - k) // stride + 1, (w + 2 * p - k) // stride + 1
+    dxp = np.zeros((n, c, h + 2 * p, w + 2 * p))
+    r = 0
+    for i in range(n):
+        for y in range(ho):
+            for z in range(wo):
+                block = cols[r].reshape(c, k, k)
+                if accumulate:
+                    dxp[i, :, y * stride : y * stride + k, z * stride : z * stride + k] += block
+                else:
+                    dxp[i, :, y * stride : y * stride + k, z * stride : z * stride + k] = block
+                r += 1
+    return dxp[:, :, p : p + h, p : p + w]
+
+
+def maxpool_forward(x, k, stride, reduce=np.max):
+    n, c, h, w = x.shape
+    ho, wo = (h - k) // stride + 1, (w - k) // stride + 1
+    out = np.zeros((n, c, ho, wo))
+    for i in range(n):
+        for ch in range(c):
+            for y in range(ho):
+                for z in range(wo):
+                    out[i, ch, y, z] = reduce(
+                        x[i, ch, y * stride : y * stride + k, z * stride : z * stride + k]
+                    )
+    return out
+
+
+def maxpool_backward(dout, x, k, stride, accumulate=True, tie="first"):
+    n, c, h, w = x.shape
+    _, _, ho, wo = dout.shape
+    dx = np.zeros_like(x)
+    for i in range(n):
+        for ch in range(c):
+            for y in range(ho):
+                for z in range(wo):
+                    win = x[i, ch, y * stride : y * stride + k, z * stride : z * stride + k]
+                    if tie == "first":
+                        a = int(np.argmax(win))
+                    else:
+                        a = k * k - 1 - int(np.argmax(win.reshape(-1)[::-1]))
+                    yy, zz = y * stride + a // k, z * stride + a % k
+                    if accumulate:
+                        dx[i, ch, yy, zz] += dout[i, ch, y, z]
+                    else:
+                        dx[i, ch, yy, zz] = dout[i, ch, y, z]
+    return dx
+
+
+def _lrn_window(c, ch, size, wrap=False):
+    if wrap:
+        return [j % c for j in range(ch - size // 2, ch + (size - 1) // 2 + 1)]
+    return list(range(max(0, ch - size // 2), min(c, ch + (size - 1) // 2 + 1)))
+
+
+def lrn_forward(x, size, alpha, beta, k, alpha_over_n=False, wrap=False):
+    a = alpha / size if alpha_over_n else alpha
+    out = np.zeros_like(x)
+    c = x.shape[1]
+    for ch in range(c):
+        s = k + a * sum(x[:, j] ** 2 for j in _lrn_window(c, ch, size, wrap))
+        out[:, ch] = x[:, ch] / s**beta
+    return out
+
+
+def lrn_backward(dout, x, size, alpha, beta, k, cross="full"):
+    c = x.shape[1]
+    scale = np.zeros_like(x)
+    for ch in range(c):
+        scale[:, ch] = k + alpha * sum(x[:, j] ** 2 for j in _lrn_window(c, ch, size))
+    dx = dout * scale**-beta
+    if cross == "none":
+        return dx
+    for ch in range(c):  # out[ch] depends on x[j] for every j in its window
+        t = dout[:, ch] * x[:, ch] * scale[:, ch] ** (-beta - 1)
+        for j in _lrn_window(c, ch, size):
+            if cross == "self" and j != ch:
+                continue
+            dx[:, j] -= 2 * alpha * beta * x[:, j] * t
+    return dx
+
+
+def softmax_cross_entropy(logits, labels, shift=True, average=1, onehot=True):
+    n = logits.shape[0]
+    loss, d = 0.0, np.zeros_like(logits)
+    for i in range(n):
+        z = logits[i] - (logits[i].max() if shift else 0.0)
+        e = np.exp(z)
+        loss -= z[labels[i]] - np.log(e.sum())
+        d[i] = e / e.sum()
+        if onehot:
+            d[i, labels[i]] -= 1
+    return loss / n, d / n**average
+
+
+def dropout_forward(x, mask, p, convention, train, rescale=True, test_scale=True):
+    if convention == "pytorch":
+        if not train:
+            return x.copy()
+        return x * mask / (1 - p) if rescale else x * mask
+    if train:
+        return x * mask
+    return x * (1 - p) if test_scale else x.copy()
+
+
+def dropout_backward(dout, mask, p, convention, rescale=True):
+    if convention == "pytorch" and rescale:
+        return dout * mask / (1 - p)
+    return dout * mask
+
+
+def sgd_momentum_paper(w, v, g, momentum, weight_decay, lr):
+    for idx in np.ndindex(w.shape):
+        v[idx] = momentum * v[idx] - weight_decay * lr * w[idx] - lr * g[idx]
+        w[idx] = w[idx] + v[idx]
+
+
+CORRECT = {
+    "output_size": output_size,
+    "conv_forward": conv_forward,
+    "conv_backward": conv_backward,
+    "im2col": im2col,
+    "col2im": col2im,
+    "maxpool_forward": maxpool_forward,
+    "maxpool_backward": maxpool_backward,
+    "lrn_forward": lrn_forward,
+    "lrn_backward": lrn_backward,
+    "softmax_cross_entropy": softmax_cross_entropy,
+    "dropout_forward": dropout_forward,
+    "dropout_backward": dropout_backward,
+    "sgd_momentum_paper": sgd_momentum_paper,
+}
+
+# ---- the catalogue of mistakes ----------------------------------------------------------------------
+
+
+def _sgd_pytorch(w, v, g, momentum, weight_decay, lr):
+    v *= momentum
+    v += g + weight_decay * w
+    w -= lr * v
+
+
+def _sgd_decay_without_lr(w, v, g, momentum, weight_decay, lr):
+    v[...] = momentum * v - weight_decay * w - lr * g
+    w += v
+
+
+def _sgd_old_v(w, v, g, momentum, weight_decay, lr):
+    w += v
+    v[...] = momentum * v - weight_decay * lr * w - lr * g
+
+
+MISTAKES = [
+    ("padding counted once", "output_size", lambda n, k, s, p: (n + p - k) // s + 1, "2·padding"),
+    ("+1 forgotten", "output_size", lambda n, k, s, p: (n + 2 * p - k) // s, "+1 is missing"),
+    ("true division", "output_size", lambda n, k, s, p: (n + 2 * p - k) / s + 1, "floor division"),
+    ("rounds up", "output_size", lambda n, k, s, p: -(-(n + 2 * p - k) // s) + 1, "rounded up"),
+    (
+        "pads by replicating the edge",
+        "conv_forward",
+        lambda x, w, b, s, p: conv_forward(x, w, b, s, p, pad_mode="edge"),
+        "is padding handled",
+    ),
+    (
+        "flips the kernel",
+        "conv_forward",
+        lambda x, w, b, s, p: conv_forward(x, w[:, :, ::-1, ::-1], b, s, p),
+        "kernel flipped",
+    ),
+    (
+        "forgets the bias",
+        "conv_forward",
+        lambda x, w, b, s, p: conv_forward(x, w, 0 * b, s, p),
+        "bias is missing",
+    ),
+    ("ignores the stride", "conv_forward", lambda x, w, b, s, p: conv_forward(x, w, b, 1, p), "stride"),
+    (
+        "dx assigned, not accumulated",
+        "conv_backward",
+        lambda *a: conv_backward(*a, accumulate=False),
+        "accumulating (+=)",
+    ),
+    ("dw transposed", "conv_backward", lambda *a: conv_backward(*a, transpose_dw=True), "transposed"),
+    ("dx not cropped", "conv_backward", lambda *a: conv_backward(*a, crop=False), "crop the padding"),
+    (
+        "db averaged over the batch",
+        "conv_backward",
+        lambda *a: (lambda dx, dw, db: (dx, dw, db / a[0].shape[0]))(*conv_backward(*a)),
+        "db sums over the batch",
+    ),
+    (
+        "gradient ascent: every sign flipped",
+        "conv_backward",
+        lambda *a: tuple(-t for t in conv_backward(*a)),
+        "sign flipped",
+    ),
+    (
+        "columns in (i, j, c) order",
+        "im2col",
+        lambda x, k, s, p: im2col(x, k, s, p, order="ijc"),
+        "(i, j, c) order",
+    ),
+    ("col2im assigns", "col2im", lambda *a: col2im(*a, accumulate=False), "accumulating (+=)"),
+    ("average pooling", "maxpool_forward", lambda x, k, s: maxpool_forward(x, k, s, reduce=np.mean), "means"),
+    (
+        "max-pool backward assigns",
+        "maxpool_backward",
+        lambda *a: maxpool_backward(*a, accumulate=False),
+        "accumulating (+=)",
+    ),
+    (
+        "ties to the last maximum (a convention, not a mistake)",
+        "maxpool_backward",
+        lambda *a: maxpool_backward(*a, tie="last"),
+        "correct up to the tie convention",
+    ),
+    (
+        "alpha over n in the paper's form",
+        "lrn_forward",
+        lambda x, n, a, b, k: lrn_forward(x, n, a, b, k, alpha_over_n=True),
+        "alpha divided by size",
+    ),
+    (
+        "channel window wraps around",
+        "lrn_forward",
+        lambda x, n, a, b, k: lrn_forward(x, n, a, b, k, wrap=True),
+        "first/last channels",
+    ),
+    (
+        "LRN backward without the cross-channel term",
+        "lrn_backward",
+        lambda *a: lrn_backward(*a, cross="none"),
+        "cross-channel term is missing",
+    ),
+    (
+        "LRN backward, cross term of channel j only",
+        "lrn_backward",
+        lambda *a: lrn_backward(*a, cross="self"),
+        "channel j alone",
+    ),
+    (
+        "softmax without the max shift",
+        "softmax_cross_entropy",
+        lambda z, y: softmax_cross_entropy(z, y, shift=False),
+        "subtract each row's maximum",
+    ),
+    (
+        "gradient averaged twice",
+        "softmax_cross_entropy",
+        lambda z, y: softmax_cross_entropy(z, y, average=2),
+        "averaged twice",
+    ),
+    (
+        "one-hot not subtracted",
+        "softmax_cross_entropy",
+        lambda z, y: softmax_cross_entropy(z, y, onehot=False),
+        "one-hot",
+    ),
+    (
+        "inverted dropout not rescaled",
+        "dropout_forward",
+        lambda *a: dropout_forward(*a, rescale=False),
+        "not rescaled",
+    ),
+    (
+        "paper's dropout not scaled at test time",
+        "dropout_forward",
+        lambda *a: dropout_forward(*a, test_scale=False),
+        "not scaled at test time",
+    ),
+    (
+        "dropout backward not rescaled",
+        "dropout_backward",
+        lambda *a: dropout_backward(*a, rescale=False),
+        "not rescaled",
+    ),
+    ("PyTorch's momentum form", "sgd_momentum_paper", _sgd_pytorch, "PyTorch's form"),
+    (
+        "weight decay without the learning rate",
+        "sgd_momentum_paper",
+        _sgd_decay_without_lr,
+        "not multiplied by the learning rate",
+    ),
+    ("w moved by the old velocity", "sgd_momentum_paper", _sgd_old_v, "update v first"),
+]
+
+# ---- the same kinds of mistake, written another way ------------------------------------------------
+
+
+def col2im_fancy_index(cols, x_shape, k, stride, padding):
+    """Vectorised with fancy indexing: ``a[idx] += v`` applies a repeated index once (np.add.at would sum)."""
+    n, c, h, w = x_shape
+    ho, wo = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
+    oy, ox = np.meshgrid(np.arange(ho) * stride, np.arange(wo) * stride, indexing="ij")
+    ky, kx = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+    rows = (oy.reshape(-1, 1) + ky.reshape(1, -1))[None, :, None, :]  # (1, L, 1, k·k)
+    colz = (ox.reshape(-1, 1) + kx.reshape(1, -1))[None, :, None, :]
+    nn = np.arange(n)[:, None, None, None]
+    cc = np.arange(c)[None, None, :, None]
+    vals = cols.reshape(n, ho * wo, c, k * k)
+    out = np.zeros((n, c, h + 2 * padding, w + 2 * padding))
+    out[nn, cc, rows, colz] += vals  # the bug: duplicates do not add up
+    return out[:, :, padding : padding + h, padding : padding + w]
+
+
+def maxpool_backward_channels_last(dout, x, k, stride):
+    """Channels-last and vectorised: a mask ``window == max`` sends the gradient to every tied maximum."""
+    xh = x.transpose(0, 2, 3, 1)  # (N, H, W, C)
+    dh = dout.transpose(0, 2, 3, 1)
+    ho, wo = dh.shape[1:3]
+    out = np.zeros_like(xh)
+    for a in range(k):
+        for b in range(k):
+            sl = (slice(None), slice(a, a + stride * ho, stride), slice(b, b + stride * wo, stride))
+            wins = np.stack(
+                [
+                    xh[:, i : i + stride * ho : stride, j : j + stride * wo : stride]
+                    for i in range(k)
+                    for j in range(k)
+                ]
+            )
+            out[sl] += np.where(xh[sl] == wins.max(axis=0), dh, 0.0)
+    return out.transpose(0, 3, 1, 2)
+
+
+def lrn_backward_banded(dout, x, size, alpha, beta, k):
+    """Vectorised with a C×C band matrix; the backward sum uses the forward's band instead of its transpose."""
+    c = x.shape[1]
+    i, j = np.indices((c, c))
+    band = ((j >= i - size // 2) & (j <= i + (size - 1) // 2)).astype(float)  # band[c, j]: j in window(c)
+    scale = k + alpha * np.einsum("cj,njhw->nchw", band, x * x)
+    t = dout * x * scale ** (-beta - 1)
+    back = np.einsum("jc,nchw->njhw", band, t)  # should be band.T: sum over c with j in window(c)
+    return dout * scale**-beta - 2 * alpha * beta * x * back
+
+
+def softmax_ce_transposed_layout(logits, labels):
+    """Classes along axis 0 (K, N), log-sum-exp style; the gradient is divided by N twice."""
+    zt = logits.T - logits.T.max(axis=0)
+    logp = zt - np.log(np.exp(zt).sum(axis=0))
+    n = logits.shape[0]
+    loss = -logp[labels, np.arange(n)].mean()
+    g = np.exp(logp)
+    g[labels, np.arange(n)] -= 1
+    return loss, (g / n).T / n
+
+
+OTHER_STYLE = [
+    ("col2im by fancy-index +=", "col2im", col2im_fancy_index, "accumulating (+=)"),
+    ("channels-last mask pooling", "maxpool_backward", maxpool_backward_channels_last, "every tied maximum"),
+    ("LRN band not transposed", "lrn_backward", lrn_backward_banded, "even size"),
+    (
+        "(K, N) softmax averaged twice",
+        "softmax_cross_entropy",
+        softmax_ce_transposed_layout,
+        "averaged twice",
+    ),
+]
