@@ -64,7 +64,11 @@ PLANTS: dict[str, list[Plant]] = {
             "output size off by one",
             """
             _orig = alexnet_np.shapes.conv_output_size
-            _plant("alexnet_np.shapes", "conv_output_size", lambda n, k, s=1, p=0, **kw: _orig(n, k, s, p, **kw) + 1)
+
+            def _off_by_one(n, k, s=1, p=0, ceil_mode=False):
+                return _orig(n, k, s, p, ceil_mode) + 1
+
+            _plant("alexnet_np.shapes", "conv_output_size", _off_by_one)
             """,
             "== count_windows(n, k, s, p)",
         ),
