@@ -161,3 +161,25 @@ def test_predict_on_a_checkpoint_names_the_model_file(tmp_path):
     trainer.fit(checkpoint=tmp_path / "checkpoint.npz", progress=False, log=None)
     with pytest.raises(ValueError, match="is a training checkpoint.*model.npz"):
         load_weights(tmp_path / "checkpoint.npz")
+
+
+def test_atomic_writes_with_long_names_usual_permissions_and_stale_temporaries(tmp_path):
+    import os
+
+    from alexnet_np.io import TEMP_PREFIX, atomic_write, remove_stale_temporaries
+
+    long_name = tmp_path / ("m" * 250 + ".npz")  # 254 bytes: valid, but not with a temporary prefix added
+    atomic_write(long_name, lambda f: f.write(b"ok"))
+    assert long_name.read_bytes() == b"ok"
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "mode", lambda f: f.write(b"x"))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "mode").stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
+    (tmp_path / f"{TEMP_PREFIX}abc").write_bytes(b"left by a killed writer")
+    (tmp_path / ".tmp-someone-else").write_bytes(b"not ours")
+    assert remove_stale_temporaries(tmp_path) == 1
+    assert (tmp_path / ".tmp-someone-else").exists()
+    with pytest.raises(ValueError, match="is a folder"):
+        atomic_write(tmp_path, lambda f: f.write(b"x"))

@@ -82,23 +82,60 @@ def open_regular_file(path):
         raise
 
 
+TEMP_PREFIX = ".tmp-alexnet_np-"  # temporary files of ours: short (a long target name stays valid)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, write):
-    """Call ``write(file_object)`` on a temporary file, then move it over ``path`` in one step."""
+    """Call ``write(file_object)`` on a temporary file, then move it over ``path`` in one step.
+
+    The temporary file sits in the target's folder under a short name of its own (:data:`TEMP_PREFIX`), so
+    a target name near the file system's 255-byte limit still works; the result gets the permissions any
+    new file gets (0666 less the umask), not the temporary file's private 0600.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ValueError(f"cannot write {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    if os.path.isdir(path):
+        raise ValueError(f"cannot write {path}: it is a folder")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def remove_stale_temporaries(folder, older_than=None):
+    """Delete temporary files of ours that a killed writer left in ``folder`` -> how many.
+
+    Call it only where no live writer of ours can own one: under the folder's lock (``train --out``), or
+    with ``older_than`` seconds so that only files no write could still be busy with are touched.
+    """
+    import time
+
+    removed = 0
+    for name in os.listdir(folder):
+        full = os.path.join(folder, name)
+        if not (name.startswith(TEMP_PREFIX) and os.path.isfile(full)):
+            continue
+        if older_than is not None and time.time() - os.path.getmtime(full) < older_than:
+            continue
+        os.remove(full)
+        removed += 1
+    return removed
 
 
 def save_npz_atomic(path, arrays: dict, meta: dict | None = None):

@@ -164,6 +164,9 @@ def cmd_train(args):
     os.makedirs(args.out, exist_ok=True)
     lock = _lock_output_folder(args.out)
     try:
+        from ..io import remove_stale_temporaries
+
+        remove_stale_temporaries(args.out)  # under the lock no live writer of ours can own one
         return _train_locked(args)
     finally:
         os.close(lock)
