@@ -1,14 +1,27 @@
 """The exercises' grader: it passes correct answers written independently, and names each typical mistake."""
 
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 from exercise_mistakes import CORRECT, MISTAKES, OTHER_STYLE
 
-from alexnet_np.exercises import EXERCISES, TOL, grade, list_exercises
+from alexnet_np.exercises import (
+    EXERCISES,
+    TOL,
+    build_workbook,
+    grade,
+    list_exercises,
+    write_solution_copy,
+    write_student_copy,
+)
 from alexnet_np.exercises.grader import Check, compare
+from alexnet_np.exercises.workbook import strip_solutions
 
 REQUIRED = {
     "output_size",
@@ -147,3 +160,92 @@ def test_the_core_does_not_import_the_exercises():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+# ---- the workbook: one source, two builds ------------------------------------------------------------
+
+WORKBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "exercises"
+SOURCE = WORKBOOK / "01_backward_passes.ipynb"
+
+
+def _execute(nb, cwd, env=None):
+    from nbclient import NotebookClient
+
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    ).execute()
+    return nb
+
+
+def test_strip_solutions_keeps_indentation_and_refuses_unbalanced_markers():
+    src = "def f(x):\n    # BEGIN SOLUTION\n    y = 2 * x\n    return y\n    # END SOLUTION\n\nf(1)\n"
+    assert strip_solutions(src, keep=False) == "def f(x):\n    raise NotImplementedError\n\nf(1)\n"
+    assert strip_solutions(src, keep=True) == "def f(x):\n    y = 2 * x\n    return y\n\nf(1)\n"
+    for bad in (
+        "# BEGIN SOLUTION\nx = 1\n",
+        "x = 1\n# END SOLUTION\n",
+        "# BEGIN SOLUTION\n# BEGIN SOLUTION\n",
+    ):
+        with pytest.raises(ValueError, match="SOLUTION"):
+            strip_solutions(bad, keep=False)
+
+
+def test_every_exercise_has_a_solution_and_a_grading_cell_after_it():
+    nb = nbformat.read(SOURCE, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    graded = set()
+    for i, src in enumerate(code):
+        if "# BEGIN SOLUTION" in src:
+            assert "report(grade(" in code[i + 1], f"no grading cell after:\n{src}"
+            graded.update(re.findall(r'grade\("(\w+)"', code[i + 1]))
+    assert graded == set(EXERCISES)
+
+
+def test_the_student_build_reports_not_implemented_in_every_grading_cell(tmp_path):
+    student = write_student_copy(SOURCE, tmp_path)
+    text = student.read_text()
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+    nb = nbformat.read(student, as_version=4)
+    assert all(c.get("outputs", []) == [] for c in nb.cells if c.cell_type == "code")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    _execute(nb, tmp_path)  # no cell raises
+    grading = [c for c in nb.cells if c.cell_type == "code" and "report(grade(" in c.source]
+    for cell in grading:
+        out = "".join(o.get("text", "") for o in cell.outputs)
+        assert out.count("NOT IMPLEMENTED YET") == cell.source.count("report(grade("), out
+
+
+def test_the_solution_build_drops_only_the_markers(tmp_path):
+    full = write_solution_copy(SOURCE, tmp_path / "solutions")
+    source_code = [c.source for c in nbformat.read(SOURCE, as_version=4).cells]
+    built_code = [c.source for c in nbformat.read(full, as_version=4).cells]
+    assert len(built_code) == len(source_code)
+    for a, b in zip(source_code, built_code):
+        kept = "\n".join(
+            line for line in a.splitlines() if "# BEGIN SOLUTION" not in line and "# END SOLUTION" not in line
+        )
+        assert b == kept
+    assert [p.name for p in build_workbook(WORKBOOK, tmp_path / "students")] == [SOURCE.name]
+
+
+def test_a_grader_that_passes_everything_fails_the_workbook(tmp_path, monkeypatch):
+    """The planted-bug rule: declared in the notebook's metadata, run as tests/test_notebook_claims.py runs its own."""
+    nb = nbformat.read(SOURCE, as_version=4)
+    (plant,) = nb.metadata["alexnet_np"]["planted_bugs"]
+    claim = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and plant["claim"] in c.source)
+    nb.cells = [
+        c for c in nb.cells[: claim + 1] if c.cell_type == "markdown" or "# BEGIN SOLUTION" not in c.source
+    ]
+    nb.cells = [
+        c for c in nb.cells if "report(grade(" not in getattr(c, "source", "")
+    ]  # only the planted check
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00_plant.py").write_text(plant["plant"])
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    from nbclient.exceptions import CellExecutionError
+
+    with pytest.raises(CellExecutionError) as info:
+        _execute(nb, tmp_path)
+    assert info.value.ename == "AssertionError" and "passed a wrong col2im" in str(info.value)

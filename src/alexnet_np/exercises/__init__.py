@@ -14,8 +14,20 @@ from __future__ import annotations
 
 from .catalogue import EXERCISES
 from .grader import TOL, GradeResult, compare, grade_cases
+from .workbook import build_workbook, report, write_solution_copy, write_student_copy
 
-__all__ = ["EXERCISES", "TOL", "GradeResult", "compare", "grade", "list_exercises"]
+__all__ = [
+    "EXERCISES",
+    "TOL",
+    "GradeResult",
+    "build_workbook",
+    "compare",
+    "grade",
+    "list_exercises",
+    "report",
+    "write_solution_copy",
+    "write_student_copy",
+]
 
 
 def list_exercises() -> str:
