@@ -18,7 +18,7 @@ CORE = [
     "alexnet_np.summary",
     "alexnet_np.io",
 ]
-WINGS = ("alexnet_np.training", "alexnet_np.tools")
+WINGS = ("alexnet_np.training", "alexnet_np.tools", "alexnet_np.exercises")
 
 
 @pytest.mark.parametrize("module", CORE)
