@@ -224,7 +224,29 @@ def _sgd_old_v(w, v, g, momentum, weight_decay, lr):
     v[...] = momentum * v - weight_decay * lr * w - lr * g
 
 
+def _conv_window_one_late(x, w, b, stride, padding):
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding + 1), (padding, padding + 1)))
+    return conv_forward(xp[:, :, 1:, 1:], w, b, stride, 0)
+
+
+def _conv_backward_crops_the_corner(dout, x, w, b, stride, padding):
+    dx, dw, db = conv_backward(dout, x, w, b, stride, padding, crop=False)
+    return dx[:, :, : x.shape[2], : x.shape[3]], dw, db
+
+
 MISTAKES = [
+    (
+        "windows start one pixel late",
+        "conv_forward",
+        _conv_window_one_late,
+        "moved by 1 row up, 1 column left",
+    ),
+    (
+        "dx cropped from the corner",
+        "conv_backward",
+        _conv_backward_crops_the_corner,
+        "where the padding is cropped",
+    ),
     ("padding counted once", "output_size", lambda n, k, s, p: (n + p - k) // s + 1, "2·padding"),
     ("+1 forgotten", "output_size", lambda n, k, s, p: (n + 2 * p - k) // s, "+1 is missing"),
     ("true division", "output_size", lambda n, k, s, p: (n + 2 * p - k) / s + 1, "floor division"),

@@ -259,11 +259,11 @@ IM2COL_CASES = [
     ("3x3, odd 5x7, stride 1", (2, 3, 5, 7), 3, 1, 0, ("kernel wider than stride",)),
     (
         "stride 2, padding 1",
-        (1, 2, 7, 6),
+        (2, 2, 7, 6),
         3,
         2,
         1,
-        ("stride > 1", "padding", "batch of 1", "kernel wider than stride"),
+        ("stride > 1", "padding", "kernel wider than stride"),
     ),
     ("2x2 stride 2, no overlap", (2, 2, 5, 4), 2, 2, 0, ("stride > 1", "uneven coverage")),
     (

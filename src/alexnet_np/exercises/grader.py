@@ -122,6 +122,28 @@ def _symmetries(got, exp, scale):
     return out
 
 
+def _shift(got, exp, wrong, scale):
+    """The answer equals the expected array moved by a row/column or two (over the part they share)."""
+    if exp.ndim != 4 or min(exp.shape[2:]) < 3:
+        return []
+    h, w = exp.shape[2:]
+    for dy, dx in [(a, b) for a in (0, 1, -1, 2, -2) for b in (0, 1, -1, 2, -2) if (a, b) != (0, 0)]:
+        gy, ey = (slice(dy, h), slice(0, h - dy)) if dy >= 0 else (slice(0, h + dy), slice(-dy, h))
+        gx, ex = (slice(dx, w), slice(0, w - dx)) if dx >= 0 else (slice(0, w + dx), slice(-dx, w))
+        g, e = got[:, :, gy, gx], exp[:, :, ey, ex]
+        if g.size >= 4 and wrong[:, :, gy, gx].any() and _close(g, e, scale):
+            where = ", ".join(
+                f"{abs(d)} {name}{'s' if abs(d) > 1 else ''} {direction[d > 0]}"
+                for d, name, direction in ((dy, "row", ("up", "down")), (dx, "column", ("left", "right")))
+                if d
+            )
+            return [
+                f"equals the expected array moved by {where} (where they overlap): "
+                "check where each window starts (y·stride − padding) and where the padding is cropped"
+            ]
+    return []
+
+
 def _factor(got, exp, scale, factors):
     denom = float(np.sum(exp * exp))
     if denom == 0:
@@ -198,6 +220,9 @@ def compare(got, check: Check) -> TensorOutcome:
                 return TensorOutcome(name, True, convention=message, error=err)
             return TensorOutcome(name, False, messages=[f"{name}: {message}"], error=err)
     msgs = _factor(g, exp, scale, check.factors) or _symmetries(g, exp, scale)
+    if msgs:
+        return TensorOutcome(name, False, messages=[f"{name}: {m}" for m in msgs], error=err)
+    msgs = _shift(g, exp, wrong, scale)
     if msgs:
         return TensorOutcome(name, False, messages=[f"{name}: {m}" for m in msgs], error=err)
     msgs = [f"{name}: {_where(wrong)}, largest error {float(np.max(np.abs(err))):.3g}"]
@@ -349,11 +374,18 @@ def _case_pattern(outcomes):
     if not failing or not passing:
         return None
     common = set(failing[0].case.tags).intersection(*(o.case.tags for o in failing[1:]))
-    for tag in sorted(common):
-        if not any(tag in o.case.tags for o in passing):
-            hint = TAG_HINTS.get(tag, "")
-            return f"wrong only in the cases with {tag} (the others pass)" + (f": {hint}" if hint else "")
-    return None
+    order = list(TAG_HINTS)
+    tags = sorted(
+        (t for t in common if not any(t in o.case.tags for o in passing)),
+        key=lambda t: order.index(t) if t in order else len(order),
+    )
+    if not tags:
+        return None
+    hint = TAG_HINTS.get(tags[0], "")
+    line = f"wrong only in the cases with {tags[0]} (the others pass)" + (f": {hint}" if hint else "")
+    if len(tags) > 1:
+        line += f" (those cases also share: {', '.join(tags[1:])})"
+    return line
 
 
 def grade_cases(exercise: str, fn, cases, numeric=None) -> GradeResult:
