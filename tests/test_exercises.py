@@ -1,6 +1,5 @@
 """The exercises' grader: it passes correct answers written independently, and names each typical mistake."""
 
-import os
 import re
 import subprocess
 import sys
@@ -168,7 +167,7 @@ WORKBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "exercises"
 SOURCE = WORKBOOK / "01_backward_passes.ipynb"
 
 
-def _execute(nb, cwd, env=None):
+def _execute(nb, cwd):
     from nbclient import NotebookClient
 
     NotebookClient(
@@ -201,13 +200,13 @@ def test_every_exercise_has_a_solution_and_a_grading_cell_after_it():
     assert graded == set(EXERCISES)
 
 
-def test_the_student_build_reports_not_implemented_in_every_grading_cell(tmp_path):
+def test_the_student_build_reports_not_implemented_in_every_grading_cell(tmp_path, monkeypatch):
     student = write_student_copy(SOURCE, tmp_path)
     text = student.read_text()
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
     nb = nbformat.read(student, as_version=4)
     assert all(c.get("outputs", []) == [] for c in nb.cells if c.cell_type == "code")
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
     _execute(nb, tmp_path)  # no cell raises
     grading = [c for c in nb.cells if c.cell_type == "code" and "report(grade(" in c.source]
     for cell in grading:
