@@ -95,6 +95,40 @@ def test_maxpool2d(k, s, p, shape, dtype, backend, rng):
         assert_close(a, b, dtype)
 
 
+CEIL_POOLS = [
+    ((3, 3), (2, 2), (0, 0), (1, 3, 54, 54)),  # cuda-convnet's pool1 on the 224 network: 26.5 → 27
+    ((3, 3), (2, 2), (0, 0), (2, 2, 6, 7)),
+    ((2, 2), (2, 2), (1, 1), (1, 2, 5, 5)),  # 3.5 → 4 would start the last window in the padding: 3
+    ((3, 2), (3, 2), (1, 0), (1, 1, 8, 7)),
+    ((3, 3), (1, 2), (1, 1), (2, 2, 9, 10)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k,s,p,shape", CEIL_POOLS)
+def test_maxpool2d_ceil_mode(k, s, p, shape, dtype, backend, rng):
+    pool = an.MaxPool2d(k, s, p, ceil_mode=True)
+    x = rng.standard_normal(shape).astype(dtype)
+    ours, theirs = _run_both(pool, x, lambda xt: F.max_pool2d(xt, k, s, p, ceil_mode=True), rng)
+    assert ours[0].shape == theirs[0].shape == pool.output_shape(shape)
+    for a, b in zip(ours, theirs):
+        assert_close(a, b, dtype)
+    assert pool.output_shape(shape) != an.MaxPool2d(k, s, p).output_shape(shape) or shape == (1, 2, 5, 5)
+
+
+def test_maxpool2d_ceil_mode_naive_and_torch_spec(rng):
+    from alexnet_np.ops import naive
+
+    x = rng.standard_normal((1, 2, 54, 54))
+    pool = an.MaxPool2d(3, 2, ceil_mode=True)
+    np.testing.assert_array_equal(pool.forward(x), naive.maxpool2d_naive(x, 3, 2, ceil_mode=True))
+    assert pool.torch_spec() == (
+        "MaxPool2d",
+        dict(kernel_size=(3, 3), stride=(2, 2), padding=(0, 0), ceil_mode=True),
+    )
+    assert "ceil_mode=True" in repr(pool) and "→ 27" in pool.output_arithmetic((1, 2, 54, 54))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_maxpool2d_ties_match_pytorch(dtype, backend, rng):
     # Values from a set of 3 make ties in most windows: the gradient must go where PyTorch sends it.

@@ -507,7 +507,9 @@ class MaxPool2d(Layer):
     """Max pooling over (possibly overlapping) windows.
 
     Shape:
-        x: (N, C, H, W) -> y: (N, C, H_out, W_out), ``H_out = floor((H + 2·padding − kh) / stride) + 1``.
+        x: (N, C, H, W) -> y: (N, C, H_out, W_out), ``H_out = floor((H + 2·padding − kh) / stride) + 1``;
+        with ``ceil_mode=True`` the division rounds up, as in PyTorch (:func:`conv_output_size`): the
+        last window may hang over the bottom/right edge, and must start inside the input or its left padding.
 
     ``y[n, c, oh, ow] = max over the window at (oh·sh − ph, ow·sw − pw)``; padding counts as −inf.
 
@@ -522,8 +524,9 @@ class MaxPool2d(Layer):
 
     _cache_attrs = ("argmax", "x_shape")
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False):
         super().__init__()
+        self.ceil_mode = bool(ceil_mode)
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = pair(stride if stride is not None else kernel_size, "stride")
         self.padding = pair(padding, "padding")
@@ -542,24 +545,36 @@ class MaxPool2d(Layer):
         return f"MaxPool2d {self.kernel_size[0]}×{self.kernel_size[1]}/{self.stride[0]}"
 
     def output_arithmetic(self, input_shape):
-        return _window_arithmetic(input_shape, self.kernel_size, self.stride, self.padding)
+        if not self.ceil_mode:
+            return _window_arithmetic(input_shape, self.kernel_size, self.stride, self.padding)
+        axes = [
+            conv_output_arithmetic(n, k, s, p, ceil_mode=True)
+            for n, k, s, p in zip(input_shape[2:], self.kernel_size, self.stride, self.padding)
+        ]
+        return axes[0] if axes[0] == axes[1] else " | ".join(axes)
 
     def torch_spec(self):
-        return "MaxPool2d", dict(kernel_size=self.kernel_size, stride=self.stride, padding=self.padding)
+        spec = dict(kernel_size=self.kernel_size, stride=self.stride, padding=self.padding)
+        return "MaxPool2d", (dict(spec, ceil_mode=True) if self.ceil_mode else spec)
 
     def extra_repr(self):
         s = f"kernel_size={self.kernel_size}, stride={self.stride}"
-        return s + (f", padding={self.padding}" if self.padding != (0, 0) else "")
+        s += f", padding={self.padding}" if self.padding != (0, 0) else ""
+        return s + (", ceil_mode=True" if self.ceil_mode else "")
 
     def output_shape(self, input_shape):
         shape = self._check_ndim(input_shape, 4, "(N, C, H, W)")
         ho, wo = self._check_window(shape, self.kernel_size, self.stride, self.padding, "(N, C, H, W)")
+        if self.ceil_mode:  # the same inputs are valid; only the rounding differs
+            ho, wo = output_hw(
+                shape[2], shape[3], self.kernel_size, self.stride, self.padding, ceil_mode=True
+            )
         return (shape[0], shape[1], ho, wo)
 
     def forward(self, x, train=False):
         self._begin_forward(x)
         pool = kernels.maxpool_forward if ops.fast() else reference.maxpool_forward
-        y, self.argmax = pool(x, self.kernel_size, self.stride, self.padding)
+        y, self.argmax = pool(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
         self.x_shape = x.shape
         return y
 
@@ -568,12 +583,19 @@ class MaxPool2d(Layer):
         if not input_grad:
             return None
         route = kernels.maxpool_backward if ops.fast() else reference.maxpool_backward
-        return route(dout, self.argmax, self.x_shape, self.kernel_size, self.stride, self.padding)
+        return route(
+            dout, self.argmax, self.x_shape, self.kernel_size, self.stride, self.padding, self.ceil_mode
+        )
 
     def _sorted_windows(self, x):
         """Every window's values (padding as −inf), sorted: (N, C, H_out, W_out, kh·kw)."""
-        padded = np.pad(x, ((0, 0), (0, 0), *[(p, p) for p in self.padding]), constant_values=-np.inf)
-        ho, wo = self._check_window(x.shape, self.kernel_size, self.stride, self.padding, "(N, C, H, W)")
+        ho, wo = self.output_shape(x.shape)[2:]
+        extra = [
+            max(0, (o - 1) * s + k - (n + 2 * p))
+            for o, s, k, n, p in zip((ho, wo), self.stride, self.kernel_size, x.shape[2:], self.padding)
+        ]
+        pads = [(p, p + e) for p, e in zip(self.padding, extra)]
+        padded = np.pad(x, ((0, 0), (0, 0), *pads), constant_values=-np.inf)
         windows = np.lib.stride_tricks.sliding_window_view(padded, self.kernel_size, axis=(2, 3))
         windows = windows[:, :, :: self.stride[0], :: self.stride[1]][:, :, :ho, :wo]
         return np.sort(windows.reshape(*windows.shape[:4], -1), axis=-1)
@@ -590,7 +612,7 @@ class MaxPool2d(Layer):
         return float(np.min(gap)) if gap.size else math.inf
 
     def kink_pattern(self, x):
-        return reference.maxpool_forward(x, self.kernel_size, self.stride, self.padding)[1]
+        return reference.maxpool_forward(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)[1]
 
 
 def _adaptive_bins(n_in, n_out):

@@ -332,12 +332,14 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, channels_last=False)
 
 
 @serialised
-def maxpool_forward(x, kernel_size, stride=None, padding=0):
-    """x -> (out, argmax), in x's memory layout; the twin of :func:`alexnet_np.ops.reference.maxpool_forward`."""
+def maxpool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    """x -> (out, argmax), in x's memory layout; the twin of :func:`alexnet_np.ops.reference.maxpool_forward`.
+
+    The loops clip every window to the input, so ``ceil_mode``'s partial last window needs only its output size."""
     stride = kernel_size if stride is None else stride
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
-    ho, wo = output_hw(h, w, kernel_size, stride, padding)
+    ho, wo = output_hw(h, w, kernel_size, stride, padding, ceil_mode)
     channels_last = is_channels_last(x)
     out = empty_nchw((n, c, ho, wo), x.dtype, channels_last)
     argmax = empty_nchw((n, c, ho, wo), np.int32, channels_last)  # a position inside the window
@@ -349,8 +351,9 @@ def maxpool_forward(x, kernel_size, stride=None, padding=0):
 
 
 @serialised
-def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0):
-    """Scatter dout to the argmax positions; the twin of :func:`alexnet_np.ops.reference.maxpool_backward`."""
+def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False):
+    """Scatter dout to the argmax positions; the twin of :func:`alexnet_np.ops.reference.maxpool_backward`
+    (the output size comes from ``argmax``, so ``ceil_mode`` changes nothing here)."""
     stride = kernel_size if stride is None else stride
     (_, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
     dx = empty_nchw(x_shape, dout.dtype, is_channels_last(argmax), zero=True)

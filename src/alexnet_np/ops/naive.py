@@ -36,13 +36,14 @@ def conv2d_naive(x, weight, bias=None, stride=1, padding=0, groups=1):
     return out
 
 
-def maxpool2d_naive(x, kernel_size, stride=None, padding=0):
-    """x: (N, C, H, W) -> (N, C, H_out, W_out), the maximum of each window (padding = −inf)."""
+def maxpool2d_naive(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    """x: (N, C, H, W) -> (N, C, H_out, W_out), the maximum of each window (padding = −inf; with
+    ``ceil_mode``, a last window hanging past the bottom/right edge takes the maximum of what it covers)."""
     (kh, kw) = pair(kernel_size)
     (sh, sw) = pair(stride if stride is not None else kernel_size)
     (ph, pw) = pair(padding)
     n, c, h, w = x.shape
-    ho, wo = output_hw(h, w, (kh, kw), (sh, sw), (ph, pw))
+    ho, wo = output_hw(h, w, (kh, kw), (sh, sw), (ph, pw), ceil_mode)
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
     out = np.empty((n, c, ho, wo), dtype=x.dtype)
     for b in range(n):

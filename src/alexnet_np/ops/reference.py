@@ -72,32 +72,47 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
     return dxp[:, :, ph : ph + h, pw : pw + w].copy()
 
 
-def maxpool_forward(x, kernel_size, stride=None, padding=0):
+def _pad_for_ceil(xp, kernel_size, stride, out_hw, value):
+    """Extend a padded input on the bottom/right so that the last (partial) window of ``ceil_mode`` fits."""
+    (kh, kw), (sh, sw), (ho, wo) = pair(kernel_size), pair(stride), out_hw
+    extra_h = max(0, (ho - 1) * sh + kh - xp.shape[2])
+    extra_w = max(0, (wo - 1) * sw + kw - xp.shape[3])
+    if extra_h == 0 and extra_w == 0:
+        return xp
+    return np.pad(xp, ((0, 0), (0, 0), (0, extra_h), (0, extra_w)), constant_values=value)
+
+
+def maxpool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """x: (N, C, H, W) -> (out: (N, C, H_out, W_out), argmax: (N, C, H_out, W_out) int).
 
     ``stride`` defaults to ``kernel_size`` (PyTorch's default). ``argmax`` is the position of the
     maximum inside its window, ``i·kw + j`` (padding counts as −inf). Ties go to the first maximum
     in row-major window order, as in PyTorch; a NaN wins over numbers (the first NaN), so NaN
-    propagates.
+    propagates. ``ceil_mode=True``: PyTorch's rounding up of the output size; the last window may
+    hang over the bottom/right edge, and what it hangs over counts as −inf.
     """
     stride = kernel_size if stride is None else stride
     n, c, h, w = x.shape
     kh, kw = pair(kernel_size)
-    ho, wo = output_hw(h, w, kernel_size, stride, padding)
-    win = _windows(_pad_hw(x, padding, -np.inf), kernel_size, stride, (ho, wo))
+    ho, wo = output_hw(h, w, kernel_size, stride, padding, ceil_mode)
+    xp = _pad_for_ceil(_pad_hw(x, padding, -np.inf), kernel_size, stride, (ho, wo), -np.inf)
+    win = _windows(xp, kernel_size, stride, (ho, wo))
     flat = win.reshape(n, c, ho, wo, kh * kw)
     argmax = flat.argmax(axis=-1)
     out = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
     return out, argmax
 
 
-def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0):
-    """Route each output gradient to its window's argmax; overlapping windows accumulate (+=)."""
+def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False):
+    """Route each output gradient to its window's argmax; overlapping windows accumulate (+=).
+
+    The output size comes from ``argmax``; ``ceil_mode`` is accepted for symmetry with the forward pass."""
     stride = kernel_size if stride is None else stride
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
     ho, wo = argmax.shape[2:]
-    dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dout.dtype)
+    rows, cols = max(h + 2 * ph, (ho - 1) * sh + kh), max(w + 2 * pw, (wo - 1) * sw + kw)
+    dxp = np.zeros((n, c, rows, cols), dtype=dout.dtype)
     for i in range(kh):
         for j in range(kw):
             routed = np.where(argmax == i * kw + j, dout, 0)
