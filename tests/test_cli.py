@@ -173,3 +173,35 @@ def test_the_default_summary_fits_100_columns(capsys, variant):
     assert code == 0 and "conv1" in out and " + 1 = " in out  # the output-size arithmetic, on request
     code, _, err = run(capsys, "summary", "--columns", "type,bogus")
     assert code == 2 and "unknown summary columns ['bogus']" in err
+
+
+def test_exercises_builds_a_student_and_a_solution_copy(capsys, tmp_path):
+    import json
+    import pathlib
+
+    src = pathlib.Path(__file__).resolve().parents[1] / "notebooks" / "exercises"
+    code, out, _ = run(
+        capsys,
+        "exercises",
+        "--src",
+        str(src),
+        "--student",
+        str(tmp_path / "s"),
+        "--solutions",
+        str(tmp_path / "f"),
+    )
+    assert code == 0 and "without solutions" in out and "with solutions" in out
+    student = "".join(
+        "".join(c["source"])
+        for nb in (tmp_path / "s").glob("*.ipynb")
+        for c in json.loads(nb.read_text())["cells"]
+    )
+    full = "".join(
+        "".join(c["source"])
+        for nb in (tmp_path / "f").glob("*.ipynb")
+        for c in json.loads(nb.read_text())["cells"]
+    )
+    assert "NotImplementedError" in student and "BEGIN SOLUTION" not in student
+    assert "BEGIN SOLUTION" not in full and len(full) > len(student)
+    code, _, err = run(capsys, "exercises")
+    assert code == 2 and "--student DIR" in err

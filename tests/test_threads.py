@@ -46,8 +46,8 @@ _TWO_THREADS = textwrap.dedent("""
     for e, g in zip(expected, got):
         for es, gs in zip(e, g):
             assert len(es) == len(gs) > 1 and all(np.array_equal(a, b) for a, b in zip(es, gs))
-    import numba
-    print("OK", numba.threading_layer())
+    from alexnet_np.ops.threads import layer_in_use
+    print("OK", layer_in_use())  # None on the NumPy backend: no parallel kernel ran
 """)
 
 _FORK_POOL = textwrap.dedent("""
@@ -109,5 +109,6 @@ def test_the_threading_layer_is_set_even_when_numba_was_imported_first():
         "print(numba.threading_layer())"
     )
     env = {k: v for k, v in __import__("os").environ.items() if k != "NUMBA_THREADING_LAYER"}
+    env["ALEXNET_NP_BACKEND"] = "numba"  # a parallel kernel must run for the layer to be chosen
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
     assert p.returncode == 0 and p.stdout.strip() == "workqueue", p.stderr

@@ -291,6 +291,27 @@ def cmd_tour(args):
     return tour(args.variant, args.image, args.seed)
 
 
+def cmd_exercises(args):
+    import pathlib
+
+    from ..exercises import build_workbook, list_exercises
+
+    if args.list:
+        print(list_exercises())
+        return 0
+    if not (args.student or args.solutions):
+        raise ValueError("say --student DIR (solutions replaced by stubs) or --solutions DIR (the full copy)")
+    if not pathlib.Path(args.src).is_dir():
+        raise ValueError(f"--src {args.src}: no such folder (the workbook's source notebooks)")
+    for dst, solutions in ((args.student, False), (args.solutions, True)):
+        if dst:
+            written = build_workbook(args.src, dst, solutions=solutions)
+            print(
+                f"wrote {len(written)} notebook(s) to {dst}/ ({'with' if solutions else 'without'} solutions)"
+            )
+    return 0
+
+
 def cmd_bench(args):
     # a fresh interpreter, so that the thread settings are in place before NumPy and torch load
     import os
@@ -388,6 +409,17 @@ def build_parser():
         "--ten-crop", action="store_true", help="average the softmax over 10 crops (the paper's test)"
     )
     s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("exercises", help="build the exercise workbook: a student copy and a solutions copy")
+    s.add_argument(
+        "--student", metavar="DIR", help="write the notebooks with every solution replaced by a stub"
+    )
+    s.add_argument("--solutions", metavar="DIR", help="write the full notebooks, solutions included")
+    s.add_argument(
+        "--src", default="notebooks/exercises", help="the source notebooks (default notebooks/exercises)"
+    )
+    s.add_argument("--list", action="store_true", help="list the exercises and their signatures")
+    s.set_defaults(func=cmd_exercises)
 
     s = sub.add_parser(
         "bench",
