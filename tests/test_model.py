@@ -28,9 +28,9 @@ PER_LAYER = {  # (params, MACs) per layer: single tower | paper | torchvision
     "fc7": [(16_781_312, 16_777_216)] * 3,
     "fc8": [(4_097_000, 4_096_000)] * 3,
 }
-NAMES_LRN = (
+NAMES_LRN = (  # dropout on the outputs of fc6 and fc7, as the paper (section 4.2) and Caffe place it
     "conv1 relu1 lrn1 pool1 conv2 relu2 lrn2 pool2 conv3 relu3 conv4 relu4 conv5 relu5 pool5 "
-    "flatten drop6 fc6 relu6 drop7 fc7 relu7 fc8"
+    "flatten fc6 relu6 drop6 fc7 relu7 drop7 fc8"
 ).split()
 
 
@@ -89,8 +89,8 @@ def test_per_layer_params_and_macs(variant, col, models):
 def test_layer_names_and_order(models):
     assert list(models["single_tower"].layers) == NAMES_LRN
     assert list(models["paper"].layers) == NAMES_LRN
-    tv = [n for n in NAMES_LRN if not n.startswith("lrn")]
-    tv.insert(tv.index("flatten"), "avgpool")
+    tv = [n for n in NAMES_LRN[: NAMES_LRN.index("flatten")] if not n.startswith("lrn")]
+    tv += "avgpool flatten drop6 fc6 relu6 drop7 fc7 relu7 fc8".split()  # torchvision drops fc6's inputs
     assert list(models["torchvision"].layers) == tv
     keras = list(models["seed_keras"].layers)
     assert keras[:4] == ["conv1", "relu1", "pool1", "bn1"] and keras[-1] == "fc8"
@@ -276,3 +276,11 @@ def test_whole_network_directional_gradient_check():
     for analytic, numeric, err in results:
         assert err < NETWORK_TOL, (analytic, numeric, err)
         assert analytic != 0.0
+
+
+def test_the_placement_of_dropout_does_not_change_a_seeds_weights():
+    """The classifier is built in one order for both placements: same seed, same fc weights."""
+    a = an.AlexNet("single_tower", seed=3)
+    b = an.AlexNet("torchvision", seed=3)
+    for name in ("fc7.weight", "fc8.weight"):
+        np.testing.assert_array_equal(a.params[name], b.params[name])

@@ -118,3 +118,27 @@ def test_state_dict_round_trip_through_torch_names():
     bad["classifier.6.weight"] = bad["classifier.6.weight"][:3]
     with pytest.raises(ValueError, match="fc8.weight: expected shape"):
         from_torch_state_dict(b, bad)
+
+
+@pytest.mark.parametrize("variant", ["single_tower", "mini"])
+def test_a_file_with_the_old_dropout_placement_names_the_key_shift(variant):
+    model = an.AlexNet(variant, num_classes=5, seed=0)
+    state = to_torch_state_dict(model)
+    assert {"classifier.0.weight", "classifier.3.weight", "classifier.6.weight"} <= set(state)
+    old = {
+        k.replace("classifier.0.", "classifier.1.").replace("classifier.3.", "classifier.4."): v
+        for k, v in state.items()
+    }
+    with pytest.raises(
+        ValueError, match=r"rename classifier\.1 -> classifier\.0 and classifier\.4 -> classifier\.3"
+    ):
+        from_torch_state_dict(model, old)
+    from_torch_state_dict(model, state)  # the new names load
+
+
+def test_the_torch_twin_drops_what_the_paper_drops():
+    """In training mode the twin's dropout must sit where ours does: same masks, same logits."""
+    model = an.AlexNet("mini", num_classes=7, seed=2, dtype=np.float64)
+    twin = build_torch_module(model)
+    kinds = [type(m).__name__ for m in twin.classifier]
+    assert kinds == ["Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear"]

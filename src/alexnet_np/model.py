@@ -14,12 +14,15 @@ variant            input     conv widths                 groups        params (1
 ``mini`` is AlexNet's structure at a size a laptop trains in minutes (the training notebook
 uses it on scikit-learn's digits): five convolutions (5×5, 5×5, 3×3, 3×3, 3×3, stride 1,
 "same" padding), LRN after the first two, overlapping 3×3/2 pools after conv1, conv2 and
-conv5 (31 → 15 → 7 → 3), dropout before two hidden fully connected layers of 256, fc8. Its
+conv5 (31 → 15 → 7 → 3), two hidden fully connected layers of 256 with dropout on their outputs, fc8. Its
 input is 31 for the reason AlexNet's is 227: every pooling window then fits exactly.
 
 ``single_tower`` and ``paper`` run ``conv1 relu1 lrn1 pool1 conv2 relu2 lrn2 pool2 conv3 relu3
-conv4 relu4 conv5 relu5 pool5 flatten drop6 fc6 relu6 drop7 fc7 relu7 fc8``; ``torchvision`` has
-no LRN and an ``avgpool`` (AdaptiveAvgPool2d 6×6) after ``pool5``; ``seed_keras`` is what the
+conv4 relu4 conv5 relu5 pool5 flatten fc6 relu6 drop6 fc7 relu7 drop7 fc8``: dropout on the
+outputs of fc6 and fc7, as the paper (section 4.2) and Caffe's ``bvlc_alexnet`` place it, and so
+does ``mini``. ``torchvision`` drops the inputs of fc6 and fc7 instead (``flatten drop6 fc6 relu6
+drop7 fc7 relu7 fc8``, its own layout), has no LRN and an ``avgpool`` (AdaptiveAvgPool2d 6×6)
+after ``pool5``; ``seed_keras`` is what the
 Keras listing of the "Getting Started With AlexNet" tutorial builds (BatchNorm after every
 block, dropout 0.4, conv2 11×11 without padding, 2×2 pools) — not AlexNet, and it shows.
 
@@ -139,15 +142,17 @@ def _classifier(variant, in_features, num_classes, activation, dropout, new_rng,
         ]
     hidden = 256 if variant == "mini" else 4096
     p = 0.5 if dropout is None else dropout
-    return [
-        ("drop6", Dropout(p, rng=new_rng())),
-        ("fc6", Linear(in_features, hidden, rng=new_rng(), dtype=dtype)),
-        (f"{activation}6", act()),
-        ("drop7", Dropout(p, rng=new_rng())),
-        ("fc7", Linear(hidden, hidden, rng=new_rng(), dtype=dtype)),
-        (f"{activation}7", act()),
-        ("fc8", Linear(hidden, num_classes, rng=new_rng(), dtype=dtype)),
-    ]
+    # Built in one order whatever the placement, so a seed gives the same weights and masks in both.
+    drop6 = Dropout(p, rng=new_rng())
+    fc6 = Linear(in_features, hidden, rng=new_rng(), dtype=dtype)
+    drop7 = Dropout(p, rng=new_rng())
+    fc7 = Linear(hidden, hidden, rng=new_rng(), dtype=dtype)
+    fc8 = Linear(hidden, num_classes, rng=new_rng(), dtype=dtype)
+    act6, act7 = (f"{activation}6", act()), (f"{activation}7", act())
+    if variant == "torchvision":  # torchvision drops the inputs of fc6 and fc7
+        return [("drop6", drop6), ("fc6", fc6), act6, ("drop7", drop7), ("fc7", fc7), act7, ("fc8", fc8)]
+    # The paper (section 4.2) and Caffe's bvlc_alexnet drop the outputs of fc6 and fc7.
+    return [("fc6", fc6), act6, ("drop6", drop6), ("fc7", fc7), act7, ("drop7", drop7), ("fc8", fc8)]
 
 
 class AlexNet(Sequential):

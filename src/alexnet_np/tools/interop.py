@@ -4,7 +4,8 @@ torchvision's ``alexnet`` names its layers by position inside two ``nn.Sequentia
 ``features`` (everything before the flatten, except the average pool), ``avgpool``, and
 ``classifier`` (everything after the flatten). :func:`torch_key_map` derives the same names
 from an AlexNet's own layer list, so the map is right for every variant: for ``torchvision``
-it gives ``conv1.weight -> features.0.weight``, ``fc6.weight -> classifier.1.weight``, …
+it gives ``conv1.weight -> features.0.weight``, ``fc6.weight -> classifier.1.weight``, …; for the
+variants that drop fc6's outputs as the paper does, ``fc6.weight -> classifier.0.weight``.
 
 The key maps need no torch; :func:`build_torch_module` imports torch when called.
 """
@@ -56,6 +57,7 @@ def from_torch_state_dict(model, state: dict):
     missing, extra or mis-shaped tensor is reported by ``model.load_state_dict``.
     """
     inverse = {theirs: ours for ours, theirs in torch_key_map(model).items()}
+    _refuse_old_dropout_layout(model, inverse, state)
     ours = {}
     for key, value in state.items():
         if key.endswith("num_batches_tracked"):
@@ -64,6 +66,30 @@ def from_torch_state_dict(model, state: dict):
         ours[inverse.get(key, key)] = value
     model.load_state_dict(ours)
     return model
+
+
+def _refuse_old_dropout_layout(model, inverse, state):
+    """Name the key shift when a file has the torchvision dropout placement and ``model`` the paper's.
+
+    Before the ``paper``, ``single_tower`` and ``mini`` variants placed dropout on the outputs of fc6 and
+    fc7 (as the paper does), they placed it on the inputs, as torchvision does: fc6 and fc7 then sat at
+    ``classifier.1`` and ``classifier.4``; now they sit at ``classifier.0`` and ``classifier.3``.
+    """
+    layer_names = torch_layer_names(model)
+    fc6, fc7 = layer_names.get("fc6"), layer_names.get("fc7")
+    if (fc6, fc7) != ("classifier.0", "classifier.3"):
+        return
+    if (
+        "classifier.1.weight" in state
+        and "classifier.0.weight" not in state
+        and not set(state) <= set(inverse)
+    ):
+        raise ValueError(
+            f"the file has fc6 at classifier.1 and fc7 at classifier.4 (torchvision's dropout placement, which "
+            f"the {model.variant!r} variant used before it followed the paper); here dropout follows fc6 and "
+            "fc7, so fc6 is classifier.0 and fc7 is classifier.3: rename classifier.1 -> classifier.0 and "
+            "classifier.4 -> classifier.3 (fc8 stays classifier.6)"
+        )
 
 
 def build_torch_module(model):
