@@ -248,3 +248,18 @@ def test_a_grader_that_passes_everything_fails_the_workbook(tmp_path, monkeypatc
     with pytest.raises(CellExecutionError) as info:
         _execute(nb, tmp_path)
     assert info.value.ename == "AssertionError" and "passed a wrong col2im" in str(info.value)
+
+
+def test_the_catalogue_report_prints_every_exercise_and_every_mistake_with_its_diagnosis(capsys):
+    """tests/exercise_catalogue_report.py regenerates the closing note's list; it must not rot."""
+    from exercise_catalogue_report import main
+
+    assert main() == 0
+    out = capsys.readouterr().out
+    assert all(f"| `{name}` |" in out for name in EXERCISES)
+    reports = {}  # mistake name -> the grader's report printed under it
+    for entry in re.split(r"^\d+\. ", out, flags=re.M)[1:]:
+        reports[entry.split("**")[1]] = entry.split("```text", 1)[1]
+    assert len(reports) == len(MISTAKES + OTHER_STYLE)
+    for name, _, _, words in MISTAKES + OTHER_STYLE:
+        assert words in reports[name], f"{name}: {words!r} missing from its report"

@@ -10,7 +10,8 @@ module-level name in every ``alexnet_np`` module that imported it, so ``an.conv_
 A notebook is executed only up to its claim cell (the first cell whose source contains ``claim``), so
 the slow cells after it never run, and the run stops at the first failing cell.
 
-The rule binds every notebook in ``notebooks/``: one that declares no planted bug fails
+The rule binds every notebook in ``notebooks/`` and in its folders (``derivations/``, ``exercises/``): one
+that declares no planted bug fails
 ``test_every_notebook_declares_a_planted_bug``. A notebook declares its bugs here (``PLANTS``) or in its
 own metadata, ``metadata["alexnet_np"]["planted_bugs"]``: a list of ``{"bug", "plant", "claim"}`` with
 the same meaning as the fields of :class:`Plant` (and an optional ``skip``).
@@ -29,6 +30,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+ALL_NOTEBOOKS = sorted(NOTEBOOKS.glob("*.ipynb")) + sorted(NOTEBOOKS.glob("*/*.ipynb"))
 
 # Defined in the kernel before any plant runs.
 PRELUDE = '''
@@ -193,16 +195,16 @@ def _declared(path: Path) -> list[Plant]:
 
 
 def _cases():
-    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+    for path in ALL_NOTEBOOKS:
         for plant in _declared(path):
-            yield pytest.param(path, plant, id=f"{path.stem}: {plant.bug}")
+            yield pytest.param(path, plant, id=f"{path.relative_to(NOTEBOOKS).with_suffix('')}: {plant.bug}")
 
 
 def test_every_notebook_declares_a_planted_bug():
-    paths = sorted(NOTEBOOKS.glob("*.ipynb"))
-    assert len(paths) >= 7
+    paths = ALL_NOTEBOOKS
+    assert len(paths) >= 12 and {p.parent.name for p in paths} >= {"notebooks", "derivations", "exercises"}
     assert [p.name for p in paths if not _declared(p)] == []
-    assert set(PLANTS) <= {p.name for p in paths}, "a planted bug names a notebook that does not exist"
+    assert set(PLANTS) <= {p.name for p in paths if p.parent == NOTEBOOKS}, "a planted bug names no notebook"
 
 
 def _claim_index(nb, claim: str) -> int:
@@ -230,7 +232,7 @@ def test_planted_bug_fails_the_claim_cell(path, plant, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
 
     client = NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     )
     with pytest.raises(CellExecutionError) as info:
         client.execute()
