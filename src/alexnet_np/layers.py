@@ -267,7 +267,9 @@ class Layer:
         * ``im2col``: the column matrix a convolution keeps for its weight gradient;
         * ``scratch``: the thread's shared scratch its backward borrows (one for all layers: a network
           needs the largest, not the sum);
-        * ``temporary``: arrays made and dropped inside one forward or backward besides output and dx;
+        * ``temporary``: arrays made and dropped inside one forward or backward besides output and dx
+          (a cache made anew in each forward counts once more here: the last step's is dropped only
+          when the new one is stored);
         * ``input``, ``output``: the input (dx in backward) and output (dout in backward) sizes.
 
         Floats are ``dtype`` (the layer's own where it has one)."""
@@ -762,9 +764,10 @@ class MaxPool2d(Layer):
         return avg
 
     def train_memory(self, input_shape, dtype=np.float32):
-        """The argmax of every window is kept (int32 with the Numba backend, int64 with NumPy's)."""
-        out = int(np.prod(self.output_shape(input_shape)))
-        return self._memory(input_shape, dtype, kept=out * (4 if ops.fast() else 8))
+        """The argmax of every window is kept (int32 with the Numba backend, int64 with NumPy's), made anew
+        each forward."""
+        argmax = int(np.prod(self.output_shape(input_shape))) * (4 if ops.fast() else 8)
+        return self._memory(input_shape, dtype, kept=argmax, temporary=argmax)
 
     def extra_repr(self):
         s = f"kernel_size={self.kernel_size}, stride={self.stride}"
@@ -1041,10 +1044,11 @@ class _BatchNorm(Layer):
         return v.reshape((1, -1) + (1,) * (len(self._axes) - 1))
 
     def train_memory(self, input_shape, dtype=np.float32):
-        """x̂ is kept; forward and backward each make about two input-sized temporaries (x − μ and its
-        square; dout − mean(dout) and x̂ · mean(dout · x̂))."""
-        size = int(np.prod(self.output_shape(input_shape))) * self.dtype.itemsize
-        return self._memory(input_shape, dtype, kept=size, temporary=2 * size)
+        """x̂ (made anew each forward) and 1/σ per channel are kept; forward and backward each make about two
+        input-sized temporaries (x − μ and its square; dout − mean(dout) and x̂ · mean(dout · x̂))."""
+        item = self.dtype.itemsize
+        size = int(np.prod(self.output_shape(input_shape))) * item
+        return self._memory(input_shape, dtype, kept=size + self.num_features * item, temporary=3 * size)
 
     def forward(self, x, train=False):
         """Train: normalise with the batch's mean and (biased) variance and update the running
@@ -1138,8 +1142,9 @@ class ReLU(Layer):
         return None
 
     def train_memory(self, input_shape, dtype=np.float32):
-        """The mask ``x > 0`` is kept, one byte per element."""
-        return self._memory(input_shape, dtype, kept=int(np.prod(self.output_shape(input_shape))))
+        """The mask ``x > 0`` is kept, one byte per element (made anew each forward)."""
+        n = int(np.prod(self.output_shape(input_shape)))
+        return self._memory(input_shape, dtype, kept=n, temporary=n)
 
 
 class Tanh(Layer):
@@ -1223,9 +1228,10 @@ class Dropout(Layer):
         return None  # in evaluation mode the identity (or a positive scale, the paper's convention)
 
     def train_memory(self, input_shape, dtype=np.float32):
-        """The mask is kept, one byte per element; drawing it makes a float64 array of the input's size."""
+        """The mask is kept, one byte per element; drawing it makes a float64 array of the input's size
+        (beside the last step's mask)."""
         n = int(np.prod(self.output_shape(input_shape)))
-        return self._memory(input_shape, dtype, kept=n, temporary=8 * n)
+        return self._memory(input_shape, dtype, kept=n, temporary=9 * n)
 
     def forward(self, x, train=False):
         self._begin_forward(x)
