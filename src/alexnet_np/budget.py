@@ -235,7 +235,9 @@ def steps(model, x, labels, count):
 variant, batch, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 small = an.AlexNet(variant, num_classes=10)  # compiles (or loads) every kernel the step uses
 steps(small, np.ones((2, 3, *small.input_size), np.float32), np.zeros(2, np.int64), 1)
-del small
+a = np.ones((2048, 2048), np.float32)
+a @ a  # the BLAS library's work buffers, touched in full by a large product: part of the baseline
+del small, a
 gc.collect()
 baseline = status("VmRSS")
 model = an.AlexNet(variant, num_classes=1000)
@@ -253,21 +255,25 @@ print(json.dumps(dict(baseline=baseline, built=built, peak=status("VmHWM"))))
 def measure_training_peak(variant="single_tower", batch=32, steps=2, release=True, timeout=600):
     """Peak resident bytes of ``steps`` training steps in a fresh Python process (Linux).
 
-    The process imports the library and runs one step of the mini network (so every kernel is compiled or
-    loaded), then reads its resident size: the ``baseline`` that :func:`training_budget` leaves out. It
+    The process imports the library, runs one step of the variant at batch 2 (so every kernel is compiled
+    or loaded) and one large matrix product (the BLAS library's work buffers), then reads its resident size: the ``baseline`` that :func:`training_budget` leaves out. It
     then builds the model and the batch, resets the high-water mark (``/proc/self/clear_refs``, as the
     benchmark does), runs the steps (the second one is the steady state: every cache and buffer exists)
     and reads the peak. Returns {"baseline", "built", "peak", "growth"} in bytes; growth = peak − baseline
     is what :attr:`TrainingBudget.peak` predicts.
 
-    ``release=True`` fixes glibc's mmap threshold at 1 MiB (``MALLOC_MMAP_THRESHOLD_``): every array of
-    1 MiB or more then goes back to the system when it is freed, so the resident size follows the arrays
-    alive. By default glibc raises that threshold as large arrays are freed (up to 32 MiB) and keeps the
-    memory of freed smaller ones for reuse: ``release=False`` measures that, what a user sees.
+    ``release=True`` measures the arrays alive: glibc's mmap threshold is fixed at 1 MiB
+    (``MALLOC_MMAP_THRESHOLD_``), so every array of 1 MiB or more goes back to the system when it is freed,
+    and NumPy does not ask for transparent huge pages (``NUMPY_MADVISE_HUGEPAGE=0``), which the kernel fills
+    in 2 MiB steps, more or less of them depending on what else the machine is doing. ``release=False``
+    measures with the defaults, what a user sees: glibc raises that threshold as large arrays are freed (up
+    to 32 MiB) and keeps the memory of freed smaller ones for reuse.
     """
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(MiB)) if release else dict(os.environ)
-    if not release:
-        env.pop("MALLOC_MMAP_THRESHOLD_", None)
+    env = dict(os.environ)
+    for name in ("MALLOC_MMAP_THRESHOLD_", "NUMPY_MADVISE_HUGEPAGE"):
+        env.pop(name, None)
+    if release:
+        env.update(MALLOC_MMAP_THRESHOLD_=str(MiB), NUMPY_MADVISE_HUGEPAGE="0")
     r = subprocess.run(
         [sys.executable, "-c", _MEASURE, variant, str(batch), str(steps)],
         capture_output=True,
