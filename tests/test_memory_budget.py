@@ -152,3 +152,14 @@ def test_the_command_line_prints_the_new_columns_at_a_batch(capsys):
     assert conv1.split()[1:4] == ["11×11", "/4", f"{(3 * 34_944 * 4 + 32 * 55 * 55 * 363 * 4) / 2**20:,.1f}"]
     assert main(["summary", "--classes", "10", "--columns", "rf"]) == 2
     assert "unknown summary columns ['rf']" in capsys.readouterr().err
+
+
+def test_the_column_matrix_lowers_a_convolution_s_intensity_as_run():
+    budget = B.training_budget(an.AlexNet("single_tower", num_classes=1000), 1)
+    fc6, conv3 = (
+        next(r for r in budget.rows if r.name == "fc6"),
+        next(r for r in budget.rows if r.name == "conv3"),
+    )
+    assert fc6.gemm_traffic == (9216 + 9216 * 4096 + 4096) * 4  # x @ W.T for one image
+    assert conv3.gemm_traffic == (13 * 13 * 256 * 9 + 256 * 9 * 384 + 13 * 13 * 384) * 4
+    assert conv3.gemm_intensity < conv3.intensity  # the column matrix is 9× the input at stride 1

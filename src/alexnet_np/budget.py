@@ -50,6 +50,12 @@ class LayerBudget:
         """FLOP per byte of the forward pass (0 for layers without multiply-accumulates)."""
         return self.flops / self.traffic if self.traffic else 0.0
 
+    @property
+    def gemm_intensity(self):
+        """FLOP per byte of the forward's matrix multiplies as this library runs them: a convolution reads
+        its column matrix, k² times larger than its input for stride 1, so it moves more than it must."""
+        return self.flops / self.gemm_traffic if self.gemm_traffic else 0.0
+
 
 @dataclass
 class TrainingBudget:
@@ -256,11 +262,12 @@ def measure_training_peak(variant="single_tower", batch=32, steps=2, release=Tru
     """Peak resident bytes of ``steps`` training steps in a fresh Python process (Linux).
 
     The process imports the library, runs one step of the variant at batch 2 (so every kernel is compiled
-    or loaded) and one large matrix product (the BLAS library's work buffers), then reads its resident size: the ``baseline`` that :func:`training_budget` leaves out. It
-    then builds the model and the batch, resets the high-water mark (``/proc/self/clear_refs``, as the
-    benchmark does), runs the steps (the second one is the steady state: every cache and buffer exists)
-    and reads the peak. Returns {"baseline", "built", "peak", "growth"} in bytes; growth = peak − baseline
-    is what :attr:`TrainingBudget.peak` predicts.
+    or loaded) and one large matrix product (the BLAS library's work buffers), then reads its resident
+    size: the ``baseline`` that :func:`training_budget` leaves out. It then builds the model and the
+    batch, resets the high-water mark (``/proc/self/clear_refs``, as the benchmark does), runs the steps
+    (the second one is the steady state: every cache and buffer exists) and reads the peak. Returns
+    {"baseline", "built", "peak", "growth"} in bytes; growth = peak − baseline is what
+    :attr:`TrainingBudget.peak` predicts.
 
     ``release=True`` measures the arrays alive: glibc's mmap threshold is fixed at 1 MiB
     (``MALLOC_MMAP_THRESHOLD_``), so every array of 1 MiB or more goes back to the system when it is freed,
