@@ -15,7 +15,11 @@ The contract every layer keeps:
 * Facts about itself, so that no code outside a layer asks what kind of layer it is:
   ``describe()`` (a short line for tables), ``macs(input_shape)`` (multiply-accumulates per
   image, the direct count), ``output_arithmetic(input_shape)`` (the output-size formula written
-  out), ``torch_spec()`` (the ``torch.nn`` class name and arguments of its twin).
+  out), ``torch_spec()`` (the ``torch.nn`` class name and arguments of its twin),
+  ``receptive_field(field)`` (the input pixels each output unit sees, from the field of its input units:
+  :class:`ReceptiveField`), ``train_memory(input_shape)`` (the bytes it holds in a training step) and
+  ``linear_stand_in(input_shape)`` (a linear layer with the same receptive field, for checking fields by
+  gradients).
 * Bad input raises ``ValueError`` (shapes, values) or ``TypeError`` (types, dtypes) with a
   one-line message that names the layer, what it expected and what it got. Nothing is cast:
   arrays are float32 or float64 in native byte order (a big-endian ``>f4`` from a file is
