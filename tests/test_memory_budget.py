@@ -74,12 +74,13 @@ def test_the_peak_is_the_sum_of_its_parts():
 
 # The model counts arrays; what it leaves out is measured beside it: the interpreter, NumPy and Numba with its
 # compiled kernels (the baseline, read in the same process before the model exists and subtracted), and then
-# allocations under 1 MiB, Python objects and code compiled for this model's array layouts. Those measured
-# -8 to +25 MiB (single tower at batch 8, 32 and 128; paper at 16; mini at 64 and 128; seed_keras at 8), and
-# two neighbouring layers' temporaries can overlap where the model takes one at a time: hence 3% of the
-# prediction + 24 MiB.
+# allocations under 1 MiB (the heap and the Numba threads' arenas keep about 24 MiB resident beyond the
+# arrays alive, measured on the mini network at rest), Python objects and code compiled for this model's
+# array layouts. The whole miss measured -8 to +25 MiB (single tower at batch 8, 32 and 128; paper at 16;
+# mini at 64 and 128; seed_keras at 8), and two neighbouring layers' temporaries can overlap where the model
+# takes one at a time: hence 3% of the prediction + 32 MiB.
 def _margin(predicted):
-    return 0.03 * predicted + 24 * B.MiB
+    return 0.03 * predicted + 32 * B.MiB
 
 
 @pytest.mark.parametrize("variant, batch", [("single_tower", 8), ("mini", 128)])
