@@ -15,7 +15,11 @@ The contract every layer keeps:
 * Facts about itself, so that no code outside a layer asks what kind of layer it is:
   ``describe()`` (a short line for tables), ``macs(input_shape)`` (multiply-accumulates per
   image, the direct count), ``output_arithmetic(input_shape)`` (the output-size formula written
-  out), ``torch_spec()`` (the ``torch.nn`` class name and arguments of its twin).
+  out), ``torch_spec()`` (the ``torch.nn`` class name and arguments of its twin),
+  ``receptive_field(field)`` (the input pixels each output unit sees, from the field of its input units:
+  :class:`ReceptiveField`), ``train_memory(input_shape)`` (the bytes it holds in a training step) and
+  ``linear_stand_in(input_shape)`` (a linear layer with the same receptive field, for checking fields by
+  gradients).
 * Bad input raises ``ValueError`` (shapes, values) or ``TypeError`` (types, dtypes) with a
   one-line message that names the layer, what it expected and what it got. Nothing is cast:
   arrays are float32 or float64 in native byte order (a big-endian ``>f4`` from a file is
@@ -85,6 +89,110 @@ def _window_arithmetic(input_shape, kernel_size, stride, padding):
     return text if (h, kh, sh, ph) == (w, kw, sw, pw) else f"{text} | {conv_output_arithmetic(w, kw, sw, pw)}"
 
 
+class ReceptiveField:
+    """The input pixels that each unit of a layer's output sees, per axis, in the network input's coordinates.
+
+    Along the rows, output row ``i`` sees input rows ``lo_h[i] … hi_h[i]`` (inclusive); the same for columns.
+    A chain of windows (convolutions, pools) keeps the classic three numbers per axis::
+
+        size_out  = size_in + (d·(k − 1)) · jump_in       (k: kernel, d: dilation)
+        jump_out  = jump_in · s                            (s: stride; the effective stride in pixels)
+        start_out = start_in − p · jump_in                 (p: padding; the first field's first pixel)
+
+    and ``lo[i] = start + i·jump``, ``hi[i] = lo[i] + size − 1``: the textbook field, which runs past the
+    border where a window covers padding. What a unit really sees, :meth:`box`, is tracked beside it
+    (``seen``): padding holds no pixel, so where the input's last unit stops short of the border (a
+    window that does not fit at the right edge is dropped) a padded window sees no more. An adaptive
+    pool's unit sees the union of the fields in its bin, whose spacing need not be constant (``jump`` is
+    then None), and a Linear unit sees all the pixels its input sees. ``note`` says which rule made it.
+    Build the input's field with :meth:`of_input`; each layer's ``receptive_field(field)`` gives the next.
+    """
+
+    def __init__(self, image, lo, hi, jump, seen=None, note=""):
+        self.image = tuple(int(v) for v in image)  # (H, W) of the network's input
+        self.lo = tuple(np.asarray(a, dtype=np.int64) for a in lo)  # (rows, columns), one entry per unit
+        self.hi = tuple(np.asarray(a, dtype=np.int64) for a in hi)
+        self.jump = tuple(None if j is None else int(j) for j in jump)
+        if seen is None:  # (seen_lo, seen_hi), each (rows, columns): the bounds inside the image
+            seen = tuple(
+                tuple(np.clip(b[a], 0, self.image[a] - 1) for a in range(2)) for b in (self.lo, self.hi)
+            )
+        self.seen = tuple(tuple(np.asarray(a, dtype=np.int64) for a in b) for b in seen)
+        self.note = note
+
+    @classmethod
+    def of_input(cls, h, w):
+        """The field of the input itself: every pixel sees itself (size 1, jump 1, start 0)."""
+        return cls((h, w), (np.arange(h), np.arange(w)), (np.arange(h), np.arange(w)), (1, 1))
+
+    @property
+    def grid(self):
+        """(rows, columns) of units, e.g. (6, 6) for pool5."""
+        return len(self.lo[0]), len(self.lo[1])
+
+    @property
+    def size(self):
+        """(height, width) of the largest field in pixels, before clipping at the border."""
+        return tuple(int(np.max(hi - lo)) + 1 for lo, hi in zip(self.lo, self.hi))
+
+    @property
+    def start(self):
+        """(row, column) of the first unit's top-left pixel; negative where it lies in the padding."""
+        return int(self.lo[0][0]), int(self.lo[1][0])
+
+    def box(self, i, j):
+        """Rows ``r0 … r1`` and columns ``c0 … c1`` (inclusive) that unit (i, j) sees, clipped to the input."""
+        (lr, lc), (hr, hc) = self.seen
+        return int(lr[i]), int(hr[i]), int(lc[j]), int(hc[j])
+
+    def mask(self, i, j):
+        """An (H, W) boolean array, True where unit (i, j) sees the input."""
+        r0, r1, c0, c1 = self.box(i, j)
+        out = np.zeros(self.image, dtype=bool)
+        out[r0 : r1 + 1, c0 : c1 + 1] = True
+        return out
+
+    def text(self):
+        """``195×195 /32`` (size / jump), or the union rule written out."""
+        (sh, sw), (jh, jw) = self.size, self.jump
+        jump = "" if jh is None or jw is None else f" /{jh}" if jh == jw else f" /{jh}×{jw}"
+        return f"{sh}×{sw}{jump}" + (f" ({self.note})" if self.note else "")
+
+    def __repr__(self):
+        return f"ReceptiveField(size={self.size}, jump={self.jump}, start={self.start}, grid={self.grid})"
+
+
+def _extend(bounds, jump, j):
+    """``bounds[j]`` for indices that may fall outside ``bounds`` (a window over padding): the fields of the
+    padded positions continue the spacing ``jump``; without a constant spacing they see nothing more."""
+    inside = np.clip(j, 0, len(bounds) - 1)
+    return bounds[inside] + (0 if jump is None else (j - inside) * jump)
+
+
+def _window_field(field, out_hw, kernel_size, stride, padding, dilation=(1, 1)):
+    """The field after a window of ``kernel_size`` (with ``stride``, ``padding``, ``dilation``) producing
+    ``out_hw`` positions: shared by Conv2d and MaxPool2d. Output position o covers input positions
+    ``o·s − p … o·s − p + d·(k − 1)``; its field runs from the first one's first pixel to the last one's last."""
+    lo, hi, jump, seen_lo, seen_hi = [], [], [], [], []
+    for axis in range(2):
+        o = np.arange(out_hw[axis])
+        first = o * stride[axis] - padding[axis]
+        last = first + dilation[axis] * (kernel_size[axis] - 1)
+        j = field.jump[axis]
+        lo.append(_extend(field.lo[axis], j, first))
+        hi.append(_extend(field.hi[axis], j, last))
+        jump.append(None if j is None else j * stride[axis])
+        seen_lo.append(_extend(field.seen[0][axis], None, first))  # padded positions see nothing
+        seen_hi.append(_extend(field.seen[1][axis], None, last))
+    return ReceptiveField(field.image, lo, hi, jump, seen=(seen_lo, seen_hi))
+
+
+def _check_field(layer, field):
+    if not isinstance(field, ReceptiveField):
+        raise TypeError(f"{layer._label()}: field must be a ReceptiveField, got {type(field).__name__}")
+    return field
+
+
 class Layer:
     """Base class: parameters, gradients, buffers, the cache, input checks and ``astype``."""
 
@@ -134,6 +242,60 @@ class Layer:
     def torch_spec(self):
         """``(name, kwargs)`` of the ``torch.nn`` module that computes the same function (torch is not needed)."""
         return type(self).__name__, {}
+
+    def receptive_field(self, field):
+        """The :class:`ReceptiveField` of this layer's output units, given ``field``, that of its input units.
+
+        A layer that keeps each unit where it is (element-wise layers, LRN, BatchNorm, Dropout; Flatten,
+        which only renumbers the units) passes the field on."""
+        return _check_field(self, field)
+
+    def linear_stand_in(self, input_shape):
+        """A float64 layer that computes a linear function with this layer's receptive field and positive
+        weights, or None where the identity stands in (ReLU, Tanh, LRN: each output pixel depends on the
+        same input pixel only). Every path from input to output then carries a positive weight, so the
+        support of an input gradient through a network of stand-ins is exactly the receptive field (with
+        ReLUs and max pooling it is a subset, and a dead unit has none). This default: a float64 copy with
+        every parameter replaced by its absolute value (shape-preserving and pass-through layers)."""
+        new = self.astype(np.float64)
+        for p in new.params.values():
+            np.abs(p, out=p)
+        return new
+
+    def train_memory(self, input_shape, dtype=np.float32) -> dict:
+        """Bytes this layer holds in one training step on a batch of ``input_shape``, under the current backend:
+
+        * ``weights``, ``grads``, ``buffers``: its parameters, their gradients, its running statistics;
+        * ``kept``: what ``forward(train=True)`` keeps for ``backward`` (an input it keeps a reference to
+          counts here: nothing else holds it once the next layer has run);
+        * ``im2col``: the column matrix a convolution keeps for its weight gradient;
+        * ``scratch``: the thread's shared scratch its backward borrows (one for all layers: a network
+          needs the largest, not the sum);
+        * ``temporary``: arrays made and dropped inside one forward or backward besides output and dx
+          (a cache made anew in each forward counts once more here: the last step's is dropped only
+          when the new one is stored);
+        * ``input``, ``output``: the input (dx in backward) and output (dout in backward) sizes.
+
+        Floats are ``dtype`` (the layer's own where it has one)."""
+        self.output_shape(input_shape)
+        return self._memory(input_shape, dtype)
+
+    def _memory(self, input_shape, dtype, **extra):
+        item = np.dtype(self.dtype or dtype).itemsize
+        out = self.output_shape(input_shape)
+        sizes = dict(
+            weights=sum(p.nbytes for p in self.params.values()),
+            grads=sum(g.nbytes for g in self.grads.values()),
+            buffers=sum(b.nbytes for b in self.buffers.values()),
+            kept=0,
+            im2col=0,
+            scratch=0,
+            temporary=0,
+            input=int(np.prod(input_shape)) * item,
+            output=int(np.prod(out)) * item,
+        )
+        sizes.update({k: int(v) for k, v in extra.items()})
+        return sizes
 
     # Where the backward pass jumps. ReLU's derivative jumps at 0 and max pooling's routing jumps where two
     # values of a window tie; everywhere else the layers are smooth. Tests that compare gradients computed two
@@ -328,6 +490,23 @@ class Conv2d(Layer):
         k = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
         return [(n * ho * wo, k, f // self.groups)] * self.groups
 
+    def receptive_field(self, field):
+        """A kh×kw window of input units, ``stride`` apart, starting ``padding`` units before the first."""
+        _check_field(self, field)
+        out = self.output_shape((1, self.in_channels, *field.grid))[2:]
+        return _window_field(field, out, self.kernel_size, self.stride, self.padding)
+
+    def train_memory(self, input_shape, dtype=np.float32):
+        """The column matrix (N·H_out·W_out, C_in·kh·kw) is kept for the weight gradient, and the backward
+        fills a scratch array of the same size with its gradient. The NumPy backend builds a new column
+        matrix each forward, so the last step's is still held while it does."""
+        n, f, ho, wo = self.output_shape(input_shape)
+        item = np.dtype(self.dtype).itemsize
+        cols = n * ho * wo * self.in_channels * self.kernel_size[0] * self.kernel_size[1] * item
+        return self._memory(
+            input_shape, dtype, im2col=cols, scratch=cols, temporary=0 if ops.fast() else cols
+        )
+
     def torch_spec(self):
         return "Conv2d", dict(
             in_channels=self.in_channels,
@@ -462,6 +641,19 @@ class Linear(Layer):
         n, _ = self.output_shape(input_shape)
         return [(n, self.in_features, self.out_features)]
 
+    def receptive_field(self, field):
+        """Every output unit sees all of its input: the union of the pixels its input units see (one unit
+        per feature, all alike; padding beyond the image adds nothing to a sum over all inputs)."""
+        _check_field(self, field)
+        lo = [[int(np.min(a))] for a in field.seen[0]]
+        hi = [[int(np.max(a))] for a in field.seen[1]]
+        return ReceptiveField(field.image, lo, hi, (None, None), seen=(lo, hi), note="all of its input")
+
+    def train_memory(self, input_shape, dtype=np.float32):
+        """The input is kept for the weight gradient ``dW = dout.T @ x``."""
+        self.output_shape(input_shape)
+        return self._memory(input_shape, dtype, kept=int(np.prod(input_shape)) * self.dtype.itemsize)
+
     def torch_spec(self):
         return "Linear", dict(
             in_features=self.in_features, out_features=self.out_features, bias="bias" in self.params
@@ -556,6 +748,30 @@ class MaxPool2d(Layer):
     def torch_spec(self):
         spec = dict(kernel_size=self.kernel_size, stride=self.stride, padding=self.padding)
         return "MaxPool2d", (dict(spec, ceil_mode=True) if self.ceil_mode else spec)
+
+    def receptive_field(self, field):
+        """A kh×kw window of input units, ``stride`` apart (the same rule as Conv2d's)."""
+        _check_field(self, field)
+        out = self.output_shape((1, 1, *field.grid))[2:]
+        return _window_field(field, out, self.kernel_size, self.stride, self.padding)
+
+    def linear_stand_in(self, input_shape):
+        """The average over the same windows: a depthwise Conv2d whose kernels are 1/(kh·kw) (its zero
+        padding adds nothing, as −inf adds nothing to a maximum)."""
+        c = self.output_shape(input_shape)[1]
+        if self.ceil_mode:
+            raise ValueError(f"{self!r}: no convolution has ceil_mode's partial last window")
+        avg = Conv2d(
+            c, c, self.kernel_size, self.stride, self.padding, groups=c, bias=False, dtype=np.float64
+        )
+        avg.params["weight"][...] = 1.0 / (self.kernel_size[0] * self.kernel_size[1])
+        return avg
+
+    def train_memory(self, input_shape, dtype=np.float32):
+        """The argmax of every window is kept (int32 with the Numba backend, int64 with NumPy's), made anew
+        each forward."""
+        argmax = int(np.prod(self.output_shape(input_shape))) * (4 if ops.fast() else 8)
+        return self._memory(input_shape, dtype, kept=argmax, temporary=argmax)
 
     def extra_repr(self):
         s = f"kernel_size={self.kernel_size}, stride={self.stride}"
@@ -654,6 +870,22 @@ class AdaptiveAvgPool2d(Layer):
     def _bins(self, shape):
         return _adaptive_bins(shape[2], self.output_size[0]), _adaptive_bins(shape[3], self.output_size[1])
 
+    def receptive_field(self, field):
+        """Each output unit sees the union of the fields of the input units in its bin. Bins of equal size
+        and spacing (H a multiple of H_out) are a window with kernel = stride = H/H_out; otherwise the spacing
+        of the fields varies and ``jump`` is None."""
+        _check_field(self, field)
+        lo, hi, jump, seen_lo, seen_hi = [], [], [], [], []
+        for axis, bins in enumerate(self._bins((1, 1, *field.grid))):
+            first, last = np.array([b[0] for b in bins]), np.array([b[1] - 1 for b in bins])
+            lo.append(field.lo[axis][first])
+            hi.append(field.hi[axis][last])
+            seen_lo.append(field.seen[0][axis][first])
+            seen_hi.append(field.seen[1][axis][last])
+            n_in, n_out, j = field.grid[axis], self.output_size[axis], field.jump[axis]
+            jump.append(j * (n_in // n_out) if j is not None and n_in % n_out == 0 else None)
+        return ReceptiveField(field.image, lo, hi, jump, seen=(seen_lo, seen_hi), note="union of its bins")
+
     def forward(self, x, train=False):
         self._begin_forward(x)
         rows, cols = self._bins(x.shape)
@@ -739,6 +971,15 @@ class LocalResponseNorm(Layer):
     def output_shape(self, input_shape):
         return self._check_ndim(input_shape, 4, "(N, C, H, W)")
 
+    def linear_stand_in(self, input_shape):
+        return None  # each output pixel depends on the same pixel of nearby channels only
+
+    def train_memory(self, input_shape, dtype=np.float32):
+        """The input is kept, and the scale's powers: two arrays of its size with the Numba backend
+        (reused from step to step), ``scale`` itself with NumPy's."""
+        size = int(np.prod(self.output_shape(input_shape))) * np.dtype(dtype).itemsize
+        return self._memory(input_shape, dtype, kept=size * (3 if ops.fast() else 2))
+
     def forward(self, x, train=False):
         self._begin_forward(x)
         a = self.effective_alpha
@@ -805,6 +1046,13 @@ class _BatchNorm(Layer):
     def _bshape(self, v):
         """A per-channel vector shaped to broadcast against the input: (1, C) or (1, C, 1, 1)."""
         return v.reshape((1, -1) + (1,) * (len(self._axes) - 1))
+
+    def train_memory(self, input_shape, dtype=np.float32):
+        """x̂ (made anew each forward) and 1/σ per channel are kept; forward and backward each make about two
+        input-sized temporaries (x − μ and its square; dout − mean(dout) and x̂ · mean(dout · x̂))."""
+        item = self.dtype.itemsize
+        size = int(np.prod(self.output_shape(input_shape))) * item
+        return self._memory(input_shape, dtype, kept=size + self.num_features * item, temporary=3 * size)
 
     def forward(self, x, train=False):
         """Train: normalise with the batch's mean and (biased) variance and update the running
@@ -894,11 +1142,27 @@ class ReLU(Layer):
     def kink_pattern(self, x):
         return x > 0
 
+    def linear_stand_in(self, input_shape):
+        return None
+
+    def train_memory(self, input_shape, dtype=np.float32):
+        """The mask ``x > 0`` is kept, one byte per element (made anew each forward)."""
+        n = int(np.prod(self.output_shape(input_shape)))
+        return self._memory(input_shape, dtype, kept=n, temporary=n)
+
 
 class Tanh(Layer):
     """``y = tanh(x)``; ``dx = dout · (1 − y²)``. Shape: any -> the same."""
 
     _cache_attrs = ("y",)
+
+    def linear_stand_in(self, input_shape):
+        return None
+
+    def train_memory(self, input_shape, dtype=np.float32):
+        """The output ``y`` is kept; the backward makes two temporaries (``y·y`` and ``1 − y²``)."""
+        size = int(np.prod(self.output_shape(input_shape))) * np.dtype(dtype).itemsize
+        return self._memory(input_shape, dtype, kept=size, temporary=2 * size)
 
     def forward(self, x, train=False):
         self._begin_forward(x)
@@ -963,6 +1227,15 @@ class Dropout(Layer):
 
     def extra_repr(self):
         return f"p={self.p:g}, convention={self.convention!r}"
+
+    def linear_stand_in(self, input_shape):
+        return None  # in evaluation mode the identity (or a positive scale, the paper's convention)
+
+    def train_memory(self, input_shape, dtype=np.float32):
+        """The mask is kept, one byte per element; drawing it makes a float64 array of the input's size
+        (beside the last step's mask)."""
+        n = int(np.prod(self.output_shape(input_shape)))
+        return self._memory(input_shape, dtype, kept=n, temporary=9 * n)
 
     def forward(self, x, train=False):
         self._begin_forward(x)
@@ -1125,6 +1398,22 @@ class Sequential(Layer):
             total += layer.macs(shape)
             shape = layer.output_shape(shape)
         return total
+
+    def receptive_field(self, field):
+        """The field of the last layer's units, each layer answering from the one before."""
+        for layer in self.layers.values():
+            field = layer.receptive_field(field)
+        return field
+
+    def linear_stand_in(self, input_shape):
+        """The network with every layer replaced by its stand-in (the identity ones left out), float64."""
+        shape, items = tuple(input_shape), []
+        for name, layer in self.layers.items():
+            twin = layer.linear_stand_in(shape)
+            if twin is not None:
+                items.append((name, twin))
+            shape = layer.output_shape(shape)
+        return Sequential(items)
 
 
 def softmax(logits):

@@ -1,7 +1,9 @@
 """The layer table of a model: output sizes with their arithmetic, parameters, MACs, activations.
 
 Every figure comes from the layer objects that run forward (``output_shape``, ``num_params``,
-``macs``, ``output_arithmetic``, ``describe``): there is no second description of the network.
+``macs``, ``output_arithmetic``, ``describe``, ``receptive_field``, ``train_memory``): there is no
+second description of the network. Receptive fields and training memory are columns on request
+(``table(columns=...)``); the default table fits 100 columns of text.
 """
 
 from __future__ import annotations
@@ -10,13 +12,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .layers import ReceptiveField
+
 
 def summarize(model, input_shape, title=None):
     """A :class:`ModelSummary` of a :class:`~alexnet_np.layers.Sequential` for an (N, C, H, W) input shape."""
     shape = tuple(input_shape)
     rows = []
+    dtype = np.dtype(model.dtype or np.float32)
+    rf = ReceptiveField.of_input(*shape[2:])
     for name, layer in model.layers.items():
         out = layer.output_shape(shape)
+        rf = layer.receptive_field(rf)
+        memory = layer.train_memory(shape, dtype)
         rows.append(
             SummaryRow(
                 name=name,
@@ -28,6 +36,9 @@ def summarize(model, input_shape, title=None):
                 macs=layer.macs(shape),
                 activations=int(np.prod(out[1:])),
                 buffers=int(sum(b.size for b in layer.buffers.values())),
+                receptive_field=rf.text(),
+                rf_start=rf.start,
+                memory=memory,
             )
         )
         shape = out
@@ -35,7 +46,8 @@ def summarize(model, input_shape, title=None):
         title=title or type(model).__name__,
         input_shape=tuple(input_shape[1:]),
         rows=rows,
-        itemsize=np.dtype(model.dtype or np.float32).itemsize,
+        itemsize=dtype.itemsize,
+        batch=int(input_shape[0]),
     )
 
 
@@ -50,6 +62,15 @@ class SummaryRow:
     macs: int
     activations: int
     buffers: int = 0
+    receptive_field: str = ""  # e.g. "195×195 /32": size / jump in input pixels
+    rf_start: tuple = ()  # (row, column) of the first unit's field; negative in the padding
+    memory: dict = field(default_factory=dict)  # the layer's train_memory at the summary's batch
+
+    @property
+    def train_bytes(self):
+        """Held through a training step: weights, gradients, momentum, what forward keeps, im2col."""
+        m = self.memory
+        return 3 * m["weights"] + m["buffers"] + m["kept"] + m["im2col"]
 
 
 @dataclass
@@ -60,6 +81,7 @@ class ModelSummary:
     input_shape: tuple
     rows: list = field(default_factory=list)
     itemsize: int = 4
+    batch: int = 1  # the N of the input shape: the memory columns are for a batch of this size
 
     @property
     def total_params(self):
@@ -88,6 +110,11 @@ class ModelSummary:
         "params": ("params", lambda r: f"{r.params:,}", False),
         "macs": ("MACs", lambda r: f"{r.macs:,}", False),
         "activations": ("activations", lambda r: f"{r.activations:,}", False),
+        "receptive_field": ("receptive field", lambda r: r.receptive_field, True),
+        "rf_start": ("rf start", lambda r: ",".join(map(str, r.rf_start)), False),
+        "kept_mib": ("kept MiB", lambda r: _mib(r.memory["kept"]), False),
+        "im2col_mib": ("im2col MiB", lambda r: _mib(r.memory["im2col"]), False),
+        "train_mib": ("train MiB", lambda r: _mib(r.train_bytes), False),
     }
     DEFAULT_COLUMNS = ("type", "output", "params", "macs", "activations")  # fits 100 columns of text
 
@@ -95,7 +122,11 @@ class ModelSummary:
         return self.table()
 
     def table(self, columns=DEFAULT_COLUMNS):
-        """The table with ``columns`` (names of :attr:`COLUMNS`; ``"output_size"`` adds the arithmetic)."""
+        """The table with ``columns`` (names of :attr:`COLUMNS`): ``"output_size"`` adds the arithmetic,
+        ``"receptive_field"`` and ``"rf_start"`` the field of a unit (size /jump, first pixel), and
+        ``"kept_mib"``, ``"im2col_mib"``, ``"train_mib"`` the memory of a training step at the summary's
+        batch (what forward keeps for backward; the column matrix; those two with weights, gradients and
+        momentum; see :mod:`alexnet_np.budget` for the whole step)."""
         unknown = [c for c in columns if c not in self.COLUMNS]
         if unknown:
             raise ValueError(f"unknown summary columns {unknown}; choose from {list(self.COLUMNS)}")
@@ -113,9 +144,14 @@ class ModelSummary:
         rule = "-" * len(line(head))
         mb = lambda n: f"{n * self.itemsize / 2**20:,.1f} MiB"  # noqa: E731
         extra = f" + {self.total_buffers:,} running statistics (buffers)" if self.total_buffers else ""
-        out = [self.title, f"input: {'×'.join(map(str, self.input_shape))}", rule, line(head), rule]
+        batch = f", batch {self.batch}" if self.batch > 1 else ""
+        out = [self.title, f"input: {'×'.join(map(str, self.input_shape))}{batch}", rule, line(head), rule]
         out += [line(b) for b in body] + [rule]
         out.append(f"trainable parameters: {self.total_params:,}{extra}  ({mb(self.total_params)})")
         out.append(f"MACs per image: {self.total_macs:,}  (≈ {2 * self.total_macs / 1e9:.2f} GFLOPs)")
         out.append(f"activations per image: {self.total_activations:,}  ({mb(self.total_activations)})")
         return "\n".join(out)
+
+
+def _mib(n):
+    return f"{n / 2**20:,.1f}"

@@ -59,7 +59,8 @@ def cmd_summary(args):
         kwargs["input_size"] = args.input[1:]
     if args.lrn is not None:
         kwargs["lrn"] = args.lrn
-    summary = AlexNet(args.variant, **kwargs).summary()
+    model = AlexNet(args.variant, **kwargs)
+    summary = model.summary((args.batch, 3, *model.input_size))
     columns = args.columns.split(",") if args.columns else summary.DEFAULT_COLUMNS
     print(summary.table(columns))
     return 0
@@ -350,8 +351,10 @@ def build_parser():
     s.add_argument(
         "--columns",
         help="comma-separated columns (default type,output,params,macs,activations; output_size adds the "
-        "output-size arithmetic)",
+        "output-size arithmetic, receptive_field and rf_start a unit's field, kept_mib, im2col_mib and "
+        "train_mib the memory of a training step at --batch)",
     )
+    s.add_argument("--batch", type=_positive_int, default=1, help="batch size of the memory columns")
     s.set_defaults(func=cmd_summary)
 
     s = sub.add_parser("gradcheck", help="gradient-check every layer type and the whole network")
