@@ -16,6 +16,7 @@ CORE = [
     "alexnet_np.gradcheck",
     "alexnet_np.model",
     "alexnet_np.summary",
+    "alexnet_np.budget",
     "alexnet_np.io",
 ]
 WINGS = ("alexnet_np.training", "alexnet_np.tools", "alexnet_np.exercises")

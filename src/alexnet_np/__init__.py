@@ -8,7 +8,8 @@
 The core, in reading order: ``shapes`` (the output-size formula), ``ops`` (the kernels:
 ``ops.reference`` readable NumPy, ``ops.kernels`` their Numba twins, ``ops.naive`` the
 definitions as loops), ``layers``, ``gradcheck``, ``model`` (AlexNet), ``summary`` (the layer
-table), ``io`` (safe .npz files). Two wings sit beside it and are never imported by it:
+table), ``budget`` (training memory and the roofline, from the layers' own answers), ``io`` (safe
+.npz files). Two wings sit beside it and are never imported by it:
 ``training`` (optimiser, data, augmentation, the training loop, experiments) and ``tools``
 (command line, tour, inference, PyTorch interop, benchmark).
 """
