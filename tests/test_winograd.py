@@ -492,6 +492,34 @@ def test_single_tower_with_auto_matches_torch(dtype):
         network_matches_torch(model, x, np.array([3, 17]))
 
 
+def test_bench_conv_table_reports_what_the_layers_say():
+    """``python -m alexnet_np bench --conv`` rows: both algorithms and PyTorch timed, auto's pick and the counts
+    taken from the same layer objects (timing goals live in the benchmark, not here)."""
+    from alexnet_np.tools import bench
+
+    rows = bench.conv_table("mini", 2, repeats=1, log=lambda *a: None)
+    model, shape = an.AlexNet("mini"), (2, 3, *an.AlexNet("mini").input_size)
+    expected = {}
+    for name, layer in model:
+        if name.startswith("conv"):
+            expected[name] = (
+                layer.conv_algorithm(shape),
+                layer.macs(shape) // 2,
+                layer.multiplies(shape) // 2,
+            )
+        shape = layer.output_shape(shape)
+    assert [r["layer"] for r in rows] == list(expected)
+    for r in rows:
+        (algorithm, m), macs, mults = expected[r["layer"]]
+        assert r["auto"].startswith(algorithm) and (m is None or f"F({m}, " in r["auto"])
+        assert (r["macs"], r["multiplies"]) == (macs, mults) and mults <= macs
+        assert {"im2col fwd", "im2col bwd", "torch fwd", "torch bwd"} <= set(r["ms"])
+        assert ("winograd fwd" in r["ms"]) == (model[r["layer"]].stride == (1, 1))
+        assert all(v >= 0 for v in r["ms"].values())
+    assert bench.conv_markdown(rows).count("\n") == len(rows) + 1
+    assert bench.multiplies_per_image(model) < model.summary().total_macs
+
+
 # ---- the kernels run as plain Python (NUMBA_DISABLE_JIT=1), for stepping through in a debugger ------
 
 
