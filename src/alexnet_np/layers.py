@@ -352,12 +352,15 @@ class Conv2d(Layer):
         """``(name, m)``: the algorithm a forward pass on ``input_shape`` runs, and its output tile (None for im2col).
 
         The requested algorithm is this layer's ``algorithm``, else the thread's default
-        (:func:`alexnet_np.use_conv_algorithm`). ``"auto"``, a static rule on the layer's shape: Winograd
-        F(m×m, r×r) where it applies (stride 1, a square kernel wider than 1), with the tile m of the fewest
-        GEMM multiplies α²·⌈H_out/m⌉·⌈W_out/m⌉ for α = m + r − 1 ≤ 8
-        (:func:`~alexnet_np.ops.winograd_reference.default_tile`), when that is fewer multiplies than the
-        direct count; im2col otherwise. Measured at batch 1, 8 and 32 on AlexNet's conv2–conv5 (README,
-        "Performance"), Winograd was the faster wherever this rule picks it.
+        (:func:`alexnet_np.use_conv_algorithm`). ``"auto"``, a static rule on the layer's and the input's
+        shape (deterministic, never timed at run time): Winograd where it applies (stride 1, a square kernel
+        wider than 1) when its estimated cost is below the direct count. The cost of tile m per channel pair,
+        in GEMM multiplies (:func:`~alexnet_np.ops.winograd_reference.auto_tile`), is
+        ``N·α²·⌈H_out/m⌉·⌈W_out/m⌉ + 12·α·r·(r + α)`` with α = m + r − 1 ≤ 8 (the second term: the
+        filter transform, paid once per pass whatever the batch, 12 fitted to measurements); the direct
+        count is ``N·H_out·W_out·r²``. On AlexNet: conv2 by Winograd at every batch, conv3–conv5 by im2col
+        at batch 1 and by Winograd from batch 2 (README, "Performance", has the measurements).
+        ``"winograd"`` takes the tile of least cost even where im2col would cost less.
         """
         n, f, ho, wo = self.output_shape(input_shape)
         requested = self.algorithm or ops.get_conv_algorithm()
@@ -369,9 +372,8 @@ class Conv2d(Layer):
         r = self.kernel_size[0]
         if misfit or (requested == "auto" and r == 1):
             return "im2col", None
-        m = winograd_reference.default_tile(r, ho, wo)
-        fewer = winograd_reference.gemm_multiplies(ho, wo, r, m, 1, 1) < ho * wo * r * r
-        return ("winograd", m) if requested == "winograd" or fewer else ("im2col", None)
+        m, cost = winograd_reference.auto_tile(n, r, ho, wo)
+        return ("winograd", m) if requested == "winograd" or cost < n * ho * wo * r * r else ("im2col", None)
 
     def multiplies(self, input_shape):
         """Multiplies per image in the chosen algorithm's matrix multiplies (:meth:`macs` for im2col).

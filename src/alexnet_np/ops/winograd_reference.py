@@ -155,20 +155,48 @@ def default_tile(r, ho, wo, max_alpha=8):
     """The output tile m used when ``m=None``: the m that needs the fewest GEMM multiplies,
     α²·⌈H_out/m⌉·⌈W_out/m⌉ per (input, output) channel pair, among tiles with α = m + r − 1 ≤ max_alpha.
 
-    The transforms also cost ∝ α² per tile, so the same m minimises them; measured on AlexNet's
-    layers (``python -m alexnet_np bench --conv``) the time ordering follows this count. Ties go to the smaller m (more
-    accurate). Overhang counts: for 13×13 outputs F(5, 3) (15×15 computed, 441 per channel pair)
-    beats F(4, 3) (16×16, 576) and F(6, 3) (18×18, 576); for 27×27, F(4, 5) (3136) beats F(3, 5)
-    (3969, exact fit). α ≤ 8 keeps the float32 error near 1e-5 of max|y|; at α = 9 it jumps to
-    ~1e-4 with these points (F(7, 3): 3.9e-4, F(5, 5): 1.4e-4).
+    Ties go to the smaller m (more accurate). Overhang counts: for 13×13 outputs F(5, 3) (15×15
+    computed, 441 per channel pair) beats F(4, 3) (16×16, 576) and F(6, 3) (18×18, 576); for 27×27,
+    F(4, 5) (3136) beats F(3, 5) (3969, exact fit). α ≤ 8 keeps the float32 error near 1e-5 of
+    max|y| (notebook 08); at α = 9 it reached ~1e-4 with these points. This is the rule for large
+    batches; :func:`auto_tile` adds the filter transform, which matters for small ones.
+    """
+    return auto_tile(1, r, ho, wo, max_alpha, filter_weight=0)[0]
+
+
+FILTER_TRANSFORM_WEIGHT = 12
+"""How many GEMM multiplies one multiply of the filter transform costs in time (:func:`auto_tile`).
+
+Fitted to per-layer measurements (``python -m alexnet_np bench --conv``; README, "Performance"): on
+AlexNet's 13×13 layers at batch 1–8 the Winograd forward time was GEMM multiplies at the BLAS rate plus
+filter-transform multiplies at 1/12–1/16 of it (the transform is a strided loop, BLAS is not)."""
+
+
+def filter_transform_multiplies(r, m):
+    """Multiplies of one filter's transform G·w·Gᵀ (two 1-D passes): α·r·r + α·α·r = α·r·(r + α)."""
+    alpha = m + r - 1
+    return alpha * r * (r + alpha)
+
+
+def auto_tile(n, r, ho, wo, max_alpha=8, filter_weight=FILTER_TRANSFORM_WEIGHT):
+    """``(m, cost)``: the tile of least estimated cost for a batch of ``n``, per (input, output) channel pair,
+
+        cost(m) = n·α²·⌈H_out/m⌉·⌈W_out/m⌉  +  filter_weight · α·r·(r + α),     α = m + r − 1 ≤ max_alpha,
+
+    in units of one GEMM multiply; the direct convolution costs n·H_out·W_out·r² in the same units. The
+    filter transform is paid once per forward pass whatever the batch, so at batch 1 it can outweigh
+    the GEMM saving (AlexNet's 13×13 layers: im2col wins there, measured) and smaller tiles win at small
+    batches. The input and output transforms scale with C_in + C_out rather than C_in·C_out: left out.
     """
     best = None
     for m in range(1, max(2, max_alpha - r + 2)):
         alpha = m + r - 1
-        cost = alpha * alpha * -(-ho // m) * -(-wo // m)
-        if best is None or cost < best[0]:
-            best = (cost, m)
-    return best[1]
+        cost = n * alpha * alpha * -(-ho // m) * -(-wo // m) + filter_weight * filter_transform_multiplies(
+            r, m
+        )
+        if best is None or cost < best[1]:
+            best = (m, cost)
+    return best
 
 
 def _check(x, weight, padding, groups):

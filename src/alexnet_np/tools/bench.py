@@ -161,10 +161,10 @@ def gemm_seconds(model, batch, train, repeats=3):
     return total
 
 
-def multiplies_per_image(model):
-    """Multiplies per image of the algorithms the layers choose ("auto"): Winograd's GEMM count where it runs,
-    the direct count (``macs``) elsewhere."""
-    shape, total = (1, 3, *model.input_size), 0
+def multiplies_per_image(model, batch=1):
+    """Multiplies per image of the algorithms the layers choose ("auto") at ``batch``: Winograd's GEMM count
+    where it runs, the direct count (``macs``) elsewhere."""
+    shape, total = (batch, 3, *model.input_size), 0
     for _, layer in model:
         total += getattr(layer, "multiplies", layer.macs)(shape)  # only Conv2d has an algorithm to choose
         shape = layer.output_shape(shape)
@@ -229,8 +229,8 @@ def conv_table(variant, batch, repeats=5, log=print, timer=time.perf_counter):
             batch=batch,
             describe=layer.describe(),
             auto=chosen[0] if chosen[1] is None else f"winograd F({chosen[1]}, {layer.kernel_size[0]})",
-            macs=layer.macs(shape) // batch,
-            multiplies=layer.multiplies(shape) // batch,
+            macs=layer.macs(shape),
+            multiplies=layer.multiplies(shape),
             ms={k: round(v, 2) for k, v in times.items()},
         )
         rows.append(row)
@@ -395,8 +395,8 @@ def run(
     log(f"threads {threads}; NumPy float32 2048² matmul: {results['matmul_gflops']:.0f} GFLOP/s")
     for variant in variants:
         macs = AlexNet(variant).summary().total_macs
-        mults = multiplies_per_image(AlexNet(variant))
         for batch in batches:
+            mults = multiplies_per_image(AlexNet(variant), batch)
             ours, theirs = OursRunner(variant, batch), TorchRunner(variant, batch)
             ref = OursRunner(variant, batch, backend="numpy") if reference else None
             for mode in ("forward", "train_step"):
