@@ -47,26 +47,26 @@ def _threads():
     return int(os.environ.get("ALEXNET_NP_BENCH_THREADS", os.cpu_count() or 1))
 
 
-def matmul_gflops(n=2048, repeats=5):
+def matmul_gflops(n=2048, repeats=5, timer=time.perf_counter):
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     b = np.random.default_rng(1).standard_normal((n, n)).astype(np.float32)
     a @ b
     times = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = timer()
         a @ b
-        times.append(time.perf_counter() - t)
+        times.append(timer() - t)
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
 class OursRunner:
     """Forward and training step of an alexnet_np model, with the paper's SGD."""
 
-    def __init__(self, variant, batch, backend="numba"):
+    def __init__(self, variant, batch, backend="numba", algorithm="auto"):
         import alexnet_np as an
         from alexnet_np.training.optim import SGD
 
-        self.an, self.backend = an, backend
+        self.an, self.backend, self.algorithm = an, backend, algorithm
         self.model = an.AlexNet(variant, seed=0)
         rng = np.random.default_rng(0)
         self.x = rng.standard_normal((batch, 3, *self.model.input_size)).astype(np.float32)
@@ -75,11 +75,11 @@ class OursRunner:
         self.opt = SGD(self.model.params, self.model.grads, lr=1e-4, momentum=0.9, weight_decay=5e-4)
 
     def forward(self):
-        with self.an.use_backend(self.backend):
+        with self.an.use_backend(self.backend), self.an.use_conv_algorithm(self.algorithm):
             return self.model.forward(self.x, train=False)
 
     def train_step(self):
-        with self.an.use_backend(self.backend):
+        with self.an.use_backend(self.backend), self.an.use_conv_algorithm(self.algorithm):
             self.loss.forward(self.model.forward(self.x, train=True), self.y)
             self.model.backward(self.loss.backward(), input_grad=False)  # the input is data, as in PyTorch
             self.opt.step()
@@ -131,7 +131,7 @@ def _time_interleaved(fns: dict, repeats, timer=time.perf_counter):
     return times
 
 
-def gemm_seconds(model, batch, train, repeats=3):
+def gemm_seconds(model, batch, train, repeats=3, timer=time.perf_counter):
     """Time the matrix multiplies of every Conv2d and Linear layer of ``model`` alone, at ``batch``."""
     rng = np.random.default_rng(0)
     shape = (batch, 3, *model.input_size)
@@ -153,9 +153,9 @@ def gemm_seconds(model, batch, train, repeats=3):
                 call()
                 ts = []
                 for _ in range(repeats):
-                    t = time.perf_counter()
+                    t = timer()
                     call()
-                    ts.append(time.perf_counter() - t)
+                    ts.append(timer() - t)
                 total += min(ts)
         shape = out
     return total
@@ -375,7 +375,11 @@ def run(
     memory=True,
     breakdown=True,
     log=print,
+    im2col=True,
+    timer=time.perf_counter,
 ):
+    """The whole-network table. ``im2col``: also time our network with every convolution by im2col (the
+    algorithm before Winograd), interleaved with the rest. ``timer``: see :func:`_time_interleaved`."""
     import torch
 
     from alexnet_np.model import AlexNet
@@ -387,7 +391,7 @@ def run(
         numpy=np.__version__,
         torch=torch.__version__,
         cpu=_cpu_name(),
-        matmul_gflops=matmul_gflops(),
+        matmul_gflops=matmul_gflops(timer=timer),
         rows=[],
         memory=[],
         breakdown={},
@@ -399,15 +403,18 @@ def run(
             mults = multiplies_per_image(AlexNet(variant), batch)
             ours, theirs = OursRunner(variant, batch), TorchRunner(variant, batch)
             ref = OursRunner(variant, batch, backend="numpy") if reference else None
+            direct = OursRunner(variant, batch, algorithm="im2col") if im2col else None
             for mode in ("forward", "train_step"):
                 fns = {"ours": getattr(ours, mode), "torch": getattr(theirs, mode)}
                 if ref is not None:
                     fns["reference"] = getattr(ref, mode)
+                if direct is not None:
+                    fns["im2col"] = getattr(direct, mode)
                 reps = repeats if batch < 32 or mode == "forward" else max(3, repeats - 2)
-                times = _time_interleaved(fns, reps)
+                times = _time_interleaved(fns, reps, timer)
                 med = {k: statistics.median(v) for k, v in times.items()}
                 flops = 2 * macs * batch * (3 if mode == "train_step" else 1)
-                gemm = gemm_seconds(ours.model, batch, train=mode == "train_step")
+                gemm = gemm_seconds(ours.model, batch, train=mode == "train_step", timer=timer)
                 floor = (
                     2 * mults * batch * (3 if mode == "train_step" else 1) / (results["matmul_gflops"] * 1e9)
                 )
@@ -418,6 +425,7 @@ def run(
                     ours_s=med["ours"],
                     torch_s=med["torch"],
                     reference_s=med.get("reference"),
+                    im2col_s=med.get("im2col"),
                     ratio=med["ours"] / med["torch"],
                     images_per_s=batch / med["ours"],
                     torch_images_per_s=batch / med["torch"],
@@ -434,8 +442,9 @@ def run(
                     f"{1e3 * row['torch_s']:8.1f} ms  ratio {row['ratio']:.2f}  {row['gflops']:.0f} GFLOP/s  "
                     f"outside GEMM {100 * row['outside_gemm']:.0f}%  floor {1e3 * floor:.1f} ms"
                     + (f"  reference {1e3 * row['reference_s']:.0f} ms" if ref is not None else "")
+                    + (f"  all-im2col {1e3 * row['im2col_s']:.0f} ms" if direct is not None else "")
                 )
-            del ours, theirs, ref
+            del ours, theirs, ref, direct
         if breakdown:
             results["breakdown"][variant] = layer_breakdown(variant, max(batches))
     if memory:
@@ -467,16 +476,17 @@ def _cpu_name():
 def markdown_table(results):
     lines = [
         "| variant | batch | measure | alexnet_np | PyTorch | ratio | img/s | GFLOP/s (ours / torch) "
-        "| outside GEMM | floor | NumPy reference |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| outside GEMM | floor | all im2col | NumPy reference |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["rows"]:
         ref = f"{1e3 * r['reference_s']:.0f} ms" if r.get("reference_s") else "—"
+        direct = f"{1e3 * r['im2col_s']:.1f} ms" if r.get("im2col_s") else "—"
         lines.append(
             f"| {r['variant']} | {r['batch']} | {r['mode'].replace('_', ' ')} | {1e3 * r['ours_s']:.1f} ms | "
             f"{1e3 * r['torch_s']:.1f} ms | {r['ratio']:.2f} | {r['images_per_s']:.1f} | "
             f"{r['gflops']:.0f} / {r['torch_gflops']:.0f} | {100 * r['outside_gemm']:.0f}% | "
-            f"{1e3 * r['floor_s']:.1f} ms | {ref} |"
+            f"{1e3 * r['floor_s']:.1f} ms | {direct} | {ref} |"
         )
     return "\n".join(lines)
 
@@ -518,16 +528,16 @@ def main(argv=None):
     p.add_argument(
         "--cpu-time",
         action="store_true",
-        help="--conv: time by process CPU time (for a loaded machine, 1 thread)",
+        help="time by process CPU time (for a loaded machine, with 1 thread)",
     )
     args = p.parse_args(argv)
     from alexnet_np.io import atomic_write
 
+    timer = time.process_time if args.cpu_time else time.perf_counter
     if args.conv:
         import torch
 
         torch.set_num_threads(_threads())
-        timer = time.process_time if args.cpu_time else time.perf_counter
         rows = [
             r
             for v in args.variants
@@ -545,7 +555,10 @@ def main(argv=None):
         print("\n" + table)
         return 0
 
-    results = run(tuple(args.batches), tuple(args.variants), args.repeats, args.reference, args.memory)
+    results = run(
+        tuple(args.batches), tuple(args.variants), args.repeats, args.reference, args.memory, timer=timer
+    )
+    results["timer"] = "process CPU time" if args.cpu_time else "wall clock"
     os.makedirs(args.out, exist_ok=True)
     atomic_write(
         os.path.join(args.out, "bench.json"), lambda f: f.write(json.dumps(results, indent=1).encode())
