@@ -459,17 +459,19 @@ def test_the_default_is_per_thread_and_a_layers_own_choice_wins():
 
 
 def test_backward_runs_what_forward_ran():
-    """The algorithm is fixed at forward: a different default at backward time changes nothing."""
+    """The algorithm and backend are fixed at forward: other ones chosen at backward time change nothing."""
     rng = np.random.default_rng(8)
     conv = an.Conv2d(4, 6, 3, padding=1, rng=rng, dtype=np.float64, algorithm="winograd")
     x = rng.standard_normal((2, 4, 7, 7))
-    y = conv.forward(x)
-    conv.algorithm = "im2col"  # changed between forward and backward
-    with an.use_conv_algorithm("im2col"):
+    with an.use_backend("numba"):
+        y = conv.forward(x)
+    conv.algorithm = "im2col"  # changed between forward and backward, and the backend too
+    with an.use_conv_algorithm("im2col"), an.use_backend("numpy"):
         dx = conv.backward(np.ones_like(y))
     assert conv._run[0] == "winograd"
     ref = _torch_layer(conv, x, np.ones_like(y))
     assert_close_rtol(dx, ref[1], np.float64)
+    assert_close_rtol(conv.grads["weight"], ref[2], np.float64)
 
 
 @settings(max_examples=20, deadline=None)

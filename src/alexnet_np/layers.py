@@ -368,7 +368,10 @@ class Conv2d(Layer):
             return "im2col", None
         misfit = self._winograd_misfit()
         if requested == "winograd" and misfit:
-            raise self._fail(ValueError, "algorithm 'winograd' (the thread's default)", misfit, "this layer")
+            raise ValueError(
+                f"{self._label()}: algorithm 'winograd' (this thread's default) needs {misfit}; "
+                "'auto' runs im2col where Winograd does not apply"
+            )
         r = self.kernel_size[0]
         if misfit or (requested == "auto" and r == 1):
             return "im2col", None
@@ -454,7 +457,10 @@ class Conv2d(Layer):
 
     def forward(self, x, train=False):
         n, f, ho, wo = self._begin_forward(x)
-        self._run = self.conv_algorithm(x.shape)  # backward runs what forward ran
+        self._run = (
+            *self.conv_algorithm(x.shape),
+            ops.fast(),
+        )  # backward runs what forward ran, on its backend
         self.x_shape, self.x_channels_last = x.shape, is_channels_last(x)
         if self._run[0] == "winograd":
             return self._winograd_forward(x, self._run[1])
@@ -525,8 +531,8 @@ class Conv2d(Layer):
         return y
 
     def _winograd_backward(self, dout, input_grad):
-        m = self._run[1]
-        if not ops.fast():
+        _, m, fast = self._run
+        if not fast:
             x = self._winograd_cache
             dx, dw, db = winograd_reference.conv2d_winograd_backward(
                 dout, x, self.params["weight"], self.padding[0], self.groups, m
