@@ -167,9 +167,10 @@ def default_tile(r, ho, wo, max_alpha=8):
 FILTER_TRANSFORM_WEIGHT = 12
 """How many GEMM multiplies one multiply of the filter transform costs in time (:func:`auto_tile`).
 
-Fitted to per-layer measurements (``python -m alexnet_np bench --conv``; README, "Performance"): on
-AlexNet's 13×13 layers at batch 1–8 the Winograd forward time was GEMM multiplies at the BLAS rate plus
-filter-transform multiplies at 1/12–1/16 of it (the transform is a strided loop, BLAS is not)."""
+Fitted to forward passes of a 384→384 3×3 layer on 13×13 at batch 1 (one thread, CPU time): with F(2×2) and
+F(5×5) the time was the GEMM multiplies at im2col's BLAS rate plus the filter-transform multiplies at 1/13–1/16
+of that rate (a strided loop, not BLAS). The rule it gives was then checked layer by layer at batch 1, 8 and 32
+(``python -m alexnet_np bench --conv``; README, "Performance")."""
 
 
 def filter_transform_multiplies(r, m):
