@@ -160,7 +160,7 @@ def test_sgd_update_twins_are_equal(dtype, rng):
 def test_numba_path_is_compiled_code():
     """No silent fallback to Python: the kernels are Numba dispatchers with compiled signatures."""
     assert not numba.config.DISABLE_JIT, "NUMBA_DISABLE_JIT is set: the numba backend would run as Python"
-    with an.use_backend("numba"):
+    with an.use_backend("numba"), an.use_conv_algorithm("im2col"):  # Winograd's kernels: test_winograd.py
         assert an.ops.fast()
         conv, pool, lrn = an.Conv2d(3, 4, 3), an.MaxPool2d(3, 2), an.LocalResponseNorm()
         conv2 = an.Conv2d(4, 4, 3, padding=1)
@@ -176,7 +176,7 @@ def test_numba_path_is_compiled_code():
 
 def test_backend_switch(rng):
     x = rng.standard_normal((1, 2, 6, 6)).astype(np.float32)
-    conv = an.Conv2d(2, 3, 3, rng=rng)
+    conv = an.Conv2d(2, 3, 3, rng=rng, algorithm="im2col")  # one algorithm, two backends: the same GEMM
     with an.use_backend("numpy"):
         assert an.get_backend() == "numpy" and not an.ops.fast()
         y_ref = conv.forward(x)

@@ -36,7 +36,16 @@ from .layers import (  # noqa: E402
     Tanh,
 )
 from .model import VARIANTS, AlexNet  # noqa: E402
-from .ops import BACKENDS, get_backend, set_backend, use_backend  # noqa: E402
+from .ops import (  # noqa: E402
+    BACKENDS,
+    CONV_ALGORITHMS,
+    get_backend,
+    get_conv_algorithm,
+    set_backend,
+    set_conv_algorithm,
+    use_backend,
+    use_conv_algorithm,
+)
 from .preprocessing import Preprocessing  # noqa: E402
 from .shapes import conv_output_size  # noqa: E402
 
@@ -90,6 +99,10 @@ __all__ = [
     "get_backend",
     "set_backend",
     "use_backend",
+    "CONV_ALGORITHMS",
+    "get_conv_algorithm",
+    "set_conv_algorithm",
+    "use_conv_algorithm",
     "conv_output_size",
     "gradcheck",
     "Preprocessing",

@@ -42,7 +42,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import ops
-from .ops import kernels, reference
+from .ops import kernels, reference, winograd_kernels, winograd_reference
 from .shapes import conv_output_arithmetic, is_channels_last, output_hw, pair
 
 _FLOATS = (np.float32, np.float64)
@@ -418,13 +418,28 @@ class Conv2d(Layer):
     (readable NumPy) or their Numba twins :func:`alexnet_np.ops.kernels.im2col` /
     :func:`~alexnet_np.ops.kernels.col2im`, by the backend (:func:`alexnet_np.set_backend`).
 
+    Algorithm: ``algorithm="im2col"`` (above), ``"winograd"`` (minimal filtering F(m×m, r×r),
+    :mod:`alexnet_np.ops.winograd_reference` / :mod:`~alexnet_np.ops.winograd_kernels`: fewer
+    multiplies, for stride 1 and square kernels only; anything else raises) or ``"auto"``; ``None``
+    (the default) follows :func:`alexnet_np.use_conv_algorithm` / ``set_conv_algorithm``, which start
+    at ``"auto"``. :meth:`conv_algorithm` says what runs for an input shape and why. ``macs()``
+    stays the direct count; :meth:`multiplies` is what the chosen algorithm's matrix multiplies do.
+
     Example:
         >>> conv1 = Conv2d(3, 96, kernel_size=11, stride=4, rng=np.random.default_rng(0))
         >>> conv1.output_shape((1, 3, 227, 227))
         (1, 96, 55, 55)
     """
 
-    _cache_attrs = ("cols", "x_shape", "x_channels_last", "_cols_buffer")
+    _cache_attrs = (
+        "cols",
+        "x_shape",
+        "x_channels_last",
+        "_cols_buffer",
+        "_run",
+        "_winograd_cache",
+        "_winograd_work",
+    )
 
     def __init__(
         self,
@@ -438,8 +453,10 @@ class Conv2d(Layer):
         *,
         rng=None,
         dtype=np.float32,
+        algorithm=None,
     ):
         super().__init__()
+        self.algorithm = None if algorithm is None else ops.validate_conv_algorithm(algorithm)
         for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"Conv2d: {name} must be a positive int, got {v!r}")
@@ -467,6 +484,8 @@ class Conv2d(Layer):
         if bias:
             self.params["bias"] = rng.uniform(-bound, bound, size=out_channels).astype(self.dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        if self.algorithm == "winograd" and self._winograd_misfit():
+            raise ValueError(f"{self._label()}: algorithm='winograd' needs {self._winograd_misfit()}")
 
     def describe(self):
         (kh, kw), (sh, _), (ph, _) = self.kernel_size, self.stride, self.padding
@@ -481,12 +500,72 @@ class Conv2d(Layer):
         n, f, ho, wo = self.output_shape(input_shape)
         return f * ho * wo * (self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1])
 
+    # -- which algorithm runs ------------------------------------------------------------------
+    def _winograd_misfit(self):
+        """Why Winograd cannot run this layer ('' when it can): it needs stride 1 and a square kernel."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        if (sh, sw) != (1, 1):
+            return f"stride 1, got stride {self.stride}"
+        if kh != kw or ph != pw:
+            return f"a square kernel and padding, got kernel_size {self.kernel_size}, padding {self.padding}"
+        return ""
+
+    def conv_algorithm(self, input_shape):
+        """``(name, m)``: the algorithm a forward pass on ``input_shape`` runs, and its output tile (None for im2col).
+
+        The requested algorithm is this layer's ``algorithm``, else the thread's default
+        (:func:`alexnet_np.use_conv_algorithm`). ``"auto"``, a static rule on the layer's and the input's
+        shape (deterministic, never timed at run time): Winograd where it applies (stride 1, a square kernel
+        wider than 1) when its estimated cost is below the direct count. The cost of tile m per channel pair,
+        in GEMM multiplies (:func:`~alexnet_np.ops.winograd_reference.auto_tile`), is
+        ``N·α²·⌈H_out/m⌉·⌈W_out/m⌉ + 12·α·r·(r + α)`` with α = m + r − 1 ≤ 8 (the second term: the
+        filter transform, paid once per pass whatever the batch, 12 fitted to measurements); the direct
+        count is ``N·H_out·W_out·r²``. On AlexNet: conv2 by Winograd at every batch, conv3–conv5 by im2col
+        at batch 1 and by Winograd from batch 2 (README, "Performance", has the measurements).
+        ``"winograd"`` takes the tile of least cost even where im2col would cost less.
+        """
+        n, f, ho, wo = self.output_shape(input_shape)
+        requested = self.algorithm or ops.get_conv_algorithm()
+        if requested == "im2col":
+            return "im2col", None
+        misfit = self._winograd_misfit()
+        if requested == "winograd" and misfit:
+            raise ValueError(
+                f"{self._label()}: algorithm 'winograd' (this thread's default) needs {misfit}; "
+                "'auto' runs im2col where Winograd does not apply"
+            )
+        r = self.kernel_size[0]
+        if misfit or (requested == "auto" and r == 1):
+            return "im2col", None
+        m, cost = winograd_reference.auto_tile(n, r, ho, wo)
+        return ("winograd", m) if requested == "winograd" or cost < n * ho * wo * r * r else ("im2col", None)
+
+    def multiplies(self, input_shape):
+        """Multiplies per image in the chosen algorithm's matrix multiplies (:meth:`macs` for im2col).
+
+        Winograd: ``α²·⌈H_out/m⌉·⌈W_out/m⌉ · C_in/groups · C_out`` (transforms not counted, notebook 08)."""
+        name, m = self.conv_algorithm(input_shape)
+        if name == "im2col":
+            return self.macs(input_shape)
+        _, f, ho, wo = self.output_shape(input_shape)
+        return winograd_reference.gemm_multiplies(
+            ho, wo, self.kernel_size[0], m, self.in_channels // self.groups, f
+        )
+
     def output_arithmetic(self, input_shape):
         return _window_arithmetic(input_shape, self.kernel_size, self.stride, self.padding)
 
     def gemm_shapes(self, input_shape):
-        """One ``cols @ W.T`` per group: (N·H_out·W_out, C_in/groups·kh·kw) @ (…, C_out/groups)."""
+        """One ``cols @ W.T`` per group: (N·H_out·W_out, C_in/groups·kh·kw) @ (…, C_out/groups); for Winograd,
+        one (tiles, C_in/groups) @ (C_in/groups, C_out/groups) per transform point and group (α²·groups)."""
         n, f, ho, wo = self.output_shape(input_shape)
+        name, m = self.conv_algorithm(input_shape)
+        if name == "winograd":
+            alpha = m + self.kernel_size[0] - 1
+            tiles = n * -(-ho // m) * -(-wo // m)
+            return [(tiles, self.in_channels // self.groups, f // self.groups)] * (
+                alpha * alpha * self.groups
+            )
         k = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
         return [(n * ho * wo, k, f // self.groups)] * self.groups
 
@@ -526,6 +605,8 @@ class Conv2d(Layer):
             s += f", groups={self.groups}"
         if "bias" not in self.params:
             s += ", bias=False"
+        if self.algorithm is not None:
+            s += f", algorithm={self.algorithm!r}"
         return s
 
     def output_shape(self, input_shape):
@@ -555,6 +636,13 @@ class Conv2d(Layer):
 
     def forward(self, x, train=False):
         n, f, ho, wo = self._begin_forward(x)
+        self._run = (
+            *self.conv_algorithm(x.shape),
+            ops.fast(),
+        )  # backward runs what forward ran, on its backend
+        self.x_shape, self.x_channels_last = x.shape, is_channels_last(x)
+        if self._run[0] == "winograd":
+            return self._winograd_forward(x, self._run[1])
         k = self._weight_matrix().shape[1] * self.groups
         if ops.fast():  # the Numba twin fills a work array reused from call to call
             cols = self._work_buffer("_cols_buffer", (n * ho * wo, k), x.dtype)
@@ -575,6 +663,8 @@ class Conv2d(Layer):
         """Fill ``grads`` and return dx; with ``input_grad=False`` (the first layer of a network, whose
         input is data) skip dx — a matrix multiply and a col2im — and return None."""
         self._begin_backward(dout)
+        if self._run[0] == "winograd":
+            return self._winograd_backward(dout, input_grad)
         f = self.out_channels
         dy = dout.transpose(0, 2, 3, 1).reshape(-1, f)  # (N·Ho·Wo, F); a view when dout is channels-last
         w = self._weight_matrix()
@@ -598,6 +688,49 @@ class Conv2d(Layer):
                 channels_last=self.x_channels_last,
             )
         return reference.col2im(dcols, self.x_shape, self.kernel_size, self.stride, self.padding)
+
+    def _winograd_forward(self, x, m):
+        """Winograd F(m×m, r×r). The filter transform G·w·Gᵀ is recomputed on every call (never cached:
+        optimisers update ``params`` in place). Numba keeps U and V for the backward in per-layer work
+        arrays; M, used only inside this call, lives in the thread's shared scratch array."""
+        w, b, pad = self.params["weight"], self.params.get("bias"), self.padding[0]
+        if not ops.fast():  # the readable version keeps x and recomputes U and V in backward
+            self._winograd_cache = x
+            return winograd_reference.conv2d_winograd(x, w, b, pad, self.groups, m)
+        if self._winograd_work is None:
+            self._winograd_work = {}
+        n, f, ho, wo = self._out_shape
+        alpha = m + self.kernel_size[0] - 1
+        tiles = n * -(-ho // m) * -(-wo // m)
+        self._winograd_work["M"] = _scratch_array((tiles, alpha * alpha, f), x.dtype)
+        y, self._winograd_cache = winograd_kernels.conv2d_winograd_forward(
+            x, w, b, pad, self.groups, m, work=self._winograd_work
+        )
+        del self._winograd_work["M"]  # no reference kept: the scratch array may be reallocated
+        return y
+
+    def _winograd_backward(self, dout, input_grad):
+        _, m, fast = self._run
+        if not fast:
+            x = self._winograd_cache
+            dx, dw, db = winograd_reference.conv2d_winograd_backward(
+                dout, x, self.params["weight"], self.padding[0], self.groups, m
+            )
+            self.grads["weight"][...] = dw
+        else:
+            cache = self._winograd_cache
+            v = cache["V"]
+            # dV, used only inside this call, lives in the thread's shared scratch array
+            self._winograd_work["dV"] = _scratch_array((v.shape[2], v.shape[0], self.in_channels), dout.dtype)
+            dx, _, db = winograd_kernels.conv2d_winograd_backward(
+                dout, cache, input_grad, work=self._winograd_work, dw_out=self.grads["weight"]
+            )
+            del self._winograd_work["dV"]
+            if dx is not None and not self.x_channels_last:
+                dx = np.ascontiguousarray(dx)  # dx in the memory layout of x
+        if "bias" in self.params:
+            self.grads["bias"][...] = db
+        return dx if input_grad else None
 
 
 class Linear(Layer):

@@ -70,3 +70,51 @@ def use_backend(name: str):
         yield
     finally:
         _this_thread.name = previous
+
+
+# ---- the convolution algorithm ------------------------------------------------------------------
+# Which algorithm a Conv2d built without ``algorithm=`` uses, chosen the way the backend is: a process-wide
+# default, and a per-thread override for one block. "auto" is a static rule on the layer's shape
+# (Conv2d.conv_algorithm); "im2col" and "winograd" force one (a layer where Winograd does not apply raises).
+
+CONV_ALGORITHMS = ("auto", "im2col", "winograd")
+_conv_default: str | None = None
+_conv_this_thread = threading.local()
+
+
+def validate_conv_algorithm(name):
+    if name not in CONV_ALGORITHMS:
+        raise ValueError(f"unknown convolution algorithm {name!r}; choose one of {CONV_ALGORITHMS}")
+    return name
+
+
+def set_conv_algorithm(name: str) -> None:
+    """Select the convolution algorithm for every thread of this process (``use_conv_algorithm`` still wins)."""
+    global _conv_default
+    _conv_default = validate_conv_algorithm(name)
+
+
+def get_conv_algorithm() -> str:
+    """The convolution algorithm in use in this thread (the starting default: ``ALEXNET_NP_CONV_ALGORITHM``
+    or ``"auto"``)."""
+    global _conv_default
+    override = getattr(_conv_this_thread, "name", None)
+    if override is not None:
+        return override
+    if _conv_default is None:
+        _conv_default = validate_conv_algorithm(os.environ.get("ALEXNET_NP_CONV_ALGORITHM", "auto"))
+    return _conv_default
+
+
+@contextlib.contextmanager
+def use_conv_algorithm(name: str):
+    """Context manager: run a block with another convolution algorithm in this thread, then restore it.
+
+    A layer built with an explicit ``algorithm=`` keeps its own; other threads keep theirs.
+    """
+    previous = getattr(_conv_this_thread, "name", None)
+    _conv_this_thread.name = validate_conv_algorithm(name)
+    try:
+        yield
+    finally:
+        _conv_this_thread.name = previous

@@ -12,6 +12,17 @@
   does for ``omp`` if the user chose it.
 
 The user's ``NUMBA_THREADING_LAYER`` always wins.
+
+OpenBLAS's idle threads. After each matrix multiply OpenBLAS's worker threads spin for a while
+(``OPENBLAS_THREAD_TIMEOUT``, 2^28 cycles by default) before they sleep; on a machine with few cores they take
+the CPU from the Numba kernel that runs next (im2col, Winograd's transforms, pools, LRN). The benchmark sets
+``OPENBLAS_THREAD_TIMEOUT=4``; :func:`choose_layer` sets the same default when ``alexnet_np`` is imported
+before NumPy (``python -m alexnet_np train``/``evaluate``/``bench``, or a script whose first import is
+``alexnet_np``). OpenBLAS reads the variable once, when NumPy loads it, and has no call to change it later
+(``openblas_set_num_threads`` and threadpoolctl change the thread count only), so a program that imports NumPy
+first keeps OpenBLAS's default unless it sets the variable itself. Measured on the 2-core development machine,
+saturated by other jobs at the time (so the absolute times are inflated): a single_tower forward pass at batch 8,
+in fresh processes, took 8.1 s with the setting against 11.5 and 13.5 s without it.
 """
 
 from __future__ import annotations
@@ -24,8 +35,16 @@ import threading
 DEFAULT_LAYER = "workqueue"
 
 
+BLAS_THREAD_TIMEOUT = "4"
+
+
 def choose_layer() -> None:
-    """Select ``workqueue`` unless the user chose a layer. Runs at import, before any parallel kernel."""
+    """Select ``workqueue`` unless the user chose a layer. Runs at import, before any parallel kernel.
+
+    Also OpenBLAS's spin time (``OPENBLAS_THREAD_TIMEOUT``, module docstring), when NumPy is not loaded yet and
+    the user has not set it."""
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", BLAS_THREAD_TIMEOUT)
     if "NUMBA_THREADING_LAYER" in os.environ:
         return
     if "numba" not in sys.modules:

@@ -1,6 +1,7 @@
 """Benchmark: alexnet_np (Numba kernels, and the NumPy reference) against PyTorch on the CPU.
 
     python -m alexnet_np bench [--batches 1 8 32] [--variants single_tower torchvision] [--out bench_results]
+    python -m alexnet_np bench --conv [--batches ...] [--variants ...]     # per-layer, by algorithm
 
 What is measured, and how:
 
@@ -14,6 +15,12 @@ What is measured, and how:
 * **GEMM share**: the matrix multiplies of every Conv2d and Linear layer are re-run alone with the
   same shapes and timed; the rest of the step is "outside GEMM" (im2col, col2im, pooling, LRN,
   ReLU, dropout, the update, Python).
+* **Floor**: the multiplies the chosen convolution algorithms and the Linear layers do (Winograd's GEMM
+  multiplies where "auto" picks it, the direct count elsewhere; × 3 for a training step) ÷ the same run's
+  NumPy GEMM rate: the time the step would take if it were nothing but GEMMs at that rate.
+* **Per-layer convolution table** (``--conv``): every Conv2d of a variant at its input shape, forward and
+  backward (both gradients) by im2col, by Winograd where it applies, and by PyTorch's ``F.conv2d`` on
+  channels_last input, interleaved; the algorithm "auto" picks; MACs (direct) and multiplies per image.
 * **Peak memory**: each framework in a fresh process; the peak resident set size during the
   training steps minus the resident size before the first step (model, input and imports excluded).
 
@@ -40,26 +47,26 @@ def _threads():
     return int(os.environ.get("ALEXNET_NP_BENCH_THREADS", os.cpu_count() or 1))
 
 
-def matmul_gflops(n=2048, repeats=5):
+def matmul_gflops(n=2048, repeats=5, timer=time.perf_counter):
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     b = np.random.default_rng(1).standard_normal((n, n)).astype(np.float32)
     a @ b
     times = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = timer()
         a @ b
-        times.append(time.perf_counter() - t)
+        times.append(timer() - t)
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
 class OursRunner:
     """Forward and training step of an alexnet_np model, with the paper's SGD."""
 
-    def __init__(self, variant, batch, backend="numba"):
+    def __init__(self, variant, batch, backend="numba", algorithm="auto"):
         import alexnet_np as an
         from alexnet_np.training.optim import SGD
 
-        self.an, self.backend = an, backend
+        self.an, self.backend, self.algorithm = an, backend, algorithm
         self.model = an.AlexNet(variant, seed=0)
         rng = np.random.default_rng(0)
         self.x = rng.standard_normal((batch, 3, *self.model.input_size)).astype(np.float32)
@@ -68,11 +75,11 @@ class OursRunner:
         self.opt = SGD(self.model.params, self.model.grads, lr=1e-4, momentum=0.9, weight_decay=5e-4)
 
     def forward(self):
-        with self.an.use_backend(self.backend):
+        with self.an.use_backend(self.backend), self.an.use_conv_algorithm(self.algorithm):
             return self.model.forward(self.x, train=False)
 
     def train_step(self):
-        with self.an.use_backend(self.backend):
+        with self.an.use_backend(self.backend), self.an.use_conv_algorithm(self.algorithm):
             self.loss.forward(self.model.forward(self.x, train=True), self.y)
             self.model.backward(self.loss.backward(), input_grad=False)  # the input is data, as in PyTorch
             self.opt.step()
@@ -108,20 +115,23 @@ class TorchRunner:
         self.opt.step()
 
 
-def _time_interleaved(fns: dict, repeats):
-    """{name: fn} -> {name: [seconds]}; one warm-up call each, then rounds that call every fn once."""
+def _time_interleaved(fns: dict, repeats, timer=time.perf_counter):
+    """{name: fn} -> {name: [seconds]}; one warm-up call each, then rounds that call every fn once.
+
+    ``timer``: wall clock, or ``time.process_time`` (this process's CPU seconds, all threads together),
+    which a machine saturated by other jobs inflates far less than the wall clock (run with 1 thread)."""
     for fn in fns.values():
         fn()
     times = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
-            t = time.perf_counter()
+            t = timer()
             fn()
-            times[k].append(time.perf_counter() - t)
+            times[k].append(timer() - t)
     return times
 
 
-def gemm_seconds(model, batch, train, repeats=3):
+def gemm_seconds(model, batch, train, repeats=3, timer=time.perf_counter):
     """Time the matrix multiplies of every Conv2d and Linear layer of ``model`` alone, at ``batch``."""
     rng = np.random.default_rng(0)
     shape = (batch, 3, *model.input_size)
@@ -143,12 +153,114 @@ def gemm_seconds(model, batch, train, repeats=3):
                 call()
                 ts = []
                 for _ in range(repeats):
-                    t = time.perf_counter()
+                    t = timer()
                     call()
-                    ts.append(time.perf_counter() - t)
+                    ts.append(timer() - t)
                 total += min(ts)
         shape = out
     return total
+
+
+def multiplies_per_image(model, batch=1):
+    """Multiplies per image of the algorithms the layers choose ("auto") at ``batch``: Winograd's GEMM count
+    where it runs, the direct count (``macs``) elsewhere."""
+    shape, total = (batch, 3, *model.input_size), 0
+    for _, layer in model:
+        total += getattr(layer, "multiplies", layer.macs)(shape)  # only Conv2d has an algorithm to choose
+        shape = layer.output_shape(shape)
+    return total
+
+
+def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter):
+    """{"im2col fwd": ms, "im2col bwd": ms, "winograd …", "torch …"} for one Conv2d, medians, interleaved."""
+    import torch
+
+    def channels_last(a):
+        return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # as inside the network
+
+    x = channels_last(rng.standard_normal(shape).astype(np.float32))
+    dout = channels_last(rng.standard_normal(out).astype(np.float32))
+    fns = {}
+    for algorithm in ("im2col", "winograd"):
+        conv = layer.astype(np.float32)
+        conv.algorithm = algorithm
+        try:
+            conv.conv_algorithm(shape)
+        except ValueError:
+            continue  # Winograd does not apply (stride 4)
+        fns[algorithm + " fwd"] = lambda c=conv: c.forward(x)
+        fns[algorithm + " bwd"] = lambda c=conv: (c.forward(x), c.backward(dout))
+    xt = torch.from_numpy(np.ascontiguousarray(x)).contiguous(memory_format=torch.channels_last)
+    dt = torch.from_numpy(np.ascontiguousarray(dout)).contiguous(memory_format=torch.channels_last)
+    tconv = torch.nn.Conv2d(**layer.torch_spec()[1]).to(memory_format=torch.channels_last)
+
+    def torch_fwd():
+        with torch.no_grad():
+            return tconv(xt)
+
+    def torch_bwd():
+        tconv(xt.detach().requires_grad_(True)).backward(dt)
+
+    fns["torch fwd"], fns["torch bwd"] = torch_fwd, torch_bwd
+    times = {k: 1e3 * statistics.median(v) for k, v in _time_interleaved(fns, repeats, timer).items()}
+    for k in [k for k in times if k.endswith(" bwd")]:  # the backward alone: (forward + backward) − forward
+        times[k] = max(0.0, times[k] - times[k.replace("bwd", "fwd")])
+    return times
+
+
+def conv_table(variant, batch, repeats=5, log=print, timer=time.perf_counter):
+    """Per Conv2d of ``variant`` at ``batch``: forward and backward ms by im2col, Winograd (where it applies)
+    and PyTorch (channels_last), interleaved; medians. Returns a list of row dicts."""
+    import alexnet_np as an
+
+    model = an.AlexNet(variant, seed=0)
+    rng = np.random.default_rng(0)
+    shape, rows = (batch, 3, *model.input_size), []
+    for name, layer in model:
+        out = layer.output_shape(shape)
+        if not hasattr(layer, "conv_algorithm"):
+            shape = out
+            continue
+        times = _time_conv_layer(layer, shape, out, rng, repeats, timer)
+        chosen = layer.conv_algorithm(shape)
+        row = dict(
+            variant=variant,
+            layer=name,
+            batch=batch,
+            describe=layer.describe(),
+            auto=chosen[0] if chosen[1] is None else f"winograd F({chosen[1]}, {layer.kernel_size[0]})",
+            macs=layer.macs(shape),
+            multiplies=layer.multiplies(shape),
+            ms={k: round(v, 2) for k, v in times.items()},
+        )
+        rows.append(row)
+        log(
+            f"{variant:12} b{batch:<3} {name:6} {row['describe']:34} auto: {row['auto']:18} "
+            + "  ".join(f"{k} {v:7.1f}" for k, v in row["ms"].items())
+        )
+        shape = out
+    return rows
+
+
+def conv_markdown(rows):
+    lines = [
+        "| variant | batch | layer | auto picks | MACs/image (direct) | multiplies/image (auto) | im2col fwd / bwd ms "
+        "| Winograd fwd / bwd ms | PyTorch fwd / bwd ms | auto fwd / im2col fwd |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ms = r["ms"]
+
+        def pair(alg, ms=ms):
+            return f"{ms[alg + ' fwd']:.1f} / {ms[alg + ' bwd']:.1f}" if alg + " fwd" in ms else "—"
+
+        auto = "winograd" if r["auto"].startswith("winograd") else "im2col"
+        lines.append(
+            f"| {r['variant']} | {r['batch']} | {r['layer']} | {r['auto']} | {r['macs'] / 1e6:.0f} M "
+            f"| {r['multiplies'] / 1e6:.0f} M | {pair('im2col')} | {pair('winograd')} | {pair('torch')} "
+            f"| {ms[auto + ' fwd'] / ms['im2col fwd']:.2f} |"
+        )
+    return "\n".join(lines)
 
 
 def layer_breakdown(variant, batch, repeats=3):
@@ -223,14 +335,16 @@ def memory_in_subprocess(framework, variant, batch):
 
 def cold_compile_seconds():
     """Seconds to compile every float32 kernel from nothing: a fresh process with an empty Numba cache
-    runs a forward and backward pass of a small network that reaches all of them."""
+    runs a forward and backward pass of a small network that reaches all of them (im2col on NCHW and
+    channels-last input, Winograd's transforms)."""
     import tempfile
 
     code = (
         "import time; t = time.perf_counter(); import numpy as np, alexnet_np as an; "
         "from alexnet_np.training.optim import SGD; "
-        "net = an.Sequential(an.Conv2d(3, 4, 3), an.ReLU(), an.LocalResponseNorm(), an.MaxPool2d(3, 2), "
-        "an.Conv2d(4, 4, 3, padding=1), an.Flatten()); "
+        "net = an.Sequential(an.Conv2d(3, 4, 3, algorithm='im2col'), an.ReLU(), an.LocalResponseNorm(), "
+        "an.MaxPool2d(3, 2), an.Conv2d(4, 4, 3, padding=1, algorithm='im2col'), "
+        "an.Conv2d(4, 4, 3, padding=1, algorithm='winograd'), an.Flatten()); "
         "x = np.ones((1, 3, 9, 9), np.float32); y = net.forward(x, train=True); net.backward(np.ones_like(y)); "
         "SGD(net.params, net.grads).step(); print(time.perf_counter() - t)"
     )
@@ -261,7 +375,11 @@ def run(
     memory=True,
     breakdown=True,
     log=print,
+    im2col=True,
+    timer=time.perf_counter,
 ):
+    """The whole-network table. ``im2col``: also time our network with every convolution by im2col (the
+    algorithm before Winograd), interleaved with the rest. ``timer``: see :func:`_time_interleaved`."""
     import torch
 
     from alexnet_np.model import AlexNet
@@ -273,7 +391,7 @@ def run(
         numpy=np.__version__,
         torch=torch.__version__,
         cpu=_cpu_name(),
-        matmul_gflops=matmul_gflops(),
+        matmul_gflops=matmul_gflops(timer=timer),
         rows=[],
         memory=[],
         breakdown={},
@@ -282,17 +400,24 @@ def run(
     for variant in variants:
         macs = AlexNet(variant).summary().total_macs
         for batch in batches:
+            mults = multiplies_per_image(AlexNet(variant), batch)
             ours, theirs = OursRunner(variant, batch), TorchRunner(variant, batch)
             ref = OursRunner(variant, batch, backend="numpy") if reference else None
+            direct = OursRunner(variant, batch, algorithm="im2col") if im2col else None
             for mode in ("forward", "train_step"):
                 fns = {"ours": getattr(ours, mode), "torch": getattr(theirs, mode)}
                 if ref is not None:
                     fns["reference"] = getattr(ref, mode)
+                if direct is not None:
+                    fns["im2col"] = getattr(direct, mode)
                 reps = repeats if batch < 32 or mode == "forward" else max(3, repeats - 2)
-                times = _time_interleaved(fns, reps)
+                times = _time_interleaved(fns, reps, timer)
                 med = {k: statistics.median(v) for k, v in times.items()}
                 flops = 2 * macs * batch * (3 if mode == "train_step" else 1)
-                gemm = gemm_seconds(ours.model, batch, train=mode == "train_step")
+                gemm = gemm_seconds(ours.model, batch, train=mode == "train_step", timer=timer)
+                floor = (
+                    2 * mults * batch * (3 if mode == "train_step" else 1) / (results["matmul_gflops"] * 1e9)
+                )
                 row = dict(
                     variant=variant,
                     batch=batch,
@@ -300,6 +425,7 @@ def run(
                     ours_s=med["ours"],
                     torch_s=med["torch"],
                     reference_s=med.get("reference"),
+                    im2col_s=med.get("im2col"),
                     ratio=med["ours"] / med["torch"],
                     images_per_s=batch / med["ours"],
                     torch_images_per_s=batch / med["torch"],
@@ -307,15 +433,18 @@ def run(
                     torch_gflops=flops / med["torch"] / 1e9,
                     gemm_s=gemm,
                     outside_gemm=max(0.0, 1 - gemm / med["ours"]),
+                    multiplies_per_image=mults,
+                    floor_s=floor,
                 )
                 results["rows"].append(row)
                 log(
                     f"{variant:12} batch {batch:>2} {mode:10} ours {1e3 * row['ours_s']:8.1f} ms  torch "
                     f"{1e3 * row['torch_s']:8.1f} ms  ratio {row['ratio']:.2f}  {row['gflops']:.0f} GFLOP/s  "
-                    f"outside GEMM {100 * row['outside_gemm']:.0f}%"
+                    f"outside GEMM {100 * row['outside_gemm']:.0f}%  floor {1e3 * floor:.1f} ms"
                     + (f"  reference {1e3 * row['reference_s']:.0f} ms" if ref is not None else "")
+                    + (f"  all-im2col {1e3 * row['im2col_s']:.0f} ms" if direct is not None else "")
                 )
-            del ours, theirs, ref
+            del ours, theirs, ref, direct
         if breakdown:
             results["breakdown"][variant] = layer_breakdown(variant, max(batches))
     if memory:
@@ -347,15 +476,17 @@ def _cpu_name():
 def markdown_table(results):
     lines = [
         "| variant | batch | measure | alexnet_np | PyTorch | ratio | img/s | GFLOP/s (ours / torch) "
-        "| outside GEMM | NumPy reference |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| outside GEMM | floor | all im2col | NumPy reference |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["rows"]:
         ref = f"{1e3 * r['reference_s']:.0f} ms" if r.get("reference_s") else "—"
+        direct = f"{1e3 * r['im2col_s']:.1f} ms" if r.get("im2col_s") else "—"
         lines.append(
             f"| {r['variant']} | {r['batch']} | {r['mode'].replace('_', ' ')} | {1e3 * r['ours_s']:.1f} ms | "
             f"{1e3 * r['torch_s']:.1f} ms | {r['ratio']:.2f} | {r['images_per_s']:.1f} | "
-            f"{r['gflops']:.0f} / {r['torch_gflops']:.0f} | {100 * r['outside_gemm']:.0f}% | {ref} |"
+            f"{r['gflops']:.0f} / {r['torch_gflops']:.0f} | {100 * r['outside_gemm']:.0f}% | "
+            f"{1e3 * r['floor_s']:.1f} ms | {direct} | {ref} |"
         )
     return "\n".join(lines)
 
@@ -393,10 +524,41 @@ def main(argv=None):
     p.add_argument("--no-reference", dest="reference", action="store_false")
     p.add_argument("--no-memory", dest="memory", action="store_false")
     p.add_argument("--out", default="bench_results")
+    p.add_argument("--conv", action="store_true", help="only the per-layer convolution table, by algorithm")
+    p.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time by process CPU time (for a loaded machine, with 1 thread)",
+    )
     args = p.parse_args(argv)
     from alexnet_np.io import atomic_write
 
-    results = run(tuple(args.batches), tuple(args.variants), args.repeats, args.reference, args.memory)
+    timer = time.process_time if args.cpu_time else time.perf_counter
+    if args.conv:
+        import torch
+
+        torch.set_num_threads(_threads())
+        rows = [
+            r
+            for v in args.variants
+            for b in args.batches
+            for r in conv_table(v, b, args.repeats, timer=timer)
+        ]
+        for r in rows:
+            r.update(threads=_threads(), timer="process CPU time" if args.cpu_time else "wall clock")
+        os.makedirs(args.out, exist_ok=True)
+        table = conv_markdown(rows)
+        atomic_write(
+            os.path.join(args.out, "conv.json"), lambda f: f.write(json.dumps(rows, indent=1).encode())
+        )
+        atomic_write(os.path.join(args.out, "conv.md"), lambda f: f.write(table.encode() + b"\n"))
+        print("\n" + table)
+        return 0
+
+    results = run(
+        tuple(args.batches), tuple(args.variants), args.repeats, args.reference, args.memory, timer=timer
+    )
+    results["timer"] = "process CPU time" if args.cpu_time else "wall clock"
     os.makedirs(args.out, exist_ok=True)
     atomic_write(
         os.path.join(args.out, "bench.json"), lambda f: f.write(json.dumps(results, indent=1).encode())

@@ -1,0 +1,528 @@
+"""Numba kernels for Winograd F(m×m, r×r) convolution: the fast twins of :mod:`alexnet_np.ops.winograd_reference`.
+
+The four transforms (filter, input, output) and their adjoints are plain ``@njit(cache=True)``
+loops — set ``NUMBA_DISABLE_JIT=1`` to step through them as ordinary Python. The GEMMs are
+not here: they are one stacked ``np.matmul`` per pass, called by the wrappers at the end.
+
+Layouts. Images are channels-last in memory and the transform arrays are *tile-major*::
+
+    x, dx  : (N, C, H, W) by shape, channels-last in memory: the kernels take the (N, H, W, C)
+             array behind it (``x.transpose(0, 2, 3, 1)``), whose innermost axis is C
+    y, dy  : (N, F, H_out, W_out) by shape, channels-last in memory, like im2col + GEMM's output
+    U, dU  : (α², groups, C/groups, F/groups)   C-contiguous             ξ = u·α + v
+    V, dV  : memory (P, α², C)                  p = (n·tiles_h + i)·tiles_w + j
+    M, dM  : memory (P, α², F)
+
+The GEMM sees V and M through :func:`gemm_view` as (α², groups, P, C/groups) — the reference's
+layout, so the stages can be compared one by one — where each (ξ, g) matrix is P × C/groups with
+row stride α²·C. BLAS takes that stride as its leading dimension, so ``np.matmul`` reads and
+writes these views in place (measured: as fast as on contiguous stacks), while each tile's α²·C
+transform values lie together in memory: a transform reads and writes one contiguous block per
+tile instead of α² blocks a whole matrix apart (which defeats the hardware prefetcher), and its
+innermost loop runs along channels, contiguous in both the image and the transform arrays
+(it vectorises; there is no gather into a scratch copy of the tile).
+
+Each 2-D transform ``Xᵀ d X`` is done as two 1-D passes through a small per-tile buffer
+``tmp`` (columns first, then rows), skipping the zero entries of the transform matrix, so a
+tile costs 2·α·nnz(row)·C multiply-adds instead of α⁴·C. Skipping an exact zero coefficient
+never loses a NaN that the direct convolution would produce (every input→output dependence
+of the direct convolution runs through a chain of non-zero coefficients), but Winograd does
+*spread* a NaN/Inf of the input to the whole output tile(s) that read it.
+
+Parallel loops (``prange``) split only work whose writes do not overlap: rows of tiles for the
+transforms that write per tile, images for the input-transform adjoint (whose tiles overlap),
+(group, channel) pairs for the filter transforms. Results do not depend on the thread count.
+Accumulators live in the arrays' dtype: float32 work stays float32. The only fast-math flag is
+``contract`` (fused multiply-add), so NaN and Inf propagate as IEEE says.
+
+Threads: the wrappers are ``@serialised`` (:mod:`alexnet_np.ops.threads`), like those of
+:mod:`alexnet_np.ops.kernels`: on Numba's ``workqueue`` layer two Python threads take turns.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from numba import njit, prange
+
+from .threads import serialised
+from .winograd_reference import default_tile, winograd_matrices, winograd_tiles
+
+# FMA contraction only: a·b + c may be fused into one rounding. No flag that assumes finite values
+# ('nnan', 'ninf', 'fast'), so NaN and Inf propagate exactly as IEEE arithmetic says.
+_FASTMATH = {"contract"}
+
+# ---- filter transform and its adjoint ------------------------------------------------------------
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def _filter_transform_loop(w, G, U):
+    """U[u·α + v, g, c, k] = Σ_{a,b} G[u, a] · w[g·F/groups + k, c, a, b] · G[v, b]   (U = G w Gᵀ).
+
+    w: (F, C/groups, r, r); U: (α², groups, C/groups, F/groups). The inner loops run over the
+    output filters k, contiguous in U, so the (r, r) weights of one input channel are first
+    gathered into wt[a, b, k].
+    """
+    f, cg, r, _ = w.shape
+    alpha = G.shape[0]
+    groups, fg = U.shape[1], U.shape[3]
+    zero = w.dtype.type(0)
+    for gc in prange(groups * cg):  # one (group, input channel) per iteration: writes U[:, g, c, :]
+        g, c = gc // cg, gc % cg
+        wt = np.empty((r, r, fg), dtype=w.dtype)  # w[g·F/groups + k, c, a, b] at [a, b, k]
+        tmp = np.empty((alpha, r, fg), dtype=w.dtype)  # (G w)[u, b, k]
+        for k in range(fg):
+            for a in range(r):
+                for b in range(r):
+                    wt[a, b, k] = w[g * fg + k, c, a, b]
+        for u in range(alpha):  # pass 1: tmp[u, b, :] = Σ_a G[u, a] · wt[a, b, :]
+            for b in range(r):
+                for k in range(fg):
+                    tmp[u, b, k] = zero
+                for a in range(r):
+                    coef = G[u, a]
+                    if coef != 0:
+                        for k in range(fg):
+                            tmp[u, b, k] += coef * wt[a, b, k]
+        for u in range(alpha):  # pass 2: U[u·α + v, g, c, :] = Σ_b G[v, b] · tmp[u, b, :]
+            for v in range(alpha):
+                xi = u * alpha + v
+                for k in range(fg):
+                    U[xi, g, c, k] = zero
+                for b in range(r):
+                    coef = G[v, b]
+                    if coef != 0:
+                        for k in range(fg):
+                            U[xi, g, c, k] += coef * tmp[u, b, k]
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def _filter_adjoint_loop(dU, G, dw):
+    """dw[g·F/groups + k, c, a, b] = Σ_{u,v} G[u, a] · dU[u·α + v, g, c, k] · G[v, b]   (dw = Gᵀ dU G)."""
+    f, cg, r, _ = dw.shape
+    alpha = G.shape[0]
+    groups, fg = dU.shape[1], dU.shape[3]
+    zero = dw.dtype.type(0)
+    for gc in prange(groups * cg):  # writes dw[:, c] of group g only
+        g, c = gc // cg, gc % cg
+        tmp = np.empty((r, alpha, fg), dtype=dw.dtype)  # (Gᵀ dU)[a, v, k]
+        dwt = np.empty((r, r, fg), dtype=dw.dtype)  # dw[g·F/groups + k, c, a, b] at [a, b, k]
+        for a in range(r):  # pass 1: tmp[a, v, :] = Σ_u G[u, a] · dU[u·α + v, g, c, :]
+            for v in range(alpha):
+                for k in range(fg):
+                    tmp[a, v, k] = zero
+                for u in range(alpha):
+                    coef = G[u, a]
+                    if coef != 0:
+                        for k in range(fg):
+                            tmp[a, v, k] += coef * dU[u * alpha + v, g, c, k]
+        for a in range(r):  # pass 2: dwt[a, b, :] = Σ_v G[v, b] · tmp[a, v, :]
+            for b in range(r):
+                for k in range(fg):
+                    dwt[a, b, k] = zero
+                for v in range(alpha):
+                    coef = G[v, b]
+                    if coef != 0:
+                        for k in range(fg):
+                            dwt[a, b, k] += coef * tmp[a, v, k]
+        for k in range(fg):
+            for a in range(r):
+                for b in range(r):
+                    dw[g * fg + k, c, a, b] = dwt[a, b, k]
+
+
+# ---- input transform and its adjoint --------------------------------------------------------------
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def _input_transform_loop(xh, BT, m, pad, th, tw, Vt):
+    """Vt[p, u·α + v, :] = Σ_{a,b} Bᵀ[u, a] · d[a, b, :] · Bᵀ[v, b]   (V = Bᵀ d B, all C channels at once).
+
+    xh: (N, H, W, C); Vt: (P, α², C), tile-major. d is the α×α patch of tile p = (n·th + i)·tw + j,
+    read straight from xh at rows i·m − pad + a, columns j·m − pad + b (zero outside the image:
+    the padding and the overhang of the last tiles).
+    """
+    n_img, h, w, c_all = xh.shape
+    alpha = BT.shape[0]
+    zero = xh.dtype.type(0)
+    for ni in prange(n_img * th):  # one row of tiles per iteration: writes Vt[p] of its own tiles
+        n, i = ni // th, ni % th
+        y0 = i * m - pad
+        tmp = np.empty((alpha, alpha, c_all), dtype=xh.dtype)  # (Bᵀ d)[u, b, :]
+        for j in range(tw):
+            x0 = j * m - pad
+            p = ni * tw + j
+            for u in range(alpha):  # pass 1, down the columns: tmp[u, b, :] = Σ_a Bᵀ[u, a] · d[a, b, :]
+                for b in range(alpha):
+                    for c in range(c_all):
+                        tmp[u, b, c] = zero
+                    if x0 + b < 0 or x0 + b >= w:
+                        continue
+                    for a in range(alpha):
+                        coef = BT[u, a]
+                        if coef != 0 and 0 <= y0 + a < h:
+                            for c in range(c_all):
+                                tmp[u, b, c] += coef * xh[n, y0 + a, x0 + b, c]
+            for u in range(alpha):  # pass 2, along the rows: Vt[p, u·α + v, :] = Σ_b Bᵀ[v, b] · tmp[u, b, :]
+                for v in range(alpha):
+                    xi = u * alpha + v
+                    for c in range(c_all):
+                        Vt[p, xi, c] = zero
+                    for b in range(alpha):
+                        coef = BT[v, b]
+                        if coef != 0:
+                            for c in range(c_all):
+                                Vt[p, xi, c] += coef * tmp[u, b, c]
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def _input_adjoint_loop(dVt, BT, m, pad, th, tw, dxh):
+    """dxh[n, i·m − pad + a, j·m − pad + b, :] += (B dV_p Bᵀ)[a, b, :]  for every tile p = (n, i, j).
+
+    dVt: (P, α², C) tile-major; dxh: (N, H, W, C), zero on entry. Neighbouring tiles overlap by
+    r − 1 pixels, so the loop splits by image only (the tiles of one image are added in a fixed
+    order: the result does not depend on the thread count).
+    """
+    n_img, h, w, c_all = dxh.shape
+    alpha = BT.shape[0]
+    zero = dxh.dtype.type(0)
+    for n in prange(n_img):
+        tmp = np.empty((alpha, alpha, c_all), dtype=dxh.dtype)  # (dV B)[u, b, :]
+        for i in range(th):
+            y0 = i * m - pad
+            for j in range(tw):
+                x0 = j * m - pad
+                p = (n * th + i) * tw + j
+                for u in range(alpha):  # pass 1, along the rows: tmp[u, b, :] = Σ_v Bᵀ[v, b] · dV[u·α + v, :]
+                    for b in range(alpha):
+                        if x0 + b < 0 or x0 + b >= w:
+                            continue  # this column of the tile lies in the padding: not needed
+                        for c in range(c_all):
+                            tmp[u, b, c] = zero
+                        for v in range(alpha):
+                            coef = BT[v, b]
+                            if coef != 0:
+                                for c in range(c_all):
+                                    tmp[u, b, c] += coef * dVt[p, u * alpha + v, c]
+                for a in range(
+                    alpha
+                ):  # pass 2, down the columns: dx[y0 + a, x0 + b] += Σ_u Bᵀ[u, a] · tmp[u, b]
+                    if y0 + a < 0 or y0 + a >= h:
+                        continue
+                    for b in range(alpha):
+                        if x0 + b < 0 or x0 + b >= w:
+                            continue
+                        for u in range(alpha):
+                            coef = BT[u, a]
+                            if coef != 0:
+                                for c in range(c_all):
+                                    dxh[n, y0 + a, x0 + b, c] += coef * tmp[u, b, c]
+
+
+# ---- output transform and its adjoint -------------------------------------------------------------
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def _output_transform_loop(Mt, AT, bias, th, tw, yh):
+    """yh[n, i·m + u, j·m + v, :] = bias + Σ_{a,b} Aᵀ[u, a] · Mt[p, a·α + b, :] · Aᵀ[v, b]   (Y = Aᵀ M A).
+
+    Mt: (P, α², F) tile-major; yh: (N, H_out, W_out, F). The outputs of an overhanging tile that
+    fall outside H_out × W_out are neither computed nor written.
+    """
+    n_img, ho, wo, f = yh.shape
+    m, alpha = AT.shape
+    zero = yh.dtype.type(0)
+    for ni in prange(n_img * th):  # one row of tiles: writes output rows i·m … i·m + m − 1 only
+        n, i = ni // th, ni % th
+        rows = min(m, ho - i * m)
+        tmp = np.empty((m, alpha, f), dtype=yh.dtype)  # (Aᵀ M)[u, b, :]
+        for j in range(tw):
+            p = ni * tw + j
+            cols = min(m, wo - j * m)
+            for u in range(rows):  # pass 1, down the columns: tmp[u, b, :] = Σ_a Aᵀ[u, a] · M[a·α + b, :]
+                for b in range(alpha):
+                    for k in range(f):
+                        tmp[u, b, k] = zero
+                    for a in range(alpha):
+                        coef = AT[u, a]
+                        if coef != 0:
+                            for k in range(f):
+                                tmp[u, b, k] += coef * Mt[p, a * alpha + b, k]
+            for u in range(
+                rows
+            ):  # pass 2, along the rows: y[i·m + u, j·m + v] = bias + Σ_b Aᵀ[v, b] · tmp[u, b]
+                for v in range(cols):
+                    for k in range(f):
+                        yh[n, i * m + u, j * m + v, k] = bias[k]
+                    for b in range(alpha):
+                        coef = AT[v, b]
+                        if coef != 0:
+                            for k in range(f):
+                                yh[n, i * m + u, j * m + v, k] += coef * tmp[u, b, k]
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def _output_adjoint_loop(dyh, AT, th, tw, dMt):
+    """dMt[p, a·α + b, :] = Σ_{u,v} Aᵀ[u, a] · dY[n, i·m + u, j·m + v, :] · Aᵀ[v, b]   (dM = A dY Aᵀ).
+
+    dyh: (N, H_out, W_out, F); dMt: (P, α², F) tile-major. The outputs an overhanging tile dropped
+    have no gradient (they count as zero).
+    """
+    n_img, ho, wo, f = dyh.shape
+    m, alpha = AT.shape
+    zero = dyh.dtype.type(0)
+    for ni in prange(n_img * th):  # writes dMt[p] of its own tiles only
+        n, i = ni // th, ni % th
+        rows = min(m, ho - i * m)
+        tmp = np.empty((m, alpha, f), dtype=dyh.dtype)  # (dY A)[u, b, :]
+        for j in range(tw):
+            p = ni * tw + j
+            cols = min(m, wo - j * m)
+            for u in range(
+                rows
+            ):  # pass 1, along the rows: tmp[u, b, :] = Σ_v Aᵀ[v, b] · dY[i·m + u, j·m + v, :]
+                for b in range(alpha):
+                    for k in range(f):
+                        tmp[u, b, k] = zero
+                    for v in range(cols):
+                        coef = AT[v, b]
+                        if coef != 0:
+                            for k in range(f):
+                                tmp[u, b, k] += coef * dyh[n, i * m + u, j * m + v, k]
+            for a in range(alpha):  # pass 2, down the columns: dM[a·α + b, :] = Σ_u Aᵀ[u, a] · tmp[u, b, :]
+                for b in range(alpha):
+                    xi = a * alpha + b
+                    for k in range(f):
+                        dMt[p, xi, k] = zero
+                    for u in range(rows):
+                        coef = AT[u, a]
+                        if coef != 0:
+                            for k in range(f):
+                                dMt[p, xi, k] += coef * tmp[u, b, k]
+
+
+# ---- wrappers: the same inputs and outputs as the reference stages -----------------------------
+
+
+def _buffer(work, name, shape, dtype):
+    """A work array kept in the dict ``work`` and reused while its shape and dtype stay the same.
+
+    Reuse matters: a fresh 100 MB array costs page faults on first touch every call.
+    """
+    if work is None:
+        return np.empty(shape, dtype=dtype)
+    buf = work.get(name)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = work[name] = np.empty(shape, dtype=dtype)
+    return buf
+
+
+def _channels_last(a):
+    """(N, C, H, W) -> the C-contiguous (N, H, W, C) array behind it (a copy only if a is not channels-last)."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+
+
+def gemm_view(t, groups):
+    """Tile-major (P, α², C) memory -> the (α², groups, P, C/groups) view the stacked GEMM uses (no copy).
+
+    Each (ξ, g) matrix is P × C/groups with row stride α²·C: BLAS takes that as its leading
+    dimension, so np.matmul reads and writes these views in place.
+    """
+    p, a2, c = t.shape
+    return t.reshape(p, a2, groups, c // groups).transpose(1, 2, 0, 3)
+
+
+def tile_major(v):
+    """(α², groups, P, C/groups) -> (P, α², C) C-contiguous (free when v is a :func:`gemm_view`)."""
+    a2, groups, p, cg = v.shape
+    return np.ascontiguousarray(v.transpose(2, 0, 1, 3)).reshape(p, a2, groups * cg)
+
+
+@serialised
+def filter_transform(weight, G, groups=1, out=None):
+    """weight: (F, C/groups, r, r) -> U: (α², groups, C/groups, F/groups); see the reference."""
+    f, cg = weight.shape[:2]
+    alpha = G.shape[0]
+    U = np.empty((alpha * alpha, groups, cg, f // groups), dtype=weight.dtype) if out is None else out
+    _filter_transform_loop(np.ascontiguousarray(weight), G, U)
+    return U
+
+
+@serialised
+def filter_transform_adjoint(dU, G, r, out=None):
+    """dU: (α², groups, C/groups, F/groups) -> dw: (F, C/groups, r, r); ``out``: a C-contiguous dw to fill."""
+    _, groups, cg, fg = dU.shape
+    dw = np.empty((groups * fg, cg, r, r), dtype=dU.dtype) if out is None else out
+    _filter_adjoint_loop(np.ascontiguousarray(dU), G, dw)
+    return dw
+
+
+@serialised
+def input_transform(x, BT, m, padding=0, groups=1, out=None):
+    """x: (N, C, H, W) -> V: (α², groups, P, C/groups), a :func:`gemm_view` of tile-major memory.
+
+    ``out``: a (P, α², C) C-contiguous buffer to fill.
+    """
+    n, c, h, w = x.shape
+    alpha = BT.shape[0]
+    _, _, th, tw = winograd_tiles(h, w, alpha - m + 1, padding, m)
+    vt = np.empty((n * th * tw, alpha * alpha, c), dtype=x.dtype) if out is None else out
+    _input_transform_loop(_channels_last(x), BT, m, padding, th, tw, vt)
+    return gemm_view(vt, groups)
+
+
+@serialised
+def input_transform_adjoint(dV, BT, x_shape, m, padding=0):
+    """dV: (α², groups, P, C/groups) -> dx: (N, C, H, W), channels-last in memory."""
+    n, c, h, w = x_shape
+    alpha = BT.shape[0]
+    _, _, th, tw = winograd_tiles(h, w, alpha - m + 1, padding, m)
+    dxh = np.zeros((n, h, w, c), dtype=dV.dtype)
+    _input_adjoint_loop(tile_major(dV), BT, m, padding, th, tw, dxh)
+    return dxh.transpose(0, 3, 1, 2)
+
+
+@serialised
+def output_transform(M, AT, n, ho, wo, bias=None):
+    """M: (α², groups, P, F/groups) -> y: (N, F, H_out, W_out), channels-last in memory (+ bias)."""
+    _, groups, _, fg = M.shape
+    m = AT.shape[0]
+    f = groups * fg
+    yh = np.empty((n, ho, wo, f), dtype=M.dtype)
+    b = np.zeros(f, dtype=M.dtype) if bias is None else np.ascontiguousarray(bias, dtype=M.dtype)
+    _output_transform_loop(tile_major(M), AT, b, -(-ho // m), -(-wo // m), yh)
+    return yh.transpose(0, 3, 1, 2)
+
+
+@serialised
+def output_transform_adjoint(dout, AT, groups=1, out=None):
+    """dY: (N, F, H_out, W_out) -> dM: (α², groups, P, F/groups), a :func:`gemm_view`; ``out``: (P, α², F)."""
+    n, f, ho, wo = dout.shape
+    m, alpha = AT.shape
+    th, tw = -(-ho // m), -(-wo // m)
+    dmt = np.empty((n * th * tw, alpha * alpha, f), dtype=dout.dtype) if out is None else out
+    _output_adjoint_loop(_channels_last(dout), AT, th, tw, dmt)
+    return gemm_view(dmt, groups)
+
+
+# ---- the convolution --------------------------------------------------------------------------------
+
+_MATRICES = {}
+
+
+def matrices(m, r, dtype):
+    """Aᵀ, G, Bᵀ of F(m, r) in ``dtype``, built once and cached (read-only)."""
+    key = (m, r, np.dtype(dtype))
+    if key not in _MATRICES:
+        mats = winograd_matrices(m, r, dtype)
+        for a in mats:
+            a.flags.writeable = False
+        _MATRICES[key] = mats
+    return _MATRICES[key]
+
+
+@serialised
+def conv2d_winograd_forward(x, weight, bias=None, padding=0, groups=1, m=None, work=None, timings=None):
+    """Stride-1 convolution by Winograd F(m×m, r×r): x: (N, C, H, W), weight: (F, C/groups, r, r),
+    bias: (F,) or None -> (y: (N, F, H_out, W_out) channels-last in memory, cache for the backward).
+
+    Steps: U = filter transform (recomputed every call: an optimiser updates the weights in
+    place), V = input transform, M = V @ U (one stacked np.matmul over (ξ, group), on
+    :func:`gemm_view` s of tile-major buffers), y = output transform + bias.
+    ``work``: a dict the caller keeps between calls; the U, V, M buffers live there and are
+    reused, so the returned cache is valid until the next forward with the same ``work``.
+    ``timings``: a dict to which the seconds of each stage are added (for the benchmark).
+    """
+    n, c, h, w = x.shape
+    f, cg, r, r2 = weight.shape
+    if r != r2 or c != cg * groups or f % groups or x.dtype != weight.dtype:
+        raise ValueError(
+            f"winograd: x {x.shape} {x.dtype} and weight {weight.shape} {weight.dtype} "
+            f"do not match (square filters, groups={groups})"
+        )
+    ho, wo, _, _ = winograd_tiles(h, w, r, padding, 1)
+    m = default_tile(r, ho, wo) if m is None else m
+    _, _, th, tw = winograd_tiles(h, w, r, padding, m)
+    AT, G, BT = matrices(m, r, x.dtype)
+    a2, p = (m + r - 1) ** 2, n * th * tw
+    clock = _Clock(timings)
+    U = filter_transform(weight, G, groups, out=_buffer(work, "U", (a2, groups, cg, f // groups), x.dtype))
+    clock("filter")
+    V = input_transform(x, BT, m, padding, groups, out=_buffer(work, "V", (p, a2, c), x.dtype))
+    clock("input")
+    mt = _buffer(work, "M", (p, a2, f), x.dtype)
+    np.matmul(V, U, out=gemm_view(mt, groups))
+    clock("gemm")
+    yh = np.empty((n, ho, wo, f), dtype=x.dtype)
+    b = np.zeros(f, dtype=x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
+    _output_transform_loop(mt, AT, b, th, tw, yh)
+    clock("output")
+    cache = dict(U=U, V=V, x_shape=x.shape, padding=padding, m=m, r=r, groups=groups)
+    return yh.transpose(0, 3, 1, 2), cache
+
+
+@serialised
+def conv2d_winograd_backward(dout, cache, input_grad=True, work=None, dw_out=None, timings=None):
+    """dout: (N, F, H_out, W_out) -> (dx or None, dw: (F, C/groups, r, r), db: (F,)).
+
+    dM = A dY Aᵀ (output-transform adjoint); dU = Vᵀ dM and dV = dM Uᵀ (stacked GEMMs; np.matmul
+    hands the transposed views to BLAS without copies); dw = Gᵀ dU G; dx = Σ_tiles B dV Bᵀ.
+    ``input_grad=False`` skips dx (the first layer). ``dw_out``: a C-contiguous array to write dw into.
+    """
+    U, V, m, r, groups = cache["U"], cache["V"], cache["m"], cache["r"], cache["groups"]
+    n, c, h, w = cache["x_shape"]
+    AT, G, BT = matrices(m, r, dout.dtype)
+    a2, _, p, _ = V.shape
+    f = dout.shape[1]
+    _, _, th, tw = winograd_tiles(h, w, r, cache["padding"], m)
+    clock = _Clock(timings)
+    dmt = _buffer(work, "dM", (p, a2, f), dout.dtype)
+    _output_adjoint_loop(_channels_last(dout), AT, th, tw, dmt)
+    dM = gemm_view(dmt, groups)
+    clock("output_adjoint")
+    dU = _buffer(work, "dU", U.shape, dout.dtype)
+    np.matmul(V.swapaxes(-1, -2), dM, out=dU)
+    clock("gemm_dw")
+    dw = filter_transform_adjoint(dU, G, r, out=dw_out)
+    db = dout.sum(axis=(0, 2, 3))
+    clock("filter_adjoint")
+    dx = None
+    if input_grad:
+        dvt = _buffer(work, "dV", (p, a2, c), dout.dtype)
+        np.matmul(dM, U.swapaxes(-1, -2), out=gemm_view(dvt, groups))
+        clock("gemm_dx")
+        dxh = np.zeros((n, h, w, c), dtype=dout.dtype)
+        _input_adjoint_loop(dvt, BT, m, cache["padding"], th, tw, dxh)
+        dx = dxh.transpose(0, 3, 1, 2)
+        clock("input_adjoint")
+    return dx, dw, db
+
+
+class _Clock:
+    """Adds the seconds since the previous call to ``timings[name]`` (does nothing without a dict).
+
+    ``_Clock.timer``: the clock read (wall clock; a benchmark may swap in ``time.process_time``).
+    """
+
+    timer = staticmethod(time.perf_counter)
+
+    def __init__(self, timings):
+        self.timings = timings
+        self.t = self.timer()
+
+    def __call__(self, name):
+        if self.timings is not None:
+            t = self.timer()
+            self.timings[name] = self.timings.get(name, 0.0) + t - self.t
+            self.t = t
+
+
+KERNELS = (
+    _filter_transform_loop,
+    _filter_adjoint_loop,
+    _input_transform_loop,
+    _input_adjoint_loop,
+    _output_transform_loop,
+    _output_adjoint_loop,
+)
