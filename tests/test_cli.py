@@ -205,3 +205,10 @@ def test_exercises_builds_a_student_and_a_solution_copy(capsys, tmp_path):
     assert "BEGIN SOLUTION" not in full and len(full) > len(student)
     code, _, err = run(capsys, "exercises")
     assert code == 2 and "--student DIR" in err
+
+
+def test_bench_passes_its_options_through(capsys):
+    """``bench --help`` reaches the benchmark's own parser (argparse's REMAINDER alone would refuse ``--help``)."""
+    from alexnet_np.tools.cli import main
+
+    assert main(["bench", "--help"]) == 0
