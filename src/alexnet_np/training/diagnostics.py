@@ -150,6 +150,8 @@ class StepMonitor:
         self.first_non_finite: NonFinite | None = None
         self.activations: dict[str, np.ndarray] = {}
         self.gradients: dict[str, np.ndarray] = {}
+        self._gating = None  # names of the layers with a gate, found on the first forward (a max pool's
+        # kink_pattern is a whole pooling pass: asked once, not every step)
         self._reset()
 
     def _reset(self):
@@ -168,9 +170,13 @@ class StepMonitor:
         self.steps += 1
         if not _finite(x):
             self.first_non_finite = NonFinite("forward", "input", "the data hold NaN or inf")
+        first = self._gating is None
+        if first:
+            self._gating = set()
         for name, layer in self.model.layers.items():
-            gate = _gate(layer, x)
+            gate = _gate(layer, x) if first or name in self._gating else None
             if gate is not None:
+                self._gating.add(name)
                 opened = gate.any(axis=0)  # open for at least one image of the batch
                 seen = self._open.get(name)
                 self._open[name] = opened if seen is None or seen.shape != opened.shape else seen | opened
