@@ -2,6 +2,7 @@
 diagnosis of a divergence (the step, the pass and the layer where the first NaN or infinity appeared)."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -212,7 +213,11 @@ def test_a_fault_in_a_forward_at_step_2_is_diagnosed_there(digits):
 def test_the_cli_says_where_a_run_diverged_in_one_line(tmp_path, capsys):
     from alexnet_np.tools.cli import main
 
-    code = main(["train", "--lr", "1e30", "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet"])
+    with warnings.catch_warnings():
+        warnings.simplefilter(
+            "error"
+        )  # no NumPy overflow warnings before the one line: the diagnosis says it
+        code = main(["train", "--lr", "1e30", "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet"])
     err = capsys.readouterr().err.strip()
     assert code == 1 and len(err.splitlines()) == 1
     assert "diverged at step" in err and "first non-finite value in the" in err and "at layer" in err

@@ -236,8 +236,11 @@ class Trainer:
     def _step(self, x, y):
         """One SGD step on (x, y) through the monitor -> (logits, loss); TrainingDiverged before a bad update."""
         monitor = self.monitor
-        logits = monitor.forward(x, train=True)
-        loss = self.loss_fn.forward(logits, y)
+        # NumPy's overflow warnings are silenced: the monitor finds the first non-finite value itself, and a
+        # divergence is reported once, with the step and the layer, instead of as warnings from inside a layer
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            logits = monitor.forward(x, train=True)
+            loss = self.loss_fn.forward(logits, y)
         self.steps += 1
         if self.steps == 1:
             self.initial_loss = check_initial_loss(loss, self.model.num_classes)
@@ -245,7 +248,8 @@ class Trainer:
                 warnings.warn(self.initial_loss.message, RuntimeWarning, stacklevel=3)
         if not np.isfinite(loss):
             self._diverged("loss", loss)
-        monitor.backward(self.loss_fn.backward())
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            monitor.backward(self.loss_fn.backward())
         for name in reversed(list(self.model.grads)):  # backward order, as the monitor found them
             total = float(np.sum(self.model.grads[name], dtype=np.float64))  # NaN and inf survive a sum
             if not np.isfinite(total):
@@ -441,10 +445,10 @@ def plot_history(history, ax=None, title=None, diagnostics=None):
     if diagnostics is None:
         diagnostics = ax is None and any("diagnostics" in h for h in history)
     if ax is None and diagnostics:
-        fig, grid = plt.subplots(2, 4, figsize=(17, 7))
-        ax, lower = grid[0], grid[1]
-        for extra in ax[2:]:
-            extra.remove()
+        fig = plt.figure(figsize=(17, 7))
+        grid = fig.add_gridspec(2, 4)
+        ax = [fig.add_subplot(grid[0, :2]), fig.add_subplot(grid[0, 2:])]  # the learning curves, wide
+        lower = [fig.add_subplot(grid[1, i]) for i in range(4)]  # the diagnostics
     elif ax is None:
         fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
     else:
