@@ -275,8 +275,9 @@ class Trainer:
         """Karpathy's first sanity check: train on ONE fixed batch until the loss is near zero.
 
         The batch is the first ``batch_size`` (default: the config's) training images, centre-cropped, with no
-        flips and no colour noise (augmentation would make it a different batch each step); dropout stays on,
-        as in training. Returns ``dict(losses=[loss before each step], final=loss after the last step
+        flips and no colour noise (augmentation would make it a different batch each step). The model runs in
+        training mode as it is: build it with ``dropout=0`` for this check (regularisation fights memorising;
+        ``train --overfit-batch`` does). Returns ``dict(losses=[loss before each step], final=loss after the last step
         (train mode), final_eval=loss after the last step in eval mode, steps=steps)``. A network that cannot
         get near zero here has a bug in its forward, backward or update, whatever it does on the full data.
         """
@@ -392,10 +393,11 @@ def overfit_batch(model, train, *, steps=100, batch_size=32, log_every=None, log
     """Train ``model`` on one fixed batch of ``train`` for ``steps`` steps (see :meth:`Trainer.overfit_batch`).
 
     ``options``: any field of :class:`TrainConfig` (``lr``, ``momentum``, ``seed``, ...). Returns
-    ``dict(losses, final, final_eval, steps, batch_size)``; ``final`` near 0 is the pass mark.
+    ``dict(losses, final, final_eval, steps, batch_size)``; ``final`` near 0 is the pass mark (the mini AlexNet
+    without dropout, 16 digits, lr 0.01: below 0.01 from step 25, measured).
 
         >>> train, _ = load_digits()
-        >>> result = overfit_batch(AlexNet("mini", num_classes=10), train, steps=100)
+        >>> result = overfit_batch(AlexNet("mini", num_classes=10, dropout=0), train, steps=100)
         >>> result["losses"][0], result["final"]     # about ln 10 = 2.30, then near 0
     """
     config = TrainConfig(batch_size=batch_size, **{"schedule": "none", "pca_noise": 0.0, **options})
