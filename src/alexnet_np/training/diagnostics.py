@@ -12,8 +12,8 @@ learning process", computed from the live layer objects through their public con
   own pass, and nothing more is kept alive) and, per layer,
 
   - the mean, standard deviation and RMS of its output (the activations) and of the gradient arriving at
-    its output (∂L/∂output), in float64 chunk by chunk, so a float32 overflow in the statistics cannot
-    be mistaken for one in the network;
+    its output (∂L/∂output), computed so that a float32 overflow in the statistics cannot be mistaken for
+    one in the network (:func:`moments`);
   - the *dead fraction* of a gating layer (one whose ``kink_pattern`` is a boolean mask of its input:
     ReLU): the share of units (channel × position, or feature) whose gate stayed shut for every image of
     every step of the epoch — they passed no gradient to anything before them;
@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-_CHUNK = 1 << 20  # elements per float64 chunk: statistics never allocate a float64 copy of a whole activation
+_CHUNK = 1 << 20  # elements per float64 chunk: statistics never allocate a float64 copy of a whole array
 
 
 def expected_initial_loss(num_classes: int) -> float:
@@ -86,19 +86,29 @@ def check_initial_loss(loss, num_classes, tolerance=0.25) -> InitialLossCheck:
 
 
 def moments(a):
-    """(count, mean, std, rms, finite) of array ``a``, accumulated in float64 chunk by chunk."""
+    """(count, mean, std, rms, finite) of array ``a``.
+
+    The sum is accumulated in float64 (NumPy casts chunk by chunk: no float64 copy of the array); the sum of
+    squares is one BLAS dot product in the array's dtype, redone in float64 chunks only when it overflows, so
+    huge but finite values are never mistaken for an infinity.
+    """
     flat = a.reshape(-1)
-    total, squares = 0.0, 0.0
-    for start in range(0, flat.size, _CHUNK):
-        c = flat[start : start + _CHUNK].astype(np.float64)
-        total += float(c.sum())
-        squares += float(np.dot(c, c))
     n = flat.size
-    finite = bool(np.isfinite(total) and np.isfinite(squares))
-    if n == 0 or not finite:
-        return n, float("nan"), float("nan"), float("nan"), finite
+    if n == 0:
+        return 0, math.nan, math.nan, math.nan, True
+    total = float(np.sum(flat, dtype=np.float64))
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow here is handled just below
+        squares = float(np.dot(flat, flat))
+    if math.isfinite(total) and not math.isfinite(squares):  # a float32 overflow, or a real inf/NaN
+        squares = 0.0
+        for start in range(0, n, _CHUNK):
+            c = flat[start : start + _CHUNK].astype(np.float64)
+            squares += float(np.dot(c, c))
+    finite = math.isfinite(total) and math.isfinite(squares)
+    if not finite:
+        return n, math.nan, math.nan, math.nan, False
     mean = total / n
-    return n, mean, math.sqrt(max(squares / n - mean * mean, 0.0)), math.sqrt(squares / n), finite
+    return n, mean, math.sqrt(max(squares / n - mean * mean, 0.0)), math.sqrt(squares / n), True
 
 
 def norm(a) -> float:
