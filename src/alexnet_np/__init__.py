@@ -58,6 +58,7 @@ _WING_NAMES = {
     "Trainer": ".training.train",
     "TrainConfig": ".training.train",
     "TrainingDiverged": ".training.train",
+    "overfit_batch": ".training.train",
     "SGD": ".training.optim",
     "load_digits": ".training.data",
     "load_image_folder": ".training.data",

@@ -162,6 +162,10 @@ def cmd_train(args):
 
     if args.data_dir and args.dataset != "folder":
         raise ValueError("--data-dir is read only with --dataset folder")
+    if args.overfit_batch:
+        return _overfit_batch(args)
+    if args.steps is not None:
+        raise ValueError("--steps is read only with --overfit-batch (a full run is counted in --epochs)")
     os.makedirs(args.out, exist_ok=True)
     lock = _lock_output_folder(args.out)
     try:
@@ -171,6 +175,56 @@ def cmd_train(args):
         return _train_locked(args)
     finally:
         os.close(lock)
+
+
+OVERFIT_PASS = 0.01  # the loss on the memorised batch that counts as "near zero"
+
+
+def _overfit_batch(args):
+    """Karpathy's first check: the network, without dropout, must drive the loss on one batch to ~0."""
+    from ..model import AlexNet
+    from ..training.train import TrainConfig, Trainer, TrainingDiverged, _no_data
+
+    if args.resume:
+        raise ValueError("--overfit-batch starts from a fresh model; it cannot --resume")
+    options = {k: (v if getattr(args, k) is None else getattr(args, k)) for k, v in RUN_OPTIONS.items()}
+    options.update(batch_size=args.batch_size or 16, schedule="none", pca_noise=0.0)
+    steps = args.steps or 100
+    train, _ = _load_dataset(args, options["seed"])
+    model = AlexNet(
+        args.variant,
+        num_classes=len(train.classes),
+        seed=options["seed"],
+        input_size=args.input_size,
+        activation=args.activation,
+        dropout=0,  # regularisation fights memorisation: off for this check
+    )
+    trainer = Trainer(model, train, _no_data(train), TrainConfig(epochs=1, **options))
+    n = min(options["batch_size"], len(train))
+    print(
+        f"overfitting one batch of {n} images with AlexNet({args.variant!r}), dropout off, lr {options['lr']:g}"
+    )
+    try:
+        result = trainer.overfit_batch(
+            steps=steps, log_every=max(1, steps // 10), log=None if args.quiet else print
+        )
+    except TrainingDiverged as err:
+        print(f"{PROG} train --overfit-batch: {err}", file=sys.stderr)
+        return 1
+    print(trainer.initial_loss.message)
+    first, final = result["losses"][0], result["final"]
+    reached = next((i + 1 for i, v in enumerate(result["losses"]) if v < OVERFIT_PASS), None)
+    if final < OVERFIT_PASS:
+        print(
+            f"pass: the loss on the batch fell from {first:.4f} to {final:.2e} in {steps} steps (below "
+            f"{OVERFIT_PASS} from step {reached or steps})"
+        )
+        return 0
+    print(
+        f"FAIL: after {steps} steps the loss on the batch is {final:.4f} (from {first:.4f}), not below "
+        f"{OVERFIT_PASS}: more --steps, another --lr, or a bug in a forward, backward or update"
+    )
+    return 1
 
 
 def _train_locked(args):
@@ -402,6 +456,12 @@ def build_parser():
     )
     s.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument(
+        "--overfit-batch",
+        action="store_true",
+        help="sanity check: train on one batch (default 16 images, dropout off) until the loss is ~0; writes nothing",
+    )
+    s.add_argument("--steps", type=_positive_int, help="steps of --overfit-batch (default 100)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="evaluate a training checkpoint on its held-out split")

@@ -73,6 +73,13 @@ class SGD:
                 w -= lr * v  # w ← w − ε·b
         self.steps += 1
 
+    def update_norm(self, key) -> float:
+        """‖Δw‖ of the last step for ``params[key]``, read off the velocity (no copy of the weights is kept):
+        the paper's w ← w + v moves w by v; PyTorch's w ← w − ε·b by ε·b."""
+        from .diagnostics import norm
+
+        return norm(self.velocity[key]) * (1.0 if self.convention == "paper" else self.lr)
+
     def state_dict(self):
         """Velocities and hyper-parameters, for a checkpoint."""
         return {

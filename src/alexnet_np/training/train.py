@@ -10,12 +10,20 @@ Two guards: a step whose loss or gradients are not finite stops the run with :cl
 *before* the optimizer touches the weights (a NaN applied in place is damage already done; the last
 checkpoint stays the last good one), and a final mini-batch of a single image is merged into the one
 before it (BatchNorm cannot normalise one value per channel; no image is dropped).
+
+Diagnostics (:mod:`.diagnostics`): every step runs through a :class:`~.diagnostics.StepMonitor`, so the
+first loss is checked against ln(num_classes), each epoch's record carries per-layer activation and
+gradient statistics, dead-ReLU fractions and update/weight ratios (``record["diagnostics"]``), and a
+divergence names the step, the pass and the layer where the first NaN or infinity appeared.
+:meth:`Trainer.overfit_batch` (``train --overfit-batch``) is the recipe's first sanity check: a network
+that cannot drive the loss on one fixed batch towards zero has a bug, whatever its accuracy later.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -25,6 +33,7 @@ from ..layers import CrossEntropyLoss
 from ..model import AlexNet
 from ..preprocessing import Preprocessing
 from .augment import PCAColorNoise, center_crop_nchw, predict_ten_crop, random_crop, random_flip
+from .diagnostics import StepMonitor, check_initial_loss
 from .optim import SGD, ReduceOnPlateau, StepLR
 
 
@@ -88,13 +97,22 @@ class TrainingDiverged(RuntimeError):
     """Training stopped because a loss or a gradient was not finite, before the weights were updated.
 
     ``step`` (1-based, counted over the whole run) and ``epoch`` say when; ``quantity`` what (``"loss"`` or a
-    gradient's name such as ``"fc8.weight"``); ``layer`` the first layer where a non-finite value appeared,
-    when known.
+    gradient's name such as ``"fc8.weight"``); ``phase`` (``"forward"`` or ``"backward"``) and ``layer`` where
+    the first non-finite value of that step appeared (``"input"``: the data; ``"loss"``: ∂L/∂logits), and
+    ``detail`` what was found there, when known.
     """
 
-    def __init__(self, step, epoch, quantity, value, layer=None):
+    def __init__(self, step, epoch, quantity, value, layer=None, phase=None, detail=""):
         self.step, self.epoch, self.quantity, self.value, self.layer = step, epoch, quantity, value, layer
-        where = f" (first non-finite in layer {layer})" if layer else ""
+        self.phase, self.detail = phase, detail
+        where = ""
+        if layer:
+            where = (
+                f"; first non-finite value in the {phase} pass, at layer {layer}"
+                if phase
+                else f" (layer {layer})"
+            )
+            where += f" ({detail})" if detail else ""
         super().__init__(
             f"training diverged at step {step} (epoch {epoch}): {quantity} is {value}{where}; the weights were "
             f"not updated. Lower the learning rate or check the input scaling"
@@ -159,6 +177,8 @@ class Trainer:
             PCAColorNoise(std=config.pca_noise).fit(train_data.images) if config.pca_noise > 0 else None
         )
         self.loss_fn = CrossEntropyLoss()
+        self.monitor = StepMonitor(model)
+        self.initial_loss = None  # the InitialLossCheck of this run's first step (not set on a resumed run)
         self.history: list[dict] = []
         self.epoch = 0
 
@@ -188,16 +208,7 @@ class Trainer:
         )
         for idx in bar:
             x, y = self._batch(idx)
-            logits = self.model.forward(x, train=True)
-            loss = self.loss_fn.forward(logits, y)
-            self.steps += 1
-            if not np.isfinite(loss):
-                raise TrainingDiverged(
-                    self.steps, self.epoch + 1, "loss", loss, _first_non_finite_layer(self.model)
-                )
-            self.model.backward(self.loss_fn.backward(), input_grad=False)
-            self._check_gradients()
-            self.optimizer.step()
+            logits, loss = self._step(x, y)
             total += loss * len(y)
             correct += int((logits.argmax(axis=1) == y).sum())
             seen += len(y)
@@ -212,27 +223,84 @@ class Trainer:
             val_top5=val["top5"],
             lr=self.optimizer.lr,
             seconds=time.perf_counter() - start,
+            diagnostics=self.monitor.end_epoch(),
         )
+        if self.initial_loss is not None and self.epoch == 0:
+            record["initial_loss"] = self.initial_loss.to_dict()
         if self.schedule is not None:
             self.schedule.step(1 - val["top1"] if len(self.val_data) else total / seen)
         self.history.append(record)
         self.epoch += 1
         return record
 
-    def _check_gradients(self):
-        """Raise TrainingDiverged if any gradient holds a NaN or an infinity (one sum per array: NaN and inf
-        survive a sum, so this reads each gradient once)."""
-        for name in reversed(list(self.model.grads)):  # backward order: the first to go bad is found first
-            total = float(np.sum(self.model.grads[name], dtype=np.float64))
+    def _step(self, x, y):
+        """One SGD step on (x, y) through the monitor -> (logits, loss); TrainingDiverged before a bad update."""
+        monitor = self.monitor
+        # NumPy's overflow warnings are silenced: the monitor finds the first non-finite value itself, and a
+        # divergence is reported once, with the step and the layer, instead of as warnings from inside a layer
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            logits = monitor.forward(x, train=True)
+            loss = self.loss_fn.forward(logits, y)
+        self.steps += 1
+        if self.steps == 1:
+            self.initial_loss = check_initial_loss(loss, self.model.num_classes)
+            if np.isfinite(loss) and not self.initial_loss.ok:  # a NaN is reported by the divergence
+                warnings.warn(self.initial_loss.message, RuntimeWarning, stacklevel=3)
+        if not np.isfinite(loss):
+            self._diverged("loss", loss)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            monitor.backward(self.loss_fn.backward())
+        for name in reversed(list(self.model.grads)):  # backward order, as the monitor found them
+            total = float(np.sum(self.model.grads[name], dtype=np.float64))  # NaN and inf survive a sum
             if not np.isfinite(total):
-                raise TrainingDiverged(
-                    self.steps, self.epoch + 1, f"the gradient {name}", total, name.split(".")[0]
-                )
+                self._diverged(f"the gradient {name}", total)
+        norms = monitor.weight_norms()
+        self.optimizer.step()
+        monitor.record_update(self.optimizer, norms)
+        return logits, loss
+
+    def _diverged(self, quantity, value):
+        where = self.monitor.first_non_finite
+        raise TrainingDiverged(
+            self.steps,
+            self.epoch + 1,
+            quantity,
+            value,
+            layer=where.layer if where else None,
+            phase=where.phase if where else None,
+            detail=where.detail if where else "",
+        )
+
+    def overfit_batch(self, steps=100, batch_size=None, log_every=None, log=print):
+        """Karpathy's first sanity check: train on ONE fixed batch until the loss is near zero.
+
+        The batch is the first ``batch_size`` (default: the config's) training images, centre-cropped, with no
+        flips and no colour noise (augmentation would make it a different batch each step). The model runs in
+        training mode as it is: build it with ``dropout=0`` for this check (regularisation fights memorising;
+        ``train --overfit-batch`` does). Returns ``dict(losses=[loss before each step], final=loss after the last step
+        (train mode), final_eval=loss after the last step in eval mode, steps=steps)``. A network that cannot
+        get near zero here has a bug in its forward, backward or update, whatever it does on the full data.
+        """
+        n = min(batch_size or self.config.batch_size, len(self.train_data))
+        x = np.ascontiguousarray(_crop_for(self.model, self.train_data.images[:n]), dtype=self.model.dtype)
+        y = self.train_data.labels[:n]
+        losses = []
+        for i in range(steps):
+            _, loss = self._step(x, y)
+            losses.append(loss)
+            if log and log_every and (i % log_every == 0 or i == steps - 1):
+                log(f"step {self.steps:>4}  loss on the batch {loss:.5f}")
+        final = self.loss_fn.forward(self.monitor.forward(x, train=True), y)
+        final_eval = self.loss_fn.forward(self.model.forward(x, train=False), y)
+        self.monitor.end_epoch()  # statistics of these steps are not an epoch's
+        return dict(losses=losses, final=final, final_eval=final_eval, steps=steps, batch_size=n)
 
     def fit(self, checkpoint=None, progress=True, log=print):
         """Train until ``config.epochs``; after each epoch write ``checkpoint`` (a path) if given."""
         while self.epoch < self.config.epochs:
             r = self.train_epoch(progress=progress)
+            if log and "initial_loss" in r:
+                log(self.initial_loss.message)
             if log:
                 log(
                     f"epoch {r['epoch']:>3}  loss {r['train_loss']:.4f}  train top-1 {r['train_top1']:.4f}  "
@@ -310,19 +378,31 @@ def fit(model, train, val=None, *, epochs=10, checkpoint=None, progress=True, lo
         >>> model = AlexNet("mini", num_classes=len(train.classes))
         >>> history = fit(model, train, val, epochs=3)
     """
-    if val is None:
-        empty = np.arange(0)
-        val = type(train)(train.images[empty], train.labels[empty], train.classes, train.preprocessing)
-    trainer = Trainer(model, train, val, TrainConfig(epochs=epochs, **options))
+    trainer = Trainer(
+        model, train, _no_data(train) if val is None else val, TrainConfig(epochs=epochs, **options)
+    )
     return trainer.fit(checkpoint=checkpoint, progress=progress, log=log)
 
 
-def _first_non_finite_layer(model):
-    """The name of the first layer whose parameters hold a NaN or an infinity (None if all are finite)."""
-    for name, layer in model.layers.items():
-        if any(not np.isfinite(np.sum(p, dtype=np.float64)) for p in layer.params.values()):
-            return name
-    return None
+def _no_data(like):
+    empty = np.arange(0)
+    return type(like)(like.images[empty], like.labels[empty], like.classes, like.preprocessing)
+
+
+def overfit_batch(model, train, *, steps=100, batch_size=32, log_every=None, log=print, **options):
+    """Train ``model`` on one fixed batch of ``train`` for ``steps`` steps (see :meth:`Trainer.overfit_batch`).
+
+    ``options``: any field of :class:`TrainConfig` (``lr``, ``momentum``, ``seed``, ...). Returns
+    ``dict(losses, final, final_eval, steps, batch_size)``; ``final`` near 0 is the pass mark (the mini AlexNet
+    without dropout, 16 digits, lr 0.01: below 0.01 from step 25, measured).
+
+        >>> train, _ = load_digits()
+        >>> result = overfit_batch(AlexNet("mini", num_classes=10, dropout=0), train, steps=100)
+        >>> result["losses"][0], result["final"]     # about ln 10 = 2.30, then near 0
+    """
+    config = TrainConfig(batch_size=batch_size, **{"schedule": "none", "pca_noise": 0.0, **options})
+    trainer = Trainer(model, train, _no_data(train), config)
+    return trainer.overfit_batch(steps=steps, log_every=log_every, log=log)
 
 
 def load_checkpoint_file(path):
@@ -353,17 +433,37 @@ def model_from_checkpoint(path):
     return model, meta
 
 
-def plot_history(history, ax=None, title=None):
-    """Learning curves: training loss and held-out top-1 error per epoch. Returns the figure."""
+def plot_history(history, ax=None, title=None, diagnostics=None):
+    """Learning curves: training loss and held-out top-1 error per epoch. Returns the figure.
+
+    ``diagnostics`` (default: when the records carry them and no ``ax`` is given) adds a second row: the
+    update/weight ratio, the activations' std and the gradient RMS per weighted layer, and the dead-ReLU
+    fraction per ReLU (see :func:`~alexnet_np.training.diagnostics.plot_diagnostics`).
+    """
     import matplotlib.pyplot as plt
 
-    if ax is None:
+    from .diagnostics import plot_diagnostics
+
+    if diagnostics is None:
+        diagnostics = ax is None and any("diagnostics" in h for h in history)
+    if ax is None and diagnostics:
+        fig = plt.figure(figsize=(17, 7))
+        grid = fig.add_gridspec(2, 4)
+        ax = [fig.add_subplot(grid[0, :2]), fig.add_subplot(grid[0, 2:])]  # the learning curves, wide
+        lower = [fig.add_subplot(grid[1, i]) for i in range(4)]  # the diagnostics
+    elif ax is None:
         fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
     else:
         fig = ax[0].figure
     epochs = [h["epoch"] for h in history]
     ax[0].plot(epochs, [h["train_loss"] for h in history], "o-", label="training loss")
     ax[0].plot(epochs, [h["val_loss"] for h in history], "s-", label="held-out loss")
+    first = history[0].get("initial_loss") if history else None
+    if first:
+        ax[0].plot([0], [first["loss"]], "kx", label="first step's loss")
+        ax[0].axhline(
+            first["expected"], color="k", ls=":", lw=1, label=f"ln {first['num_classes']} (uniform)"
+        )
     ax[0].set_xlabel("epoch")
     ax[0].set_ylabel("cross-entropy")
     ax[0].legend()
@@ -375,6 +475,8 @@ def plot_history(history, ax=None, title=None):
     ax[1].set_ylabel("error rate")
     ax[1].set_yscale("log")
     ax[1].legend()
+    if diagnostics:
+        plot_diagnostics(history, lower)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
