@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import ops
+
 MiB = 2**20
 GiB = 2**30
 HELD = ("weights", "grads", "momentum", "buffers", "kept", "im2col")
@@ -123,9 +125,20 @@ class TrainingBudget:
 
 
 def training_budget(model, batch, momentum=True):
-    """The :class:`TrainingBudget` of ``model`` (a Sequential with ``input_size``) at ``batch`` images."""
+    """The :class:`TrainingBudget` of ``model`` (a Sequential with ``input_size``) at ``batch`` images.
+
+    The budget of the im2col algorithm: every convolution is counted as ``use_conv_algorithm("im2col")``
+    runs it (column matrices kept for the weight gradient). Winograd's buffers (transformed filters and
+    input tiles instead of column matrices) are not modelled; :func:`measure_training_peak` measures the
+    same algorithm.
+    """
     if not isinstance(batch, (int, np.integer)) or batch < 1:
         raise ValueError(f"training_budget: batch must be a positive int, got {batch!r}")
+    with ops.use_conv_algorithm("im2col"):
+        return _training_budget(model, batch, momentum)
+
+
+def _training_budget(model, batch, momentum):
     dtype = np.dtype(model.dtype or np.float32)
     shape = (int(batch), 3, *model.input_size)
     rows, scratch = [], 0
@@ -276,7 +289,7 @@ def measure_training_peak(variant="single_tower", batch=32, steps=2, release=Tru
     measures with the defaults, what a user sees: glibc raises that threshold as large arrays are freed (up
     to 32 MiB) and keeps the memory of freed smaller ones for reuse.
     """
-    env = dict(os.environ)
+    env = dict(os.environ, ALEXNET_NP_CONV_ALGORITHM="im2col")  # the algorithm training_budget counts
     for name in ("MALLOC_MMAP_THRESHOLD_", "NUMPY_MADVISE_HUGEPAGE"):
         env.pop(name, None)
     if release:

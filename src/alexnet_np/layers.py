@@ -555,6 +555,13 @@ class Conv2d(Layer):
     def output_arithmetic(self, input_shape):
         return _window_arithmetic(input_shape, self.kernel_size, self.stride, self.padding)
 
+    def linear_stand_in(self, input_shape):
+        """A float64 copy with positive weights that runs by im2col: the support of a gradient must be exact,
+        and Winograd's transforms leave rounding-level values (not zeros) outside a unit's window."""
+        new = super().linear_stand_in(input_shape)
+        new.algorithm = "im2col"
+        return new
+
     def gemm_shapes(self, input_shape):
         """One ``cols @ W.T`` per group: (N·H_out·W_out, C_in/groups·kh·kw) @ (…, C_out/groups); for Winograd,
         one (tiles, C_in/groups) @ (C_in/groups, C_out/groups) per transform point and group (α²·groups)."""
@@ -895,7 +902,15 @@ class MaxPool2d(Layer):
         if self.ceil_mode:
             raise ValueError(f"{self!r}: no convolution has ceil_mode's partial last window")
         avg = Conv2d(
-            c, c, self.kernel_size, self.stride, self.padding, groups=c, bias=False, dtype=np.float64
+            c,
+            c,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            groups=c,
+            bias=False,
+            dtype=np.float64,
+            algorithm="im2col",  # exact zeros outside the window (see Conv2d.linear_stand_in)
         )
         avg.params["weight"][...] = 1.0 / (self.kernel_size[0] * self.kernel_size[1])
         return avg
