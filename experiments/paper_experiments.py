@@ -40,7 +40,18 @@ ABLATIONS = {
 }
 
 
-def provenance(started):
+def provenance(started, cpu_started, commit):
+    return dict(
+        command="python experiments/paper_experiments.py " + " ".join(sys.argv[1:]),
+        commit=commit,
+        seconds=round(time.perf_counter() - started, 1),
+        cpu_seconds=round(time.process_time() - cpu_started, 1),
+        cpus=os.cpu_count(),
+    )
+
+
+def current_commit():
+    """The commit the run starts from (read once, before the work: main may move while it runs)."""
     here = os.path.dirname(os.path.abspath(__file__))
     try:
         commit = subprocess.run(
@@ -51,12 +62,7 @@ def provenance(started):
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = "unknown", ""
-    return dict(
-        command="python experiments/paper_experiments.py " + " ".join(sys.argv[1:]),
-        commit=commit + ("+uncommitted changes" if dirty else ""),
-        seconds=round(time.perf_counter() - started, 1),
-        cpus=os.cpu_count(),
-    )
+    return commit + ("+uncommitted changes" if dirty else "")
 
 
 def write(out, name, results, fig):
@@ -66,7 +72,7 @@ def write(out, name, results, fig):
 
 
 def run_relu_tanh(train, out):
-    started = time.perf_counter()
+    started, cpu_started, commit = time.perf_counter(), time.process_time(), current_commit()
     rt = relu_vs_tanh(train, progress=lambda line: print(line, flush=True))
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     plot_relu_vs_tanh(rt, ax)
@@ -82,11 +88,11 @@ def run_relu_tanh(train, out):
             run["curve"] = [(i, round(e, 4)) for i, e in run["curve"]]
             run["seconds"] = round(run["seconds"], 2)
     rt["tuning"] = {act: {str(lr): its for lr, its in table.items()} for act, table in rt["tuning"].items()}
-    write(out, "relu_vs_tanh", {**rt, **provenance(started)}, fig)
+    write(out, "relu_vs_tanh", {**rt, **provenance(started, cpu_started, commit)}, fig)
 
 
 def run_ablations(train, val, out, seeds=(0, 1, 2), epochs=12):
-    started = time.perf_counter()
+    started, cpu_started, commit = time.perf_counter(), time.process_time(), current_commit()
     ab = compare(train, val, ABLATIONS, seeds=seeds, epochs=epochs)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.2))
     names = list(ab)
@@ -109,7 +115,7 @@ def run_ablations(train, val, out, seeds=(0, 1, 2), epochs=12):
     for r in ab.values():
         r.pop("histories")
     results = dict(ablations=ab, seeds=list(seeds), epochs=epochs, held_out_images=len(val))
-    write(out, "ablations", {**results, **provenance(started)}, fig)
+    write(out, "ablations", {**results, **provenance(started, cpu_started, commit)}, fig)
 
 
 def main(argv=None):
