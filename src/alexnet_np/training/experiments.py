@@ -76,9 +76,9 @@ def relu_vs_tanh(train, seeds=(0, 1, 2), log=None, **kwargs):
             run = iterations_to_error(train, activation=act, seed=seed, **kwargs)
             out[act].append(run)
             if log:
-                log(
-                    f"{act}, seed {seed}: {run['iterations']} iterations to the target, {run['seconds']:.1f} s"
-                )
+                reached = run["iterations"] is not None
+                what = f"{run['iterations']} iterations to the target" if reached else "target not reached"
+                log(f"{act}, seed {seed}: {what}, {run['seconds']:.1f} s")
     ratios = [
         t["iterations"] / r["iterations"]
         for r, t in zip(out["relu"], out["tanh"])
