@@ -1,8 +1,11 @@
 """The benchmark runs and reports consistent numbers (timing goals live in the benchmark, not here)."""
 
+import pytest
+
 import alexnet_np.tools.bench as bench
 
 
+@pytest.mark.slow
 def test_benchmark_smoke():
     r = bench.run(
         batches=(1,),

@@ -17,6 +17,7 @@ def run(capsys, *argv):
     return code, out.out, out.err
 
 
+@pytest.mark.slow
 def test_tour(capsys):
     code, out, _ = run(capsys, "tour")
     assert code == 0
@@ -94,6 +95,7 @@ def test_train_errors_leave_nothing_behind(capsys, tmp_path):
     assert code == 2 and "no checkpoint" in err
 
 
+@pytest.mark.slow
 def test_train_then_evaluate_then_resume(capsys, tmp_path):
     out_dir = tmp_path / "run"
     code, out, _ = run(capsys, "train", "--epochs", "1", "--out", str(out_dir), "--quiet")
@@ -126,6 +128,7 @@ def test_a_diverging_run_stops_before_the_weights_are_damaged(capsys, tmp_path):
     assert not (out_dir / "model.npz").exists() and not (out_dir / "checkpoint.npz").exists()
 
 
+@pytest.mark.slow
 def test_two_runs_cannot_share_an_output_folder(capsys, tmp_path):
     import fcntl
     import os
@@ -142,6 +145,7 @@ def test_two_runs_cannot_share_an_output_folder(capsys, tmp_path):
     assert not any(out_dir.iterdir())
 
 
+@pytest.mark.slow
 def test_resume_refuses_what_would_change_the_run(capsys, tmp_path):
     out_dir = tmp_path / "run"
     assert run(capsys, "train", "--epochs", "1", "--out", str(out_dir), "--quiet")[0] == 0

@@ -200,6 +200,7 @@ def test_every_exercise_has_a_solution_and_a_grading_cell_after_it():
     assert graded == set(EXERCISES)
 
 
+@pytest.mark.slow
 def test_the_student_build_reports_not_implemented_in_every_grading_cell(tmp_path, monkeypatch):
     student = write_student_copy(SOURCE, tmp_path)
     text = student.read_text()
@@ -227,6 +228,7 @@ def test_the_solution_build_drops_only_the_markers(tmp_path):
     assert [p.name for p in build_workbook(WORKBOOK, tmp_path / "students")] == [SOURCE.name]
 
 
+@pytest.mark.slow
 def test_a_grader_that_passes_everything_fails_the_workbook(tmp_path, monkeypatch):
     """The planted-bug rule: declared in the notebook's metadata, run as tests/test_notebook_claims.py runs its own."""
     nb = nbformat.read(SOURCE, as_version=4)

@@ -85,6 +85,7 @@ def test_imagenet_class_names():
     assert names[285] == "Egyptian cat" and names[409] == "analog clock"
 
 
+@pytest.mark.slow
 def test_predict_matches_torch_top5_and_probabilities(converted, tmp_path, capsys):
     d, tmodel = converted
     photos = [make_photo(tmp_path / f"p{i}.png", seed=i) for i in range(3)]
@@ -137,6 +138,7 @@ def _truncate(src, dst, frac=0.5):
     return dst
 
 
+@pytest.mark.slow
 def test_bad_images_give_one_line_and_exit_2(converted, tmp_path, capsys):
     d, _ = converted
     good = make_photo(tmp_path / "good.jpg")
@@ -161,6 +163,7 @@ def test_bad_images_give_one_line_and_exit_2(converted, tmp_path, capsys):
         assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_bad_weight_files(converted, tmp_path, capsys):
     d, _ = converted
     photo = make_photo(tmp_path / "p.png")
@@ -196,6 +199,7 @@ def test_bad_weight_files(converted, tmp_path, capsys):
         assert code == 2 and expect[name] in err and len(err.strip().splitlines()) == 1, (name, err)
 
 
+@pytest.mark.slow
 def test_bad_pth_files_and_atomic_conversion(converted, tmp_path, capsys, monkeypatch):
     d, tmodel = converted
     torch.save([1, 2, 3], tmp_path / "list.pth")
@@ -292,6 +296,7 @@ print(digest.hexdigest())
 """
 
 
+@pytest.mark.slow
 def test_same_seed_is_bit_identical_across_processes_and_thread_counts():
     """Two processes, one with 1 Numba thread and one with 2: the kernels only split work whose
     writes do not overlap, so the thread count must not change a single bit."""

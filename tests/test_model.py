@@ -149,6 +149,7 @@ def test_wrong_and_too_small_inputs(models):
             an.AlexNet(**bad)
 
 
+@pytest.mark.slow
 def test_same_seed_same_model_and_masks():
     a, b, c = (an.AlexNet("torchvision", num_classes=10, seed=s) for s in (3, 3, 4))
     for k in a.params:
@@ -233,6 +234,7 @@ def test_state_dict_round_trip_and_errors(tmp_path):
     np.testing.assert_array_equal(b.params["fc8.weight"], a.params["fc8.weight"])  # nothing loaded
 
 
+@pytest.mark.slow
 def test_saving_is_atomic_and_loading_refuses_pickles(tmp_path, monkeypatch):
     m = an.AlexNet("torchvision", num_classes=3, input_size=64)
     path = tmp_path / "w.npz"
@@ -270,6 +272,7 @@ def test_layer_macs_formula():
     assert an.ReLU().macs((1, 5)) == 0
 
 
+@pytest.mark.slow
 def test_whole_network_directional_gradient_check():
     """single_tower at batch 1 in float64: analytic vs central-difference directional derivatives."""
     results = network_check("single_tower", n_directions=3, seed=0)

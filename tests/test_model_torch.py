@@ -59,6 +59,7 @@ def _model_with_torch_weights(variant, size, dtype):
     return model, x
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant,size", VARIANT_SIZES)
 def test_logits_match_torch_in_float32(variant, size):
     """float32: the forward pass (continuous across ReLU kinks and pool ties) to rtol 1e-4."""
@@ -66,6 +67,7 @@ def test_logits_match_torch_in_float32(variant, size):
     network_matches_torch(model, x, np.array([3, 17]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant,size", VARIANT_SIZES)
 def test_logits_and_every_gradient_match_torch_in_float64(variant, size):
     """float64: with every kink at a checked margin, logits, loss, dx and every weight gradient to 1e-9."""
@@ -84,6 +86,7 @@ def _plant_near_kink(model, x, layer="relu3", value=5e-8):
     return acts[conv][n, c, i, j]
 
 
+@pytest.mark.slow
 def test_a_planted_near_kink_is_survived():
     """The case that failed on another machine (a relu3 pre-activation of +1.5e-7 in one implementation and
     −6e-8 in another), planted on purpose: the float32 comparison still passes (forward only), the float64

@@ -213,6 +213,7 @@ def _claim_index(nb, claim: str) -> int:
     return hits[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path, plant", list(_cases()))
 def test_planted_bug_fails_the_claim_cell(path, plant, tmp_path, monkeypatch):
     nb = nbformat.read(path, as_version=4)
@@ -246,6 +247,7 @@ def test_planted_bug_fails_the_claim_cell(path, plant, tmp_path, monkeypatch):
     assert failed == [claim], f"failed in cell {failed}, the claim is in cell {claim}:\n{info.value}"
 
 
+@pytest.mark.slow
 def test_the_startup_file_is_what_plants_the_bug(tmp_path, monkeypatch):
     """Control: with an empty plant the truncated notebook runs to its claim cell and passes."""
     path = NOTEBOOKS / "01_output_sizes.ipynb"

@@ -6,6 +6,7 @@ and that shape inference predicts the real output shape.
 """
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from _util import assert_close, random_conv_config
@@ -28,6 +29,7 @@ def conv_configs(draw):
     return dict(cfg, seed=draw(st.integers(0, 2**31 - 1)))
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(conv_configs())
 def test_conv2d_backends_torch_and_shapes_agree(cfg):
@@ -77,6 +79,7 @@ def pool_configs(draw):
     )
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(pool_configs())
 def test_maxpool_backends_torch_and_shapes_agree(cfg):
@@ -103,6 +106,7 @@ def test_maxpool_backends_torch_and_shapes_agree(cfg):
     assert_close(results["numba"][1], xt.grad.numpy(), np.float64)
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     size=st.integers(1, 7),
@@ -168,6 +172,7 @@ def networks(draw):
     return an.Sequential(layers), shape
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(networks())
 def test_shape_inference_matches_the_real_forward(net_and_shape):

@@ -25,6 +25,7 @@ def _photo_folder(root, per_class=6):
     return root
 
 
+@pytest.mark.slow
 def test_default_scaling_trains_photos_without_diverging(tmp_path):
     """Folder training at the defaults (lr 0.01, Kaiming, the data's own normalisation): finite, and the loss
     falls. With 0–255 pixels and only the mean subtracted it reached 7.6e7 and then NaN."""
@@ -38,6 +39,7 @@ def test_default_scaling_trains_photos_without_diverging(tmp_path):
     assert all(np.isfinite(losses)) and losses[-1] < losses[0], losses
 
 
+@pytest.mark.slow
 def test_the_initial_loss_is_near_ln_k_at_the_defaults():
     """Kaiming's initialisation with its quiet last layer and the default preprocessing: within 20% of ln K."""
     for variant, k in (("single_tower", 1000), ("torchvision", 1000), ("mini", 10)):
@@ -47,6 +49,7 @@ def test_the_initial_loss_is_near_ln_k_at_the_defaults():
         assert abs(loss / np.log(k) - 1) < 0.2, (variant, loss, np.log(k))
 
 
+@pytest.mark.slow
 def test_a_model_file_carries_its_preprocessing_and_predict_uses_it(tmp_path):
     """A digits model predicts image files of digits exactly as evaluate scores the same digits: the model
     file records how its inputs were prepared (grey, 8 → 35 pixels, centre 31, the split's mean and std)."""
@@ -88,6 +91,7 @@ def test_predict_runs_in_bounded_batches(tmp_path, monkeypatch):
     assert seen == [32, 32, 6]
 
 
+@pytest.mark.slow
 def test_resuming_on_other_data_is_refused(tmp_path):
     train, val = load_digits_data(seed=0)
     small = subset(train, 100)
@@ -108,6 +112,7 @@ def test_a_final_batch_of_one_joins_the_one_before():
     assert [len(b) for b in mini_batches(np.arange(1), 32)] == [1]
 
 
+@pytest.mark.slow
 def test_seed_keras_trains_when_the_last_batch_would_hold_one_image():
     """BatchNorm cannot normalise a batch of one: the epoch used to die on it."""
     from alexnet_np.preprocessing import Preprocessing

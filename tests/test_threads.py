@@ -72,12 +72,14 @@ def _run(code, timeout=300):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_two_models_in_two_threads_match_sequential():
     p = _run(_TWO_THREADS)
     assert p.returncode == 0, f"rc={p.returncode}\n{p.stdout}\n{p.stderr[-3000:]}"
     assert p.stdout.startswith("OK")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="the 'fork' start method")
 def test_fork_pool_after_parallel_kernel_does_not_hang():
     p = _run(_FORK_POOL.replace('if __name__ == "__main__":', "if True:"))

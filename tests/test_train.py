@@ -257,6 +257,7 @@ def _small_digits(n_train=160, n_val=60):
     )
 
 
+@pytest.mark.slow
 def test_resume_equals_an_uninterrupted_run(tmp_path):
     train, val = _small_digits()
     config = TrainConfig(epochs=3, batch_size=32, seed=5, schedule="plateau", patience=0)
@@ -284,6 +285,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
     assert resumed.optimizer.lr == full.optimizer.lr
 
 
+@pytest.mark.slow
 def test_checkpoint_round_trip_and_evaluate(tmp_path):
     train, val = _small_digits()
     t = Trainer(an.AlexNet("mini", num_classes=10, seed=1), train, val, TrainConfig(epochs=1, seed=1))
@@ -296,6 +298,7 @@ def test_checkpoint_round_trip_and_evaluate(tmp_path):
         wrong.load_checkpoint(tmp_path / "ck.npz")
 
 
+@pytest.mark.slow
 def test_mini_learns_digits_quickly():
     train, val = _small_digits(n_train=600, n_val=200)
     t = Trainer(
@@ -309,6 +312,7 @@ def test_mini_learns_digits_quickly():
     assert history[-1]["train_loss"] < history[0]["train_loss"]
 
 
+@pytest.mark.slow
 def test_single_tower_overfits_one_batch_of_photographs():
     """The classic sanity check: the full network drives the loss on a fixed batch of 8 below 10% of its start."""
     model = an.AlexNet("single_tower", num_classes=10, seed=0)

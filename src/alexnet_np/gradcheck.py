@@ -45,7 +45,7 @@ def rel_error(a, b) -> float:
 
 
 def max_rel_error(a, b) -> float:
-    """CS231n's elementwise relative error: max |a − b| / max(|a| + |b|, 1e-8)."""
+    """CS231n's elementwise relative error: ``max |a − b| / max(|a| + |b|, 1e-8)``."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.size == 0:
         return 0.0

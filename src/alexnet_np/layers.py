@@ -1095,7 +1095,7 @@ class LocalResponseNorm(Layer):
 
     @property
     def effective_alpha(self) -> float:
-        """The factor in front of the sum of squares: α (paper convention) or α/n (PyTorch convention)."""
+        """The factor in front of the sum of squares, α (paper convention) or α/n (PyTorch convention)."""
         return self.alpha if self.convention == "paper" else self.alpha / self.size
 
     def torch_equivalent(self) -> dict:

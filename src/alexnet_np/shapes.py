@@ -1,4 +1,4 @@
-"""Output sizes of windowed layers: the one formula every layer, im2col and the summary use.
+"""Output sizes of windowed layers: the one formula every layer, im2col and the summary use::
 
     out = floor((n + 2·p − k) / s) + 1          (PyTorch, Caffe: ``ceil_mode=False``)
     out = ceil((n + 2·p − k) / s) + 1           (``ceil_mode=True``; cuda-convnet's rule, PyTorch's

@@ -301,7 +301,7 @@ class GradeResult:
         p.text(str(self))
 
     def heatmap(self, case=None):
-        """A matplotlib figure: |error| summed over batch and channels, over (H, W), per wrong 4-D output.
+        """A matplotlib figure: ``|error|`` summed over batch and channels, over (H, W), per wrong 4-D output.
 
         ``case``: a case name or index; by default the first case with a wrong 4-D output. None when
         no such case exists.

@@ -1,4 +1,4 @@
-"""Command line: ``python -m alexnet_np {tour,summary,gradcheck,train,evaluate,predict,convert-weights} ...``.
+"""Command line: ``python -m alexnet_np {tour,summary,gradcheck,train,evaluate,predict,convert-weights,docs} ...``.
 
 Every command has ``--help``. Bad arguments print one line and exit with status 2.
 """
@@ -367,6 +367,21 @@ def cmd_exercises(args):
     return 0
 
 
+def cmd_docs(args):
+    try:
+        import myst_nb  # noqa: F401  (the docs extra: fail here with one line, not deep in the build)
+
+        from .docs import build_site
+    except ImportError as err:
+        raise ValueError(f"needs the docs extra ({err.name} is missing): pip install -e '.[docs]'") from None
+    try:
+        build_site(args.out)
+    except RuntimeError as err:  # a failed notebook, a Sphinx warning, a broken link or a missing figure
+        print(f"{PROG} docs: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_bench(args):
     # a fresh interpreter, so that the thread settings are in place before NumPy and torch load
     import os
@@ -483,6 +498,13 @@ def build_parser():
     )
     s.add_argument("--list", action="store_true", help="list the exercises and their signatures")
     s.set_defaults(func=cmd_exercises)
+
+    s = sub.add_parser(
+        "docs",
+        help="build the documentation site (needs the docs extra): rendered notebooks, API reference",
+    )
+    s.add_argument("--out", metavar="DIR", help="where the site lands (default build/site)")
+    s.set_defaults(func=cmd_docs)
 
     s = sub.add_parser(
         "bench",

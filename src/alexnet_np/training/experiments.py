@@ -183,11 +183,22 @@ def train_error_gap(train, val, model_kwargs, epochs=6, seed=0, batch_size=32):
     return dict(train_error=train_err, val_error=val_err, gap=val_err - train_err, history=history)
 
 
-def compare(train, val, variants: dict, seeds=(0, 1), epochs=6):
-    """{name: model kwargs} -> {name: dict(val_errors, train_errors, gaps, mean_val_error, std_val_error)}."""
+def compare(train, val, variants: dict, seeds=(0, 1), epochs=6, log=None):
+    """{name: model kwargs} -> {name: dict(val_errors, train_errors, gaps, mean_val_error, std_val_error)}.
+
+    ``log`` (e.g. ``print``) receives one line per finished training run.
+    """
     results = {}
     for name, kwargs in variants.items():
-        runs = [train_error_gap(train, val, kwargs, epochs=epochs, seed=s) for s in seeds]
+        runs = []
+        for s in seeds:
+            start = time.perf_counter()
+            runs.append(train_error_gap(train, val, kwargs, epochs=epochs, seed=s))
+            if log:
+                log(
+                    f"{name}, seed {s}: held-out error {runs[-1]['val_error']:.3f}, training error "
+                    f"{runs[-1]['train_error']:.3f}, {time.perf_counter() - start:.1f} s"
+                )
         v = np.array([r["val_error"] for r in runs])
         results[name] = dict(
             val_errors=v.tolist(),

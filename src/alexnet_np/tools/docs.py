@@ -1,0 +1,340 @@
+"""The documentation site: ``python -m alexnet_np docs [--out build/site]`` (Sphinx + MyST-NB, see docs/index.md).
+
+The repository keeps its notebooks without outputs; the site is where the outputs live. Building it:
+
+1. **Stage** a source folder (``build/docs-src``): the pages of ``docs/``, every notebook of ``notebooks/``
+   and ``notebooks/derivations/`` *executed*, the notebooks' README, and the exercises in their **student**
+   form only (``python -m alexnet_np exercises --student``) beside the "for teachers" README.
+2. **Execute each notebook once per code version.** An executed copy is kept in ``build/notebooks-executed``
+   under a key: the SHA-256 of the notebook file and of every file of the package. The test run writes these
+   copies when nbmake executes the notebooks (``conftest.py``), and this build reads them; a notebook with no
+   copy of the current key is executed here (with nbclient, as nbmake does: the notebook's folder as working
+   directory) and its copy kept. So CI, which runs the tests first, executes every notebook once.
+3. **Build** with Sphinx, warnings as errors (``-W``, nitpicky), MyST-NB rendering the stored outputs
+   (its own execution is off).
+4. **Check** the built site (:func:`check_site`): every internal link and image resolves, every notebook
+   page shows as many images in its outputs as the executed notebook has image outputs, and no line of an
+   exercise's solution appears anywhere.
+
+Needs the ``docs`` extra (``pip install -e ".[docs]"``); works from a source checkout (it reads ``docs/``
+and ``notebooks/``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+PACKAGE = Path(__file__).resolve().parent.parent  # src/alexnet_np
+NB_TIMEOUT = 600  # seconds per cell, as pyproject's --nbmake-timeout
+IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
+# The kernel draws figures inline, as in Jupyter, whatever MPLBACKEND the caller has (CI sets Agg, with which
+# plt.show() in a kernel outputs nothing).
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The source checkout: the folder above ``src/alexnet_np`` if it has docs/conf.py, else ``start``'s."""
+    for candidate in (PACKAGE.parent.parent, Path(start or Path.cwd()).resolve()):
+        if (candidate / "docs" / "conf.py").is_file() and (candidate / "notebooks").is_dir():
+            return candidate
+    raise ValueError(
+        "the documentation is built from a source checkout: no docs/conf.py and notebooks/ found "
+        f"above {PACKAGE} or in {Path(start or Path.cwd()).resolve()}"
+    )
+
+
+def site_notebooks(root: Path) -> list[Path]:
+    """The notebooks the site renders with outputs: notebooks/*.ipynb and notebooks/derivations/*.ipynb."""
+    nbs = root / "notebooks"
+    return sorted(nbs.glob("*.ipynb")) + sorted((nbs / "derivations").glob("*.ipynb"))
+
+
+def _package_digest() -> str:
+    h = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".nbi", ".nbc"):
+            h.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def execution_key(notebook: Path) -> str:
+    """SHA-256 of the notebook file and of the package's files: an executed copy is valid for this key only."""
+    return hashlib.sha256(
+        Path(notebook).read_bytes() + _package_digest().encode() + INLINE_BACKEND.encode()
+    ).hexdigest()
+
+
+def cache_dir(root: Path) -> Path:
+    return Path(os.environ.get("ALEXNET_NP_EXECUTED_NOTEBOOKS", root / "build" / "notebooks-executed"))
+
+
+def _cached_path(root: Path, notebook: Path) -> Path:
+    return cache_dir(root) / Path(notebook).resolve().relative_to(root / "notebooks")
+
+
+def store_executed(notebook: Path, executed, root: Path | None = None) -> Path:
+    """Keep ``executed`` (an nbformat notebook, run without error) as the executed copy of ``notebook``."""
+    import nbformat
+
+    root = root or repo_root()
+    dst = _cached_path(root, notebook)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    executed.metadata.setdefault("alexnet_np", {})["execution_key"] = execution_key(notebook)
+    tmp = dst.with_suffix(".tmp")
+    nbformat.write(executed, str(tmp))
+    os.replace(tmp, dst)
+    return dst
+
+
+def load_executed(notebook: Path, root: Path | None = None):
+    """The executed copy of ``notebook`` for its current key, or None."""
+    import nbformat
+
+    root = root or repo_root()
+    path = _cached_path(root, notebook)
+    if not path.is_file():
+        return None
+    nb = nbformat.read(str(path), as_version=4)
+    if nb.metadata.get("alexnet_np", {}).get("execution_key") != execution_key(notebook):
+        return None
+    return nb
+
+
+def execute(notebook: Path, timeout: int = NB_TIMEOUT):
+    """Run ``notebook`` in a fresh kernel in its own folder (as nbmake does); raises on the first error."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    env = dict(os.environ, MPLBACKEND=INLINE_BACKEND)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3").execute(
+        cwd=str(Path(notebook).parent), env=env
+    )
+    return nb
+
+
+def executed_notebook(notebook: Path, root: Path, log=print):
+    """The executed copy of ``notebook``: from the cache when its key matches, else run now and kept."""
+    nb = load_executed(notebook, root)
+    name = Path(notebook).relative_to(root).as_posix()
+    if nb is not None:
+        log(f"  {name}: executed copy reused (same notebook, same package)")
+        return nb
+    log(f"  {name}: executing ...")
+    t0 = time.perf_counter()
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    try:
+        nb = execute(notebook)
+    except (CellExecutionError, CellTimeoutError) as err:
+        raise RuntimeError(f"{name} failed to execute:\n{err}") from None
+    store_executed(notebook, nb, root)
+    log(f"  {name}: executed in {time.perf_counter() - t0:.0f} s")
+    return nb
+
+
+def image_outputs(nb) -> int:
+    """How many images a notebook's outputs hold (one per output, whatever formats it carries)."""
+    return sum(
+        any(m in out.get("data", {}) for m in IMAGE_MIMES)
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+    )
+
+
+def _toctree(entries, caption=None, maxdepth=1) -> str:
+    head = f":caption: {caption}\n" if caption else ""
+    return "```{toctree}\n" + head + f":maxdepth: {maxdepth}\n\n" + "\n".join(entries) + "\n```\n"
+
+
+def stage(root: Path, src: Path, log=print) -> dict:
+    """Assemble Sphinx's source folder in ``src``; returns {page name: expected output images}."""
+    import nbformat
+
+    if src.exists():
+        shutil.rmtree(src)
+    shutil.copytree(root / "docs", src, ignore=shutil.ignore_patterns("conf.py", "__pycache__"))
+    shutil.copy(root / "README.md", src / "README.md.inc")  # read by getting-started.md's includes
+
+    expected = {}
+    log(f"notebooks ({len(site_notebooks(root))}):")
+    pages = []
+    for notebook in site_notebooks(root):
+        nb = executed_notebook(notebook, root, log)
+        rel = notebook.relative_to(root / "notebooks")
+        dst = src / "notebooks" / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(dst))
+        page = (Path("notebooks") / rel).with_suffix("").as_posix()
+        expected[page] = image_outputs(nb)
+        pages.append(rel.with_suffix("").as_posix())
+    shutil.copy(root / "notebooks" / "README.md", src / "notebooks" / "README.md.inc")
+    top = [p for p in pages if "/" not in p]
+    derivations = [p for p in pages if p.startswith("derivations/")]
+    index = "```{include} README.md.inc\n```\n\n" + _toctree(top, "Notebooks")
+    if derivations:
+        index += "\n" + _toctree(derivations, "Derivations")
+    (src / "notebooks" / "index.md").write_text(index)
+
+    # The exercises: the student build only, made by the documented command.
+    ex = src / "exercises"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "alexnet_np",
+            "exercises",
+            "--student",
+            str(ex),
+            "--src",
+            str(root / "notebooks" / "exercises"),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    shutil.copy(root / "notebooks" / "exercises" / "README.md", ex / "README.md.inc")
+    workbook = sorted(p.stem for p in ex.glob("*.ipynb"))
+    (ex / "index.md").write_text(
+        "```{include} README.md.inc\n```\n\n" + _toctree(workbook, "The workbook (student copy)")
+    )
+    for name in workbook:
+        expected[f"exercises/{name}"] = 0  # the student copy is shown as handed out: not executed
+    log(f"exercises: {len(workbook)} workbook notebook(s), student form")
+    return expected
+
+
+def sphinx_build(root: Path, src: Path, out: Path, log=print) -> None:
+    """Sphinx's HTML build, warnings as errors, every cross-reference checked (nitpicky)."""
+    from sphinx.cmd.build import build_main
+
+    args = ["-b", "html", "-W", "--keep-going", "-n", "-q", "-c", str(root / "docs"), str(src), str(out)]
+    doctrees = src.parent / "docs-doctrees"
+    shutil.rmtree(doctrees, ignore_errors=True)  # a fresh environment: nothing stale from an earlier build
+    args += ["-d", str(doctrees)]
+    log("sphinx-build " + " ".join(args))
+    status = build_main(args)
+    if status != 0:
+        raise RuntimeError(f"sphinx-build failed (status {status}): the warnings above are errors")
+
+
+class _Page:
+    """The links, anchors and output images of one HTML page (parsed with BeautifulSoup)."""
+
+    def __init__(self, path: Path):
+        from bs4 import BeautifulSoup
+
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        self.ids = {tag["id"] for tag in soup.find_all(id=True)} | {
+            tag["name"] for tag in soup.find_all("a", attrs={"name": True})
+        }
+        self.refs = [t.get("href") for t in soup.find_all(["a", "link"]) if t.get("href")]
+        self.refs += [t.get("src") for t in soup.find_all(["img", "script"]) if t.get("src")]
+        self.output_images = [img.get("src", "") for img in soup.select(".cell_output img")]
+        self.text = soup.get_text("\n")
+
+
+def check_site(site: Path, expected_images: dict | None = None, solutions: list[str] = ()) -> list[str]:
+    """Problems found in a built site (empty when all is well).
+
+    - every internal ``href``/``src`` points at an existing file, and a ``#fragment`` at an id of that page;
+    - each page in ``expected_images`` shows exactly that many images in its cell outputs;
+    - no string of ``solutions`` appears in any page.
+    """
+    site = Path(site)
+    problems, pages = [], {}
+
+    def page(path):
+        if path not in pages:
+            pages[path] = _Page(path)
+        return pages[path]
+
+    for html in sorted(site.rglob("*.html")):
+        name = html.relative_to(site).as_posix()
+        for ref in page(html).refs:
+            parts = urlsplit(ref)
+            if parts.scheme or parts.netloc or ref.startswith(("mailto:", "javascript:")):
+                continue  # external: not ours to check offline
+            target = html if not parts.path else Path(posixpath.normpath(html.parent / unquote(parts.path)))
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_file():
+                problems.append(f"{name}: link to {ref}: no such file in the site")
+            elif (
+                parts.fragment
+                and target.suffix == ".html"
+                and unquote(parts.fragment) not in page(target).ids
+            ):
+                problems.append(f"{name}: link to {ref}: no element with id {parts.fragment!r}")
+        text = page(html).text
+        for sol in solutions:
+            if sol in text:
+                problems.append(f"{name}: shows a line of an exercise solution: {sol!r}")
+    for name, count in (expected_images or {}).items():
+        html = site / f"{name}.html"
+        if not html.is_file():
+            problems.append(f"{name}.html: missing (a notebook page)")
+            continue
+        srcs = page(html).output_images
+        if len(srcs) != count:
+            problems.append(f"{name}.html: {len(srcs)} images in its outputs, the notebook has {count}")
+        for s in srcs:
+            if not s.startswith("data:") and not (html.parent / unquote(s)).is_file():
+                problems.append(f"{name}.html: figure {s} is not in the site")
+    return problems
+
+
+def solution_lines(root: Path) -> list[str]:
+    """The non-trivial lines between the exercises' solution markers (what the site must never show)."""
+    from ..exercises.workbook import BEGIN, END
+
+    lines = []
+    for nb_path in sorted((root / "notebooks" / "exercises").glob("*.ipynb")):
+        for cell in json.loads(nb_path.read_text())["cells"]:
+            inside = False
+            for line in "".join(cell["source"]).splitlines():
+                s = line.strip()
+                if s == BEGIN:
+                    inside = True
+                elif s == END:
+                    inside = False
+                elif inside and len(s) >= 12 and not s.startswith("#"):
+                    lines.append(s)
+    return lines
+
+
+def build_site(out: Path | None = None, root: Path | None = None, log=print) -> Path:
+    """Stage, build, check; returns the site folder (``build/site`` by default). Raises on any problem."""
+    root = repo_root(root)
+    out = Path(out) if out else root / "build" / "site"
+    src = out.parent / "docs-src"
+    if out.exists():  # built afresh: Sphinx would keep pages (viewcode's) it thinks are up to date
+        if not (out / "expected-images.json").is_file() and any(out.iterdir()):
+            raise ValueError(f"--out {out}: the folder exists and holds no site built by this command")
+        shutil.rmtree(out)
+    t0 = time.perf_counter()
+    expected = stage(root, src, log)
+    (src.parent / "docs-expected-images.json").write_text(json.dumps(expected, indent=1))
+    sphinx_build(root, src, out, log)
+    (out / "expected-images.json").write_text(json.dumps(expected, indent=1))
+    problems = check_site(out, expected, solution_lines(root))
+    if not any(expected.values()):
+        problems.append(
+            "no notebook has a figure in its outputs: were they run with a non-inline MPLBACKEND?"
+        )
+    if problems:
+        raise RuntimeError(
+            f"the built site has {len(problems)} problem(s):\n" + "\n".join(f"  {p}" for p in problems)
+        )
+    pages = len(list(out.rglob("*.html")))
+    log(f"built {out}/index.html: {pages} pages, checked, in {time.perf_counter() - t0:.0f} s")
+    return out
