@@ -54,8 +54,9 @@ class LayerBudget:
 
     @property
     def gemm_intensity(self):
-        """FLOP per byte of the forward's matrix multiplies as this library runs them: a convolution reads
-        its column matrix, k² times larger than its input for stride 1, so it moves more than it must."""
+        """The arithmetic intensity (FLOP per byte) of the forward's matrix multiplies as this library runs
+        them. A convolution reads its column matrix, k² times larger than its input for stride 1, so it moves
+        more than it must."""
         return self.flops / self.gemm_traffic if self.gemm_traffic else 0.0
 
 

@@ -68,7 +68,7 @@ class SummaryRow:
 
     @property
     def train_bytes(self):
-        """Held through a training step: weights, gradients, momentum, what forward keeps, im2col."""
+        """The bytes held through a training step (weights, gradients, momentum, what forward keeps, im2col)."""
         m = self.memory
         return 3 * m["weights"] + m["buffers"] + m["kept"] + m["im2col"]
 

@@ -178,7 +178,10 @@ def stage(root: Path, src: Path, log=print) -> dict:
         page = (Path("notebooks") / rel).with_suffix("").as_posix()
         expected[page] = image_outputs(nb)
         pages.append(rel.with_suffix("").as_posix())
-    shutil.copy(root / "notebooks" / "README.md", src / "notebooks" / "README.md.inc")
+    # On the site the workbook lives in exercises/, beside notebooks/, not under it.
+    readme = (root / "notebooks" / "README.md").read_text(encoding="utf-8")
+    readme = readme.replace("](exercises/README.md)", "](../exercises/index.md)")
+    (src / "notebooks" / "README.md.inc").write_text(readme, encoding="utf-8")
     top = [p for p in pages if "/" not in p]
     derivations = [p for p in pages if p.startswith("derivations/")]
     index = "```{include} README.md.inc\n```\n\n" + _toctree(top, "Notebooks")

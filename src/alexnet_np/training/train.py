@@ -11,12 +11,13 @@ Two guards: a step whose loss or gradients are not finite stops the run with :cl
 checkpoint stays the last good one), and a final mini-batch of a single image is merged into the one
 before it (BatchNorm cannot normalise one value per channel; no image is dropped).
 
-Diagnostics (:mod:`.diagnostics`): every step runs through a :class:`~.diagnostics.StepMonitor`, so the
-first loss is checked against ln(num_classes), each epoch's record carries per-layer activation and
-gradient statistics, dead-ReLU fractions and update/weight ratios (``record["diagnostics"]``), and a
-divergence names the step, the pass and the layer where the first NaN or infinity appeared.
-:meth:`Trainer.overfit_batch` (``train --overfit-batch``) is the recipe's first sanity check: a network
-that cannot drive the loss on one fixed batch towards zero has a bug, whatever its accuracy later.
+Diagnostics (:mod:`alexnet_np.training.diagnostics`): every step runs through a
+:class:`~alexnet_np.training.diagnostics.StepMonitor`, so the first loss is checked against ln(num_classes),
+each epoch's record carries per-layer activation and gradient statistics, dead-ReLU fractions and
+update/weight ratios (``record["diagnostics"]``), and a divergence names the step, the pass and the layer
+where the first NaN or infinity appeared. :meth:`Trainer.overfit_batch` (``train --overfit-batch``) is the
+recipe's first sanity check: a network that cannot drive the loss on one fixed batch towards zero has a bug,
+whatever its accuracy later.
 """
 
 from __future__ import annotations
