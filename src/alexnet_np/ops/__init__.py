@@ -25,32 +25,54 @@ import contextlib
 import os
 import threading
 
+
+class _ThreadSetting:
+    """A choice with a process-wide default (read first from an environment variable) and a per-thread
+    override for one block: the backend and the convolution algorithm are both chosen this way."""
+
+    def __init__(self, what, choices, env, fallback):
+        self.what, self.choices, self.env, self.fallback = what, choices, env, fallback
+        self.default = None
+        self.this_thread = threading.local()  # the override, seen only by the thread that set it
+
+    def validate(self, name):
+        if name not in self.choices:
+            raise ValueError(f"unknown {self.what} {name!r}; choose one of {self.choices}")
+        return name
+
+    def set(self, name):
+        self.default = self.validate(name)
+
+    def get(self):
+        override = getattr(self.this_thread, "name", None)
+        if override is not None:
+            return override
+        if self.default is None:
+            self.default = self.validate(os.environ.get(self.env, self.fallback))
+        return self.default
+
+    @contextlib.contextmanager
+    def use(self, name):
+        previous = getattr(self.this_thread, "name", None)
+        self.this_thread.name = self.validate(name)
+        try:
+            yield
+        finally:
+            self.this_thread.name = previous
+
+
 BACKENDS = ("numba", "numpy")
-_default: str | None = None
-_this_thread = threading.local()  # use_backend's override, seen only by the thread that set it
-
-
-def _validate(name):
-    if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; choose one of {BACKENDS}")
-    return name
+_backend = _ThreadSetting("backend", BACKENDS, "ALEXNET_NP_BACKEND", "numba")
 
 
 def set_backend(name: str) -> None:
     """Select the backend for every thread of this process (a ``use_backend`` block still wins inside it)."""
-    global _default
-    _default = _validate(name)
+    _backend.set(name)
 
 
 def get_backend() -> str:
     """The name of the backend in use in this thread."""
-    global _default
-    override = getattr(_this_thread, "name", None)
-    if override is not None:
-        return override
-    if _default is None:
-        _default = _validate(os.environ.get("ALEXNET_NP_BACKEND", "numba"))
-    return _default
+    return _backend.get()
 
 
 def fast() -> bool:
@@ -58,18 +80,12 @@ def fast() -> bool:
     return get_backend() == "numba"
 
 
-@contextlib.contextmanager
 def use_backend(name: str):
     """Context manager: run a block with another backend in this thread, then restore the previous one.
 
     Other threads keep theirs: two threads may each hold a different backend at once.
     """
-    previous = getattr(_this_thread, "name", None)
-    _this_thread.name = _validate(name)
-    try:
-        yield
-    finally:
-        _this_thread.name = previous
+    return _backend.use(name)
 
 
 # ---- the convolution algorithm ------------------------------------------------------------------
@@ -78,43 +94,24 @@ def use_backend(name: str):
 # (Conv2d.conv_algorithm); "im2col" and "winograd" force one (a layer where Winograd does not apply raises).
 
 CONV_ALGORITHMS = ("auto", "im2col", "winograd")
-_conv_default: str | None = None
-_conv_this_thread = threading.local()
-
-
-def validate_conv_algorithm(name):
-    if name not in CONV_ALGORITHMS:
-        raise ValueError(f"unknown convolution algorithm {name!r}; choose one of {CONV_ALGORITHMS}")
-    return name
+_conv = _ThreadSetting("convolution algorithm", CONV_ALGORITHMS, "ALEXNET_NP_CONV_ALGORITHM", "auto")
+validate_conv_algorithm = _conv.validate
 
 
 def set_conv_algorithm(name: str) -> None:
     """Select the convolution algorithm for every thread of this process (``use_conv_algorithm`` still wins)."""
-    global _conv_default
-    _conv_default = validate_conv_algorithm(name)
+    _conv.set(name)
 
 
 def get_conv_algorithm() -> str:
     """The convolution algorithm in use in this thread (the starting default: ``ALEXNET_NP_CONV_ALGORITHM``
     or ``"auto"``)."""
-    global _conv_default
-    override = getattr(_conv_this_thread, "name", None)
-    if override is not None:
-        return override
-    if _conv_default is None:
-        _conv_default = validate_conv_algorithm(os.environ.get("ALEXNET_NP_CONV_ALGORITHM", "auto"))
-    return _conv_default
+    return _conv.get()
 
 
-@contextlib.contextmanager
 def use_conv_algorithm(name: str):
     """Context manager: run a block with another convolution algorithm in this thread, then restore it.
 
     A layer built with an explicit ``algorithm=`` keeps its own; other threads keep theirs.
     """
-    previous = getattr(_conv_this_thread, "name", None)
-    _conv_this_thread.name = validate_conv_algorithm(name)
-    try:
-        yield
-    finally:
-        _conv_this_thread.name = previous
+    return _conv.use(name)
