@@ -7,6 +7,7 @@ import pytest
 
 CORE = [
     "alexnet_np",
+    "alexnet_np.errors",
     "alexnet_np.shapes",
     "alexnet_np.ops",
     "alexnet_np.ops.reference",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import BadFile
 from ..preprocessing import Preprocessing, center_crop_hwc, resize_shorter_side
 
 SAMPLE_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "china", "flower")
@@ -38,7 +39,7 @@ def sample_image(name="astronaut") -> np.ndarray:
 # ---- data sets -------------------------------------------------------------------------------
 
 
-class DataError(ValueError):
+class DataError(BadFile):
     """A data set that cannot be loaded: a missing or empty folder, an unreadable image."""
 
 
