@@ -230,50 +230,10 @@ def roofline_points(budget, gemm_gflops, bandwidth_gbs):
 
 # -- measured ---------------------------------------------------------------------------------------
 
-_MEASURE = r"""
-import gc, json, sys
-import numpy as np
-import alexnet_np as an
-from alexnet_np import ops
-from alexnet_np.ops import kernels, reference
-
-def status(field):
-    with open("/proc/self/status") as f:
-        return next(int(l.split()[1]) * 1024 for l in f if l.startswith(field + ":"))
-
-def steps(model, x, labels, count):
-    loss = an.CrossEntropyLoss()
-    velocity = {k: np.zeros_like(v) for k, v in model.params.items()}
-    update = kernels.sgd_paper_update if ops.fast() else reference.sgd_paper_update
-    for _ in range(count):
-        loss.forward(model.forward(x, train=True), labels)
-        model.backward(loss.backward(), input_grad=False)
-        for k, w in model.params.items():  # the paper's SGD, as training.optim.SGD runs it
-            update(w, velocity[k], model.grads[k], 0.9, 5e-4, 0.01)
-    return velocity
-
-variant, batch, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-small = an.AlexNet(variant, num_classes=10)  # compiles (or loads) every kernel the step uses
-steps(small, np.ones((2, 3, *small.input_size), np.float32), np.zeros(2, np.int64), 1)
-a = np.ones((2048, 2048), np.float32)
-a @ a  # the BLAS library's work buffers, touched in full by a large product: part of the baseline
-del small, a
-gc.collect()
-baseline = status("VmRSS")
-model = an.AlexNet(variant, num_classes=1000)
-rng = np.random.default_rng(0)
-x = rng.standard_normal((batch, 3, *model.input_size)).astype(np.float32)
-labels = rng.integers(0, 1000, size=batch)
-built = status("VmRSS")
-with open("/proc/self/clear_refs", "w") as f:
-    f.write("5")  # resets the peak (VmHWM) to the present resident size
-velocity = steps(model, x, labels, count)
-print(json.dumps(dict(baseline=baseline, built=built, peak=status("VmHWM"))))
-"""
-
 
 def measure_training_peak(variant="single_tower", batch=32, steps=2, release=True, timeout=600):
-    """Peak resident bytes of ``steps`` training steps in a fresh Python process (Linux).
+    """Peak resident bytes of ``steps`` training steps in a fresh Python process (Linux):
+    ``python -m alexnet_np.peak_memory`` (:func:`alexnet_np.peak_memory.measure`).
 
     The process imports the library, runs one step of the variant at batch 2 (so every kernel is compiled
     or loaded) and one large matrix product (the BLAS library's work buffers), then reads its resident
@@ -296,7 +256,7 @@ def measure_training_peak(variant="single_tower", batch=32, steps=2, release=Tru
     if release:
         env.update(MALLOC_MMAP_THRESHOLD_=str(MiB), NUMPY_MADVISE_HUGEPAGE="0")
     r = subprocess.run(
-        [sys.executable, "-c", _MEASURE, variant, str(batch), str(steps)],
+        [sys.executable, "-m", "alexnet_np.peak_memory", variant, str(batch), str(steps)],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -48,8 +48,8 @@ from .layers import (
     ReLU,
     Sequential,
     Tanh,
-    _check_dtype,
 )
+from .layers.base import _check_dtype
 from .preprocessing import Preprocessing
 
 VARIANTS = ("single_tower", "paper", "torchvision", "seed_keras", "mini")

@@ -26,6 +26,15 @@ def pair(value, name: str = "value") -> tuple[int, int]:
     raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
 
 
+def ceil_div(a: int, b: int) -> int:
+    """``⌈a / b⌉`` for ints (b > 0), exactly, without floats: how many tiles of ``b`` cover ``a``.
+
+    >>> ceil_div(13, 5)   # 13 outputs in tiles of 5: three tiles, the last overhanging
+    3
+    """
+    return -(-a // b)
+
+
 def conv_output_size(
     n: int, kernel_size: int, stride: int = 1, padding: int = 0, ceil_mode: bool = False
 ) -> int:
@@ -53,7 +62,7 @@ def conv_output_size(
         )
     span = n + 2 * padding - kernel_size
     if ceil_mode:
-        out = -(-span // stride) + 1
+        out = ceil_div(span, stride) + 1
         if out > 1 and (out - 1) * stride >= n + padding:  # the last window would start past the input
             out -= 1
     else:

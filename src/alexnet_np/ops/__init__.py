@@ -25,6 +25,8 @@ import contextlib
 import os
 import threading
 
+from ..errors import BadArgument
+
 
 class _ThreadSetting:
     """A choice with a process-wide default (read first from an environment variable) and a per-thread
@@ -35,10 +37,17 @@ class _ThreadSetting:
         self.default = None
         self.this_thread = threading.local()  # the override, seen only by the thread that set it
 
-    def validate(self, name):
+    def validate(self, name, source=None):
+        """``name`` if it is one of the choices (exactly: no case folding, no spaces), else BadArgument naming
+        ``source`` (where the value came from) when given."""
         if name not in self.choices:
-            raise ValueError(f"unknown {self.what} {name!r}; choose one of {self.choices}")
+            where = f"{source}: " if source else ""
+            raise BadArgument(f"{where}unknown {self.what} {name!r}; choose one of {self.choices}")
         return name
+
+    def from_environment(self):
+        """The process default from the environment variable (or the fallback), checked."""
+        return self.validate(os.environ.get(self.env, self.fallback), f"environment variable {self.env}")
 
     def set(self, name):
         self.default = self.validate(name)
@@ -48,7 +57,7 @@ class _ThreadSetting:
         if override is not None:
             return override
         if self.default is None:
-            self.default = self.validate(os.environ.get(self.env, self.fallback))
+            self.default = self.from_environment()
         return self.default
 
     @contextlib.contextmanager
@@ -59,6 +68,13 @@ class _ThreadSetting:
             yield
         finally:
             self.this_thread.name = previous
+
+
+def check_environment() -> None:
+    """Check ``ALEXNET_NP_BACKEND`` and ``ALEXNET_NP_CONV_ALGORITHM`` now (BadArgument naming the variable), so
+    a program can refuse a bad setting before it loads any data (the first layer would refuse it anyway)."""
+    _backend.get()
+    _conv.get()
 
 
 BACKENDS = ("numba", "numpy")

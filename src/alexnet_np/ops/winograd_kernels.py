@@ -41,13 +41,12 @@ Threads: the wrappers are ``@serialised`` (:mod:`alexnet_np.ops.threads`), like 
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from numba import njit, prange
 
+from ..shapes import ceil_div
 from .threads import serialised
-from .winograd_reference import default_tile, winograd_matrices, winograd_tiles
+from .winograd_reference import check, winograd_matrices, winograd_tiles
 
 # FMA contraction only: a·b + c may be fused into one rounding. No flag that assumes finite values
 # ('nnan', 'ninf', 'fast'), so NaN and Inf propagate exactly as IEEE arithmetic says.
@@ -302,20 +301,7 @@ def _output_adjoint_loop(dyh, AT, th, tw, dMt):
                                 dMt[p, xi, k] += coef * tmp[u, b, k]
 
 
-# ---- wrappers: the same inputs and outputs as the reference stages -----------------------------
-
-
-def _buffer(work, name, shape, dtype):
-    """A work array kept in the dict ``work`` and reused while its shape and dtype stay the same.
-
-    Reuse matters: a fresh 100 MB array costs page faults on first touch every call.
-    """
-    if work is None:
-        return np.empty(shape, dtype=dtype)
-    buf = work.get(name)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = work[name] = np.empty(shape, dtype=dtype)
-    return buf
+# ---- wrappers: the twins of the reference stages (same names and positional arguments) -------------
 
 
 def _channels_last(a):
@@ -339,9 +325,17 @@ def tile_major(v):
     return np.ascontiguousarray(v.transpose(2, 0, 1, 3)).reshape(p, a2, groups * cg)
 
 
+def shape_only(shape, dtype):
+    """A read-only all-zero array of ``shape`` that takes no memory (every stride 0): stands for the input in
+    :func:`conv2d_winograd_backward` when its transform ``V`` is passed, since only x's shape is then read."""
+    return np.broadcast_to(np.zeros((), dtype=dtype), shape)
+
+
 @serialised
-def filter_transform(weight, G, groups=1, out=None):
-    """weight: (F, C/groups, r, r) -> U: (α², groups, C/groups, F/groups); see the reference."""
+def filter_transform(weight, G, groups=1, *, out=None):
+    """weight: (F, C/groups, r, r) -> U: (α², groups, C/groups, F/groups); ``out``: a C-contiguous U to fill.
+
+    Twin: :func:`alexnet_np.ops.winograd_reference.filter_transform`."""
     f, cg = weight.shape[:2]
     alpha = G.shape[0]
     U = np.empty((alpha * alpha, groups, cg, f // groups), dtype=weight.dtype) if out is None else out
@@ -350,19 +344,23 @@ def filter_transform(weight, G, groups=1, out=None):
 
 
 @serialised
-def filter_transform_adjoint(dU, G, r, out=None):
-    """dU: (α², groups, C/groups, F/groups) -> dw: (F, C/groups, r, r); ``out``: a C-contiguous dw to fill."""
-    _, groups, cg, fg = dU.shape
-    dw = np.empty((groups * fg, cg, r, r), dtype=dU.dtype) if out is None else out
-    _filter_adjoint_loop(np.ascontiguousarray(dU), G, dw)
+def filter_transform_adjoint(du, G, *, out=None):
+    """dU: (α², groups, C/groups, F/groups) -> dw: (F, C/groups, r, r); ``out``: a C-contiguous dw to fill.
+
+    Twin: :func:`alexnet_np.ops.winograd_reference.filter_transform_adjoint`."""
+    _, groups, cg, fg = du.shape
+    r = G.shape[1]
+    dw = np.empty((groups * fg, cg, r, r), dtype=du.dtype) if out is None else out
+    _filter_adjoint_loop(np.ascontiguousarray(du), G, dw)
     return dw
 
 
 @serialised
-def input_transform(x, BT, m, padding=0, groups=1, out=None):
+def input_transform(x, BT, m, padding=0, groups=1, *, out=None):
     """x: (N, C, H, W) -> V: (α², groups, P, C/groups), a :func:`gemm_view` of tile-major memory.
 
     ``out``: a (P, α², C) C-contiguous buffer to fill.
+    Twin: :func:`alexnet_np.ops.winograd_reference.input_transform`.
     """
     n, c, h, w = x.shape
     alpha = BT.shape[0]
@@ -373,34 +371,40 @@ def input_transform(x, BT, m, padding=0, groups=1, out=None):
 
 
 @serialised
-def input_transform_adjoint(dV, BT, x_shape, m, padding=0):
-    """dV: (α², groups, P, C/groups) -> dx: (N, C, H, W), channels-last in memory."""
+def input_transform_adjoint(dv, BT, x_shape, m, padding=0):
+    """dV: (α², groups, P, C/groups) -> dx: (N, C, H, W), channels-last in memory.
+
+    Twin: :func:`alexnet_np.ops.winograd_reference.input_transform_adjoint`."""
     n, c, h, w = x_shape
     alpha = BT.shape[0]
     _, _, th, tw = winograd_tiles(h, w, alpha - m + 1, padding, m)
-    dxh = np.zeros((n, h, w, c), dtype=dV.dtype)
-    _input_adjoint_loop(tile_major(dV), BT, m, padding, th, tw, dxh)
+    dxh = np.zeros((n, h, w, c), dtype=dv.dtype)
+    _input_adjoint_loop(tile_major(dv), BT, m, padding, th, tw, dxh)
     return dxh.transpose(0, 3, 1, 2)
 
 
 @serialised
-def output_transform(M, AT, n, ho, wo, bias=None):
-    """M: (α², groups, P, F/groups) -> y: (N, F, H_out, W_out), channels-last in memory (+ bias)."""
+def output_transform(M, AT, n, ho, wo, *, bias=None):
+    """M: (α², groups, P, F/groups) -> y: (N, F, H_out, W_out), channels-last in memory (+ ``bias``).
+
+    Twin: :func:`alexnet_np.ops.winograd_reference.output_transform`."""
     _, groups, _, fg = M.shape
     m = AT.shape[0]
     f = groups * fg
     yh = np.empty((n, ho, wo, f), dtype=M.dtype)
     b = np.zeros(f, dtype=M.dtype) if bias is None else np.ascontiguousarray(bias, dtype=M.dtype)
-    _output_transform_loop(tile_major(M), AT, b, -(-ho // m), -(-wo // m), yh)
+    _output_transform_loop(tile_major(M), AT, b, ceil_div(ho, m), ceil_div(wo, m), yh)
     return yh.transpose(0, 3, 1, 2)
 
 
 @serialised
-def output_transform_adjoint(dout, AT, groups=1, out=None):
-    """dY: (N, F, H_out, W_out) -> dM: (α², groups, P, F/groups), a :func:`gemm_view`; ``out``: (P, α², F)."""
+def output_transform_adjoint(dout, AT, groups=1, *, out=None):
+    """dY: (N, F, H_out, W_out) -> dM: (α², groups, P, F/groups), a :func:`gemm_view`; ``out``: (P, α², F).
+
+    Twin: :func:`alexnet_np.ops.winograd_reference.output_transform_adjoint`."""
     n, f, ho, wo = dout.shape
     m, alpha = AT.shape
-    th, tw = -(-ho // m), -(-wo // m)
+    th, tw = ceil_div(ho, m), ceil_div(wo, m)
     dmt = np.empty((n * th * tw, alpha * alpha, f), dtype=dout.dtype) if out is None else out
     _output_adjoint_loop(_channels_last(dout), AT, th, tw, dmt)
     return gemm_view(dmt, groups)
@@ -422,100 +426,84 @@ def matrices(m, r, dtype):
     return _MATRICES[key]
 
 
-@serialised
-def conv2d_winograd_forward(x, weight, bias=None, padding=0, groups=1, m=None, work=None, timings=None):
-    """Stride-1 convolution by Winograd F(m×m, r×r): x: (N, C, H, W), weight: (F, C/groups, r, r),
-    bias: (F,) or None -> (y: (N, F, H_out, W_out) channels-last in memory, cache for the backward).
-
-    Steps: U = filter transform (recomputed every call: an optimiser updates the weights in
-    place), V = input transform, M = V @ U (one stacked np.matmul over (ξ, group), on
-    :func:`gemm_view` s of tile-major buffers), y = output transform + bias.
-    ``work``: a dict the caller keeps between calls; the U, V, M buffers live there and are
-    reused, so the returned cache is valid until the next forward with the same ``work``.
-    ``timings``: a dict to which the seconds of each stage are added (for the benchmark).
-    """
-    n, c, h, w = x.shape
-    f, cg, r, r2 = weight.shape
-    if r != r2 or c != cg * groups or f % groups or x.dtype != weight.dtype:
-        raise ValueError(
-            f"winograd: x {x.shape} {x.dtype} and weight {weight.shape} {weight.dtype} "
-            f"do not match (square filters, groups={groups})"
-        )
-    ho, wo, _, _ = winograd_tiles(h, w, r, padding, 1)
-    m = default_tile(r, ho, wo) if m is None else m
+def work_shapes(x_shape, weight_shape, padding, groups, m):
+    """Shapes of the work arrays of a forward on ``x_shape``: {"U": (α², groups, C/groups, F/groups),
+    "V": (P, α², C), "M": (P, α², F)} (V and M tile-major; dV and dM have the shapes of V and M)."""
+    n, c, h, w = x_shape
+    f, cg, r, _ = weight_shape
     _, _, th, tw = winograd_tiles(h, w, r, padding, m)
-    AT, G, BT = matrices(m, r, x.dtype)
     a2, p = (m + r - 1) ** 2, n * th * tw
-    clock = _Clock(timings)
-    U = filter_transform(weight, G, groups, out=_buffer(work, "U", (a2, groups, cg, f // groups), x.dtype))
-    clock("filter")
-    V = input_transform(x, BT, m, padding, groups, out=_buffer(work, "V", (p, a2, c), x.dtype))
-    clock("input")
-    mt = _buffer(work, "M", (p, a2, f), x.dtype)
-    np.matmul(V, U, out=gemm_view(mt, groups))
-    clock("gemm")
-    yh = np.empty((n, ho, wo, f), dtype=x.dtype)
-    b = np.zeros(f, dtype=x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
-    _output_transform_loop(mt, AT, b, th, tw, yh)
-    clock("output")
-    cache = dict(U=U, V=V, x_shape=x.shape, padding=padding, m=m, r=r, groups=groups)
-    return yh.transpose(0, 3, 1, 2), cache
+    return {"U": (a2, groups, cg, f // groups), "V": (p, a2, c), "M": (p, a2, f)}
+
+
+def _work(buf, shape, dtype):
+    return np.empty(shape, dtype=dtype) if buf is None else buf
 
 
 @serialised
-def conv2d_winograd_backward(dout, cache, input_grad=True, work=None, dw_out=None, timings=None):
+def conv2d_winograd(x, weight, bias=None, padding=0, groups=1, m=None, *, U=None, V=None, M=None):
+    """Stride-1 convolution by Winograd F(m×m, r×r): x: (N, C, H, W), weight: (F, C/groups, r, r),
+    bias: (F,) or None -> y: (N, F, H_out, W_out), channels-last in memory.
+
+    Steps: U = filter transform, V = input transform, M = V @ U (one stacked np.matmul over (ξ, group),
+    on :func:`gemm_view` s of tile-major buffers), y = output transform + bias. ``U``, ``V``, ``M``: work
+    arrays to fill (shapes: :func:`work_shapes`), made here when None; a caller that keeps ``V`` passes it
+    to :func:`conv2d_winograd_backward` instead of the input.
+    Twin: :func:`alexnet_np.ops.winograd_reference.conv2d_winograd`.
+    """
+    n, c, h, w, f, r, m = check(x.shape, x.dtype, weight, padding, groups, m)
+    ho, wo, _, _ = winograd_tiles(h, w, r, padding, m)
+    shapes = work_shapes(x.shape, weight.shape, padding, groups, m)
+    AT, G, BT = matrices(m, r, x.dtype)
+    U = filter_transform(weight, G, groups, out=_work(U, shapes["U"], x.dtype))
+    V = input_transform(x, BT, m, padding, groups, out=_work(V, shapes["V"], x.dtype))
+    Mg = gemm_view(_work(M, shapes["M"], x.dtype), groups)
+    np.matmul(V, U, out=Mg)
+    return output_transform(Mg, AT, n, ho, wo, bias=bias)
+
+
+@serialised
+def conv2d_winograd_backward(
+    dout,
+    x,
+    weight,
+    padding=0,
+    groups=1,
+    m=None,
+    *,
+    V=None,
+    input_grad=True,
+    dw=None,
+    U=None,
+    dM=None,
+    dV=None,
+):
     """dout: (N, F, H_out, W_out) -> (dx or None, dw: (F, C/groups, r, r), db: (F,)).
 
     dM = A dY Aᵀ (output-transform adjoint); dU = Vᵀ dM and dV = dM Uᵀ (stacked GEMMs; np.matmul
     hands the transposed views to BLAS without copies); dw = Gᵀ dU G; dx = Σ_tiles B dV Bᵀ.
-    ``input_grad=False`` skips dx (the first layer). ``dw_out``: a C-contiguous array to write dw into.
+    U is recomputed from ``weight`` as it is now. ``V``: the forward's input transform (a :func:`gemm_view`),
+    so x is not transformed again (only its shape is read: pass :func:`shape_only`). ``input_grad=False``
+    skips dx (the first layer). ``dw``: a C-contiguous array to write dw into; ``U``, ``dM``, ``dV``: work
+    arrays (the shapes of U, M and V in :func:`work_shapes`), made here when None.
+    Twin: :func:`alexnet_np.ops.winograd_reference.conv2d_winograd_backward`.
     """
-    U, V, m, r, groups = cache["U"], cache["V"], cache["m"], cache["r"], cache["groups"]
-    n, c, h, w = cache["x_shape"]
+    n, c, h, w, f, r, m = check(x.shape, x.dtype, weight, padding, groups, m)
     AT, G, BT = matrices(m, r, dout.dtype)
-    a2, _, p, _ = V.shape
-    f = dout.shape[1]
-    _, _, th, tw = winograd_tiles(h, w, r, cache["padding"], m)
-    clock = _Clock(timings)
-    dmt = _buffer(work, "dM", (p, a2, f), dout.dtype)
-    _output_adjoint_loop(_channels_last(dout), AT, th, tw, dmt)
-    dM = gemm_view(dmt, groups)
-    clock("output_adjoint")
-    dU = _buffer(work, "dU", U.shape, dout.dtype)
-    np.matmul(V.swapaxes(-1, -2), dM, out=dU)
-    clock("gemm_dw")
-    dw = filter_transform_adjoint(dU, G, r, out=dw_out)
+    if V is None:
+        V = input_transform(x, BT, m, padding, groups)
+    shapes = work_shapes((n, c, h, w), weight.shape, padding, groups, m)
+    dM = output_transform_adjoint(dout, AT, groups, out=_work(dM, shapes["M"], dout.dtype))
+    dU = np.matmul(V.swapaxes(-1, -2), dM)  # (α², groups, C/groups, F/groups)
+    dw = filter_transform_adjoint(dU, G, out=dw)
     db = dout.sum(axis=(0, 2, 3))
-    clock("filter_adjoint")
     dx = None
     if input_grad:
-        dvt = _buffer(work, "dV", (p, a2, c), dout.dtype)
+        U = filter_transform(weight, G, groups, out=_work(U, shapes["U"], dout.dtype))
+        dvt = _work(dV, shapes["V"], dout.dtype)
         np.matmul(dM, U.swapaxes(-1, -2), out=gemm_view(dvt, groups))
-        clock("gemm_dx")
-        dxh = np.zeros((n, h, w, c), dtype=dout.dtype)
-        _input_adjoint_loop(dvt, BT, m, cache["padding"], th, tw, dxh)
-        dx = dxh.transpose(0, 3, 1, 2)
-        clock("input_adjoint")
+        dx = input_transform_adjoint(gemm_view(dvt, groups), BT, (n, c, h, w), m, padding)
     return dx, dw, db
-
-
-class _Clock:
-    """Adds the seconds since the previous call to ``timings[name]`` (does nothing without a dict).
-
-    ``_Clock.timer``: the clock read (wall clock; a benchmark may swap in ``time.process_time``).
-    """
-
-    timer = staticmethod(time.perf_counter)
-
-    def __init__(self, timings):
-        self.timings = timings
-        self.t = self.timer()
-
-    def __call__(self, name):
-        if self.timings is not None:
-            t = self.timer()
-            self.timings[name] = self.timings.get(name, 0.0) + t - self.t
-            self.t = t
 
 
 KERNELS = (

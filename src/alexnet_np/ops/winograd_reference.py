@@ -56,7 +56,8 @@ from math import prod
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..shapes import conv_output_size
+from ..errors import BadArgument
+from ..shapes import ceil_div, conv_output_size
 
 # ---- transform matrices --------------------------------------------------------------------------
 
@@ -138,7 +139,7 @@ def winograd_matrices(m, r, dtype=np.float64, points=None):
 def winograd_tiles(h, w, r, padding, m):
     """(H_out, W_out, tiles_h, tiles_w) for a stride-1 r×r convolution tiled by m×m outputs."""
     ho, wo = conv_output_size(h, r, 1, padding), conv_output_size(w, r, 1, padding)
-    return ho, wo, -(-ho // m), -(-wo // m)
+    return ho, wo, ceil_div(ho, m), ceil_div(wo, m)
 
 
 def gemm_multiplies(ho, wo, r, m, in_per_group, out_channels):
@@ -148,7 +149,7 @@ def gemm_multiplies(ho, wo, r, m, in_per_group, out_channels):
     transforms' own multiplies are left out: they scale with C_in + C_out, not C_in·C_out (notebook 08).
     """
     alpha = m + r - 1
-    return alpha * alpha * -(-ho // m) * -(-wo // m) * in_per_group * out_channels
+    return alpha * alpha * ceil_div(ho, m) * ceil_div(wo, m) * in_per_group * out_channels
 
 
 def default_tile(r, ho, wo, max_alpha=8):
@@ -192,24 +193,42 @@ def auto_tile(n, r, ho, wo, max_alpha=8, filter_weight=FILTER_TRANSFORM_WEIGHT):
     best = None
     for m in range(1, max(2, max_alpha - r + 2)):
         alpha = m + r - 1
-        cost = n * alpha * alpha * -(-ho // m) * -(-wo // m) + filter_weight * filter_transform_multiplies(
-            r, m
-        )
+        tiles = ceil_div(ho, m) * ceil_div(wo, m)
+        cost = n * alpha * alpha * tiles + filter_weight * filter_transform_multiplies(r, m)
         if best is None or cost < best[1]:
             best = (m, cost)
     return best
 
 
-def _check(x, weight, padding, groups):
-    n, c, h, w = x.shape
+MAX_ALPHA = 8
+"""The largest transform size α = m + r − 1 that runs: past it the float32 error bound is not met (module
+docstring, "Accuracy"), so a kernel wider than 8 has no Winograd tile and a larger tile is refused."""
+
+
+def check(x_shape, x_dtype, weight, padding=0, groups=1, m=None):
+    """The checks both twins run on a convolution's arguments, once: ``(n, c, h, w, f, r, m)`` with the tile m
+    chosen (:func:`default_tile`) when None. Refuses (BadArgument) a non-square filter, channels that do not
+    match ``groups``, dtypes that differ, and α = m + r − 1 > :data:`MAX_ALPHA`."""
+    n, c, h, w = x_shape
     f, cg, r, r2 = weight.shape
     if r != r2:
-        raise ValueError(f"winograd: square filters only, got {r}x{r2}")
+        raise BadArgument(f"winograd: square filters only, got {r}x{r2}")
     if c != cg * groups or f % groups:
-        raise ValueError(f"winograd: x {x.shape} and weight {weight.shape} do not match groups={groups}")
-    if x.dtype != weight.dtype:
-        raise TypeError(f"winograd: x is {x.dtype} but weight is {weight.dtype}")
-    return n, c, h, w, f, r
+        raise BadArgument(
+            f"winograd: x {tuple(x_shape)} and weight {weight.shape} do not match groups={groups}"
+        )
+    if np.dtype(x_dtype) != weight.dtype:
+        raise TypeError(f"winograd: x is {np.dtype(x_dtype)} but weight is {weight.dtype}")
+    if r > MAX_ALPHA:
+        raise BadArgument(
+            f"winograd: a {r}×{r} filter needs α = m + {r} − 1 > {MAX_ALPHA} for every tile m >= 1, past the "
+            f"float32 error bound; use im2col"
+        )
+    ho, wo, _, _ = winograd_tiles(h, w, r, padding, 1)
+    m = default_tile(r, ho, wo) if m is None else m
+    if m < 1 or m + r - 1 > MAX_ALPHA:
+        raise BadArgument(f"winograd: F({m}, {r}) has α = {m + r - 1}; need 1 <= m and α <= {MAX_ALPHA}")
+    return n, c, h, w, f, r, m
 
 
 # ---- the four transforms and their adjoints ------------------------------------------------------
@@ -274,7 +293,7 @@ def output_transform(M, AT, n, ho, wo):
     """M: (α², groups, P, F/groups) -> y: (N, F, H_out, W_out), tile Y = Aᵀ M[:, p, k] A (m×m), cropped."""
     a2, groups, _, fg = M.shape
     m, alpha = AT.shape
-    th, tw = -(-ho // m), -(-wo // m)
+    th, tw = ceil_div(ho, m), ceil_div(wo, m)
     mt = M.reshape(alpha, alpha, groups, n, th, tw, fg).transpose(
         3, 2, 6, 4, 5, 0, 1
     )  # (N, g, F/g, th, tw, α, α)
@@ -290,7 +309,7 @@ def output_transform_adjoint(dout, AT, groups=1):
     """
     n, f, ho, wo = dout.shape
     m, alpha = AT.shape
-    th, tw = -(-ho // m), -(-wo // m)
+    th, tw = ceil_div(ho, m), ceil_div(wo, m)
     dy = np.zeros((n, f, th * m, tw * m), dtype=dout.dtype)
     dy[:, :, :ho, :wo] = dout
     dy = dy.reshape(n, f, th, m, tw, m).transpose(0, 1, 2, 4, 3, 5)  # (N, F, th, tw, m, m)
@@ -309,9 +328,8 @@ def conv2d_winograd(x, weight, bias=None, padding=0, groups=1, m=None):
     ``m``: output tile size (``None``: :func:`default_tile`). Same result as im2col + GEMM up to
     rounding; the rounding error grows with α = m + r − 1 (tests/test_winograd.py bounds it).
     """
-    n, c, h, w, f, r = _check(x, weight, padding, groups)
-    ho, wo, _, _ = winograd_tiles(h, w, r, padding, 1)
-    m = default_tile(r, ho, wo) if m is None else m
+    n, c, h, w, f, r, m = check(x.shape, x.dtype, weight, padding, groups, m)
+    ho, wo, _, _ = winograd_tiles(h, w, r, padding, m)
     AT, G, BT = winograd_matrices(m, r, x.dtype)
     U = filter_transform(weight, G, groups)  # (α², groups, C/groups, F/groups)
     V = input_transform(x, BT, m, padding, groups)  # (α², groups, P, C/groups)
@@ -329,9 +347,7 @@ def conv2d_winograd_backward(dout, x, weight, padding=0, groups=1, m=None):
     docstring): dM = A dY Aᵀ; dU = Vᵀ dM, dw = Gᵀ dU G; dV = dM Uᵀ, dx = Σ_tiles B dV Bᵀ.
     U and V are recomputed here (the Numba path keeps them from the forward pass).
     """
-    n, c, h, w, f, r = _check(x, weight, padding, groups)
-    ho, wo, _, _ = winograd_tiles(h, w, r, padding, 1)
-    m = default_tile(r, ho, wo) if m is None else m
+    n, c, h, w, f, r, m = check(x.shape, x.dtype, weight, padding, groups, m)
     AT, G, BT = winograd_matrices(m, r, x.dtype)
     U = filter_transform(weight, G, groups)
     V = input_transform(x, BT, m, padding, groups)

@@ -42,6 +42,10 @@ import time
 
 import numpy as np
 
+from ..peak_memory import peak_rss, reset_peak, rss
+
+MiB = 2**20
+
 
 def _threads():
     return int(os.environ.get("ALEXNET_NP_BENCH_THREADS", os.cpu_count() or 1))
@@ -300,26 +304,17 @@ def measure_memory(framework, variant, batch, steps=3):
     runner = OursRunner(variant, batch) if framework == "numpy" else TorchRunner(variant, batch)
     if framework == "torch":
         runner.torch.set_num_threads(_threads())
-    baseline = _status_mib("VmRSS")
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
+    baseline = rss() / MiB
+    reset_peak()
     for _ in range(steps):
         runner.train_step()
     return dict(
         framework=framework,
         variant=variant,
         batch=batch,
-        peak_growth_mib=_status_mib("VmHWM") - baseline,
+        peak_growth_mib=peak_rss() / MiB - baseline,
         baseline_mib=baseline,
     )
-
-
-def _status_mib(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def memory_in_subprocess(framework, variant, batch):

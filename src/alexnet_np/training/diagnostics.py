@@ -7,9 +7,9 @@ learning process", computed from the live layer objects through their public con
 * :func:`check_initial_loss`: at initialisation a classifier should be unsure, and a uniform softmax over
   K classes has cross-entropy ln K (2.303 for 10 classes). A first loss far from it says the last layer or
   the input is badly scaled before a single step is taken.
-* :class:`StepMonitor`: runs a training step's forward and backward one layer at a time (the same calls, in
-  the same order, as ``Sequential.forward``/``backward``: the numbers are bit for bit those of the model's
-  own pass, and nothing more is kept alive) and, per layer,
+* :class:`StepMonitor`: a pair of hooks on the model's own forward and backward pass
+  (:meth:`Sequential.hooks <alexnet_np.layers.Sequential.hooks>`: the numbers are those of the model's pass,
+  with its input checks and its thread lock, and nothing more is kept alive) that notes, per layer,
 
   - the mean, standard deviation and RMS of its output (the activations) and of the gradient arriving at
     its output (∂L/∂output), computed so that a float32 overflow in the statistics cannot be mistaken for
@@ -160,6 +160,7 @@ class StepMonitor:
         self.first_non_finite: NonFinite | None = None
         self.activations: dict[str, np.ndarray] = {}
         self.gradients: dict[str, np.ndarray] = {}
+        self._first = True  # the first forward looks for gating layers
         self._gating = None  # names of the layers with a gate, found on the first forward (a max pool's
         # kink_pattern is a whole pooling pass: asked once, not every step)
         self._reset()
@@ -175,55 +176,56 @@ class StepMonitor:
         return finite
 
     def forward(self, x, train=True):
-        """x: (N, ...) -> the model's output, computed layer by layer; statistics and finiteness noted."""
+        """x: (N, ...) -> the model's output, by the model's own forward; statistics and finiteness noted."""
         self.first_non_finite = None
         self.steps += 1
         if not _finite(x):
             self.first_non_finite = NonFinite("forward", "input", "the data hold NaN or inf")
-        first = self._gating is None
-        if first:
+        self._first = self._gating is None
+        if self._first:
             self._gating = set()
-        for name, layer in self.model.layers.items():
-            gate = _gate(layer, x) if first or name in self._gating else None
-            if gate is not None:
-                self._gating.add(name)
-                opened = gate.any(axis=0)  # open for at least one image of the batch
-                seen = self._open.get(name)
-                self._open[name] = opened if seen is None or seen.shape != opened.shape else seen | opened
-            x = layer.forward(x, train=train)
-            if self.keep:
-                self.activations[name] = x
-            if not self._note("activations", name, x) and self.first_non_finite is None:
-                bad = [k for k, p in layer.params.items() if not _finite(p)]
-                if bad:
-                    detail = f"its {', '.join(bad)} already held NaN or inf: an earlier update overflowed"
-                elif layer.params:
-                    largest = max(float(np.max(np.abs(p))) for p in layer.params.values())
-                    detail = f"its input and parameters were finite, the largest |parameter| {largest:.1e}"
-                else:
-                    detail = "its input was finite"
-                self.first_non_finite = NonFinite("forward", name, detail)
-        return x
+        with self.model.hooks(forward=self._after_forward):
+            return self.model.forward(x, train=train)
 
     def backward(self, dlogits):
-        """Backward from ∂L/∂logits through every layer, last to first (the first with ``input_grad=False``)."""
-        items = list(self.model.layers.items())
-        dout = dlogits
-        if not _finite(dout) and self.first_non_finite is None:
+        """Backward from ∂L/∂logits by the model's own backward (the first layer with ``input_grad=False``)."""
+        if not _finite(dlogits) and self.first_non_finite is None:
             self.first_non_finite = NonFinite("backward", "loss", "∂L/∂logits")
-        for i in range(len(items) - 1, -1, -1):
-            name, layer = items[i]
-            self._note("gradients", name, dout)  # ∂L/∂(this layer's output)
-            if self.keep:
-                self.gradients[name] = dout
-            dout = layer.backward(dout, input_grad=i > 0)
-            if self.first_non_finite is None:
-                bad = [k for k, g in layer.grads.items() if not _finite(g)]
-                if dout is not None and not _finite(dout):
-                    bad.append("∂L/∂input")
-                if bad:
-                    self.first_non_finite = NonFinite("backward", name, ", ".join(bad) + " not finite")
-        return dout
+        with self.model.hooks(backward=self._after_backward):
+            return self.model.backward(dlogits, input_grad=False)
+
+    def _after_forward(self, name, layer, x, y):
+        """The forward hook: the gate of a gating layer (from its input x), then its output's statistics."""
+        gate = _gate(layer, x) if self._first or name in self._gating else None
+        if gate is not None:
+            self._gating.add(name)
+            opened = gate.any(axis=0)  # open for at least one image of the batch
+            seen = self._open.get(name)
+            self._open[name] = opened if seen is None or seen.shape != opened.shape else seen | opened
+        if self.keep:
+            self.activations[name] = y
+        if not self._note("activations", name, y) and self.first_non_finite is None:
+            bad = [k for k, p in layer.params.items() if not _finite(p)]
+            if bad:
+                detail = f"its {', '.join(bad)} already held NaN or inf: an earlier update overflowed"
+            elif layer.params:
+                largest = max(float(np.max(np.abs(p))) for p in layer.params.values())
+                detail = f"its input and parameters were finite, the largest |parameter| {largest:.1e}"
+            else:
+                detail = "its input was finite"
+            self.first_non_finite = NonFinite("forward", name, detail)
+
+    def _after_backward(self, name, layer, dout, dx):
+        """The backward hook: ∂L/∂(this layer's output) noted; its gradients and dx checked for NaN/inf."""
+        self._note("gradients", name, dout)
+        if self.keep:
+            self.gradients[name] = dout
+        if self.first_non_finite is None:
+            bad = [k for k, g in layer.grads.items() if not _finite(g)]
+            if dx is not None and not _finite(dx):
+                bad.append("∂L/∂input")
+            if bad:
+                self.first_non_finite = NonFinite("backward", name, ", ".join(bad) + " not finite")
 
     def weight_norms(self):
         """{layer: ‖weight‖} for every layer with a weight, before the optimizer's step."""

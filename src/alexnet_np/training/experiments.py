@@ -19,6 +19,7 @@ import numpy as np
 
 from ..layers import CrossEntropyLoss
 from ..model import AlexNet
+from ..shapes import ceil_div
 from .data import Dataset
 from .optim import SGD
 from .train import TrainConfig, Trainer, evaluate
@@ -63,7 +64,7 @@ def iterations_to_error(
     off = (train.images.shape[2] - size) // 2
     images = np.ascontiguousarray(train.images[:, :, off : off + size, off : off + size])
     rng = np.random.default_rng(seed)
-    epochs = -(-max_iterations * batch_size // len(train))
+    epochs = ceil_div(max_iterations * batch_size, len(train))
     order = np.concatenate([rng.permutation(len(train)) for _ in range(epochs)])
     batches = order[: max_iterations * batch_size].reshape(max_iterations, batch_size)
     probe = np.random.default_rng(10_000 + seed).permutation(len(train))[:probe_size]

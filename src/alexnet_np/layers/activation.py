@@ -1,0 +1,72 @@
+"""Element-wise activations, :class:`ReLU` and :class:`Tanh`, and the row-wise :func:`softmax`."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import Layer
+
+
+class ReLU(Layer):
+    """``y = max(x, 0)``; ``dx = dout · [x > 0]`` (the gradient at exactly 0 is 0, as in PyTorch).
+
+    Shape: any -> the same.
+    """
+
+    _cache_attrs = ("mask",)
+
+    def forward(self, x, train=False):
+        self._begin_forward(x)
+        self.mask = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, dout, input_grad=True):
+        self._begin_backward(dout)
+        return dout * self.mask if input_grad else None
+
+    def kink_margin(self, x):
+        """``min |x|``: the distance to the kink at 0."""
+        return float(np.min(np.abs(x))) if x.size else math.inf
+
+    def kink_pattern(self, x):
+        return x > 0
+
+    def linear_stand_in(self, input_shape):
+        return None
+
+    def train_memory(self, input_shape, dtype=np.float32):
+        """The mask ``x > 0`` is kept, one byte per element (made anew each forward)."""
+        n = int(np.prod(self.output_shape(input_shape)))
+        return self._memory(input_shape, dtype, kept=n, temporary=n)
+
+
+class Tanh(Layer):
+    """``y = tanh(x)``; ``dx = dout · (1 − y²)``. Shape: any -> the same."""
+
+    _cache_attrs = ("y",)
+
+    def forward(self, x, train=False):
+        self._begin_forward(x)
+        self.y = np.tanh(x)
+        return self.y.copy()  # the caller's copy; ours stays untouched for backward
+
+    def backward(self, dout, input_grad=True):
+        self._begin_backward(dout)
+        return dout * (1 - self.y * self.y) if input_grad else None
+
+    def linear_stand_in(self, input_shape):
+        return None
+
+    def train_memory(self, input_shape, dtype=np.float32):
+        """The output ``y`` is kept; the backward makes two temporaries (``y·y`` and ``1 − y²``)."""
+        size = int(np.prod(self.output_shape(input_shape))) * np.dtype(dtype).itemsize
+        return self._memory(input_shape, dtype, kept=size, temporary=2 * size)
+
+
+def softmax(logits):
+    """Row-wise softmax of (N, K) logits, with each row's maximum subtracted first so exp cannot overflow."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)

@@ -1,0 +1,288 @@
+"""Convolution: :class:`Conv2d`, run by im2col or Winograd (:mod:`alexnet_np.layers.conv_algorithms`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ..errors import BadArgument, BadInput
+from ..ops import winograd_reference
+from ..shapes import ceil_div, pair
+from .base import Layer, _as_rng, _check_dtype, _window_arithmetic
+from .conv_algorithms import Im2col, Winograd
+from .receptive_field import _check_field, _window_field
+
+
+class Conv2d(Layer):
+    """2-D convolution (cross-correlation, as in PyTorch) by im2col and one matrix multiply per group.
+
+    Shape:
+        x: (N, C_in, H, W) -> y: (N, C_out, H_out, W_out), with
+        ``H_out = floor((H + 2·padding − kh) / stride) + 1`` (:func:`conv_output_size`).
+
+    ``y[n, f] = bias[f] + Σ_c weight[f, c] ⋆ x[n, g·C_in/groups + c]`` for f in group g.
+
+    Parameters:
+        weight: (C_out, C_in / groups, kh, kw); bias: (C_out,). Initialised like PyTorch:
+        U(−1/√fan_in, 1/√fan_in) with fan_in = C_in/groups · kh · kw.
+
+    How: ``cols = im2col(x)`` is (N·H_out·W_out, C_in·kh·kw); ``y = cols @ W.T + b`` gives
+    (N·H_out·W_out, C_out), which is viewed as NCHW without a copy (channels-last in memory).
+    Backward: ``dW = dY.T @ cols``, ``db = Σ dY``, ``dx = col2im(dY @ W)``.
+
+    Kernels: :func:`alexnet_np.ops.reference.im2col` / :func:`~alexnet_np.ops.reference.col2im`
+    (readable NumPy) or their Numba twins :func:`alexnet_np.ops.kernels.im2col` /
+    :func:`~alexnet_np.ops.kernels.col2im`, by the backend (:func:`alexnet_np.set_backend`).
+
+    Algorithm: ``algorithm="im2col"`` (above), ``"winograd"`` (minimal filtering F(m×m, r×r),
+    :mod:`alexnet_np.ops.winograd_reference` / :mod:`~alexnet_np.ops.winograd_kernels`: fewer
+    multiplies, for stride 1 and square kernels only; anything else raises) or ``"auto"``; ``None``
+    (the default) follows :func:`alexnet_np.use_conv_algorithm` / ``set_conv_algorithm``, which start
+    at ``"auto"``. :meth:`conv_algorithm` says what runs for an input shape and why. ``macs()``
+    stays the direct count; :meth:`multiplies` is what the chosen algorithm's matrix multiplies do.
+
+    Example:
+        >>> conv1 = Conv2d(3, 96, kernel_size=11, stride=4, rng=np.random.default_rng(0))
+        >>> conv1.output_shape((1, 3, 227, 227))
+        (1, 96, 55, 55)
+    """
+
+    # the strategy the last forward ran, and the layer's one object of each kind (copies get their own)
+    _cache_attrs = ("_strategy", "_im2col", "_winograd")
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        groups=1,
+        bias=True,
+        *,
+        rng=None,
+        dtype=np.float32,
+        algorithm=None,
+    ):
+        super().__init__()
+        self._algorithm = None
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise BadArgument(f"Conv2d: {name} must be a positive int, got {v!r}")
+        if in_channels % groups or out_channels % groups:
+            raise BadArgument(
+                f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) "
+                f"must both be divisible by groups ({groups})"
+            )
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = pair(stride, "stride")
+        self.padding = pair(padding, "padding")
+        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
+            raise BadArgument(
+                f"Conv2d: kernel_size and stride must be >= 1 and padding >= 0, got "
+                f"{self.kernel_size}, {self.stride}, {self.padding}"
+            )
+        self.dtype = _check_dtype(dtype)
+        rng = _as_rng(rng)
+        kh, kw = self.kernel_size
+        fan_in = in_channels // groups * kh * kw
+        bound = 1.0 / np.sqrt(fan_in)
+        shape = (out_channels, in_channels // groups, kh, kw)
+        self.params["weight"] = rng.uniform(-bound, bound, size=shape).astype(self.dtype)
+        if bias:
+            self.params["bias"] = rng.uniform(-bound, bound, size=out_channels).astype(self.dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.algorithm = algorithm  # checked (the property below)
+
+    def output_shape(self, input_shape):
+        shape = self._check_ndim(input_shape, 4, f"(N, {self.in_channels}, H, W)")
+        if shape[1] != self.in_channels:
+            raise self._fail(BadInput, "input shape", f"(N, {self.in_channels}, H, W)", shape)
+        ho, wo = self._check_window(
+            shape, self.kernel_size, self.stride, self.padding, f"(N, {self.in_channels}, H, W)"
+        )
+        return (shape[0], self.out_channels, ho, wo)
+
+    def forward(self, x, train=False):
+        self._begin_forward(x)
+        self._strategy = self._choose_strategy(x.shape)  # the backward runs what this forward ran
+        return self._strategy.forward(x, self.params["weight"], self.params.get("bias"))
+
+    def backward(self, dout, input_grad=True):
+        """Fill ``grads`` and return dx; with ``input_grad=False`` (the first layer of a network, whose
+        input is data) skip dx and return None. dx uses the weights as they are now (class docstring)."""
+        self._begin_backward(dout)
+        dx, _, _ = self._strategy.backward(
+            dout,
+            self.params["weight"],
+            dw=self.grads["weight"],
+            db=self.grads.get("bias"),
+            input_grad=input_grad,
+        )
+        return dx
+
+    def describe(self):
+        (kh, kw), (sh, _), (ph, _) = self.kernel_size, self.stride, self.padding
+        return (
+            f"Conv2d {self.in_channels}→{self.out_channels}, {kh}×{kw}/{sh}"
+            + (f" pad {ph}" if ph else "")
+            + (f" groups {self.groups}" if self.groups > 1 else "")
+        )
+
+    def macs(self, input_shape):
+        """``C_out · H_out · W_out · (C_in/groups · kh · kw)``."""
+        n, f, ho, wo = self.output_shape(input_shape)
+        return f * ho * wo * (self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1])
+
+    # -- which algorithm runs ------------------------------------------------------------------
+    @property
+    def algorithm(self):
+        """``"auto"``, ``"im2col"``, ``"winograd"``, or None (follow the thread's default); checked when set."""
+        return self._algorithm
+
+    @algorithm.setter
+    def algorithm(self, name):
+        if name is not None and name not in ops.CONV_ALGORITHMS:
+            raise BadArgument(
+                f"Conv2d: unknown convolution algorithm {name!r}; choose one of {ops.CONV_ALGORITHMS} or None"
+            )
+        if name == "winograd" and self._winograd_misfit():
+            raise BadArgument(f"{self._label()}: algorithm='winograd' needs {self._winograd_misfit()}")
+        self._algorithm = name
+
+    def _winograd_misfit(self):
+        """Why Winograd cannot run this layer ('' when it can): it needs stride 1 and a square kernel."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        if (sh, sw) != (1, 1):
+            return f"stride 1, got stride {self.stride}"
+        if kh > winograd_reference.MAX_ALPHA:
+            return (
+                f"a kernel of at most {winograd_reference.MAX_ALPHA} (α = m + r − 1 <= "
+                f"{winograd_reference.MAX_ALPHA}, the float32 error bound), got kernel_size {self.kernel_size}"
+            )
+        if kh != kw or ph != pw:
+            return f"a square kernel and padding, got kernel_size {self.kernel_size}, padding {self.padding}"
+        return ""
+
+    def conv_algorithm(self, input_shape):
+        """``(name, m)``: the algorithm a forward pass on ``input_shape`` runs, and its output tile (None for im2col).
+
+        The requested algorithm is this layer's ``algorithm``, else the thread's default
+        (:func:`alexnet_np.use_conv_algorithm`). ``"auto"``, a static rule on the layer's and the input's
+        shape (deterministic, never timed at run time): Winograd where it applies (stride 1, a square kernel
+        wider than 1) when its estimated cost is below the direct count. The cost of tile m per channel pair,
+        in GEMM multiplies (:func:`~alexnet_np.ops.winograd_reference.auto_tile`), is
+        ``N·α²·⌈H_out/m⌉·⌈W_out/m⌉ + 12·α·r·(r + α)`` with α = m + r − 1 ≤ 8 (the second term: the
+        filter transform, paid once per pass whatever the batch, 12 fitted to measurements); the direct
+        count is ``N·H_out·W_out·r²``. On AlexNet: conv2 by Winograd at every batch, conv3–conv5 by im2col
+        at batch 1 and by Winograd from batch 2 (README, "Performance", has the measurements).
+        ``"winograd"`` takes the tile of least cost even where im2col would cost less.
+        """
+        n, f, ho, wo = self.output_shape(input_shape)
+        requested = self.algorithm or ops.get_conv_algorithm()
+        if requested == "im2col":
+            return "im2col", None
+        misfit = self._winograd_misfit()
+        if requested == "winograd" and misfit:
+            raise BadArgument(
+                f"{self._label()}: algorithm 'winograd' (this thread's default) needs {misfit}; "
+                "'auto' runs im2col where Winograd does not apply"
+            )
+        r = self.kernel_size[0]
+        if misfit or (requested == "auto" and r == 1):
+            return "im2col", None
+        m, cost = winograd_reference.auto_tile(n, r, ho, wo)
+        return ("winograd", m) if requested == "winograd" or cost < n * ho * wo * r * r else ("im2col", None)
+
+    def multiplies(self, input_shape):
+        """Multiplies per image in the chosen algorithm's matrix multiplies (:meth:`macs` for im2col).
+
+        Winograd: ``α²·⌈H_out/m⌉·⌈W_out/m⌉ · C_in/groups · C_out`` (transforms not counted, notebook 08)."""
+        name, m = self.conv_algorithm(input_shape)
+        if name == "im2col":
+            return self.macs(input_shape)
+        _, f, ho, wo = self.output_shape(input_shape)
+        return winograd_reference.gemm_multiplies(
+            ho, wo, self.kernel_size[0], m, self.in_channels // self.groups, f
+        )
+
+    def output_arithmetic(self, input_shape):
+        return _window_arithmetic(input_shape, self.kernel_size, self.stride, self.padding)
+
+    def linear_stand_in(self, input_shape):
+        """A float64 copy with positive weights that runs by im2col: the support of a gradient must be exact,
+        and Winograd's transforms leave rounding-level values (not zeros) outside a unit's window."""
+        new = super().linear_stand_in(input_shape)
+        new.algorithm = "im2col"
+        return new
+
+    def gemm_shapes(self, input_shape):
+        """One ``cols @ W.T`` per group: (N·H_out·W_out, C_in/groups·kh·kw) @ (…, C_out/groups); for Winograd,
+        one (tiles, C_in/groups) @ (C_in/groups, C_out/groups) per transform point and group (α²·groups)."""
+        n, f, ho, wo = self.output_shape(input_shape)
+        name, m = self.conv_algorithm(input_shape)
+        if name == "winograd":
+            alpha = m + self.kernel_size[0] - 1
+            tiles = n * ceil_div(ho, m) * ceil_div(wo, m)
+            return [(tiles, self.in_channels // self.groups, f // self.groups)] * (
+                alpha * alpha * self.groups
+            )
+        k = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+        return [(n * ho * wo, k, f // self.groups)] * self.groups
+
+    def receptive_field(self, field):
+        """A kh×kw window of input units, ``stride`` apart, starting ``padding`` units before the first."""
+        _check_field(self, field)
+        out = self.output_shape((1, self.in_channels, *field.grid))[2:]
+        return _window_field(field, out, self.kernel_size, self.stride, self.padding)
+
+    def train_memory(self, input_shape, dtype=np.float32):
+        """The column matrix (N·H_out·W_out, C_in·kh·kw) is kept for the weight gradient, and the backward
+        fills a scratch array of the same size with its gradient. The NumPy backend builds a new column
+        matrix each forward, so the last step's is still held while it does."""
+        n, f, ho, wo = self.output_shape(input_shape)
+        item = np.dtype(self.dtype).itemsize
+        cols = n * ho * wo * self.in_channels * self.kernel_size[0] * self.kernel_size[1] * item
+        return self._memory(
+            input_shape, dtype, im2col=cols, scratch=cols, temporary=0 if ops.fast() else cols
+        )
+
+    def torch_spec(self):
+        return "Conv2d", dict(
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            kernel_size=self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            groups=self.groups,
+            bias="bias" in self.params,
+        )
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if "bias" not in self.params:
+            s += ", bias=False"
+        if self.algorithm is not None:
+            s += f", algorithm={self.algorithm!r}"
+        return s
+
+    def _choose_strategy(self, input_shape):
+        """This layer's :class:`Im2col` or :class:`Winograd` object, set for the algorithm, tile and backend
+        a forward pass on ``input_shape`` runs (one object of each kind per layer: its work arrays are
+        reused from call to call)."""
+        name, m = self.conv_algorithm(input_shape)
+        if name == "winograd":
+            if self._winograd is None:
+                self._winograd = Winograd(self.padding[0], self.groups)
+            strategy, strategy.m = self._winograd, m
+        else:
+            if self._im2col is None:
+                self._im2col = Im2col(self.kernel_size, self.stride, self.padding, self.groups)
+            strategy = self._im2col
+        strategy.fast = ops.fast()
+        return strategy

@@ -1,0 +1,152 @@
+"""The two ways :class:`~alexnet_np.layers.Conv2d` computes a convolution, as small strategy objects.
+
+``Conv2d.forward`` picks one per call (:meth:`Conv2d.conv_algorithm` for the algorithm,
+:func:`alexnet_np.ops.fast` for the backend) and keeps it until its backward, so a backward always runs the
+algorithm *and* the backend its forward ran. Each strategy has the same two methods:
+
+* ``forward(x, weight, bias) -> y``: x: (N, C_in, H, W), weight: (C_out, C_in/groups, kh, kw),
+  bias: (C_out,) or None -> y: (N, C_out, H_out, W_out), channels-last in memory;
+* ``backward(dout, weight, *, dw, db, input_grad) -> (dx, dw, db)``: fills ``dw`` (and ``db`` unless None)
+  in place and returns them with dx (None when ``input_grad`` is False). ``weight`` is the layer's weight
+  *at the time of the backward*: every strategy, on every backend, computes dx with the weights as they are
+  then (an in-place edit between forward and backward shows in dx, as it does in ``Linear``).
+
+A layer keeps one object of each kind for its life and sets ``fast`` (the backend) and, for Winograd, ``m``
+(the output tile) before each forward. What a strategy keeps for its backward lives on it (``cols``; ``x`` or
+``V``), and so do the work arrays it refills from call to call (:func:`~alexnet_np.ops.buffers.reuse`);
+arrays used and dropped inside one call come from the thread's :func:`~alexnet_np.ops.buffers.scratch`. All
+of them reach the kernels as explicit arguments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops import kernels, reference, winograd_kernels, winograd_reference
+from ..ops.buffers import reuse, scratch
+from ..shapes import is_channels_last, output_hw
+
+
+class Im2col:
+    """``cols = im2col(x)``: (N·H_out·W_out, C_in·kh·kw); ``y = cols @ W.T + b``, one GEMM per group.
+
+    Backward: ``dW = dY.T @ cols``, ``db = Σ dY``, ``dx = col2im(dY @ W)`` (the column gradient in the
+    thread's scratch array). Kernels: :func:`alexnet_np.ops.reference.im2col` / ``col2im`` on the NumPy
+    backend, their Numba twins in :mod:`alexnet_np.ops.kernels` on Numba's.
+    """
+
+    name = "im2col"
+
+    def __init__(self, kernel_size, stride, padding, groups):
+        self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
+        self.fast = True
+        self.cols_buffer = None  # the Numba twin fills this work array, reused from call to call
+        self.cols = None  # (N·H_out·W_out, C_in·kh·kw), kept for dW
+        self.x_shape, self.channels_last = None, False
+
+    def forward(self, x, weight, bias):
+        n, f = x.shape[0], weight.shape[0]
+        ho, wo = output_hw(x.shape[2], x.shape[3], self.kernel_size, self.stride, self.padding)
+        if self.fast:
+            shape = (n * ho * wo, weight[0].size * self.groups)
+            self.cols_buffer = reuse(self.cols_buffer, shape, x.dtype)
+            cols = kernels.im2col(x, self.kernel_size, self.stride, self.padding, out=self.cols_buffer)
+        else:
+            cols = reference.im2col(x, self.kernel_size, self.stride, self.padding)  # (N·Ho·Wo, C·kh·kw)
+        w = weight.reshape(f, -1)  # (F, C/groups·kh·kw), a view
+        y = np.empty((cols.shape[0], f), dtype=x.dtype)
+        for cs, fs in self._group_slices(w.shape[1], f):
+            np.matmul(cols[:, cs], w[fs].T, out=y[:, fs])
+        if bias is not None:
+            y += bias
+        self.cols, self.x_shape, self.channels_last = cols, x.shape, is_channels_last(x)
+        return y.reshape(n, ho, wo, f).transpose(0, 3, 1, 2)  # (N, F, Ho, Wo), channels-last memory
+
+    def backward(self, dout, weight, *, dw, db=None, input_grad=True):
+        f = weight.shape[0]
+        dy = dout.transpose(0, 2, 3, 1).reshape(-1, f)  # (N·Ho·Wo, F); a view when dout is channels-last
+        w, dw_matrix = weight.reshape(f, -1), dw.reshape(f, -1)
+        dcols = scratch(self.cols.shape, self.cols.dtype) if input_grad else None
+        for cs, fs in self._group_slices(w.shape[1], f):
+            np.matmul(dy[:, fs].T, self.cols[:, cs], out=dw_matrix[fs])
+            if input_grad:
+                np.matmul(dy[:, fs], w[fs], out=dcols[:, cs])
+        if db is not None:
+            np.sum(dy, axis=0, out=db)
+        if not input_grad:
+            return None, dw, db
+        geometry = (self.x_shape, self.kernel_size, self.stride, self.padding)
+        if self.fast:  # dx in the memory layout of x
+            return kernels.col2im(dcols, *geometry, channels_last=self.channels_last), dw, db
+        return reference.col2im(dcols, *geometry), dw, db
+
+    def _group_slices(self, k, f):
+        """(columns of cols, rows of W) of each group: k = C_in/groups·kh·kw, f = C_out."""
+        fg = f // self.groups
+        return [(slice(g * k, (g + 1) * k), slice(g * fg, (g + 1) * fg)) for g in range(self.groups)]
+
+
+class Winograd:
+    """Winograd F(m×m, r×r) (:mod:`alexnet_np.ops.winograd_reference`; Numba twin
+    :mod:`~alexnet_np.ops.winograd_kernels`), stride 1 and square kernels.
+
+    The filter transform U = G·w·Gᵀ is recomputed in every forward (an optimiser updates ``params`` in
+    place) and, for dx, in every backward from the weights as they are then. The NumPy backend keeps x and
+    recomputes V in backward; the Numba backend keeps V (the input transform, a per-layer work array) and
+    borrows M and dV from the thread's scratch array.
+    """
+
+    name = "winograd"
+
+    def __init__(self, padding, groups):
+        self.padding, self.groups = padding, groups
+        self.m, self.fast = None, True
+        self.U = self.V_buffer = self.dM = None  # Numba's work arrays, reused from call to call
+        self.x = None  # NumPy backend: the input, for V in backward
+        self.V = None  # Numba backend: the input transform (a gemm_view of a tile-major work array)
+        self.x_shape, self.channels_last = None, False
+
+    def forward(self, x, weight, bias):
+        self.x_shape, self.channels_last = x.shape, is_channels_last(x)
+        args = (x, weight, bias, self.padding, self.groups, self.m)
+        if not self.fast:
+            self.x = x
+            return winograd_reference.conv2d_winograd(*args)
+        shapes = winograd_kernels.work_shapes(x.shape, weight.shape, self.padding, self.groups, self.m)
+        self.U = reuse(self.U, shapes["U"], x.dtype)
+        self.V_buffer = reuse(self.V_buffer, shapes["V"], x.dtype)  # kept for the backward, as V
+        M = scratch(shapes["M"], x.dtype)  # used only inside this call
+        y = winograd_kernels.conv2d_winograd(*args, U=self.U, V=self.V_buffer, M=M)
+        self.V = winograd_kernels.gemm_view(self.V_buffer, self.groups)
+        return y
+
+    def backward(self, dout, weight, *, dw, db=None, input_grad=True):
+        if not self.fast:
+            dx, dw_new, db_new = winograd_reference.conv2d_winograd_backward(
+                dout, self.x, weight, self.padding, self.groups, self.m
+            )
+            dw[...] = dw_new
+            if db is not None:
+                db[...] = db_new
+            return (dx if input_grad else None), dw, db
+        shapes = winograd_kernels.work_shapes(self.x_shape, weight.shape, self.padding, self.groups, self.m)
+        self.dM = reuse(self.dM, shapes["M"], dout.dtype)
+        dx, _, db_new = winograd_kernels.conv2d_winograd_backward(
+            dout,
+            winograd_kernels.shape_only(self.x_shape, dout.dtype),
+            weight,
+            self.padding,
+            self.groups,
+            self.m,
+            V=self.V,
+            input_grad=input_grad,
+            dw=dw,
+            U=self.U,  # refilled from the weights as they are now
+            dM=self.dM,
+            dV=scratch(shapes["V"], dout.dtype) if input_grad else None,
+        )
+        if db is not None:
+            db[...] = db_new
+        if dx is not None and not self.channels_last:
+            dx = np.ascontiguousarray(dx)  # dx in the memory layout of x
+        return dx, dw, db
