@@ -103,31 +103,36 @@ def test_lrn_twins_equal_naive(size, dtype, channels_last, rng):
     if channels_last:
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     out_ref, scale = reference.lrn_forward(x, size, 0.3, 0.75, 2.0)
-    out_nb, powers = kernels.lrn_forward(x, size, 0.3, 0.75, 2.0)
-    assert is_channels_last(out_nb) == channels_last  # the output keeps the input's layout
+    out_nb, scale_nb = kernels.lrn_forward(x, size, 0.3, 0.75, 2.0)
+    assert is_channels_last(out_nb) == is_channels_last(scale_nb) == channels_last  # the input's layout
     rtol = 1e-5 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(out_nb, out_ref, rtol=rtol)
-    np.testing.assert_allclose(powers[0], scale**-0.75, rtol=rtol)
-    np.testing.assert_allclose(powers[1], scale**-1.75, rtol=rtol)
+    np.testing.assert_allclose(scale_nb, scale, rtol=rtol)  # the twins keep the same cache
     np.testing.assert_allclose(
         out_ref, naive.lrn_naive(x.astype(np.float64), size, 0.3, 0.75, 2.0), rtol=rtol
     )
     dout = rng.standard_normal(x.shape).astype(dtype)
-    np.testing.assert_allclose(
-        kernels.lrn_backward(dout, x, powers, size, 0.3, 0.75),
-        reference.lrn_backward(dout, x, scale, size, 0.3, 0.75),
-        rtol=rtol * 10,
-        atol=rtol,
-    )
+    for cache in (scale, scale_nb):  # either backward takes either forward's cache
+        np.testing.assert_allclose(
+            kernels.lrn_backward(dout, x, cache, size, 0.3, 0.75),
+            reference.lrn_backward(dout, x, scale, size, 0.3, 0.75),
+            rtol=rtol * 10,
+            atol=rtol,
+        )
 
 
 @pytest.mark.parametrize("beta", [0.75, 0.5, 1.3])
 def test_lrn_fast_power_path_equals_pow(beta, rng):
     x = rng.standard_normal((1, 6, 2, 2)) * 5
-    _, (scale_neg_beta, scale_neg_beta_1) = kernels.lrn_forward(x, 5, 1e-2, beta, 2.0)
-    scale = scale_neg_beta / scale_neg_beta_1
-    np.testing.assert_allclose(scale_neg_beta, scale**-beta, rtol=1e-13)
+    y, scale = kernels.lrn_forward(x, 5, 1e-2, beta, 2.0)
     np.testing.assert_allclose(scale, 2.0 + 1e-2 * reference._channel_window_sum(x * x, 2, 2), rtol=1e-13)
+    np.testing.assert_allclose(y, x * scale**-beta, rtol=1e-13)  # β = 0.75 by square roots, others by pow
+    dout = np.ones_like(x)
+    np.testing.assert_allclose(
+        kernels.lrn_backward(dout, x, scale, 5, 1e-2, beta),
+        reference.lrn_backward(dout, x, scale, 5, 1e-2, beta),
+        rtol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("shape,k,s,p", CASES)
@@ -197,7 +202,7 @@ for xx in (x, np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2
     assert np.allclose(kernels.im2col(xx, (3, 2), (2, 1), (1, 0)), reference.im2col(xx, (3, 2), (2, 1), (1, 0)))
     assert np.allclose(kernels.maxpool_forward(xx, (3, 3), (2, 2), (1, 1))[0],
                        reference.maxpool_forward(xx, (3, 3), (2, 2), (1, 1))[0])
-    out, powers = kernels.lrn_forward(xx, 5, 0.1, 0.75, 2.0)
+    out, scale = kernels.lrn_forward(xx, 5, 0.1, 0.75, 2.0)
     assert np.allclose(out, reference.lrn_forward(xx, 5, 0.1, 0.75, 2.0)[0])
 print("ok")
 """

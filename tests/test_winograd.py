@@ -590,3 +590,80 @@ def test_openblas_thread_timeout_default(first, env, expected):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**base, **env})
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == expected
+
+
+# ---- refusals and the behaviours the reliability issue pinned down -----------------------------------
+
+
+@pytest.mark.parametrize("backend", an.BACKENDS)
+@pytest.mark.parametrize("algorithm", ["im2col", "winograd"])
+def test_weights_edited_between_forward_and_backward_are_read_at_backward(backend, algorithm):
+    """One behaviour on all four paths: dx uses the weights as they are at backward (documented in Conv2d)."""
+    rng = np.random.default_rng(5)
+    conv = an.Conv2d(4, 6, 3, padding=1, groups=2, rng=rng, dtype=np.float64, algorithm=algorithm)
+    x = rng.standard_normal((2, 4, 7, 7))
+    dout = rng.standard_normal((2, 6, 7, 7))
+    with an.use_backend(backend):
+        conv.forward(x)
+        conv.params["weight"][...] = rng.standard_normal(conv.params["weight"].shape)  # in place
+        dx = conv.backward(dout)
+    _, dx_now, dw, _ = torch_conv(x, conv.params["weight"], conv.params["bias"], 1, 2, dout)
+    assert_close(dx, dx_now, np.float64, f"{backend}/{algorithm} dx")
+    assert_close(conv.grads["weight"], dw, np.float64, f"{backend}/{algorithm} dw")  # dw needs no weight
+
+
+@pytest.mark.parametrize("r", [9, 11])
+def test_kernels_past_the_error_bound_are_refused_not_run(r):
+    """α = m + r − 1 ≤ 8 or nothing: forced Winograd on a 9×9 or 11×11 kernel refuses; auto runs im2col."""
+    with pytest.raises(an.errors.BadArgument, match="at most 8"):
+        an.Conv2d(2, 2, r, algorithm="winograd")
+    conv = an.Conv2d(2, 2, r, padding=r // 2)
+    x = np.random.default_rng(0).standard_normal((4, 2, 12, 12)).astype(np.float32)
+    assert conv.conv_algorithm(x.shape) == ("im2col", None)
+    with an.use_conv_algorithm("winograd"), pytest.raises(an.errors.BadArgument, match="at most 8"):
+        conv.forward(x)
+    w = conv.params["weight"]
+    for twin in (R.conv2d_winograd, K.conv2d_winograd):
+        with pytest.raises(an.errors.BadArgument, match="error bound"):
+            twin(x, w, None, r // 2)
+    with pytest.raises(an.errors.BadArgument, match="α = 9"):
+        R.conv2d_winograd(x, np.ones((2, 2, 3, 3), np.float32), None, 1, 1, 7)  # F(7, 3): α = 9
+
+
+def test_the_algorithm_is_checked_when_set_after_construction():
+    conv = an.Conv2d(3, 4, 3, stride=2)
+    for bad in ("bogus", "Winograd", " im2col"):
+        with pytest.raises(an.errors.BadArgument, match="unknown convolution algorithm"):
+            conv.algorithm = bad
+    with pytest.raises(an.errors.BadArgument, match="needs stride 1"):
+        conv.algorithm = "winograd"
+    assert conv.algorithm is None  # unchanged by the refusals
+    conv.algorithm = "im2col"
+    assert conv.algorithm == "im2col"
+
+
+@pytest.mark.parametrize("value", ["bogus", "Winograd", " im2col"])
+def test_a_bad_environment_variable_is_named(value, monkeypatch):
+    monkeypatch.setenv("ALEXNET_NP_CONV_ALGORITHM", value)
+    monkeypatch.setattr(an.ops._conv, "default", None)  # as in a fresh process: the variable not read yet
+    with pytest.raises(
+        an.errors.BadArgument, match=r"environment variable ALEXNET_NP_CONV_ALGORITHM: unknown"
+    ):
+        an.ops.check_environment()
+    with pytest.raises(an.errors.BadArgument, match="ALEXNET_NP_CONV_ALGORITHM"):
+        an.Conv2d(3, 4, 3).forward(np.zeros((1, 3, 5, 5), np.float32))
+
+
+@pytest.mark.parametrize("case", CASES[:8], ids=IDS[:8])
+def test_float32_errors_stay_within_the_stated_bound(case):
+    """The per-output bound of error_bound (module docstring, "Accuracy") holds for both twins in float32,
+    and says something: within 1e-2 of max|y| (2.8e-3 at most on these cases; the worst case, every rounding
+    error aligned, is far from the errors made: 1e-2 of the bound or less)."""
+    n, c, h, w, f, r, p, g, m = case
+    x, wt, _, _ = make(case, np.float32)
+    exact = torch_conv(x, wt, np.zeros(f), p, g, None)[0]
+    bound = R.error_bound(x, wt, p, g, m)
+    for y in (R.conv2d_winograd(x, wt, None, p, g, m), K.conv2d_winograd(x, wt, None, p, g, m)):
+        err = np.abs(y - exact)
+        assert (err <= bound).all(), float((err / bound).max())
+    assert bound.max() < 1e-2 * np.abs(exact).max()

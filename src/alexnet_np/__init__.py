@@ -9,10 +9,15 @@ The core, in reading order: ``shapes`` (the output-size formula), ``ops`` (the k
 ``ops.reference`` readable NumPy, ``ops.kernels`` their Numba twins, ``ops.naive`` the
 definitions as loops), ``layers``, ``gradcheck``, ``model`` (AlexNet), ``summary`` (the layer
 table), ``budget`` (training memory and the roofline, from the layers' own answers), ``io`` (safe
-.npz files). Two wings sit beside it and are never imported by it:
-``training`` (optimiser, data, augmentation, the training loop, experiments) and ``tools``
-(command line, tour, inference, PyTorch interop, benchmark).
+.npz files). Wings sit beside it and are never imported by it (a test holds this): ``training``
+(optimiser, data, augmentation, the training loop, experiments), ``tools`` (command line, tour, inference,
+PyTorch interop, benchmark) and ``exercises`` (the graded exercises and their grader). The wings' main names
+are exported here lazily (PEP 562: importing the core loads no wing); the ``TYPE_CHECKING`` block below
+shows them to type checkers and editors.
 """
+
+import importlib
+from typing import TYPE_CHECKING
 
 from .ops.threads import choose_layer as _choose_layer
 
@@ -51,6 +56,21 @@ from .shapes import conv_output_size  # noqa: E402
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:  # what __getattr__ below loads on first use, visible to type checkers and go-to-definition
+    from .tools.inference import load_weights as load_weights
+    from .tools.inference import predict_files as predict_files
+    from .training.data import load_digits as load_digits
+    from .training.data import load_image_folder as load_image_folder
+    from .training.data import read_image as read_image
+    from .training.data import sample_image as sample_image
+    from .training.optim import SGD as SGD
+    from .training.train import TrainConfig as TrainConfig
+    from .training.train import Trainer as Trainer
+    from .training.train import TrainingDiverged as TrainingDiverged
+    from .training.train import evaluate as evaluate
+    from .training.train import fit as fit
+    from .training.train import overfit_batch as overfit_batch
+
 # Names that live in a wing, exported lazily (PEP 562) so that importing the core pulls in no wing.
 _WING_NAMES = {
     "fit": ".training.train",
@@ -71,8 +91,6 @@ _WING_NAMES = {
 
 def __getattr__(name):
     if name in _WING_NAMES:
-        import importlib
-
         value = getattr(importlib.import_module(_WING_NAMES[name], __name__), name)
         globals()[name] = value
         return value

@@ -32,6 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import layers as L
+from .layers import CrossEntropyLoss
+from .model import AlexNet
+
 # A correct backward pass checks far below these in float64 (measured: 6e-11 to 9e-9 per layer; 3e-9 to 2e-8 for
 # the single tower along network_check's three directions); a wrong one lands far above (1e-2 to 1).
 LAYER_TOL = 1e-7  # relative error of one layer's tensors (central differences, h = 1e-6)
@@ -311,8 +315,6 @@ def directional_check(model, x, labels, loss, *, n_directions=3, h=1e-5, train=T
 
 def layer_catalogue(rng, dtype=np.float64):
     """{name: (layer, input shape)}: one small, awkward configuration of every layer type, in ``dtype``."""
-    from . import layers as L
-
     f64 = dict(dtype=dtype)
     return {
         "Conv2d": (L.Conv2d(4, 6, (3, 2), stride=(2, 1), padding=1, rng=rng, **f64), (2, 4, 7, 6)),
@@ -341,8 +343,6 @@ def layer_catalogue(rng, dtype=np.float64):
 
 def check_all_layers(seed=7, names=None, train=True):
     """Gradient-check every layer of :func:`layer_catalogue` (and the loss) -> {name: {tensor: result}}."""
-    from .layers import CrossEntropyLoss
-
     out = {}
     rng = np.random.default_rng(seed)
     for name, (layer, shape) in layer_catalogue(rng).items():
@@ -356,9 +356,6 @@ def check_all_layers(seed=7, names=None, train=True):
 
 def network_check(variant="single_tower", n_directions=3, seed=0):
     """:func:`directional_check` of a whole float64 AlexNet on one random image -> [(analytic, numeric, error)]."""
-    from .layers import CrossEntropyLoss
-    from .model import AlexNet
-
     model = AlexNet(variant, dtype=np.float64, seed=seed)
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((1, 3, *model.input_size))

@@ -51,6 +51,7 @@ from .layers import (
 )
 from .layers.base import _check_dtype
 from .preprocessing import Preprocessing
+from .summary import summarize
 
 VARIANTS = ("single_tower", "paper", "torchvision", "seed_keras", "mini")
 DEFAULT_INPUT_SIZE = {"single_tower": 227, "paper": 227, "torchvision": 224, "seed_keras": 224, "mini": 31}
@@ -319,8 +320,6 @@ class AlexNet(Sequential):
         Returns a :class:`~alexnet_np.summary.ModelSummary`; ``print`` it for the table, or read
         ``.rows`` / the totals.
         """
-        from .summary import summarize
-
         shape = tuple(input_shape) if input_shape is not None else (3, *self.input_size)
         if len(shape) == 3:
             shape = (1, *shape)

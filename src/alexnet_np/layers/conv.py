@@ -36,10 +36,18 @@ class Conv2d(Layer):
 
     Algorithm: ``algorithm="im2col"`` (above), ``"winograd"`` (minimal filtering F(m×m, r×r),
     :mod:`alexnet_np.ops.winograd_reference` / :mod:`~alexnet_np.ops.winograd_kernels`: fewer
-    multiplies, for stride 1 and square kernels only; anything else raises) or ``"auto"``; ``None``
-    (the default) follows :func:`alexnet_np.use_conv_algorithm` / ``set_conv_algorithm``, which start
-    at ``"auto"``. :meth:`conv_algorithm` says what runs for an input shape and why. ``macs()``
-    stays the direct count; :meth:`multiplies` is what the chosen algorithm's matrix multiplies do.
+    multiplies, for stride 1 and square kernels of at most 8×8 only; anything else raises BadArgument) or
+    ``"auto"``; ``None`` (the default) follows :func:`alexnet_np.use_conv_algorithm` / ``set_conv_algorithm``,
+    which start at ``"auto"``. ``algorithm`` is checked whenever it is set. :meth:`conv_algorithm` says what
+    runs for an input shape and why. ``macs()`` stays the direct count; :meth:`multiplies` is what the chosen
+    algorithm's matrix multiplies do. Each algorithm is a small strategy object
+    (:mod:`alexnet_np.layers.conv_algorithms`) chosen once per forward; the backward runs the algorithm and
+    the backend its forward ran.
+
+    Weights edited in place between forward and backward: on every path (im2col or Winograd, NumPy or
+    Numba) the backward uses the weights *as they are at backward time*, as :class:`Linear` does: dx is
+    computed from the edited weights (dw and db do not depend on them). An optimiser steps after the
+    backward, so a training loop never sees the difference.
 
     Example:
         >>> conv1 = Conv2d(3, 96, kernel_size=11, stride=4, rng=np.random.default_rng(0))

@@ -27,11 +27,11 @@ class LocalResponseNorm(Layer):
     layer prints its PyTorch equivalent.
 
     Kernels: :func:`alexnet_np.ops.reference.lrn_forward` / :func:`~alexnet_np.ops.reference.lrn_backward`
-    (which keep ``scale``) or their Numba twins in :mod:`alexnet_np.ops.kernels` (which keep
-    ``scale^(−β)`` and ``scale^(−β−1)`` in arrays reused from call to call).
+    or their Numba twins in :mod:`alexnet_np.ops.kernels`; both keep ``scale`` (the Numba twin in an array
+    reused from call to call), so the backward may run on either backend whatever the forward ran on.
     """
 
-    _cache_attrs = ("x", "scale_cache", "cache_is_fast")
+    _cache_attrs = ("x", "scale")
 
     def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, *, convention="paper"):
         super().__init__()
@@ -52,12 +52,10 @@ class LocalResponseNorm(Layer):
     def forward(self, x, train=False):
         self._begin_forward(x)
         a = self.effective_alpha
-        if ops.fast():  # the powers' arrays of the last call are reused when x has the same shape
-            work = self.scale_cache if self.cache_is_fast else None
-            y, self.scale_cache = kernels.lrn_forward(x, self.size, a, self.beta, self.k, work=work)
+        if ops.fast():  # the last call's scale array is refilled when x has the same shape and layout
+            y, self.scale = kernels.lrn_forward(x, self.size, a, self.beta, self.k, out=self.scale)
         else:
-            y, self.scale_cache = reference.lrn_forward(x, self.size, a, self.beta, self.k)
-        self.cache_is_fast = ops.fast()
+            y, self.scale = reference.lrn_forward(x, self.size, a, self.beta, self.k)
         self.x = x
         return y
 
@@ -65,8 +63,8 @@ class LocalResponseNorm(Layer):
         self._begin_backward(dout)
         if not input_grad:
             return None
-        backward = kernels.lrn_backward if self.cache_is_fast else reference.lrn_backward
-        return backward(dout, self.x, self.scale_cache, self.size, self.effective_alpha, self.beta)
+        backward = kernels.lrn_backward if ops.fast() else reference.lrn_backward
+        return backward(dout, self.x, self.scale, self.size, self.effective_alpha, self.beta)
 
     @property
     def effective_alpha(self) -> float:
@@ -95,10 +93,10 @@ class LocalResponseNorm(Layer):
         return None  # each output pixel depends on the same pixel of nearby channels only
 
     def train_memory(self, input_shape, dtype=np.float32):
-        """The input is kept, and the scale's powers: two arrays of its size with the Numba backend
-        (reused from step to step), ``scale`` itself with NumPy's."""
+        """The input is kept, and ``scale``, an array of its size (reused from step to step with the Numba
+        backend)."""
         size = int(np.prod(self.output_shape(input_shape))) * np.dtype(dtype).itemsize
-        return self._memory(input_shape, dtype, kept=size * (3 if ops.fast() else 2))
+        return self._memory(input_shape, dtype, kept=2 * size)
 
 
 class _BatchNorm(Layer):

@@ -187,7 +187,7 @@ def _pow_minus(s, beta):
 
 
 @njit(cache=True, parallel=True)
-def _lrn_forward_loop(x, size, alpha, beta, k, out, scale_neg_beta, scale_neg_beta_1):
+def _lrn_forward_loop(x, size, alpha, beta, k, out, scale):
     n_img, n_ch, h, w = x.shape
     before, after = size // 2, (size - 1) // 2
     for nh in prange(n_img * h):
@@ -198,81 +198,66 @@ def _lrn_forward_loop(x, size, alpha, beta, k, out, scale_neg_beta, scale_neg_be
                 for j in range(max(0, c - before), min(n_ch, c + after + 1)):
                     s += x[n, j, y, xx] * x[n, j, y, xx]
                 sc = k + alpha * s
-                r = _pow_minus(sc, beta)
-                scale_neg_beta[n, c, y, xx] = r  # scale^(−β)
-                scale_neg_beta_1[n, c, y, xx] = r / sc  # scale^(−β−1), what the backward needs
-                out[n, c, y, xx] = x[n, c, y, xx] * r
+                scale[n, c, y, xx] = sc
+                out[n, c, y, xx] = x[n, c, y, xx] * _pow_minus(sc, beta)
 
 
 @njit(cache=True, parallel=True)
-def _lrn_forward_nhwc_loop(x, size, alpha, beta, k, out, scale_neg_beta, scale_neg_beta_1):
+def _lrn_forward_nhwc_loop(x, size, alpha, beta, k, out, scale):
     """The same on (N, H, W, C) arrays, C contiguous (the layout a convolution produces); the window sums
-    come first, then the powers in a branch-free loop over channels that the compiler vectorises."""
+    come first, then the powers in a loop over channels that the compiler vectorises."""
     n_img, h, w, n_ch = x.shape
     before, after = size // 2, (size - 1) // 2
-    paper_beta = beta == 0.75
     for nh in prange(n_img * h):
         n, y = nh // h, nh % h
-        scale = np.empty(n_ch, dtype=x.dtype)
         for xx in range(w):
             for c in range(n_ch):
                 s = x.dtype.type(0)
                 for j in range(max(0, c - before), min(n_ch, c + after + 1)):
                     s += x[n, y, xx, j] * x[n, y, xx, j]
-                scale[c] = k + alpha * s
-            if paper_beta:
-                for c in range(n_ch):
-                    q = np.sqrt(scale[c])
-                    r = 1 / (q * np.sqrt(q))
-                    scale_neg_beta[n, y, xx, c] = r
-                    scale_neg_beta_1[n, y, xx, c] = r / scale[c]
-                    out[n, y, xx, c] = x[n, y, xx, c] * r
-            else:
-                for c in range(n_ch):
-                    r = scale[c] ** (-beta)
-                    scale_neg_beta[n, y, xx, c] = r
-                    scale_neg_beta_1[n, y, xx, c] = r / scale[c]
-                    out[n, y, xx, c] = x[n, y, xx, c] * r
+                scale[n, y, xx, c] = k + alpha * s
+            for c in range(n_ch):
+                out[n, y, xx, c] = x[n, y, xx, c] * _pow_minus(scale[n, y, xx, c], beta)
 
 
 @njit(cache=True, parallel=True)
-def _lrn_backward_nhwc_loop(dout, x, scale_neg_beta, scale_neg_beta_1, size, alpha, beta, dx):
+def _lrn_backward_nhwc_loop(dout, x, scale, size, alpha, beta, dx):
     n_img, h, w, n_ch = x.shape
     before, after = (size - 1) // 2, size // 2
     two_ab = 2 * alpha * beta
     for nh in prange(n_img * h):
         n, y = nh // h, nh % h
         t = np.empty(n_ch, dtype=x.dtype)
+        r = np.empty(n_ch, dtype=x.dtype)
         for xx in range(w):
             for c in range(n_ch):
-                t[c] = dout[n, y, xx, c] * x[n, y, xx, c] * scale_neg_beta_1[n, y, xx, c]
+                r[c] = _pow_minus(scale[n, y, xx, c], beta)
+                t[c] = dout[n, y, xx, c] * x[n, y, xx, c] * (r[c] / scale[n, y, xx, c])
             for j in range(n_ch):
                 s = x.dtype.type(0)
                 for c in range(max(0, j - before), min(n_ch, j + after + 1)):
                     s += t[c]
-                dx[n, y, xx, j] = (
-                    dout[n, y, xx, j] * scale_neg_beta[n, y, xx, j] - two_ab * x[n, y, xx, j] * s
-                )
+                dx[n, y, xx, j] = dout[n, y, xx, j] * r[j] - two_ab * x[n, y, xx, j] * s
 
 
 @njit(cache=True, parallel=True)
-def _lrn_backward_loop(dout, x, scale_neg_beta, scale_neg_beta_1, size, alpha, beta, dx):
+def _lrn_backward_loop(dout, x, scale, size, alpha, beta, dx):
     n_img, n_ch, h, w = x.shape
     before, after = (size - 1) // 2, size // 2  # the reversed window: which c see channel j
     two_ab = 2 * alpha * beta
     for nh in prange(n_img * h):
         n, y = nh // h, nh % h
         t = np.empty(n_ch, dtype=x.dtype)  # t[c] = dout[c]·x[c]·scale[c]^(−β−1) for one pixel
+        r = np.empty(n_ch, dtype=x.dtype)  # r[c] = scale[c]^(−β)
         for xx in range(w):
             for c in range(n_ch):
-                t[c] = dout[n, c, y, xx] * x[n, c, y, xx] * scale_neg_beta_1[n, c, y, xx]
+                r[c] = _pow_minus(scale[n, c, y, xx], beta)
+                t[c] = dout[n, c, y, xx] * x[n, c, y, xx] * (r[c] / scale[n, c, y, xx])
             for j in range(n_ch):
                 s = x.dtype.type(0)
                 for c in range(max(0, j - before), min(n_ch, j + after + 1)):
                     s += t[c]
-                dx[n, j, y, xx] = (
-                    dout[n, j, y, xx] * scale_neg_beta[n, j, y, xx] - two_ab * x[n, j, y, xx] * s
-                )
+                dx[n, j, y, xx] = dout[n, j, y, xx] * r[j] - two_ab * x[n, j, y, xx] * s
 
 
 # ---- the SGD update ---------------------------------------------------------------------------------
@@ -302,9 +287,10 @@ def _nhwc(*arrays):
 
 
 @serialised
-def im2col(x, kernel_size, stride=1, padding=0, out=None):
-    """x: (N, C, H, W) -> cols: (N·H_out·W_out, C·kh·kw); the twin of :func:`alexnet_np.ops.reference.im2col`.
+def im2col(x, kernel_size, stride=1, padding=0, *, out=None):
+    """x: (N, C, H, W) -> cols: (N·H_out·W_out, C·kh·kw).
 
+    Twin: :func:`alexnet_np.ops.reference.im2col`.
     ``out``: a C-contiguous work array of that shape to fill (Conv2d reuses one across calls).
     """
     n, c, h, w = x.shape
@@ -317,9 +303,10 @@ def im2col(x, kernel_size, stride=1, padding=0, out=None):
 
 
 @serialised
-def col2im(cols, x_shape, kernel_size, stride=1, padding=0, channels_last=False):
-    """cols -> dx: (N, C, H, W), summing overlapping copies; the twin of :func:`alexnet_np.ops.reference.col2im`.
+def col2im(cols, x_shape, kernel_size, stride=1, padding=0, *, channels_last=False):
+    """cols -> dx: (N, C, H, W), summing overlapping copies.
 
+    Twin: :func:`alexnet_np.ops.reference.col2im`.
     ``channels_last``: lay dx out as (N, H, W, C) in memory (the layout of the layer's input).
     """
     n, c, h, w = x_shape
@@ -333,8 +320,9 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, channels_last=False)
 
 @serialised
 def maxpool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
-    """x -> (out, argmax), in x's memory layout; the twin of :func:`alexnet_np.ops.reference.maxpool_forward`.
+    """x -> (out, argmax), in x's memory layout.
 
+    Twin: :func:`alexnet_np.ops.reference.maxpool_forward`.
     The loops clip every window to the input, so ``ceil_mode``'s partial last window needs only its output size."""
     stride = kernel_size if stride is None else stride
     n, c, h, w = x.shape
@@ -352,8 +340,10 @@ def maxpool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
 
 @serialised
 def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False):
-    """Scatter dout to the argmax positions; the twin of :func:`alexnet_np.ops.reference.maxpool_backward`
-    (the output size comes from ``argmax``, so ``ceil_mode`` changes nothing here)."""
+    """Scatter dout to the argmax positions (the output size comes from ``argmax``, so ``ceil_mode`` changes
+    nothing here).
+
+    Twin: :func:`alexnet_np.ops.reference.maxpool_backward`."""
     stride = kernel_size if stride is None else stride
     (_, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
     dx = empty_nchw(x_shape, dout.dtype, is_channels_last(argmax), zero=True)
@@ -362,46 +352,50 @@ def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0,
 
 
 @serialised
-def lrn_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0, work=None):
-    """x -> (out, (scale^(−β), scale^(−β−1))), in x's layout.
+def lrn_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0, *, out=None):
+    """x -> (y, scale), both in x's layout, ``scale = k + α·Σ x²`` over each channel's window.
 
-    The twin of :func:`alexnet_np.ops.reference.lrn_forward`, which returns ``scale`` itself; this one
-    returns the two powers of it that the backward pass multiplies by, so the backward needs no
-    power and no division. ``work``: a pair of arrays shaped and laid out like x to fill (the layer
-    reuses them across calls), or None.
+    Twin: :func:`alexnet_np.ops.reference.lrn_forward` (the same cache, so either backward takes either's).
+    ``out``: an array shaped and laid out like x to fill with ``scale`` (the layer reuses it across calls), or
+    None. The powers scale^(−β) and scale^(−β−1) are recomputed in the backward: with the paper's β = 0.75
+    two square roots, cheaper than keeping two more arrays of the input's size.
     """
-    out = np.empty_like(x)
-    same = work is not None and all(
-        a.shape == x.shape and a.dtype == x.dtype and is_channels_last(a) == is_channels_last(x) for a in work
+    y = np.empty_like(x)
+    same = (
+        out is not None
+        and out.shape == x.shape
+        and out.dtype == x.dtype
+        and is_channels_last(out) == is_channels_last(x)
     )
-    scale_neg_beta, scale_neg_beta_1 = work if same else (np.empty_like(x), np.empty_like(x))
+    scale = out if same else np.empty_like(x)
     t = x.dtype.type
     if is_channels_last(x):
-        _lrn_forward_nhwc_loop(
-            *_nhwc(x), size, t(alpha), t(beta), t(k), *_nhwc(out, scale_neg_beta, scale_neg_beta_1)
-        )
+        _lrn_forward_nhwc_loop(*_nhwc(x), size, t(alpha), t(beta), t(k), *_nhwc(y, scale))
     else:
-        _lrn_forward_loop(x, size, t(alpha), t(beta), t(k), out, scale_neg_beta, scale_neg_beta_1)
-    return out, (scale_neg_beta, scale_neg_beta_1)
+        _lrn_forward_loop(x, size, t(alpha), t(beta), t(k), y, scale)
+    return y, scale
 
 
 @serialised
-def lrn_backward(dout, x, scale_powers, size=5, alpha=1e-4, beta=0.75):
-    """dx of LRN from the powers :func:`lrn_forward` returned; see :func:`alexnet_np.ops.reference.lrn_backward`."""
-    scale_neg_beta, scale_neg_beta_1 = scale_powers
+def lrn_backward(dout, x, scale, size=5, alpha=1e-4, beta=0.75):
+    """dx of LRN from the ``scale`` :func:`lrn_forward` returned.
+
+    Twin: :func:`alexnet_np.ops.reference.lrn_backward`."""
     dx = np.empty_like(x)
     t = x.dtype.type
-    arrays = (dout, x, scale_neg_beta, scale_neg_beta_1, dx)
+    arrays = (dout, x, scale, dx)
     if all(is_channels_last(a) for a in arrays):
-        _lrn_backward_nhwc_loop(*_nhwc(*arrays[:4]), size, t(alpha), t(beta), *_nhwc(dx))
+        _lrn_backward_nhwc_loop(*_nhwc(*arrays[:3]), size, t(alpha), t(beta), *_nhwc(dx))
     else:
-        _lrn_backward_loop(dout, x, scale_neg_beta, scale_neg_beta_1, size, t(alpha), t(beta), dx)
+        _lrn_backward_loop(dout, x, scale, size, t(alpha), t(beta), dx)
     return dx
 
 
 @serialised
 def sgd_paper_update(w, v, g, momentum=0.9, weight_decay=5e-4, lr=0.01):
-    """In place: v ← μ·v − λ·ε·w − ε·g; w ← w + v (contiguous arrays of one dtype)."""
+    """In place: v ← μ·v − λ·ε·w − ε·g; w ← w + v (contiguous arrays of one dtype).
+
+    Twin: :func:`alexnet_np.ops.reference.sgd_paper_update`."""
     t = w.dtype.type
     _sgd_paper_loop(w.reshape(-1), v.reshape(-1), g.reshape(-1), t(momentum), t(weight_decay * lr), t(lr))
 

@@ -46,6 +46,8 @@ def im2col(x, kernel_size, stride=1, padding=0):
            [1., 2., 4., 5.],
            [3., 4., 6., 7.],
            [4., 5., 7., 8.]])
+
+    Twin: :func:`alexnet_np.ops.kernels.im2col`.
     """
     n, c, h, w = x.shape
     kh, kw = pair(kernel_size)
@@ -59,6 +61,8 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
 
     Not an inverse: a pixel covered by several windows receives the *sum* of its copies,
     which is exactly the gradient of im2col.
+
+    Twin: :func:`alexnet_np.ops.kernels.col2im`.
     """
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
@@ -90,6 +94,8 @@ def maxpool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     in row-major window order, as in PyTorch; a NaN wins over numbers (the first NaN), so NaN
     propagates. ``ceil_mode=True``: PyTorch's rounding up of the output size; the last window may
     hang over the bottom/right edge, and what it hangs over counts as −inf.
+
+    Twin: :func:`alexnet_np.ops.kernels.maxpool_forward`.
     """
     stride = kernel_size if stride is None else stride
     n, c, h, w = x.shape
@@ -106,7 +112,10 @@ def maxpool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
 def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False):
     """Route each output gradient to its window's argmax; overlapping windows accumulate (+=).
 
-    The output size comes from ``argmax``; ``ceil_mode`` is accepted for symmetry with the forward pass."""
+    The output size comes from ``argmax``; ``ceil_mode`` is accepted for symmetry with the forward pass.
+
+    Twin: :func:`alexnet_np.ops.kernels.maxpool_backward`.
+    """
     stride = kernel_size if stride is None else stride
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
@@ -132,6 +141,8 @@ def lrn_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0):
     ``scale[c] = k + alpha · Σ_{j = c − size//2}^{c + (size−1)//2} x[j]²`` and
     ``out[c] = x[c] · scale[c]^(−beta)``. ``alpha`` is used as given (the paper's form); the layer
     passes α/size for the PyTorch/Caffe form. ``scale`` is what :func:`lrn_backward` needs.
+
+    Twin: :func:`alexnet_np.ops.kernels.lrn_forward`.
     """
     scale = k + alpha * _channel_window_sum(x * x, size // 2, (size - 1) // 2)
     return x * scale ** (-beta), scale
@@ -142,6 +153,8 @@ def lrn_backward(dout, x, scale, size=5, alpha=1e-4, beta=0.75):
 
     The first term is the direct path (x[j] in the numerator of out[j]); the second runs through the
     denominators of every out[c] whose window contains channel j.
+
+    Twin: :func:`alexnet_np.ops.kernels.lrn_backward`.
     """
     t = dout * x * scale ** (-beta - 1)
     # j lies in window(c) exactly when c runs from j − (size−1)//2 to j + size//2.
@@ -150,7 +163,10 @@ def lrn_backward(dout, x, scale, size=5, alpha=1e-4, beta=0.75):
 
 
 def sgd_paper_update(w, v, g, momentum=0.9, weight_decay=5e-4, lr=0.01):
-    """In place: v ← μ·v − λ·ε·w − ε·g; w ← w + v (the paper's momentum update)."""
+    """In place: v ← μ·v − λ·ε·w − ε·g; w ← w + v (the paper's momentum update).
+
+    Twin: :func:`alexnet_np.ops.kernels.sgd_paper_update`.
+    """
     v *= momentum
     v -= (weight_decay * lr) * w
     v -= lr * g

@@ -41,6 +41,36 @@ transposed step, in reverse order (with A = (Aᵀ)ᵀ, B = (Bᵀ)ᵀ):
 
 The transform matrices come from interpolation (Cook–Toom): :func:`winograd_matrices`.
 
+Accuracy and range
+------------------
+Every stage is a short sum, so the rounding error of one output of a tile is bounded, to first order, by
+the classic bound for sums of products (Higham, "Accuracy and Stability of Numerical Algorithms", ch. 3)
+applied along the chain of stages (:func:`error_bound` computes it per output)::
+
+    |ŷ − y| ≤ γ_k · Σ_c |Aᵀ| [ (|G| |w_c| |G|ᵀ) ⊙ (|Bᵀ| |d_c| |B|) ] |A|,     γ_k = k·u / (1 − k·u),
+
+with u the unit roundoff (2⁻²⁴ in float32), d_c the tile's α×α input patch of channel c and
+k = 2r + 4α + C/groups + 13 the most roundings on any path. The entries of Aᵀ, G and Bᵀ grow with α, so the
+bound grows with the tile; im2col's is the same sum without the transforms. The bound is a worst case
+(every rounding error aligned): measured errors are 1e-4 to 1e-2 of it. Past α = 8 (:data:`MAX_ALPHA`) the
+float32 error grows quickly with α (:func:`default_tile`: ~1e-4 of max|y| at α = 9); both twins refuse
+such tiles, and a kernel wider than 8 has none.
+
+Measured on AlexNet's own layers (single tower, one image of N(0, 1) input, the model's default weights;
+``python experiments/winograd_accuracy.py``, results in ``experiments/results/winograd_accuracy.json``), the
+float32 error's maximum divided by max|y|: at the tiles "auto" picks for batch 32, Winograd 7.9e-6 on conv2
+(F(4, 5)) and 1.6e-5 to 2.0e-5 on conv3–conv5 (F(5, 3), the largest on conv4); at batch 1, 5.5e-6 on conv2
+(F(3, 5); conv3–conv5 run by im2col there); im2col 4e-7 to 5e-7 on the same layers. So at the tiles it
+runs on AlexNet Winograd is 17 to 39 times less accurate than im2col, 2e-5 of max|y| at worst: far below
+what float32 training notices, but a test that compares it must allow for it.
+
+Range: the transforms scale their inputs up before the products, so float32 overflows earlier than by
+im2col: on a 16-channel 13×13 layer of N(0, 1) weights, the output first held an inf at an input scale of
+2.1e36 with F(6, 3) and F(4, 5) and 6.7e37 with F(2, 3) (max|input| about 3 times that), where im2col's
+output stayed finite until the input itself overflowed float32 (1.3e38): up to 64 times earlier. An inf or
+NaN in the input spreads to every output of the tile(s) that read it, where im2col's spreads to the outputs
+whose window holds it.
+
 Layouts (shared with the Numba kernels, so they can be compared stage by stage)::
 
     U, dU : (α², groups, C/groups, F/groups)        ξ = u·α + v
@@ -235,7 +265,10 @@ def check(x_shape, x_dtype, weight, padding=0, groups=1, m=None):
 
 
 def filter_transform(weight, G, groups=1):
-    """weight: (F, C/groups, r, r) -> U: (α², groups, C/groups, F/groups), U[ξ, g, c, k] = (G w Gᵀ)[ξ]."""
+    """weight: (F, C/groups, r, r) -> U: (α², groups, C/groups, F/groups), U[ξ, g, c, k] = (G w Gᵀ)[ξ].
+
+    Twin: :func:`alexnet_np.ops.winograd_kernels.filter_transform`.
+    """
     f, cg = weight.shape[:2]
     alpha = G.shape[0]
     u = G @ weight @ G.T  # (F, C/groups, α, α)
@@ -243,7 +276,10 @@ def filter_transform(weight, G, groups=1):
 
 
 def filter_transform_adjoint(du, G):
-    """dU: (α², groups, C/groups, F/groups) -> dw: (F, C/groups, r, r), dw[k, c] = Gᵀ dU[:, c, k] G."""
+    """dU: (α², groups, C/groups, F/groups) -> dw: (F, C/groups, r, r), dw[k, c] = Gᵀ dU[:, c, k] G.
+
+    Twin: :func:`alexnet_np.ops.winograd_kernels.filter_transform_adjoint`.
+    """
     _, groups, cg, fg = du.shape
     alpha = G.shape[0]
     du = du.transpose(1, 3, 2, 0).reshape(groups * fg, cg, alpha, alpha)  # (F, C/groups, α, α)
@@ -256,6 +292,8 @@ def input_transform(x, BT, m, padding=0, groups=1):
     d[p, c] is the α×α patch of the zero-padded image that tile p reads: tile (n, i, j) starts
     at row i·m, column j·m of x padded by ``padding`` on the top/left and by enough zeros on the
     bottom/right for the last (overhanging) tile.
+
+    Twin: :func:`alexnet_np.ops.winograd_kernels.input_transform`.
     """
     n, c, h, w = x.shape
     alpha = BT.shape[0]
@@ -274,6 +312,8 @@ def input_transform_adjoint(dv, BT, x_shape, m, padding=0):
 
     Each tile's dd = B dV[:, p, c] Bᵀ (α×α) is *added* to the patch of the padded image the
     tile was read from (neighbouring tiles overlap by r − 1 rows/columns); the padding is cut off.
+
+    Twin: :func:`alexnet_np.ops.winograd_kernels.input_transform_adjoint`.
     """
     n, c, h, w = x_shape
     alpha = BT.shape[0]
@@ -290,7 +330,10 @@ def input_transform_adjoint(dv, BT, x_shape, m, padding=0):
 
 
 def output_transform(M, AT, n, ho, wo):
-    """M: (α², groups, P, F/groups) -> y: (N, F, H_out, W_out), tile Y = Aᵀ M[:, p, k] A (m×m), cropped."""
+    """M: (α², groups, P, F/groups) -> y: (N, F, H_out, W_out), tile Y = Aᵀ M[:, p, k] A (m×m), cropped.
+
+    Twin: :func:`alexnet_np.ops.winograd_kernels.output_transform`.
+    """
     a2, groups, _, fg = M.shape
     m, alpha = AT.shape
     th, tw = ceil_div(ho, m), ceil_div(wo, m)
@@ -306,6 +349,8 @@ def output_transform_adjoint(dout, AT, groups=1):
     """dY: (N, F, H_out, W_out) -> dM: (α², groups, P, F/groups), dM[:, p, k] = A dY_tile Aᵀ.
 
     dY is zero-padded to whole tiles first (the dropped outputs of overhanging tiles have no gradient).
+
+    Twin: :func:`alexnet_np.ops.winograd_kernels.output_transform_adjoint`.
     """
     n, f, ho, wo = dout.shape
     m, alpha = AT.shape
@@ -327,6 +372,8 @@ def conv2d_winograd(x, weight, bias=None, padding=0, groups=1, m=None):
 
     ``m``: output tile size (``None``: :func:`default_tile`). Same result as im2col + GEMM up to
     rounding; the rounding error grows with α = m + r − 1 (tests/test_winograd.py bounds it).
+
+    Twin: :func:`alexnet_np.ops.winograd_kernels.conv2d_winograd`.
     """
     n, c, h, w, f, r, m = check(x.shape, x.dtype, weight, padding, groups, m)
     ho, wo, _, _ = winograd_tiles(h, w, r, padding, m)
@@ -346,6 +393,8 @@ def conv2d_winograd_backward(dout, x, weight, padding=0, groups=1, m=None):
     dx: (N, C, H, W), dw: (F, C/groups, r, r), db: (F,). Winograd on the adjoint (module
     docstring): dM = A dY Aᵀ; dU = Vᵀ dM, dw = Gᵀ dU G; dV = dM Uᵀ, dx = Σ_tiles B dV Bᵀ.
     U and V are recomputed here (the Numba path keeps them from the forward pass).
+
+    Twin: :func:`alexnet_np.ops.winograd_kernels.conv2d_winograd_backward`.
     """
     n, c, h, w, f, r, m = check(x.shape, x.dtype, weight, padding, groups, m)
     AT, G, BT = winograd_matrices(m, r, x.dtype)
@@ -358,3 +407,28 @@ def conv2d_winograd_backward(dout, x, weight, padding=0, groups=1, m=None):
     dx = input_transform_adjoint(dV, BT, x.shape, m, padding)
     db = dout.sum(axis=(0, 2, 3))
     return dx, dw, db
+
+
+# ---- accuracy ------------------------------------------------------------------------------------
+
+
+def error_bound(x, weight, padding=0, groups=1, m=None, dtype=np.float32):
+    """The first-order rounding bound of F(m×m, r×r) in ``dtype`` (bias left out), per output: an array
+    shaped like y (module docstring, "Accuracy")::
+
+        |ŷ − y| ≤ γ_k · Σ_c |Aᵀ| [ (|G| |w_c| |G|ᵀ) ⊙ (|Bᵀ| |d_c| |B|) ] |A|,    γ_k = k·u / (1 − k·u),
+
+    with u the unit roundoff of ``dtype`` (2⁻²⁴ for float32) and k = 2r + 4α + C/groups + 13 the roundings
+    on the longest path through the stages (each 1-D pass of n terms at most n + 1, the GEMM over C/groups
+    channels C/groups + 1, and 6 for the rounded entries of Aᵀ, G, Bᵀ). Computed in float64 by running the
+    stages on |x|, |w| and the matrices' absolute values.
+    """
+    n, c, h, w, f, r, m = check(x.shape, weight.dtype, weight, padding, groups, m)
+    ho, wo, _, _ = winograd_tiles(h, w, r, padding, m)
+    AT, G, BT = (np.abs(a) for a in winograd_matrices(m, r, np.float64))
+    U = filter_transform(np.abs(weight).astype(np.float64), G, groups)
+    V = input_transform(np.abs(x).astype(np.float64), BT, m, padding, groups)
+    S = output_transform(np.matmul(V, U), AT, n, ho, wo)
+    k = 2 * r + 4 * (m + r - 1) + c // groups + 13
+    u = float(np.finfo(dtype).eps) / 2
+    return k * u / (1 - k * u) * S

@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import ops
 from ..ops import kernels, reference
+from .diagnostics import norm
 
 
 class SGD:
@@ -76,7 +77,6 @@ class SGD:
     def update_norm(self, key) -> float:
         """‖Δw‖ of the last step for ``params[key]``, read off the velocity (no copy of the weights is kept):
         the paper's w ← w + v moves w by v; PyTorch's w ← w − ε·b by ε·b."""
-        from .diagnostics import norm
 
         return norm(self.velocity[key]) * (1.0 if self.convention == "paper" else self.lr)
 
