@@ -42,6 +42,7 @@ from .layers import (
     Conv2d,
     Dropout,
     Flatten,
+    Layer,
     Linear,
     LocalResponseNorm,
     MaxPool2d,
@@ -107,7 +108,7 @@ KERAS_BATCHNORM = dict(eps=1e-3, momentum=0.01)
 def _features(variant, lrn, activation, pool, new_rng, dtype):
     """The layers before ``flatten`` as (name, layer) pairs; ``new_rng()`` gives a layer its own generator."""
     act = ACTIVATIONS[activation]
-    layers = []
+    layers: list[tuple[str, Layer]] = []
     for i, (cin, cout, k, s, p, groups) in enumerate(CONVS[variant], start=1):
         layers.append((f"conv{i}", Conv2d(cin, cout, k, s, p, groups, rng=new_rng(), dtype=dtype)))
         layers.append((f"{activation}{i}", act()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class Layer:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}
-        self.dtype = None  # set by layers with parameters; the others follow their input
+        self.dtype: Any = None  # np.dtype, set by layers with parameters; the others follow their input
         self._out_shape = None
         self._clear_cache()
 
@@ -172,8 +173,8 @@ class Layer:
         new.buffers = {k: v.astype(dtype) for k, v in self.buffers.items()}
         if self.dtype is not None:
             new.dtype = dtype
-        if hasattr(self, "rng"):
-            new.rng = copy.deepcopy(self.rng)
+        if "rng" in vars(self):  # a layer that draws (Dropout): its own copy of the generator
+            vars(new)["rng"] = copy.deepcopy(vars(self)["rng"])
         new._clear_cache()
         return new
 
@@ -206,11 +207,11 @@ class Layer:
                 TypeError, f"{name} dtype", f"{self.dtype} (the {role}'s dtype; {advice})", x.dtype
             )
 
-    def _begin_forward(self, x):
+    def _begin_forward(self, x) -> tuple[int, ...]:
         """Check the input and remember the output shape so ``backward`` can check ``dout``."""
         self._check_array(x)
-        self._out_shape = self.output_shape(x.shape)
-        return self._out_shape
+        out_shape = self._out_shape = tuple(self.output_shape(x.shape))
+        return out_shape
 
     def _begin_backward(self, dout):
         if self._out_shape is None:

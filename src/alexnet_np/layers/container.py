@@ -39,7 +39,7 @@ class Sequential(Layer):
             items = [(str(i), layer) for i, layer in enumerate(layers)]
         self.layers: OrderedDict[str, Layer] = OrderedDict()
         self._hooks: dict[str, list] = {"forward": [], "backward": []}
-        placed = {}  # id(layer) -> where it runs, through nested Sequentials too
+        placed: dict[int, str] = {}  # id(layer) -> where it runs, through nested Sequentials too
 
         def place(where, layer):
             # a second use would overwrite the cache that the first use's backward reads

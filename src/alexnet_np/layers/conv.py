@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import ops
@@ -57,6 +59,9 @@ class Conv2d(Layer):
 
     # the strategy the last forward ran, and the layer's one object of each kind (copies get their own)
     _cache_attrs = ("_strategy", "_im2col", "_winograd")
+    _strategy: Any  # Im2col | Winograd: what the last forward ran
+    _im2col: Im2col | None
+    _winograd: Winograd | None
 
     def __init__(
         self,
@@ -284,6 +289,7 @@ class Conv2d(Layer):
         a forward pass on ``input_shape`` runs (one object of each kind per layer: its work arrays are
         reused from call to call)."""
         name, m = self.conv_algorithm(input_shape)
+        strategy: Im2col | Winograd
         if name == "winograd":
             if self._winograd is None:
                 self._winograd = Winograd(self.padding[0], self.groups)

@@ -20,6 +20,8 @@ of them reach the kernels as explicit arguments.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..ops import kernels, reference, winograd_kernels, winograd_reference
@@ -41,7 +43,7 @@ class Im2col:
         self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
         self.fast = True
         self.cols_buffer = None  # the Numba twin fills this work array, reused from call to call
-        self.cols = None  # (N·H_out·W_out, C_in·kh·kw), kept for dW
+        self.cols: Any = None  # (N·H_out·W_out, C_in·kh·kw), kept for dW
         self.x_shape, self.channels_last = None, False
 
     def forward(self, x, weight, bias):
@@ -66,7 +68,7 @@ class Im2col:
         f = weight.shape[0]
         dy = dout.transpose(0, 2, 3, 1).reshape(-1, f)  # (N·Ho·Wo, F); a view when dout is channels-last
         w, dw_matrix = weight.reshape(f, -1), dw.reshape(f, -1)
-        dcols = scratch(self.cols.shape, self.cols.dtype) if input_grad else None
+        dcols: Any = scratch(self.cols.shape, self.cols.dtype) if input_grad else None
         for cs, fs in self._group_slices(w.shape[1], f):
             np.matmul(dy[:, fs].T, self.cols[:, cs], out=dw_matrix[fs])
             if input_grad:

@@ -62,11 +62,12 @@ class CrossEntropyLoss:
     __call__ = forward
 
     def backward(self):
-        if self.probs is None:
+        probs, labels = self.probs, self.labels
+        if probs is None or labels is None:
             raise RuntimeError("CrossEntropyLoss: backward called before forward")
-        d = self.probs.copy()
-        d[np.arange(len(self.labels)), self.labels] -= 1
-        return d / len(self.labels)
+        d = probs.copy()
+        d[np.arange(len(labels)), labels] -= 1
+        return d / len(labels)
 
     def __repr__(self):
         return "CrossEntropyLoss()"

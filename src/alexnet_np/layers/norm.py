@@ -32,6 +32,8 @@ class LocalResponseNorm(Layer):
     """
 
     _cache_attrs = ("x", "scale")
+    x: np.ndarray | None
+    scale: np.ndarray | None
 
     def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, *, convention="paper"):
         super().__init__()

@@ -187,9 +187,9 @@ class AdaptiveAvgPool2d(Layer):
         return (shape[0], shape[1], *self.output_size)
 
     def forward(self, x, train=False):
-        self._begin_forward(x)
+        out_shape = self._begin_forward(x)
         rows, cols = self._bins(x.shape)
-        y = np.empty(self._out_shape, dtype=x.dtype)
+        y = np.empty(out_shape, dtype=x.dtype)
         for i, (h0, h1) in enumerate(rows):
             for j, (w0, w1) in enumerate(cols):
                 y[:, :, i, j] = x[:, :, h0:h1, w0:w1].mean(axis=(2, 3))

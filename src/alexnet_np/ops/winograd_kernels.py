@@ -412,7 +412,7 @@ def output_transform_adjoint(dout, AT, groups=1, *, out=None):
 
 # ---- the convolution --------------------------------------------------------------------------------
 
-_MATRICES = {}
+_MATRICES: dict[tuple, tuple] = {}
 
 
 def matrices(m, r, dtype):
