@@ -131,9 +131,8 @@ def test_moments_do_not_overflow_where_float32_would():
 
 def test_an_infinite_weight_is_diagnosed_at_step_1_in_the_forward_pass_at_that_layer(digits):
     model = an.AlexNet("mini", num_classes=10, seed=0)
-    model["conv3"].params["weight"][0, 0, 1, 1] = (
-        np.inf
-    )  # conv3's inputs are ≥ 0 (pooled ReLUs): inf or NaN out
+    # conv3's inputs are ≥ 0 (pooled ReLUs): inf or NaN out
+    model["conv3"].params["weight"][0, 0, 1, 1] = np.inf
     trainer = _one_step_trainer(model, digits)
     with pytest.raises(TrainingDiverged) as info:
         trainer.fit(**QUIET)
@@ -186,9 +185,8 @@ def test_a_fault_in_a_backward_at_step_3_is_diagnosed_there_before_the_update(di
         trainer.fit(**QUIET)
     err = info.value
     assert (err.step, err.phase, err.layer) == (3, "backward", "pool2")
-    assert err.quantity.startswith(
-        "the gradient conv"
-    )  # what the guard caught: a weight gradient below pool2
+    # what the guard caught: a weight gradient below pool2
+    assert err.quantity.startswith("the gradient conv")
     assert trainer.optimizer.steps == 2 and all(np.isfinite(v).all() for v in model.params.values())
 
 
@@ -214,9 +212,8 @@ def test_the_cli_says_where_a_run_diverged_in_one_line(tmp_path, capsys):
     from alexnet_np.tools.cli import main
 
     with warnings.catch_warnings():
-        warnings.simplefilter(
-            "error"
-        )  # no NumPy overflow warnings before the one line: the diagnosis says it
+        # no NumPy overflow warnings before the one line: the diagnosis says it
+        warnings.simplefilter("error")
         code = main(["train", "--lr", "1e30", "--epochs", "1", "--out", str(tmp_path / "run"), "--quiet"])
     err = capsys.readouterr().err.strip()
     assert code == 1 and len(err.splitlines()) == 1
@@ -230,3 +227,43 @@ def test_the_cli_overfits_one_batch(capsys):
     out = capsys.readouterr().out
     assert code == 0 and "pass: the loss on the batch fell from" in out and "ln 10 = 2.3026" in out
     assert main(["train", "--steps", "3"]) == 2
+
+
+def test_sequential_hooks_see_each_layer_once_per_pass_and_are_removed_after_the_block():
+    model = an.Sequential(an.Linear(3, 4, rng=0), an.ReLU(), an.Linear(4, 2, rng=1))
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    seen = []
+
+    def forward(name, layer, inp, out):
+        seen.append(("forward", name, inp.shape, out.shape, layer is model[name]))
+
+    def backward(name, layer, dout, dx):
+        seen.append(("backward", name, dout.shape, None if dx is None else dx.shape, layer is model[name]))
+
+    with model.hooks(forward=forward, backward=backward):
+        y = model.forward(x)
+        model.backward(np.ones_like(y), input_grad=False)
+    assert seen == [
+        ("forward", "0", (5, 3), (5, 4), True),
+        ("forward", "1", (5, 4), (5, 4), True),
+        ("forward", "2", (5, 4), (5, 2), True),
+        ("backward", "2", (5, 2), (5, 4), True),
+        ("backward", "1", (5, 4), (5, 4), True),
+        ("backward", "0", (5, 4), None, True),  # the first layer with input_grad=False passes nothing on
+    ]
+    seen.clear()
+    model.backward(np.ones_like(model.forward(x)))
+    assert seen == []
+
+
+def test_the_monitor_runs_the_models_own_loop():
+    """StepMonitor is a pair of hooks: the model's checks apply to a monitored pass (its dtype message names the
+    model, not a layer), and its output is the model's."""
+    model = an.Sequential(an.Linear(3, 4, rng=0), an.ReLU(), an.Linear(4, 2, rng=1))
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    monitor = StepMonitor(model)
+    with pytest.raises(TypeError, match=r"model\.astype"):
+        monitor.forward(x.astype(np.float64))
+    y = monitor.forward(x)
+    np.testing.assert_array_equal(y, model.forward(x, train=True))
+    assert monitor.backward(np.ones_like(y)) is None and model._hooks == {"forward": [], "backward": []}

@@ -415,14 +415,10 @@ def test_auto_keeps_im2col_where_winograd_saves_nothing():
     assert an.Conv2d(4, 4, 1).conv_algorithm((64, 4, 9, 9)) == ("im2col", None)  # 1×1: no saving
     assert an.Conv2d(4, 4, 3, stride=2).conv_algorithm((64, 4, 9, 9)) == ("im2col", None)
     assert an.Conv2d(4, 4, (3, 1)).conv_algorithm((64, 4, 9, 9)) == ("im2col", None)
-    assert an.Conv2d(4, 4, 3).conv_algorithm((64, 4, 3, 3)) == (
-        "im2col",
-        None,
-    )  # 1×1 output: nothing to share
-    assert an.Conv2d(4, 4, 3).conv_algorithm((1, 4, 8, 8)) == (
-        "im2col",
-        None,
-    )  # one small image: U costs more
+    # 1×1 output: nothing to share
+    assert an.Conv2d(4, 4, 3).conv_algorithm((64, 4, 3, 3)) == ("im2col", None)
+    # one small image: U costs more
+    assert an.Conv2d(4, 4, 3).conv_algorithm((1, 4, 8, 8)) == ("im2col", None)
     assert an.Conv2d(4, 4, 3).conv_algorithm((64, 4, 8, 8)) == ("winograd", 6)  # 6×6 output, one F(6×6) tile
 
 

@@ -133,16 +133,9 @@ class MaxPool2d(Layer):
 
     def _sorted_windows(self, x):
         """Every window's values (padding as −inf), sorted: (N, C, H_out, W_out, kh·kw)."""
-        ho, wo = self.output_shape(x.shape)[2:]
-        extra = [
-            max(0, (o - 1) * s + k - (n + 2 * p))
-            for o, s, k, n, p in zip((ho, wo), self.stride, self.kernel_size, x.shape[2:], self.padding)
-        ]
-        pads = [(p, p + e) for p, e in zip(self.padding, extra)]
-        padded = np.pad(x, ((0, 0), (0, 0), *pads), constant_values=-np.inf)
-        windows = np.lib.stride_tricks.sliding_window_view(padded, self.kernel_size, axis=(2, 3))
-        windows = windows[:, :, :: self.stride[0], :: self.stride[1]][:, :, :ho, :wo]
-        return np.sort(windows.reshape(*windows.shape[:4], -1), axis=-1)
+        self.output_shape(x.shape)
+        windows = reference.maxpool_windows(x, self.kernel_size, self.stride, self.padding, self.ceil_mode)
+        return np.sort(windows, axis=-1)
 
     def kink_margin(self, x):
         """The smallest gap between the two largest values of a window. A tie of exact zeros (dead ReLUs

@@ -86,6 +86,17 @@ def _pad_for_ceil(xp, kernel_size, stride, out_hw, value):
     return np.pad(xp, ((0, 0), (0, 0), (0, extra_h), (0, extra_w)), constant_values=value)
 
 
+def maxpool_windows(x, kernel_size, stride=None, padding=0, ceil_mode=False):
+    """x: (N, C, H, W) -> every pooling window's values, (N, C, H_out, W_out, kh·kw) in row-major window order,
+    padding (and ``ceil_mode``'s overhang) as −inf: what :func:`maxpool_forward` takes the maximum of."""
+    stride = kernel_size if stride is None else stride
+    n, c, h, w = x.shape
+    kh, kw = pair(kernel_size)
+    ho, wo = output_hw(h, w, kernel_size, stride, padding, ceil_mode)
+    xp = _pad_for_ceil(_pad_hw(x, padding, -np.inf), kernel_size, stride, (ho, wo), -np.inf)
+    return _windows(xp, kernel_size, stride, (ho, wo)).reshape(n, c, ho, wo, kh * kw)
+
+
 def maxpool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """x: (N, C, H, W) -> (out: (N, C, H_out, W_out), argmax: (N, C, H_out, W_out) int).
 
@@ -97,13 +108,7 @@ def maxpool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
 
     Twin: :func:`alexnet_np.ops.kernels.maxpool_forward`.
     """
-    stride = kernel_size if stride is None else stride
-    n, c, h, w = x.shape
-    kh, kw = pair(kernel_size)
-    ho, wo = output_hw(h, w, kernel_size, stride, padding, ceil_mode)
-    xp = _pad_for_ceil(_pad_hw(x, padding, -np.inf), kernel_size, stride, (ho, wo), -np.inf)
-    win = _windows(xp, kernel_size, stride, (ho, wo))
-    flat = win.reshape(n, c, ho, wo, kh * kw)
+    flat = maxpool_windows(x, kernel_size, stride, padding, ceil_mode)
     argmax = flat.argmax(axis=-1)
     out = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
     return out, argmax

@@ -6,8 +6,7 @@
 * ``workqueue`` survives a fork but aborts the whole process when two Python threads run parallel
   kernels at once ("Concurrent access has been detected"). So while it is the layer in use, every
   kernel call goes through one process-wide lock: two threads take turns, and each kernel still uses
-  all of Numba's threads. (Measured on 2 cores: two mini-AlexNet training steps in two threads took
-  1.2–1.4× the time of one after the other; with TBB 1.1×. No layer made two threads faster there.)
+  all of Numba's threads (each kernel is already parallel, so two threads lose little by taking turns).
 * ``tbb`` is safe for both, where the user installs and selects it; the lock then steps aside, as it
   does for ``omp`` if the user chose it.
 
@@ -20,9 +19,10 @@ the CPU from the Numba kernel that runs next (im2col, Winograd's transforms, poo
 before NumPy (``python -m alexnet_np train``/``evaluate``/``bench``, or a script whose first import is
 ``alexnet_np``). OpenBLAS reads the variable once, when NumPy loads it, and has no call to change it later
 (``openblas_set_num_threads`` and threadpoolctl change the thread count only), so a program that imports NumPy
-first keeps OpenBLAS's default unless it sets the variable itself. Measured on the 2-core development machine,
-saturated by other jobs at the time (so the absolute times are inflated): a single_tower forward pass at batch 8,
-in fresh processes, took 8.1 s with the setting against 11.5 and 13.5 s without it.
+first keeps OpenBLAS's default unless it sets the variable itself.
+
+What these settings are worth is measured by the benchmark (``python -m alexnet_np bench``, which runs with
+them) and reported in the README's "Performance" section, not here: a number in a docstring goes stale.
 """
 
 from __future__ import annotations

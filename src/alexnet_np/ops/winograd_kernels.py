@@ -204,9 +204,8 @@ def _input_adjoint_loop(dVt, BT, m, pad, th, tw, dxh):
                             if coef != 0:
                                 for c in range(c_all):
                                     tmp[u, b, c] += coef * dVt[p, u * alpha + v, c]
-                for a in range(
-                    alpha
-                ):  # pass 2, down the columns: dx[y0 + a, x0 + b] += Σ_u Bᵀ[u, a] · tmp[u, b]
+                # pass 2, down the columns: dx[y0 + a, x0 + b] += Σ_u Bᵀ[u, a] · tmp[u, b]
+                for a in range(alpha):
                     if y0 + a < 0 or y0 + a >= h:
                         continue
                     for b in range(alpha):
@@ -248,9 +247,8 @@ def _output_transform_loop(Mt, AT, bias, th, tw, yh):
                         if coef != 0:
                             for k in range(f):
                                 tmp[u, b, k] += coef * Mt[p, a * alpha + b, k]
-            for u in range(
-                rows
-            ):  # pass 2, along the rows: y[i·m + u, j·m + v] = bias + Σ_b Aᵀ[v, b] · tmp[u, b]
+            # pass 2, along the rows: y[i·m + u, j·m + v] = bias + Σ_b Aᵀ[v, b] · tmp[u, b]
+            for u in range(rows):
                 for v in range(cols):
                     for k in range(f):
                         yh[n, i * m + u, j * m + v, k] = bias[k]
@@ -278,9 +276,8 @@ def _output_adjoint_loop(dyh, AT, th, tw, dMt):
         for j in range(tw):
             p = ni * tw + j
             cols = min(m, wo - j * m)
-            for u in range(
-                rows
-            ):  # pass 1, along the rows: tmp[u, b, :] = Σ_v Aᵀ[v, b] · dY[i·m + u, j·m + v, :]
+            # pass 1, along the rows: tmp[u, b, :] = Σ_v Aᵀ[v, b] · dY[i·m + u, j·m + v, :]
+            for u in range(rows):
                 for b in range(alpha):
                     for k in range(f):
                         tmp[u, b, k] = zero

@@ -337,9 +337,8 @@ def output_transform(M, AT, n, ho, wo):
     a2, groups, _, fg = M.shape
     m, alpha = AT.shape
     th, tw = ceil_div(ho, m), ceil_div(wo, m)
-    mt = M.reshape(alpha, alpha, groups, n, th, tw, fg).transpose(
-        3, 2, 6, 4, 5, 0, 1
-    )  # (N, g, F/g, th, tw, α, α)
+    # (N, g, F/g, th, tw, α, α)
+    mt = M.reshape(alpha, alpha, groups, n, th, tw, fg).transpose(3, 2, 6, 4, 5, 0, 1)
     y = AT @ mt @ AT.T  # (N, groups, F/groups, th, tw, m, m)
     y = y.reshape(n, groups * fg, th, tw, m, m).transpose(0, 1, 2, 4, 3, 5)  # (N, F, th, m, tw, m)
     return y.reshape(n, groups * fg, th * m, tw * m)[:, :, :ho, :wo]
