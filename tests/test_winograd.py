@@ -652,7 +652,7 @@ def test_a_bad_environment_variable_is_named(value, monkeypatch):
 
 @pytest.mark.parametrize("case", CASES[:8], ids=IDS[:8])
 def test_float32_errors_stay_within_the_stated_bound(case):
-    """The per-output bound of error_bound (module docstring, "Accuracy") holds for both twins in float32,
+    """The per-output bound of error_bound (module docstring, "Accuracy and range") holds for both twins in float32,
     and says something: within 1e-2 of max|y| (2.8e-3 at most on these cases; the worst case, every rounding
     error aligned, is far from the errors made: 1e-2 of the bound or less)."""
     n, c, h, w, f, r, p, g, m = case

@@ -233,7 +233,7 @@ def roofline_points(budget, gemm_gflops, bandwidth_gbs):
 
 def measure_training_peak(variant="single_tower", batch=32, steps=2, release=True, timeout=600):
     """Peak resident bytes of ``steps`` training steps in a fresh Python process (Linux):
-    ``python -m alexnet_np.peak_memory`` (:func:`alexnet_np.peak_memory.measure`).
+    ``python -m alexnet_np.peak_memory`` (its ``measure``).
 
     The process imports the library, runs one step of the variant at batch 2 (so every kernel is compiled
     or loaded) and one large matrix product (the BLAS library's work buffers), then reads its resident

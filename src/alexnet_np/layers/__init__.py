@@ -32,12 +32,10 @@ The contract every layer keeps:
   wrong gradients without an error (``Linear`` and ``LocalResponseNorm`` read it again).
 
 The package is laid out like ``torch.nn.modules``, one file per family, each class with ``__init__``,
-``output_shape``, ``forward`` and ``backward`` first and the facts it answers after them:
-:mod:`~alexnet_np.layers.base` (:class:`Layer`), :mod:`~alexnet_np.layers.conv` (:class:`Conv2d`, whose
-two algorithms are in :mod:`~alexnet_np.layers.conv_algorithms`), :mod:`~alexnet_np.layers.linear`,
-:mod:`~alexnet_np.layers.pool`, :mod:`~alexnet_np.layers.norm`, :mod:`~alexnet_np.layers.activation`,
-:mod:`~alexnet_np.layers.dropout`, :mod:`~alexnet_np.layers.flatten`, :mod:`~alexnet_np.layers.container`
-(:class:`Sequential`), :mod:`~alexnet_np.layers.loss` and :mod:`~alexnet_np.layers.receptive_field`.
+``output_shape``, ``forward`` and ``backward`` first and the facts it answers after them: ``base.py``
+(:class:`Layer`), ``conv.py`` (:class:`Conv2d`, whose two algorithms are in ``conv_algorithms.py``),
+``linear.py``, ``pool.py``, ``norm.py``, ``activation.py``, ``dropout.py``, ``flatten.py``, ``container.py``
+(:class:`Sequential`), ``loss.py`` and ``receptive_field.py``.
 Every name is re-exported here: ``from alexnet_np.layers import Conv2d`` and ``an.Conv2d`` both work.
 """
 

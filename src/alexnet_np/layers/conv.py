@@ -42,9 +42,9 @@ class Conv2d(Layer):
     ``"auto"``; ``None`` (the default) follows :func:`alexnet_np.use_conv_algorithm` / ``set_conv_algorithm``,
     which start at ``"auto"``. ``algorithm`` is checked whenever it is set. :meth:`conv_algorithm` says what
     runs for an input shape and why. ``macs()`` stays the direct count; :meth:`multiplies` is what the chosen
-    algorithm's matrix multiplies do. Each algorithm is a small strategy object
-    (:mod:`alexnet_np.layers.conv_algorithms`) chosen once per forward; the backward runs the algorithm and
-    the backend its forward ran.
+    algorithm's matrix multiplies do. Each algorithm is a small strategy object (``Im2col`` and ``Winograd``
+    in ``alexnet_np/layers/conv_algorithms.py``) chosen once per forward; the backward runs the algorithm
+    and the backend its forward ran.
 
     Weights edited in place between forward and backward: on every path (im2col or Winograd, NumPy or
     Numba) the backward uses the weights *as they are at backward time*, as :class:`Linear` does: dx is

@@ -231,8 +231,8 @@ def auto_tile(n, r, ho, wo, max_alpha=8, filter_weight=FILTER_TRANSFORM_WEIGHT):
 
 
 MAX_ALPHA = 8
-"""The largest transform size α = m + r − 1 that runs: past it the float32 error bound is not met (module
-docstring, "Accuracy"), so a kernel wider than 8 has no Winograd tile and a larger tile is refused."""
+"""The largest transform size α = m + r − 1 that runs. Past it the float32 error grows quickly with α (module
+docstring, "Accuracy and range"), so a kernel wider than 8 has no Winograd tile and a larger tile is refused."""
 
 
 def check(x_shape, x_dtype, weight, padding=0, groups=1, m=None):
@@ -413,14 +413,14 @@ def conv2d_winograd_backward(dout, x, weight, padding=0, groups=1, m=None):
 
 def error_bound(x, weight, padding=0, groups=1, m=None, dtype=np.float32):
     """The first-order rounding bound of F(m×m, r×r) in ``dtype`` (bias left out), per output: an array
-    shaped like y (module docstring, "Accuracy")::
+    shaped like y (module docstring, "Accuracy and range")::
 
         |ŷ − y| ≤ γ_k · Σ_c |Aᵀ| [ (|G| |w_c| |G|ᵀ) ⊙ (|Bᵀ| |d_c| |B|) ] |A|,    γ_k = k·u / (1 − k·u),
 
     with u the unit roundoff of ``dtype`` (2⁻²⁴ for float32) and k = 2r + 4α + C/groups + 13 the roundings
     on the longest path through the stages (each 1-D pass of n terms at most n + 1, the GEMM over C/groups
     channels C/groups + 1, and 6 for the rounded entries of Aᵀ, G, Bᵀ). Computed in float64 by running the
-    stages on |x|, |w| and the matrices' absolute values.
+    stages on the absolute values of x, w and the matrices.
     """
     n, c, h, w, f, r, m = check(x.shape, weight.dtype, weight, padding, groups, m)
     ho, wo, _, _ = winograd_tiles(h, w, r, padding, m)
