@@ -433,10 +433,6 @@ def work_shapes(x_shape, weight_shape, padding, groups, m):
     return {"U": (a2, groups, cg, f // groups), "V": (p, a2, c), "M": (p, a2, f)}
 
 
-def _work(buf, shape, dtype):
-    return np.empty(shape, dtype=dtype) if buf is None else buf
-
-
 @serialised
 def conv2d_winograd(x, weight, bias=None, padding=0, groups=1, m=None, *, U=None, V=None, M=None):
     """Stride-1 convolution by Winograd F(m×m, r×r): x: (N, C, H, W), weight: (F, C/groups, r, r),
@@ -452,9 +448,9 @@ def conv2d_winograd(x, weight, bias=None, padding=0, groups=1, m=None, *, U=None
     ho, wo, _, _ = winograd_tiles(h, w, r, padding, m)
     shapes = work_shapes(x.shape, weight.shape, padding, groups, m)
     AT, G, BT = matrices(m, r, x.dtype)
-    U = filter_transform(weight, G, groups, out=_work(U, shapes["U"], x.dtype))
-    V = input_transform(x, BT, m, padding, groups, out=_work(V, shapes["V"], x.dtype))
-    Mg = gemm_view(_work(M, shapes["M"], x.dtype), groups)
+    U = filter_transform(weight, G, groups, out=U)
+    V = input_transform(x, BT, m, padding, groups, out=V)
+    Mg = gemm_view(np.empty(shapes["M"], dtype=x.dtype) if M is None else M, groups)
     np.matmul(V, U, out=Mg)
     return output_transform(Mg, AT, n, ho, wo, bias=bias)
 
@@ -490,14 +486,14 @@ def conv2d_winograd_backward(
     if V is None:
         V = input_transform(x, BT, m, padding, groups)
     shapes = work_shapes((n, c, h, w), weight.shape, padding, groups, m)
-    dM = output_transform_adjoint(dout, AT, groups, out=_work(dM, shapes["M"], dout.dtype))
+    dM = output_transform_adjoint(dout, AT, groups, out=dM)
     dU = np.matmul(V.swapaxes(-1, -2), dM)  # (α², groups, C/groups, F/groups)
     dw = filter_transform_adjoint(dU, G, out=dw)
     db = dout.sum(axis=(0, 2, 3))
     dx = None
     if input_grad:
-        U = filter_transform(weight, G, groups, out=_work(U, shapes["U"], dout.dtype))
-        dvt = _work(dV, shapes["V"], dout.dtype)
+        U = filter_transform(weight, G, groups, out=U)
+        dvt = np.empty(shapes["V"], dtype=dout.dtype) if dV is None else dV
         np.matmul(dM, U.swapaxes(-1, -2), out=gemm_view(dvt, groups))
         dx = input_transform_adjoint(gemm_view(dvt, groups), BT, (n, c, h, w), m, padding)
     return dx, dw, db
