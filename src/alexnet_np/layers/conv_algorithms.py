@@ -112,8 +112,9 @@ class Winograd:
         self.x_shape, self.channels_last = x.shape, is_channels_last(x)
         args = (x, weight, bias, self.padding, self.groups, self.m)
         if not self.fast:
-            self.x = x
+            self.x, self.V = x, None  # what the NumPy backward reads; nothing of an earlier Numba forward
             return winograd_reference.conv2d_winograd(*args)
+        self.x = None
         shapes = winograd_kernels.work_shapes(x.shape, weight.shape, self.padding, self.groups, self.m)
         self.U = reuse(self.U, shapes["U"], x.dtype)
         self.V_buffer = reuse(self.V_buffer, shapes["V"], x.dtype)  # kept for the backward, as V
