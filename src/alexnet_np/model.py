@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import BadArgument, BadFile, BadInput
 from .io import check_arrays, load_npz, save_npz_atomic
 from .layers import (
     AdaptiveAvgPool2d,
@@ -202,22 +203,22 @@ class AlexNet(Sequential):
         dropout=None,
     ):
         if variant not in VARIANTS:
-            raise ValueError(f"AlexNet: unknown variant {variant!r}; choose one of {VARIANTS}")
+            raise BadArgument(f"AlexNet: unknown variant {variant!r}; choose one of {VARIANTS}")
         if init not in INITS:
-            raise ValueError(f"AlexNet: unknown init {init!r}; choose one of {INITS}")
+            raise BadArgument(f"AlexNet: unknown init {init!r}; choose one of {INITS}")
         if not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-            raise ValueError(f"AlexNet: num_classes must be a positive int, got {num_classes!r}")
+            raise BadArgument(f"AlexNet: num_classes must be a positive int, got {num_classes!r}")
         dtype = _check_dtype(dtype)
         size = DEFAULT_INPUT_SIZE[variant] if input_size is None else input_size
         h, w = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
         lrn = variant in ("single_tower", "paper", "mini") if lrn is None else bool(lrn)
         if activation not in ACTIVATIONS:
-            raise ValueError(f"AlexNet: activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+            raise BadArgument(f"AlexNet: activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
         if dropout is not None and not 0 <= dropout < 1:
-            raise ValueError(f"AlexNet: dropout must be in [0, 1), got {dropout}")
+            raise BadArgument(f"AlexNet: dropout must be in [0, 1), got {dropout}")
         pool = tuple(int(v) for v in pool)
         if lrn and variant == "seed_keras":
-            raise ValueError(
+            raise BadArgument(
                 "AlexNet: the seed_keras variant has BatchNorm, not LRN; lrn must be None or False"
             )
         self.variant, self.num_classes, self.seed, self.init, self.lrn = (
@@ -252,7 +253,7 @@ class AlexNet(Sequential):
         try:
             return layer.output_shape(shape)
         except ValueError as err:
-            raise ValueError(
+            raise BadArgument(
                 f"AlexNet({self.variant!r}): input {self.input_size[0]}×{self.input_size[1]} is too small: "
                 f"layer {name} ({layer!r}) would get input {tuple(shape)} and have an empty output ({err})"
             ) from None
@@ -296,7 +297,7 @@ class AlexNet(Sequential):
     def _check_input_shape(self, shape):
         expected = (3, *self.input_size)
         if len(shape) != 4 or tuple(shape[1:]) != expected:
-            raise ValueError(
+            raise BadInput(
                 f"AlexNet({self.variant!r}) was built for input_size={self.input_size}: expected input of shape "
                 f"(N, {expected[0]}, {expected[1]}, {expected[2]}), got {tuple(shape)}; "
                 f"build AlexNet(..., input_size=...) for other sizes"
@@ -383,7 +384,7 @@ class AlexNet(Sequential):
         own = {**self.params, **self.buffers}
         problems = check_arrays(own, state)
         if problems:
-            raise ValueError(f"AlexNet({self.variant!r}).load_state_dict: " + "; ".join(problems))
+            raise BadInput(f"AlexNet({self.variant!r}).load_state_dict: " + "; ".join(problems))
         for k, target in own.items():
             target[...] = state[k]
 
@@ -397,7 +398,7 @@ class AlexNet(Sequential):
         mine = self.config()
         diff = {k: (meta.get(k), v) for k, v in mine.items() if k != "dropout" and meta.get(k, v) != v}
         if diff:
-            raise ValueError(
+            raise BadFile(
                 f"{path}: the file was saved from a different model: "
                 + ", ".join(f"{k}={a!r} in the file, {b!r} here" for k, (a, b) in diff.items())
             )
@@ -409,19 +410,19 @@ class AlexNet(Sequential):
         """Build the model a file was saved from and load its weights (``dtype``: convert afterwards)."""
         arrays, meta = load_npz(path)
         if meta.get("format") != "alexnet_np":
-            raise ValueError(f"{path}: not an alexnet_np model file (no alexnet_np metadata)")
+            raise BadFile(f"{path}: not an alexnet_np model file (no alexnet_np metadata)")
         _check_declared_sizes(path, meta, arrays)  # before anything the metadata asks for is allocated
         try:
             model = cls.from_config(meta, dtype=meta.get("dtype", "float32"))
         except (KeyError, TypeError) as err:
-            raise ValueError(f"{path}: malformed model description in the file ({err})") from None
+            raise BadFile(f"{path}: malformed model description in the file ({err})") from None
         model.load(path)
         if "preprocessing" in meta:  # files written before 0.2 carry none: the default stays
             model.preprocessing = Preprocessing.from_dict(meta["preprocessing"], where=str(path))
         classes = meta.get("classes")
         if classes is not None:
             if not (isinstance(classes, list) and len(classes) == model.num_classes):
-                raise ValueError(f"{path}: malformed class names (expected {model.num_classes} names)")
+                raise BadFile(f"{path}: malformed class names (expected {model.num_classes} names)")
             model.classes = [str(c) for c in classes]
         return model if dtype is None or np.dtype(dtype) == model.dtype else model.astype(dtype)
 
@@ -435,9 +436,9 @@ def _check_declared_sizes(path, meta, arrays):
     fc8 = arrays.get("fc8.weight")
     classes = meta.get("num_classes")
     if fc8 is None or fc8.ndim != 2:
-        raise ValueError(f"{path}: no 2-D 'fc8.weight' array: not an AlexNet model file")
+        raise BadFile(f"{path}: no 2-D 'fc8.weight' array: not an AlexNet model file")
     if not isinstance(classes, int) or classes != fc8.shape[0]:
-        raise ValueError(
+        raise BadFile(
             f"{path}: the metadata declares num_classes={classes!r} but fc8.weight has {fc8.shape[0]} rows"
         )
     size = meta.get("input_size")
@@ -446,6 +447,6 @@ def _check_declared_sizes(path, meta, arrays):
         and len(size) == 2
         and all(isinstance(v, int) and 1 <= v <= MAX_INPUT_SIZE for v in size)
     ):
-        raise ValueError(
+        raise BadFile(
             f"{path}: the metadata declares input_size={size!r}; expected two ints in 1..{MAX_INPUT_SIZE}"
         )

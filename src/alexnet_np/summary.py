@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import BadArgument
 from .layers import ReceptiveField
 
 
@@ -129,7 +130,7 @@ class ModelSummary:
         momentum; see :mod:`alexnet_np.budget` for the whole step)."""
         unknown = [c for c in columns if c not in self.COLUMNS]
         if unknown:
-            raise ValueError(f"unknown summary columns {unknown}; choose from {list(self.COLUMNS)}")
+            raise BadArgument(f"unknown summary columns {unknown}; choose from {list(self.COLUMNS)}")
         spec = [("layer", lambda r: r.name, True)] + [self.COLUMNS[c] for c in columns]
         head = tuple(h for h, _, _ in spec)
         body = [tuple(cell(r) for _, cell, _ in spec) for r in self.rows]

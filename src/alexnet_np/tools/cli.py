@@ -1,6 +1,8 @@
 """Command line: ``python -m alexnet_np {tour,summary,gradcheck,train,evaluate,predict,convert-weights,docs} ...``.
 
-Every command has ``--help``. Bad arguments print one line and exit with status 2.
+Every command has ``--help``. A user's mistake (:class:`alexnet_np.errors.UserError`: a bad argument, a bad or
+hostile file, a refused overwrite) and an ``OSError`` print one line and exit with status 2; any other exception
+is a bug in alexnet_np and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import sys
 import time
 
 import numpy as np
+
+from ..errors import BadArgument, RefusedOverwrite, UserError
 
 PROG = "python -m alexnet_np"
 
@@ -55,7 +59,7 @@ def cmd_summary(args):
     kwargs = dict(num_classes=args.classes)
     if args.input:
         if args.input[0] != 3:
-            raise ValueError(f"AlexNet takes 3 input channels, got --input {'x'.join(map(str, args.input))}")
+            raise BadArgument(f"AlexNet takes 3 input channels, got --input {'x'.join(map(str, args.input))}")
         kwargs["input_size"] = args.input[1:]
     if args.lrn is not None:
         kwargs["lrn"] = args.lrn
@@ -81,7 +85,7 @@ def cmd_gradcheck(args):
     if args.layer:
         names = [n for n in known if n == args.layer or n.split()[0] == args.layer]
         if not names:
-            raise ValueError(
+            raise BadArgument(
                 f"unknown layer {args.layer!r}; choose from {sorted({n.split()[0] for n in known})}"
             )
     print(
@@ -110,7 +114,7 @@ def _load_dataset(args, seed):
     if args.dataset == "digits":
         return load_digits_data(seed=seed)
     if not args.data_dir:
-        raise ValueError("--dataset folder needs --data-dir ROOT (a folder of class sub-folders of images)")
+        raise BadArgument("--dataset folder needs --data-dir ROOT (a folder of class sub-folders of images)")
     return load_image_folder(args.data_dir, seed=seed)
 
 
@@ -129,7 +133,7 @@ def _lock_output_folder(folder):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise ValueError(
+        raise BadArgument(
             f"another training run is writing to {folder}/ right now; choose another --out"
         ) from None
     return fd
@@ -150,7 +154,7 @@ def _run_options(args, checkpoint):
         said = ", ".join(
             f"--{k.replace('_', '-')} {a} (the checkpoint has {b})" for k, (a, b) in differ.items()
         )
-        raise ValueError(
+        raise BadArgument(
             f"--resume continues the run as it was saved; refusing {said}: drop those options, "
             f"or start a new run with another --out"
         )
@@ -161,11 +165,11 @@ def cmd_train(args):
     import os
 
     if args.data_dir and args.dataset != "folder":
-        raise ValueError("--data-dir is read only with --dataset folder")
+        raise BadArgument("--data-dir is read only with --dataset folder")
     if args.overfit_batch:
         return _overfit_batch(args)
     if args.steps is not None:
-        raise ValueError("--steps is read only with --overfit-batch (a full run is counted in --epochs)")
+        raise BadArgument("--steps is read only with --overfit-batch (a full run is counted in --epochs)")
     os.makedirs(args.out, exist_ok=True)
     lock = _lock_output_folder(args.out)
     try:
@@ -186,7 +190,7 @@ def _overfit_batch(args):
     from ..training.train import TrainConfig, Trainer, TrainingDiverged, _no_data
 
     if args.resume:
-        raise ValueError("--overfit-batch starts from a fresh model; it cannot --resume")
+        raise BadArgument("--overfit-batch starts from a fresh model; it cannot --resume")
     options = {k: (v if getattr(args, k) is None else getattr(args, k)) for k, v in RUN_OPTIONS.items()}
     options.update(batch_size=args.batch_size or 16, schedule="none", pca_noise=0.0)
     steps = args.steps or 100
@@ -237,9 +241,9 @@ def _train_locked(args):
 
     checkpoint = os.path.join(args.out, "checkpoint.npz")
     if args.resume and not os.path.isfile(checkpoint):
-        raise ValueError(f"--resume: no checkpoint at {checkpoint}")
+        raise BadArgument(f"--resume: no checkpoint at {checkpoint}")
     if not args.resume and os.path.exists(checkpoint):
-        raise ValueError(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
+        raise RefusedOverwrite(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
     options = _run_options(args, checkpoint)
     config = TrainConfig(epochs=args.epochs, **options)
     train, val = _load_dataset(args, options["seed"])
@@ -251,7 +255,7 @@ def _train_locked(args):
         activation=args.activation,
     )
     if train.images.shape[2] < model.input_size[0]:
-        raise ValueError(
+        raise BadArgument(
             f"images of {train.images.shape[2]}×{train.images.shape[3]} are smaller than the "
             f"{args.variant} input {model.input_size}; use --input-size"
         )
@@ -296,9 +300,9 @@ def cmd_evaluate(args):
     args.dataset, args.data_dir = args.dataset or "digits", args.data_dir
     _, val = _load_dataset(args, meta["config"]["seed"])
     if len(val) == 0:
-        raise ValueError("the held-out split is empty: nothing to evaluate")
+        raise BadArgument("the held-out split is empty: nothing to evaluate")
     if list(val.classes) != list(meta["classes"]):
-        raise ValueError(f"the data's classes {val.classes} differ from the checkpoint's {meta['classes']}")
+        raise BadArgument(f"the data's classes {val.classes} differ from the checkpoint's {meta['classes']}")
     r = evaluate(model, val, ten_crop=args.ten_crop)
     how = "10-crop averaged" if args.ten_crop else "centre crop"
     print(
@@ -326,14 +330,14 @@ def cmd_convert(args):
     src, dst = args.src, args.dst
     if src.endswith(".pth") or src.endswith(".pt"):
         if not dst.endswith(".npz"):
-            raise ValueError(f"converting {src} from PyTorch: the destination must end in .npz, got {dst}")
+            raise BadArgument(f"converting {src} from PyTorch: the destination must end in .npz, got {dst}")
         model = torch_to_npz(src, dst, variant=args.variant)
     elif src.endswith(".npz"):
         if not (dst.endswith(".pth") or dst.endswith(".pt")):
-            raise ValueError(f"converting {src} to PyTorch: the destination must end in .pth, got {dst}")
+            raise BadArgument(f"converting {src} to PyTorch: the destination must end in .pth, got {dst}")
         model = npz_to_torch(src, dst)
     else:
-        raise ValueError(f"cannot tell the direction from {src}: expected a .pth/.pt or .npz source")
+        raise BadArgument(f"cannot tell the direction from {src}: expected a .pth/.pt or .npz source")
     print(
         f"wrote {dst}: AlexNet({model.variant!r}), {model.num_classes} classes, {model.num_params():,} parameters"
     )
@@ -355,9 +359,11 @@ def cmd_exercises(args):
         print(list_exercises())
         return 0
     if not (args.student or args.solutions):
-        raise ValueError("say --student DIR (solutions replaced by stubs) or --solutions DIR (the full copy)")
+        raise BadArgument(
+            "say --student DIR (solutions replaced by stubs) or --solutions DIR (the full copy)"
+        )
     if not pathlib.Path(args.src).is_dir():
-        raise ValueError(f"--src {args.src}: no such folder (the workbook's source notebooks)")
+        raise BadArgument(f"--src {args.src}: no such folder (the workbook's source notebooks)")
     for dst, solutions in ((args.student, False), (args.solutions, True)):
         if dst:
             written = build_workbook(args.src, dst, solutions=solutions)
@@ -373,7 +379,7 @@ def cmd_docs(args):
 
         from .docs import build_site
     except ImportError as err:
-        raise ValueError(f"needs the docs extra ({err.name} is missing): pip install -e '.[docs]'") from None
+        raise BadArgument(f"needs the docs extra ({err.name} is missing): pip install -e '.[docs]'") from None
     try:
         build_site(args.out)
     except RuntimeError as err:  # a failed notebook, a Sphinx warning, a broken link or a missing figure
@@ -539,10 +545,15 @@ def main(argv=None):
         args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError) as err:
-        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+    except UserError as err:  # a user's mistake; anything else is a bug in alexnet_np and keeps its traceback
+        print(f"{PROG} {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except OSError as err:  # a path that cannot be written or read: the user's to fix, no traceback
         where = f" ({err.filename})" if getattr(err, "filename", None) else ""
-        print(f"{PROG} {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {_one_line(err.strerror or err)}{where}", file=sys.stderr)
         return 2
+
+
+def _one_line(err):
+    """An error's message on one line (a message quoting a file's contents may hold newlines)."""
+    return " ".join(str(err).split())

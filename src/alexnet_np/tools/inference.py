@@ -21,6 +21,7 @@ from importlib import resources
 
 import numpy as np
 
+from ..errors import BadArgument, BadFile, BadInput
 from ..io import atomic_write, load_npz
 from ..layers import softmax
 from ..model import VARIANTS, AlexNet
@@ -46,29 +47,27 @@ def load_weights(path, variant=None):
         import os
 
         model_file = os.path.join(os.path.dirname(os.fspath(path)) or ".", "model.npz")
-        raise ValueError(
+        raise BadFile(
             f"{path} is a training checkpoint (weights, optimizer state, data order), not a model file: "
             f"predict with {model_file}, which training writes beside it, or `evaluate --checkpoint {path}`"
         )
     if meta.get("format") == "alexnet_np":
         if variant is not None and variant != meta["variant"]:
-            raise ValueError(f"{path}: holds weights for variant {meta['variant']!r}, not {variant!r}")
+            raise BadFile(f"{path}: holds weights for variant {meta['variant']!r}, not {variant!r}")
         return AlexNet.from_file(path)
     if variant is None:
-        raise ValueError(
-            f"{path}: no alexnet_np metadata in the file; say which --variant the weights are for"
-        )
+        raise BadFile(f"{path}: no alexnet_np metadata in the file; say which --variant the weights are for")
     if variant not in VARIANTS:
-        raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
+        raise BadArgument(f"unknown variant {variant!r}; choose one of {VARIANTS}")
     fc8 = arrays.get("fc8.weight")
     if fc8 is None or fc8.ndim != 2:
-        raise ValueError(f"{path}: no 2-D 'fc8.weight' array: not an AlexNet state dict")
+        raise BadFile(f"{path}: no 2-D 'fc8.weight' array: not an AlexNet state dict")
     dtype = fc8.dtype if fc8.dtype in (np.float32, np.float64) else np.float32
     model = AlexNet(variant, num_classes=int(fc8.shape[0]), dtype=dtype)
     try:
         model.load_state_dict(arrays)
     except ValueError as err:
-        raise ValueError(f"{path}: {err}") from None
+        raise BadFile(f"{path}: {err}") from None
     return model
 
 
@@ -98,7 +97,7 @@ def iter_predict(model, paths, topk=5, classes=None, batch_size=32):
     ImageNet's for 1000 classes, else the indices.
     """
     if not 1 <= topk <= model.num_classes:
-        raise ValueError(f"topk must be between 1 and {model.num_classes}, got {topk}")
+        raise BadArgument(f"topk must be between 1 and {model.num_classes}, got {topk}")
     if classes is None:
         classes = getattr(model, "classes", None) or (
             imagenet_classes() if model.num_classes == 1000 else [str(i) for i in range(model.num_classes)]
@@ -108,7 +107,7 @@ def iter_predict(model, paths, topk=5, classes=None, batch_size=32):
         batch = np.stack([load_image_for(model, p) for p in paths[start : start + batch_size]])
         probs = softmax(model.forward(batch, train=False).astype(np.float64))
         if not np.all(np.isfinite(probs)):
-            raise ValueError("the network produced non-finite scores (NaN or inf in the weights?)")
+            raise BadInput("the network produced non-finite scores (NaN or inf in the weights?)")
         for row in probs:
             top = np.argsort(-row, kind="stable")[:topk]
             yield [(int(i), classes[i], float(row[i])) for i in top]
@@ -121,7 +120,7 @@ def _torch():
     try:
         import torch
     except ImportError:
-        raise ValueError(
+        raise BadArgument(
             "converting .pth files needs PyTorch, which is optional: pip install torch==2.13.0"
         ) from None
     return torch
@@ -133,11 +132,11 @@ def torch_to_npz(src, dst, variant="torchvision"):
 
     torch = _torch()
     if not os.path.isfile(src):
-        raise ValueError(f"{src}: no such file")
+        raise BadFile(f"{src}: no such file")
     try:
         state = torch.load(src, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a bad file; all mean "not a weights file"
-        raise ValueError(
+        raise BadFile(
             f"{src}: not a readable PyTorch weights file ({type(err).__name__}: "
             f"{str(err).splitlines()[0] if str(err) else ''})"
         ) from None
@@ -146,18 +145,18 @@ def torch_to_npz(src, dst, variant="torchvision"):
         or not state
         or not all(isinstance(v, torch.Tensor) for v in state.values())
     ):
-        raise ValueError(f"{src}: not a state dict (expected a dict of tensors, got {type(state).__name__})")
+        raise BadFile(f"{src}: not a state dict (expected a dict of tensors, got {type(state).__name__})")
     last = state.get("classifier.6.weight")
     if last is None or last.ndim != 2:
-        raise ValueError(f"{src}: no 'classifier.6.weight': not a torchvision-style AlexNet state dict")
+        raise BadFile(f"{src}: no 'classifier.6.weight': not a torchvision-style AlexNet state dict")
     dtypes = {v.dtype for k, v in state.items() if not k.endswith("num_batches_tracked")}
     if dtypes != {torch.float32}:
-        raise ValueError(f"{src}: expected float32 tensors, found {sorted(map(str, dtypes))}")
+        raise BadFile(f"{src}: expected float32 tensors, found {sorted(map(str, dtypes))}")
     model = AlexNet(variant, num_classes=int(last.shape[0]))
     try:
         from_torch_state_dict(model, state)
     except ValueError as err:
-        raise ValueError(f"{src}: does not fit AlexNet({variant!r}): {err}") from None
+        raise BadFile(f"{src}: does not fit AlexNet({variant!r}): {err}") from None
     model.save(dst)
     return model
 

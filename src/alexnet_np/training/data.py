@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import BadFile
+from ..errors import BadArgument, BadFile
 from ..preprocessing import Preprocessing, center_crop_hwc, resize_shorter_side
 
 SAMPLE_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "china", "flower")
@@ -30,7 +30,7 @@ def sample_image(name="astronaut") -> np.ndarray:
         images = load_sample_images()
         return images.images[[f.endswith(f"{name}.jpg") for f in images.filenames].index(True)]
     if name not in SAMPLE_IMAGES:
-        raise ValueError(f"unknown sample image {name!r}; choose one of {SAMPLE_IMAGES}")
+        raise BadArgument(f"unknown sample image {name!r}; choose one of {SAMPLE_IMAGES}")
     import skimage.data
 
     return getattr(skimage.data, name)()

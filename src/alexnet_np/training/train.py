@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..errors import BadArgument, BadFile
 from ..io import load_npz, save_npz_atomic
 from ..layers import CrossEntropyLoss
 from ..model import AlexNet
@@ -57,9 +58,9 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
+            raise BadArgument(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
         if self.schedule not in ("plateau", "step", "none"):
-            raise ValueError(f"schedule must be 'plateau', 'step' or 'none', got {self.schedule!r}")
+            raise BadArgument(f"schedule must be 'plateau', 'step' or 'none', got {self.schedule!r}")
 
 
 def _crop_for(model, images):
@@ -148,12 +149,12 @@ class Trainer:
     def __init__(self, model, train_data, val_data, config: TrainConfig):
         prep = train_data.preprocessing
         if prep.input_size != model.input_size[0]:
-            raise ValueError(
+            raise BadArgument(
                 f"the data are prepared for {prep.input_size}×{prep.input_size} inputs but the model takes "
                 f"{model.input_size[0]}×{model.input_size[1]}"
             )
         if len(train_data.classes) != model.num_classes:
-            raise ValueError(
+            raise BadArgument(
                 f"the data have {len(train_data.classes)} classes but the model's fc8 has {model.num_classes}"
             )
         model.preprocessing, model.classes = prep, list(train_data.classes)
@@ -338,16 +339,16 @@ class Trainer:
         """Continue the run saved in ``path``; refused when the model, the data or the split differ."""
         arrays, meta = load_checkpoint_file(path)
         if meta["model"] != self.model.config():
-            raise ValueError(f"{path}: checkpoint is for model {meta['model']}, not {self.model.config()}")
+            raise BadFile(f"{path}: checkpoint is for model {meta['model']}, not {self.model.config()}")
         if list(meta.get("classes", [])) != list(self.train_data.classes):
-            raise ValueError(
+            raise BadFile(
                 f"{path}: the checkpoint was trained on classes {meta.get('classes')}, these data have "
                 f"{list(self.train_data.classes)}"
             )
         stored = meta.get("data")
         now = dict(train=data_fingerprint(self.train_data), val=data_fingerprint(self.val_data))
         if stored is not None and stored != now:
-            raise ValueError(
+            raise BadFile(
                 f"{path}: the training or held-out images differ from the run being resumed (another folder, "
                 f"another --seed, or changed files): resuming would mix splits; start a new run instead"
             )
@@ -414,10 +415,10 @@ def load_checkpoint_file(path):
             if meta.get("format") == "alexnet_np"
             else ""
         )
-        raise ValueError(f"{path}: not an alexnet_np training checkpoint{hint}")
+        raise BadFile(f"{path}: not an alexnet_np training checkpoint{hint}")
     for key in ("model", "config", "epoch", "history", "optimizer", "rng"):
         if key not in meta:
-            raise ValueError(f"{path}: malformed training checkpoint (no {key!r} in its metadata)")
+            raise BadFile(f"{path}: malformed training checkpoint (no {key!r} in its metadata)")
     return arrays, meta
 
 
@@ -427,7 +428,7 @@ def model_from_checkpoint(path):
     try:
         model = AlexNet.from_config(meta["model"], dtype=meta.get("dtype", "float32"))
     except (KeyError, TypeError) as err:
-        raise ValueError(f"{path}: malformed model description in the checkpoint ({err})") from None
+        raise BadFile(f"{path}: malformed model description in the checkpoint ({err})") from None
     model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
     if "preprocessing" in meta:
         model.preprocessing = Preprocessing.from_dict(meta["preprocessing"], where=str(path))
