@@ -30,9 +30,32 @@ import numpy as np
 from .errors import BadArgument, BadFile
 
 META_KEY = "__meta__"
-# The most a file may unpack to (arrays and .npy headers together): the largest file this project
-# writes, a float64 training checkpoint of the single tower (weights and momentum), is about 1 GiB.
+# The one budget for what a file or an argument may make us allocate: the arrays a file unpacks to, the weights
+# a model description asks for, the images a data set or a preprocessing record asks for, a batch's forward
+# pass. The largest file this project writes, a float64 training checkpoint of the single tower (weights and
+# momentum), is about 1 GiB; a training step of the single tower at batch 128 about 5 GiB (not a load: the
+# user asked for it).
 DEFAULT_MAX_BYTES = 4 * 2**30
+MEMORY_BUDGET = DEFAULT_MAX_BYTES
+
+
+def check_budget(nbytes, what, where, error=None, budget=None):
+    """Refuse, before allocating, ``nbytes`` that ``what`` (a phrase) in ``where`` (a file, an option) asks for.
+
+    Raises ``error`` (default :class:`~alexnet_np.errors.BadFile`) naming both, the size and the budget, when
+    ``nbytes`` exceeds ``budget`` (default :data:`MEMORY_BUDGET`); sizes are Python ints (no overflow)."""
+    budget = MEMORY_BUDGET if budget is None else budget
+    if int(nbytes) > budget:
+        raise (error or BadFile)(
+            f"{where}: {what} would take {_bytes_text(int(nbytes))}, more than the {_bytes_text(budget)} "
+            f"that any one load may ask for"
+        )
+
+
+def _bytes_text(n):
+    return f"{n / 2**30:,.1f} GiB ({n:,} bytes)" if n >= 2**30 else f"{n:,} bytes"
+
+
 META_MAX_BYTES = 2**20  # the metadata is a line of JSON
 _FLOAT_SIZES = (2, 4, 8)  # float16/32/64; not long double, whose layout differs between machines
 

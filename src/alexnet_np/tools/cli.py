@@ -108,19 +108,34 @@ def cmd_gradcheck(args):
     return 0 if ok else 1
 
 
-def _load_dataset(args, seed):
+def _default_input_size(variant):
+    from ..model import DEFAULT_INPUT_SIZE
+
+    return DEFAULT_INPUT_SIZE[variant]
+
+
+def _load_dataset(args, seed, size, resize=None):
+    """The data prepared for a model of input ``size`` (its crops), the stored images ``resize`` on a side
+    (default: the loader's rule for ``size``): whatever the variant, the data fit the model being trained."""
     from ..training.data import load_digits_data, load_image_folder
 
     if args.dataset == "digits":
-        return load_digits_data(seed=seed)
+        return load_digits_data(size=resize, crop=size, seed=seed)
     if not args.data_dir:
         raise BadArgument("--dataset folder needs --data-dir ROOT (a folder of class sub-folders of images)")
-    return load_image_folder(args.data_dir, seed=seed)
+    return load_image_folder(args.data_dir, size=size, resize=resize, seed=seed)
 
 
-# Options whose value a checkpoint fixes: on --resume they come from the checkpoint, and a different value
-# given on the command line is refused (defaults are filled in only for new runs).
-RUN_OPTIONS = {"batch_size": 32, "lr": 0.01, "schedule": "plateau", "pca_noise": 0.1, "flip": None, "seed": 0}
+# The fields of TrainConfig that train takes as options (their defaults and help are TrainConfig's). A
+# checkpoint fixes them: on --resume they come from the checkpoint, and a different value given on the command
+# line is refused (defaults are filled in only for new runs). --epochs is apart: a resumed run may grow.
+RUN_OPTIONS = ("batch_size", "lr", "schedule", "pca_noise", "flip", "seed")
+
+
+def _train_defaults():
+    from ..training.train import TrainConfig
+
+    return TrainConfig.defaults()
 
 
 def _lock_output_folder(folder):
@@ -143,8 +158,9 @@ def _run_options(args, checkpoint):
     """The run's settings: the command line's for a new run; the checkpoint's for --resume (a differing
     command-line value is refused rather than silently ignored or applied halfway)."""
     given = {k: getattr(args, k) for k in RUN_OPTIONS if getattr(args, k) is not None}
+    defaults = _train_defaults()
     if not args.resume:
-        return {**RUN_OPTIONS, **given}
+        return {**{k: defaults[k] for k in RUN_OPTIONS}, **given}
     from ..training.train import load_checkpoint_file
 
     _, meta = load_checkpoint_file(checkpoint)
@@ -158,7 +174,15 @@ def _run_options(args, checkpoint):
             f"--resume continues the run as it was saved; refusing {said}: drop those options, "
             f"or start a new run with another --out"
         )
-    return {k: stored.get(k, RUN_OPTIONS[k]) for k in RUN_OPTIONS}
+    return {k: stored.get(k, defaults[k]) for k in RUN_OPTIONS}
+
+
+def _checkpoint_preprocessing(checkpoint):
+    from ..preprocessing import Preprocessing
+    from ..training.train import load_checkpoint_file
+
+    _, meta = load_checkpoint_file(checkpoint)
+    return Preprocessing.from_dict(meta["preprocessing"], where=checkpoint)
 
 
 def cmd_train(args):
@@ -187,14 +211,24 @@ OVERFIT_PASS = 0.01  # the loss on the memorised batch that counts as "near zero
 def _overfit_batch(args):
     """Karpathy's first check: the network, without dropout, must drive the loss on one batch to ~0."""
     from ..model import AlexNet
-    from ..training.train import TrainConfig, Trainer, TrainingDiverged, _no_data
+    from ..training.train import (
+        OVERFIT_BATCH_SIZE,
+        OVERFIT_STEPS,
+        TrainConfig,
+        Trainer,
+        TrainingDiverged,
+        _no_data,
+    )
 
     if args.resume:
         raise BadArgument("--overfit-batch starts from a fresh model; it cannot --resume")
-    options = {k: (v if getattr(args, k) is None else getattr(args, k)) for k, v in RUN_OPTIONS.items()}
-    options.update(batch_size=args.batch_size or 16, schedule="none", pca_noise=0.0)
-    steps = args.steps or 100
-    train, _ = _load_dataset(args, options["seed"])
+    defaults = _train_defaults()
+    options = {k: (defaults[k] if getattr(args, k) is None else getattr(args, k)) for k in RUN_OPTIONS}
+    options.update(batch_size=args.batch_size or OVERFIT_BATCH_SIZE, schedule="none", pca_noise=0.0)
+    steps = args.steps or OVERFIT_STEPS
+    config = TrainConfig(epochs=1, **options)  # every value checked before any data are read
+    size = args.input_size or _default_input_size(args.variant)
+    train, _ = _load_dataset(args, options["seed"], size)
     model = AlexNet(
         args.variant,
         num_classes=len(train.classes),
@@ -203,29 +237,33 @@ def _overfit_batch(args):
         activation=args.activation,
         dropout=0,  # regularisation fights memorisation: off for this check
     )
-    trainer = Trainer(model, train, _no_data(train), TrainConfig(epochs=1, **options))
+    trainer = Trainer(model, train, _no_data(train), config)
     n = min(options["batch_size"], len(train))
     print(
-        f"overfitting one batch of {n} images with AlexNet({args.variant!r}), dropout off, lr {options['lr']:g}"
+        f"overfitting one batch of {n} images with AlexNet({args.variant!r}), dropout off, lr {options['lr']:g}; "
+        f"up to {steps:,} steps, stopping once the loss is below {OVERFIT_PASS}"
     )
     try:
         result = trainer.overfit_batch(
-            steps=steps, log_every=max(1, steps // 10), log=None if args.quiet else print
+            steps=steps,
+            log_every=max(1, min(steps, 1000) // 10),
+            log=None if args.quiet else print,
+            stop_below=OVERFIT_PASS,
         )
     except TrainingDiverged as err:
         print(f"{PROG} train --overfit-batch: {err}", file=sys.stderr)
         return 1
-    print(trainer.initial_loss.message)
-    first, final = result["losses"][0], result["final"]
-    reached = next((i + 1 for i, v in enumerate(result["losses"]) if v < OVERFIT_PASS), None)
-    if final < OVERFIT_PASS:
+    if args.quiet:
+        print(trainer.initial_loss.message)
+    first, final, reached = result["losses"][0], result["final"], result["reached"]
+    if reached:
         print(
-            f"pass: the loss on the batch fell from {first:.4f} to {final:.2e} in {steps} steps (below "
-            f"{OVERFIT_PASS} from step {reached or steps})"
+            f"pass: the loss on the batch fell from {first:.4f} to below {OVERFIT_PASS} at step {reached} "
+            f"(after it: {final:.2e}); stopped there"
         )
         return 0
     print(
-        f"FAIL: after {steps} steps the loss on the batch is {final:.4f} (from {first:.4f}), not below "
+        f"FAIL: after {steps:,} steps the loss on the batch is {final:.4f} (from {first:.4f}), not below "
         f"{OVERFIT_PASS}: more --steps, another --lr, or a bug in a forward, backward or update"
     )
     return 1
@@ -246,7 +284,11 @@ def _train_locked(args):
         raise RefusedOverwrite(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
     options = _run_options(args, checkpoint)
     config = TrainConfig(epochs=args.epochs, **options)
-    train, val = _load_dataset(args, options["seed"])
+    size, resize = args.input_size or _default_input_size(args.variant), None
+    if args.resume:  # the data prepared as the run was: its preprocessing record's crop and stored size
+        prep = _checkpoint_preprocessing(checkpoint)
+        size, resize = prep.input_size, prep.resize
+    train, val = _load_dataset(args, options["seed"], size, resize)
     model = AlexNet(
         args.variant,
         num_classes=len(train.classes),
@@ -254,11 +296,6 @@ def _train_locked(args):
         input_size=args.input_size,
         activation=args.activation,
     )
-    if train.images.shape[2] < model.input_size[0]:
-        raise BadArgument(
-            f"images of {train.images.shape[2]}×{train.images.shape[3]} are smaller than the "
-            f"{args.variant} input {model.input_size}; use --input-size"
-        )
     trainer = Trainer(model, train, val, config)
     if args.resume:
         trainer.load_checkpoint(checkpoint)
@@ -298,7 +335,8 @@ def cmd_evaluate(args):
 
     model, meta = model_from_checkpoint(args.checkpoint)
     args.dataset, args.data_dir = args.dataset or "digits", args.data_dir
-    _, val = _load_dataset(args, meta["config"]["seed"])
+    prep = model.preprocessing  # the data prepared as the run's were
+    _, val = _load_dataset(args, meta["config"]["seed"], prep.input_size, prep.resize)
     if len(val) == 0:
         raise BadArgument("the held-out split is empty: nothing to evaluate")
     if list(val.classes) != list(meta["classes"]):
@@ -397,6 +435,50 @@ def cmd_bench(args):
     return subprocess.call([sys.executable, "-m", "alexnet_np.tools.bench", *args.bench_args], env=env)
 
 
+def _config_value(name, kind):
+    """An argparse type for the TrainConfig field ``name``: parsed as ``kind``, checked by the field's own rule."""
+    from dataclasses import fields
+
+    from ..training.train import TrainConfig
+
+    meta = next(f for f in fields(TrainConfig) if f.name == name).metadata
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not meta["check"](value):
+            raise argparse.ArgumentTypeError(f"expected {meta['expected']}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _train_config_options(s):
+    """train's options for the fields of TrainConfig: their defaults, help and checks are the dataclass's."""
+    from dataclasses import fields
+
+    from ..training.train import OVERFIT_BATCH_SIZE, TrainConfig
+
+    spec = {f.name: f for f in fields(TrainConfig)}
+    for name in ("epochs", *RUN_OPTIONS):
+        f, flag = spec[name], "--" + name.replace("_", "-")
+        default = f.metadata["help"] + f" (default {f.default})"
+        if name == "flip":
+            group = s.add_mutually_exclusive_group()
+            group.add_argument(flag, dest=name, action="store_true", default=None, help=f.metadata["help"])
+            group.add_argument("--no-flip", dest=name, action="store_false")
+            continue
+        kind = {"int": int, "float": float, "str": str}[f.type]
+        options = dict(type=_config_value(name, kind), choices=f.metadata["choices"], help=default)
+        if name == "epochs":  # a resumed run may grow; the others come from the checkpoint on --resume
+            options["default"] = f.default
+        if name == "batch_size":
+            options["help"] += f"; --overfit-batch: {OVERFIT_BATCH_SIZE}"
+        s.add_argument(flag, **options)
+
+
 def build_parser():
     from ..model import VARIANTS
     from ..training.data import SAMPLE_IMAGES
@@ -453,25 +535,7 @@ def build_parser():
     s.add_argument("--variant", choices=VARIANTS, default="mini")
     s.add_argument("--input-size", type=int, help="network input size (default: the variant's)")
     s.add_argument("--activation", choices=("relu", "tanh"), default="relu")
-    s.add_argument("--epochs", type=_positive_int, default=25)
-    s.add_argument("--batch-size", type=_positive_int, help="images per step (default 32)")
-    s.add_argument("--lr", type=_positive_float, help="learning rate ε (default 0.01)")
-    s.add_argument("--schedule", choices=("plateau", "step", "none"), help="default: plateau (the paper's)")
-    s.add_argument(
-        "--pca-noise", type=_non_negative_float, help="std of the PCA colour noise (default 0.1; 0: off)"
-    )
-    flip = s.add_mutually_exclusive_group()
-    flip.add_argument(
-        "--flip",
-        dest="flip",
-        action="store_true",
-        default=None,
-        help="random horizontal flips (default: on, except for digits, which mirroring changes)",
-    )
-    flip.add_argument("--no-flip", dest="flip", action="store_false")
-    s.add_argument(
-        "--seed", type=_non_negative_int, help="drives the split, the weights, the masks (default 0)"
-    )
+    _train_config_options(s)
     s.add_argument(
         "--out", default="runs/digits", help="folder for checkpoint.npz, model.npz, history.json/png"
     )

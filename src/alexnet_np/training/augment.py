@@ -70,7 +70,11 @@ class PCAColorNoise:
         _check_batch(images)
         if images.shape[1] != 3:
             raise BadInput(f"PCA colour noise needs RGB images (N, 3, H, W), got {images.shape}")
+        if images.size == 0:
+            raise BadInput("PCA colour noise: fit needs at least one image, got an empty batch")
         pixels = images.transpose(0, 2, 3, 1).reshape(-1, 3).astype(np.float64)
+        if not np.isfinite(pixels).all():  # eigh of a NaN covariance fails with a LinAlgError
+            raise BadInput("PCA colour noise: the training images hold NaN or inf")
         cov = np.cov(pixels, rowvar=False)
         vals, vecs = np.linalg.eigh(cov)
         order = np.argsort(vals)[::-1]

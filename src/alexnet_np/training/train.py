@@ -25,11 +25,11 @@ from __future__ import annotations
 import hashlib
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from ..errors import BadArgument, BadFile
+from ..errors import BadArgument, BadFile, BadInput
 from ..io import load_npz, save_npz_atomic
 from ..layers import CrossEntropyLoss
 from ..model import AlexNet
@@ -39,28 +39,108 @@ from .diagnostics import StepMonitor, check_initial_loss
 from .optim import SGD, ReduceOnPlateau, StepLR
 
 
+def _int_at_least(low):
+    def check(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= low
+
+    return check, {0: "a non-negative integer", 1: "a positive integer"}.get(low, f"an integer >= {low}")
+
+
+def _real(low, high=None, low_open=False, high_open=True):
+    def check(v):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+            return False
+        v = float(v)
+        if not np.isfinite(v) or (v <= low if low_open else v < low):
+            return False
+        return high is None or (v < high if high_open else v <= high)
+
+    if low == 0 and high is None:
+        return check, f"a {'positive' if low_open else 'non-negative'} finite number"
+    lo, hi = f"{'(' if low_open else '['}{low:g}", f"{high:g}{')' if high_open else ']'}"
+    return check, f"a finite number in {lo}, {hi}"
+
+
+def _one_of(*values):
+    return (lambda v: isinstance(v, str) and v in values), "one of " + ", ".join(map(repr, values)), values
+
+
+def _bool(optional=False):
+    def check(v):
+        return (optional and v is None) or isinstance(v, (bool, np.bool_))
+
+    return check, "True, False or None" if optional else "True or False"
+
+
+def _setting(default, rule, help):
+    """A field of :class:`TrainConfig`: its default, the check its value must pass, a line of help."""
+    check, expected, *choices = rule
+    return field(
+        default=default,
+        metadata=dict(check=check, expected=expected, help=help, choices=choices[0] if choices else None),
+    )
+
+
 @dataclass
 class TrainConfig:
-    """Everything that defines a run (stored in every checkpoint)."""
+    """Everything that defines a run (stored in every checkpoint); the one source of its defaults.
 
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    schedule: str = "plateau"  # "plateau" (the paper's), "step", or "none"
-    step_size: int = 10
-    patience: int = 2
-    flip: bool | None = None  # random horizontal flips; None: where the data allow (not for digits)
-    pca_noise: float = 0.1  # std of α; 0 turns the colour noise off
-    crop: bool = True  # random crops of model.input_size from the larger stored images
-    seed: int = 0
+    The command line's ``train`` options read their defaults and help from these fields
+    (``dataclasses.fields(TrainConfig)``), so the library and the CLI cannot disagree. Every value is checked
+    on construction: a wrong one raises :class:`~alexnet_np.errors.BadArgument` naming the field, what it
+    expects and what it got (``lr=nan``, ``batch_size=2.5``, ``flip="yes"`` are refused, not run).
+    """
+
+    epochs: int = _setting(25, _int_at_least(1), "passes over the training data")
+    batch_size: int = _setting(32, _int_at_least(1), "images per step")
+    lr: float = _setting(0.01, _real(0, low_open=True), "learning rate ε")
+    momentum: float = _setting(0.9, _real(0, 1), "momentum of SGD")
+    weight_decay: float = _setting(5e-4, _real(0), "weight decay (L2) of SGD")
+    schedule: str = _setting(
+        "plateau",
+        _one_of("plateau", "step", "none"),
+        "plateau (the paper's: ÷10 when held-out error stalls), step, none",
+    )
+    step_size: int = _setting(10, _int_at_least(1), "epochs between ÷10 steps of the step schedule")
+    patience: int = _setting(
+        2, _int_at_least(0), "epochs without improvement before the plateau schedule steps"
+    )
+    flip: bool | None = _setting(
+        None,
+        _bool(optional=True),
+        "random horizontal flips (default: on, except for digits, which mirroring changes)",
+    )
+    pca_noise: float = _setting(0.1, _real(0), "std of the PCA colour noise α, 0 for none")
+    crop: bool = _setting(True, _bool(), "random crops of model.input_size from the larger stored images")
+    seed: int = _setting(0, _int_at_least(0), "drives the split, the weights, the masks, the data order")
 
     def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 1:
-            raise BadArgument(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
-        if self.schedule not in ("plateau", "step", "none"):
-            raise BadArgument(f"schedule must be 'plateau', 'step' or 'none', got {self.schedule!r}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not f.metadata["check"](value):
+                raise BadArgument(f"TrainConfig: {f.name} must be {f.metadata['expected']}, got {value!r}")
+            # plain Python values: the config is stored as JSON in every checkpoint
+            if isinstance(value, (np.bool_, bool)):
+                setattr(self, f.name, bool(value))
+            elif isinstance(value, (np.integer, int)):
+                setattr(self, f.name, float(value) if f.type == "float" else int(value))
+            elif isinstance(value, np.floating):
+                setattr(self, f.name, float(value))
+
+    @classmethod
+    def defaults(cls):
+        """{field name: default value}."""
+        return {f.name: f.default for f in fields(cls)}
+
+
+# The overfitting check's own defaults (the README's "one batch of 16", 100 steps); the rest is TrainConfig's.
+OVERFIT_STEPS = 100
+OVERFIT_BATCH_SIZE = 16
+
+
+def _check_count(what, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise BadArgument(f"{what} must be an int >= 1, got {value!r}")
 
 
 def _crop_for(model, images):
@@ -147,6 +227,10 @@ class Trainer:
     """
 
     def __init__(self, model, train_data, val_data, config: TrainConfig):
+        if not isinstance(config, TrainConfig):
+            raise BadArgument(f"Trainer: config must be a TrainConfig, got {type(config).__name__}")
+        if len(train_data) == 0:
+            raise BadInput("Trainer: the training data are empty (0 images): nothing to train on")
         prep = train_data.preprocessing
         if prep.input_size != model.input_size[0]:
             raise BadArgument(
@@ -273,29 +357,63 @@ class Trainer:
             detail=where.detail if where else "",
         )
 
-    def overfit_batch(self, steps=100, batch_size=None, log_every=None, log=print):
+    def overfit_batch(
+        self,
+        steps=OVERFIT_STEPS,
+        batch_size=None,
+        log_every=None,
+        log=print,
+        stop_below=None,
+        log_seconds=10.0,
+    ):
         """Karpathy's first sanity check: train on ONE fixed batch until the loss is near zero.
 
         The batch is the first ``batch_size`` (default: the config's) training images, centre-cropped, with no
         flips and no colour noise (augmentation would make it a different batch each step). The model runs in
         training mode as it is: build it with ``dropout=0`` for this check (regularisation fights memorising;
-        ``train --overfit-batch`` does). Returns ``dict(losses=[loss before each step], final=loss after the last step
-        (train mode), final_eval=loss after the last step in eval mode, steps=steps)``. A network that cannot
-        get near zero here has a bug in its forward, backward or update, whatever it does on the full data.
+        ``train --overfit-batch`` does). ``stop_below``: stop after the first step whose loss (before its update)
+        is below this; None runs all ``steps``. ``log``: the first step's initial-loss verdict, then a line every
+        ``log_every`` steps and at least every ``log_seconds`` seconds (a long run never goes silent).
+
+        Returns ``dict(losses=[loss before each step], final=loss after the last step (train mode),
+        final_eval=loss after the last step in eval mode, steps=steps taken, reached=the 1-based step whose loss
+        was first below ``stop_below`` or None)``. A network that cannot get near zero here has a bug in its
+        forward, backward or update, whatever it does on the full data.
         """
+        import time
+
+        _check_count("overfit_batch: steps", steps)
+        if batch_size is not None:
+            _check_count("overfit_batch: batch_size", batch_size)
         n = min(batch_size or self.config.batch_size, len(self.train_data))
         x = np.ascontiguousarray(_crop_for(self.model, self.train_data.images[:n]), dtype=self.model.dtype)
         y = self.train_data.labels[:n]
-        losses = []
+        losses, reached, last_log = [], None, time.monotonic()
         for i in range(steps):
+            first_step = self.steps == 0
             _, loss = self._step(x, y)
             losses.append(loss)
-            if log and log_every and (i % log_every == 0 or i == steps - 1):
-                log(f"step {self.steps:>4}  loss on the batch {loss:.5f}")
+            if log and first_step:  # the verdict on the starting point comes first, not after the loop
+                log(self.initial_loss.message)
+            if stop_below is not None and loss < stop_below:
+                reached = i + 1
+            due = log_every and i % log_every == 0
+            if log and (due or reached or i == steps - 1 or time.monotonic() - last_log >= log_seconds):
+                log(f"step {i + 1:>4}  loss on the batch {loss:.5f}")
+                last_log = time.monotonic()
+            if reached:
+                break
         final = self.loss_fn.forward(self.monitor.forward(x, train=True), y)
         final_eval = self.loss_fn.forward(self.model.forward(x, train=False), y)
         self.monitor.end_epoch()  # statistics of these steps are not an epoch's
-        return dict(losses=losses, final=final, final_eval=final_eval, steps=steps, batch_size=n)
+        return dict(
+            losses=losses,
+            final=final,
+            final_eval=final_eval,
+            steps=len(losses),
+            batch_size=n,
+            reached=reached,
+        )
 
     def fit(self, checkpoint=None, progress=True, log=print):
         """Train until ``config.epochs``; after each epoch write ``checkpoint`` (a path) if given."""
@@ -369,10 +487,11 @@ class Trainer:
         return self
 
 
-def fit(model, train, val=None, *, epochs=10, checkpoint=None, progress=True, log=print, **options):
+def fit(model, train, val=None, *, epochs=None, checkpoint=None, progress=True, log=print, **options):
     """Train ``model`` on ``train`` with the paper's recipe; the short way to :class:`Trainer`.
 
-    ``val``: held-out data evaluated after every epoch (None: none). ``options``: any other field of
+    ``val``: held-out data evaluated after every epoch (None: none). ``epochs``: default
+    :class:`TrainConfig`'s. ``options``: any other field of
     :class:`TrainConfig` (``lr``, ``batch_size``, ``schedule``, ``flip``, ``pca_noise``, ``seed``, ...).
     ``checkpoint``: a path written after every epoch. Returns the history, one dict per epoch.
 
@@ -380,9 +499,9 @@ def fit(model, train, val=None, *, epochs=10, checkpoint=None, progress=True, lo
         >>> model = AlexNet("mini", num_classes=len(train.classes))
         >>> history = fit(model, train, val, epochs=3)
     """
-    trainer = Trainer(
-        model, train, _no_data(train) if val is None else val, TrainConfig(epochs=epochs, **options)
-    )
+    if epochs is not None:
+        options["epochs"] = epochs
+    trainer = Trainer(model, train, _no_data(train) if val is None else val, TrainConfig(**options))
     return trainer.fit(checkpoint=checkpoint, progress=progress, log=log)
 
 
@@ -391,20 +510,32 @@ def _no_data(like):
     return type(like)(like.images[empty], like.labels[empty], like.classes, like.preprocessing)
 
 
-def overfit_batch(model, train, *, steps=100, batch_size=32, log_every=None, log=print, **options):
+def overfit_batch(
+    model,
+    train,
+    *,
+    steps=OVERFIT_STEPS,
+    batch_size=OVERFIT_BATCH_SIZE,
+    log_every=None,
+    log=print,
+    stop_below=None,
+    **options,
+):
     """Train ``model`` on one fixed batch of ``train`` for ``steps`` steps (see :meth:`Trainer.overfit_batch`).
 
-    ``options``: any field of :class:`TrainConfig` (``lr``, ``momentum``, ``seed``, ...). Returns
-    ``dict(losses, final, final_eval, steps, batch_size)``; ``final`` near 0 is the pass mark (the mini AlexNet
-    without dropout, 16 digits, lr 0.01: below 0.01 from step 25, measured).
+    ``options``: any field of :class:`TrainConfig` (``lr``, ``momentum``, ``seed``, ...); ``stop_below``: stop
+    once a step's loss is below it. Returns ``dict(losses, final, final_eval, steps, batch_size, reached)``;
+    ``final`` near 0 is the pass mark (the mini AlexNet without dropout, 16 digits, lr 0.01: below 0.01 from
+    step 25, measured).
 
         >>> train, _ = load_digits()
         >>> result = overfit_batch(AlexNet("mini", num_classes=10, dropout=0), train, steps=100)
         >>> result["losses"][0], result["final"]     # about ln 10 = 2.30, then near 0
     """
     config = TrainConfig(batch_size=batch_size, **{"schedule": "none", "pca_noise": 0.0, **options})
+    _check_count("overfit_batch: steps", steps)
     trainer = Trainer(model, train, _no_data(train), config)
-    return trainer.overfit_batch(steps=steps, log_every=log_every, log=log)
+    return trainer.overfit_batch(steps=steps, log_every=log_every, log=log, stop_below=stop_below)
 
 
 def load_checkpoint_file(path):
