@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import BadArgument, BadFile, BadInput
-from .io import check_arrays, load_npz, save_npz_atomic
+from .io import MEMORY_BUDGET, check_arrays, check_budget, load_npz, save_npz_atomic
 from .layers import (
     AdaptiveAvgPool2d,
     BatchNorm1d,
@@ -234,7 +234,7 @@ class AlexNet(Sequential):
         seeds = np.random.SeedSequence(seed)
 
         def new_rng():  # a generator of its own for each layer that draws numbers, in build order
-            return np.random.default_rng(seeds.spawn(1)[0])
+            return self._GENERATOR(np.random.PCG64(seeds.spawn(1)[0]))
 
         features = _features(variant, lrn, activation, pool, new_rng, dtype)
         shape = (1, 3, *self.input_size)
@@ -246,8 +246,17 @@ class AlexNet(Sequential):
         # how images become input; a trainer replaces it with its data set's, and it is saved with the weights
         self.preprocessing = Preprocessing.imagenet(self.input_size[0], resize=max(256, self.input_size[0]))
         self.classes = None  # the class names, once trained on a data set that has them
-        if init != "pytorch":
+        if init != "pytorch" and self._GENERATOR is np.random.Generator:
             self._init_weights(init, new_rng)
+
+    _GENERATOR = np.random.Generator  # what draws the weights; _ShapesOnly's draws shapes without memory
+
+    @classmethod
+    def shapes_only(cls, variant="single_tower", **kwargs):
+        """The model ``AlexNet(variant, **kwargs)`` would build, with every weight a shape and a dtype but no
+        memory (a read-only view of one zero): for its layer table, parameter count and memory plan, never to
+        run. ``AlexNet.shapes_only("paper", input_size=1000).summary()`` needs no 3.8 GB of fc6 weights."""
+        return _AlexNetShapes(variant, **kwargs)
 
     def _layer_output_shape(self, name, layer, shape):
         try:
@@ -342,20 +351,54 @@ class AlexNet(Sequential):
         )
 
     @classmethod
-    def from_config(cls, config, dtype=np.float32, seed=0):
-        """The model :meth:`config` describes (freshly initialised), e.g. to load saved weights into."""
-        cfg = dict(config)
-        return cls(
-            cfg.pop("variant"),
-            num_classes=cfg.pop("num_classes"),
-            input_size=tuple(cfg.pop("input_size")),
-            lrn=cfg.pop("lrn"),
-            activation=cfg.pop("activation", "relu"),
-            pool=tuple(cfg.pop("pool", (3, 2))),
-            dropout=cfg.pop("dropout", None),
-            dtype=dtype,
-            seed=seed,
+    def from_config(cls, config, dtype=np.float32, seed=0, where="model description"):
+        """The model :meth:`config` describes (freshly initialised), e.g. to load saved weights into.
+
+        ``config`` usually comes from a file (``where`` names it): every value is checked, and the weights it
+        asks for are counted on a shape-only model against :data:`alexnet_np.io.MEMORY_BUDGET` *before* any is
+        allocated; a malformed or oversized description raises :class:`~alexnet_np.errors.BadFile`."""
+        kwargs = _config_kwargs(config, where)
+        try:
+            dtype = np.dtype(dtype)
+            if dtype not in (np.float32, np.float64):
+                raise BadArgument(f"dtype must be float32 or float64, got {dtype}")
+            plan = _AlexNetShapes(dtype=dtype, **kwargs)
+        except (BadArgument, TypeError, ValueError) as err:  # ValueError: sizes beyond what NumPy can index
+            raise BadFile(f"{where}: malformed model description ({err})") from None
+        plan.check_budget(where)
+        return cls(dtype=dtype, seed=seed, **kwargs)
+
+    def construction_bytes(self):
+        """The bytes building this model allocates: weights, gradients, buffers, and the float64 draw a weight
+        is made from (the largest one at a time)."""
+        arrays = [*self.params.values(), *self.grads.values(), *self.buffers.values()]
+        return sum(a.nbytes for a in arrays) + 8 * max((p.size for p in self.params.values()), default=0)
+
+    def check_budget(self, where, error=BadFile):
+        """Refuse (``error`` naming ``where``) a model whose weights exceed :data:`~alexnet_np.io.MEMORY_BUDGET`."""
+        check_budget(
+            self.construction_bytes(),
+            f"AlexNet({self.extra_repr()}) with {self.num_params():,} parameters",
+            where,
+            error,
         )
+
+    def forward_bytes(self, batch=1):
+        """The most a forward pass (eval mode) on ``batch`` images holds at once: one layer's input, output,
+        column matrix and temporaries (Python ints: no overflow however large the batch)."""
+        shape, peak = (1, 3, *self.input_size), 0
+        for layer in self.layers.values():
+            m = layer.train_memory(shape, self.dtype)
+            peak = max(peak, sum(int(m[k]) for k in ("input", "output", "im2col", "temporary")))
+            shape = layer.output_shape(shape)
+        return peak * int(batch)
+
+    def batch_within_budget(self, wanted, where):
+        """``wanted`` images per forward pass, fewer if that many would exceed the memory budget (at least one:
+        a model of which one image exceeds it is refused, naming ``where``)."""
+        per_image = self.forward_bytes(1)
+        check_budget(per_image, f"one image's forward pass through AlexNet({self.extra_repr()})", where)
+        return max(1, min(int(wanted), MEMORY_BUDGET // per_image))
 
     def metadata(self):
         """What a saved model file says about itself: the format, the config, the dtype, the preprocessing."""
@@ -412,10 +455,7 @@ class AlexNet(Sequential):
         if meta.get("format") != "alexnet_np":
             raise BadFile(f"{path}: not an alexnet_np model file (no alexnet_np metadata)")
         _check_declared_sizes(path, meta, arrays)  # before anything the metadata asks for is allocated
-        try:
-            model = cls.from_config(meta, dtype=meta.get("dtype", "float32"))
-        except (KeyError, TypeError) as err:
-            raise BadFile(f"{path}: malformed model description in the file ({err})") from None
+        model = cls.from_config(meta, dtype=meta.get("dtype", "float32"), where=str(path))
         model.load(path)
         if "preprocessing" in meta:  # files written before 0.2 carry none: the default stays
             model.preprocessing = Preprocessing.from_dict(meta["preprocessing"], where=str(path))
@@ -427,7 +467,46 @@ class AlexNet(Sequential):
         return model if dtype is None or np.dtype(dtype) == model.dtype else model.astype(dtype)
 
 
-MAX_INPUT_SIZE = 4096  # pixels on a side that a saved model may declare (AlexNet's is 227)
+def _config_kwargs(config, where):
+    """The constructor arguments of a stored model description, each checked for its type (BadFile)."""
+    if not isinstance(config, dict):
+        raise BadFile(f"{where}: the model description is not a JSON object")
+    missing = [k for k in ("variant", "num_classes", "input_size", "lrn") if k not in config]
+    if missing:
+        raise BadFile(f"{where}: malformed model description (no {', '.join(map(repr, missing))})")
+
+    def whole(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    def pair(v):
+        return isinstance(v, (list, tuple)) and len(v) == 2 and all(whole(x) and x >= 1 for x in v)
+
+    kwargs = dict(
+        variant=config["variant"],
+        num_classes=config["num_classes"],
+        input_size=config["input_size"],
+        lrn=config["lrn"],
+        activation=config.get("activation", "relu"),
+        pool=config.get("pool", [3, 2]),
+        dropout=config.get("dropout"),
+    )
+    rules = dict(
+        variant=(lambda v: v in VARIANTS, f"one of {VARIANTS}"),
+        num_classes=(lambda v: whole(v) and v >= 1, "a positive integer"),
+        input_size=(pair, "two positive integers"),
+        lrn=(lambda v: v is None or isinstance(v, bool), "true, false or null"),
+        activation=(lambda v: v in ACTIVATIONS, f"one of {tuple(ACTIVATIONS)}"),
+        pool=(pair, "two positive integers"),
+        dropout=(
+            lambda v: v is None or (isinstance(v, (int, float)) and 0 <= v < 1),
+            "null or a number in [0, 1)",
+        ),
+    )
+    for key, (ok, expected) in rules.items():
+        if not ok(kwargs[key]):
+            raise BadFile(f"{where}: the model description's {key} must be {expected}, got {kwargs[key]!r}")
+    kwargs["input_size"], kwargs["pool"] = tuple(kwargs["input_size"]), tuple(kwargs["pool"])
+    return kwargs
 
 
 def _check_declared_sizes(path, meta, arrays):
@@ -441,12 +520,42 @@ def _check_declared_sizes(path, meta, arrays):
         raise BadFile(
             f"{path}: the metadata declares num_classes={classes!r} but fc8.weight has {fc8.shape[0]} rows"
         )
-    size = meta.get("input_size")
-    if not (
-        isinstance(size, list)
-        and len(size) == 2
-        and all(isinstance(v, int) and 1 <= v <= MAX_INPUT_SIZE for v in size)
-    ):
-        raise BadFile(
-            f"{path}: the metadata declares input_size={size!r}; expected two ints in 1..{MAX_INPUT_SIZE}"
-        )
+
+
+class _ShapeOnly(np.ndarray):
+    """An array with a shape and a dtype and no memory: every element is the same zero (zero strides).
+
+    ``astype`` and ``zeros_like``/``empty_like``/``ones_like`` keep it shape-only, which is all a layer's
+    constructor does with what its generator draws (``rng.uniform(...).astype(dtype)``, ``np.zeros_like``).
+    """
+
+    def astype(self, dtype, *args, **kwargs):
+        return _shape_only(self.shape, dtype)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func in (np.zeros_like, np.empty_like, np.ones_like):
+            return _shape_only(np.shape(args[0]), kwargs.get("dtype") or args[0].dtype)
+        return super().__array_function__(func, types, args, kwargs)
+
+
+def _shape_only(shape, dtype):
+    shape = (int(shape),) if np.isscalar(shape) else tuple(int(d) for d in shape)
+    one = np.zeros(1, dtype)
+    view = np.lib.stride_tricks.as_strided(one, shape=shape, strides=(0,) * len(shape), writeable=False)
+    return view.view(_ShapeOnly)
+
+
+class _ShapeGenerator(np.random.Generator):
+    """Draws shapes, not numbers: what :meth:`AlexNet.shapes_only` builds its layers with."""
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        return _shape_only(() if size is None else size, np.float64)
+
+    def normal(self, loc=0.0, scale=1.0, size=None):
+        return _shape_only(() if size is None else size, np.float64)
+
+
+class _AlexNetShapes(AlexNet):
+    """An AlexNet whose weights are :class:`_ShapeOnly` (see :meth:`AlexNet.shapes_only`)."""
+
+    _GENERATOR = _ShapeGenerator

@@ -63,7 +63,7 @@ def cmd_summary(args):
         kwargs["input_size"] = args.input[1:]
     if args.lrn is not None:
         kwargs["lrn"] = args.lrn
-    model = AlexNet(args.variant, **kwargs)
+    model = AlexNet.shapes_only(args.variant, **kwargs)  # a table needs shapes, not weights
     summary = model.summary((args.batch, 3, *model.input_size))
     columns = args.columns.split(",") if args.columns else summary.DEFAULT_COLUMNS
     print(summary.table(columns))
