@@ -12,9 +12,11 @@ import resource
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import alexnet_np as an
+from alexnet_np.errors import BadFile
 
 CAP = 1024 * 2**20  # virtual memory of a capped child: the interpreter, NumPy, Numba, and our work
 
@@ -88,3 +90,133 @@ def test_summary_figures_at_a_huge_batch_scale_exactly():
     for a, b in zip(one.rows, many.rows):
         assert b.memory["kept"] == big * a.memory["kept"] and b.memory["kept"] >= 0
         assert b.memory["im2col"] == big * a.memory["im2col"]
+
+
+# ---- items 8, 9, 10, 19: every loader checks declared sizes against one budget --------------------
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A saved mini model and a small photograph."""
+    from PIL import Image
+
+    from alexnet_np.training.data import sample_image
+
+    root = tmp_path_factory.mktemp("files")
+    an.AlexNet("mini", num_classes=10).save(root / "mini.npz")
+    Image.fromarray(sample_image("coffee")[::8, ::8]).save(root / "photo.jpg")
+    return root
+
+
+def rewritten(src, dst, meta=None, arrays=None):
+    """A copy of the .npz ``src`` with its metadata and arrays changed by the given functions."""
+    from alexnet_np.io import load_npz, save_npz_atomic
+
+    a, m = load_npz(src)
+    save_npz_atomic(dst, arrays(a) if arrays else a, meta(m) if meta else m)
+    return str(dst)
+
+
+def test_a_bare_state_dict_with_a_huge_fc8_is_refused_before_a_model_is_built(tmp_path, files):
+    """fc8.weight declared (3,000,000, 0): a torchvision model with 3 million classes would be 49 GB."""
+    path = tmp_path / "bare.npz"
+    np.savez(path, **{"fc8.weight": np.zeros((3_000_000, 0), np.float32)})
+    assert path.stat().st_size < 1000
+    r = run_capped("predict", str(files / "photo.jpg"), "--weights", str(path), "--variant", "torchvision")
+    one_line_refusal(r, str(path), "fc8.weight")
+
+
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (dict(input_size=[3000, 3000]), ["fc6.weight", "8952064"]),  # fc6 of 2.3 billion weights
+        (dict(num_classes=4_000_000), ["fc8.weight"]),  # arrays that do not fit what the metadata declares
+        (dict(input_size=[31, "31"]), ["input_size"]),
+    ],
+)
+def test_a_model_file_declaring_sizes_is_refused_before_allocating(tmp_path, files, edit, words):
+    def meta(m):
+        return {**m, **edit}
+
+    def arrays(a):  # keep fc8 consistent with num_classes, so only the model's size is wrong
+        if "num_classes" in edit:
+            a["fc8.weight"] = np.zeros((edit["num_classes"], 0), np.float32)
+        return a
+
+    path = rewritten(files / "mini.npz", tmp_path / "m.npz", meta, arrays)
+    r = run_capped("predict", str(files / "photo.jpg"), "--weights", path)
+    one_line_refusal(r, path, *words)
+
+
+def test_a_description_whose_weights_exceed_the_budget_is_refused_before_allocating():
+    config = dict(variant="mini", num_classes=10, input_size=[3000, 3000], lrn=True)
+    with pytest.raises(
+        BadFile, match=r"ckpt.npz: AlexNet\(.*2,29\d,\d{3},\d{3} parameters would take .* GiB"
+    ):
+        an.AlexNet.plan(config, where="ckpt.npz")
+    with pytest.raises(BadFile, match="num_classes must be a positive integer, got True"):
+        an.AlexNet.from_config({**config, "num_classes": True}, where="ckpt.npz")
+
+
+def test_a_model_of_huge_inputs_with_small_weights_predicts_in_budget_sized_batches(tmp_path, files):
+    """torchvision's adaptive pool keeps fc6 at 9216 inputs whatever the input size: 1500×1500 inputs make
+    every image's forward pass ~0.25 GiB, so predict runs fewer images at a time instead of asking for 8 GiB."""
+    model = an.AlexNet.shapes_only("torchvision", num_classes=5, input_size=1500)
+    per_image = model.forward_bytes(1)
+    assert 2**27 < per_image < 2**29
+    assert model.batch_within_budget(32, "x") == an.io.MEMORY_BUDGET // per_image < 32
+    tiny = an.AlexNet.shapes_only("torchvision", num_classes=5, input_size=20_000)
+    with pytest.raises(BadFile, match="one image's forward pass"):
+        tiny.batch_within_budget(1, "model.npz")
+
+
+def test_a_preprocessing_record_that_asks_for_a_giant_image_is_blamed(tmp_path, files):
+    def meta(m):
+        return {**m, "preprocessing": {**m["preprocessing"], "resize": 30_000}}
+
+    path = rewritten(files / "mini.npz", tmp_path / "m.npz", meta)
+    r = run_capped("predict", str(files / "photo.jpg"), "--weights", path)
+    one_line_refusal(r, path, "resize 30000", "40,000,000")
+
+
+@pytest.mark.parametrize("edit", [dict(std=[1e-300, 1, 1]), dict(scale=1e300), dict(mean=[0, 0, 1e12])])
+def test_a_preprocessing_record_that_overflows_is_blamed_not_the_weights(tmp_path, files, edit):
+    def meta(m):
+        return {**m, "preprocessing": {**m["preprocessing"], **edit}}
+
+    path = rewritten(files / "mini.npz", tmp_path / "m.npz", meta)
+    r = run_capped("predict", str(files / "photo.jpg"), "--weights", path)
+    one_line_refusal(r, path, "preprocessing record", "overflow")
+    assert "weights" not in r.stderr
+
+
+PTH_BOMB = """
+import sys, zipfile
+import alexnet_np.io
+from alexnet_np.tools.cli import main
+alexnet_np.io.MEMORY_BUDGET = 256 * 2**20  # the budget scaled down, so that the bomb is small to write
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as zf:
+    with zf.open("archive/data/0", "w", force_zip64=True) as member:
+        for _ in range(300):
+            member.write(bytes(2**20))
+sys.exit(main(["convert-weights", sys.argv[1], sys.argv[2]]))
+"""
+
+
+def test_a_pth_that_inflates_past_the_budget_is_refused_before_torch_reads_it(tmp_path):
+    pytest.importorskip("torch")
+    bomb, out = tmp_path / "bomb.pth", tmp_path / "out.npz"
+    r = run_capped(
+        code=PTH_BOMB.replace("sys.argv[1]", repr(str(bomb))).replace("sys.argv[2]", repr(str(out)))
+    )
+    one_line_refusal(r, str(bomb), "unpacked")
+    assert bomb.stat().st_size < 2**20 and not out.exists()
+
+
+def test_a_pth_whose_tensor_is_a_view_larger_than_its_data_is_refused(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "view.pth"
+    torch.save({"classifier.6.weight": torch.zeros(1).expand(5_000_000, 4096)}, path)
+    assert path.stat().st_size < 4096
+    r = run_capped("convert-weights", str(path), str(tmp_path / "out.npz"), cap=2 * CAP)
+    one_line_refusal(r, str(path), "classifier.6.weight", "declares shape")

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import io
 from .errors import BadArgument, BadFile, BadInput
-from .io import MEMORY_BUDGET, check_arrays, check_budget, load_npz, save_npz_atomic
+from .io import check_arrays, check_budget, load_npz, save_npz_atomic
 from .layers import (
     AdaptiveAvgPool2d,
     BatchNorm1d,
@@ -51,7 +52,7 @@ from .layers import (
     Tanh,
     _check_dtype,
 )
-from .preprocessing import Preprocessing
+from .preprocessing import MAX_IMAGE_PIXELS, Preprocessing
 
 VARIANTS = ("single_tower", "paper", "torchvision", "seed_keras", "mini")
 DEFAULT_INPUT_SIZE = {"single_tower": 227, "paper": 227, "torchvision": 224, "seed_keras": 224, "mini": 31}
@@ -244,7 +245,10 @@ class AlexNet(Sequential):
         classifier = _classifier(variant, flat, num_classes, activation, dropout, new_rng, dtype)
         super().__init__(features + [("flatten", Flatten())] + classifier)
         # how images become input; a trainer replaces it with its data set's, and it is saved with the weights
-        self.preprocessing = Preprocessing.imagenet(self.input_size[0], resize=max(256, self.input_size[0]))
+        resize = max(256, self.input_size[0])  # none past the image limit: such a model takes arrays only
+        self.preprocessing = Preprocessing.imagenet(
+            self.input_size[0], resize=resize if resize**2 <= MAX_IMAGE_PIXELS else None
+        )
         self.classes = None  # the class names, once trained on a data set that has them
         if init != "pytorch" and self._GENERATOR is np.random.Generator:
             self._init_weights(init, new_rng)
@@ -357,6 +361,14 @@ class AlexNet(Sequential):
         ``config`` usually comes from a file (``where`` names it): every value is checked, and the weights it
         asks for are counted on a shape-only model against :data:`alexnet_np.io.MEMORY_BUDGET` *before* any is
         allocated; a malformed or oversized description raises :class:`~alexnet_np.errors.BadFile`."""
+        plan = cls.plan(config, dtype, where)
+        return cls(dtype=plan.dtype, seed=seed, **_config_kwargs(config, where))
+
+    @classmethod
+    def plan(cls, config, dtype=np.float32, where="model description", arrays=None):
+        """The shape-only model (:meth:`shapes_only`) a stored description asks for, after every check that
+        needs no weights: the description's values, the memory budget, and (given ``arrays``, a state dict
+        read from the same file) every name, shape and dtype. Raises :class:`~alexnet_np.errors.BadFile`."""
         kwargs = _config_kwargs(config, where)
         try:
             dtype = np.dtype(dtype)
@@ -365,8 +377,14 @@ class AlexNet(Sequential):
             plan = _AlexNetShapes(dtype=dtype, **kwargs)
         except (BadArgument, TypeError, ValueError) as err:  # ValueError: sizes beyond what NumPy can index
             raise BadFile(f"{where}: malformed model description ({err})") from None
+        if arrays is not None:
+            problems = check_arrays({**plan.params, **plan.buffers}, arrays)
+            if problems:
+                raise BadFile(
+                    f"{where}: the arrays do not fit AlexNet({plan.extra_repr()}): " + "; ".join(problems)
+                )
         plan.check_budget(where)
-        return cls(dtype=dtype, seed=seed, **kwargs)
+        return plan
 
     def construction_bytes(self):
         """The bytes building this model allocates: weights, gradients, buffers, and the float64 draw a weight
@@ -398,7 +416,7 @@ class AlexNet(Sequential):
         a model of which one image exceeds it is refused, naming ``where``)."""
         per_image = self.forward_bytes(1)
         check_budget(per_image, f"one image's forward pass through AlexNet({self.extra_repr()})", where)
-        return max(1, min(int(wanted), MEMORY_BUDGET // per_image))
+        return max(1, min(int(wanted), io.MEMORY_BUDGET // per_image))
 
     def metadata(self):
         """What a saved model file says about itself: the format, the config, the dtype, the preprocessing."""
@@ -455,6 +473,7 @@ class AlexNet(Sequential):
         if meta.get("format") != "alexnet_np":
             raise BadFile(f"{path}: not an alexnet_np model file (no alexnet_np metadata)")
         _check_declared_sizes(path, meta, arrays)  # before anything the metadata asks for is allocated
+        cls.plan(meta, meta.get("dtype", "float32"), str(path), arrays)
         model = cls.from_config(meta, dtype=meta.get("dtype", "float32"), where=str(path))
         model.load(path)
         if "preprocessing" in meta:  # files written before 0.2 carry none: the default stays

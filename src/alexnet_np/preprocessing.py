@@ -27,6 +27,12 @@ IMAGENET_MEAN_RGB = (123.68, 116.779, 103.939)
 # torchvision's normalisation on the 0–1 scale (the default here, and what its pretrained weights expect).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# The most pixels an image may have as read and as resized (a 40-megapixel photograph); a record whose
+# resize alone exceeds it could prepare no image, so it is refused where it is read.
+MAX_IMAGE_PIXELS = 40_000_000
+# The largest |value| a record may map a 0–255 pixel to: unit-scale inputs are a few units, the paper's 0–255
+# less the mean colour about 150; past this a network in float32 overflows or learns nothing.
+MAX_INPUT_MAGNITUDE = 1e6
 
 
 def _check_rgb(image):
@@ -99,6 +105,20 @@ class Preprocessing:
         object.__setattr__(self, "std", _triple(self.std, "std"))
         if min(self.std) <= 0:
             raise BadArgument(f"Preprocessing: std must be positive, got {self.std}")
+        if self.resize is not None and self.resize**2 > MAX_IMAGE_PIXELS:
+            raise BadArgument(
+                f"Preprocessing: resize {self.resize} asks for images of at least {self.resize}×{self.resize} = "
+                f"{self.resize**2:,} pixels, more than the limit of {MAX_IMAGE_PIXELS:,}"
+            )
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            reach = max(
+                abs((v * self.scale - m) / s) for v in (0.0, 255.0) for m, s in zip(self.mean, self.std)
+            )
+        if not reach <= MAX_INPUT_MAGNITUDE:
+            raise BadArgument(
+                f"Preprocessing: scale {self.scale:g}, mean {self.mean} and std {self.std} map pixel values "
+                f"0–255 to up to ±{reach:.3g}, beyond ±{MAX_INPUT_MAGNITUDE:g}: the network would overflow"
+            )
         object.__setattr__(self, "input_size", int(self.input_size))
         object.__setattr__(self, "grey", bool(self.grey))
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import BadArgument, BadFile
-from ..preprocessing import Preprocessing, center_crop_hwc, resize_shorter_side
+from ..preprocessing import MAX_IMAGE_PIXELS, Preprocessing, center_crop_hwc, resize_shorter_side
 
 SAMPLE_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "china", "flower")
 
@@ -139,7 +139,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".
 IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF")
 
 
-def read_image(path, max_pixels=40_000_000, resize=256) -> np.ndarray:
+def read_image(path, max_pixels=MAX_IMAGE_PIXELS, resize=256) -> np.ndarray:
     """Read an image file as (H, W, 3) uint8 RGB, upright.
 
     * Only a regular file is opened (a named pipe would block the reader forever), and only as one of

@@ -153,6 +153,8 @@ def evaluate(model, data, batch_size=256, ten_crop=False):
     if len(data) == 0:
         return dict(loss=float("nan"), top1=float("nan"), top5=float("nan"))
     loss_fn = CrossEntropyLoss()
+    batch_size = model.batch_within_budget(batch_size * (10 if ten_crop else 1), "evaluate")
+    batch_size = max(1, batch_size // 10) if ten_crop else batch_size
     total_loss, top1, top5 = 0.0, 0, 0
     for start in range(0, len(data), batch_size):
         x = data.images[start : start + batch_size].astype(model.dtype, copy=False)
@@ -556,10 +558,9 @@ def load_checkpoint_file(path):
 def model_from_checkpoint(path):
     """Rebuild the model stored in a checkpoint and load its weights -> (model, meta)."""
     arrays, meta = load_checkpoint_file(path)
-    try:
-        model = AlexNet.from_config(meta["model"], dtype=meta.get("dtype", "float32"))
-    except (KeyError, TypeError) as err:
-        raise BadFile(f"{path}: malformed model description in the checkpoint ({err})") from None
+    weights = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
+    AlexNet.plan(meta["model"], meta.get("dtype", "float32"), str(path), weights)  # before any allocation
+    model = AlexNet.from_config(meta["model"], dtype=meta.get("dtype", "float32"), where=str(path))
     model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
     if "preprocessing" in meta:
         model.preprocessing = Preprocessing.from_dict(meta["preprocessing"], where=str(path))
