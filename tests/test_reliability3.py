@@ -220,3 +220,74 @@ def test_a_pth_whose_tensor_is_a_view_larger_than_its_data_is_refused(tmp_path):
     assert path.stat().st_size < 4096
     r = run_capped("convert-weights", str(path), str(tmp_path / "out.npz"), cap=2 * CAP)
     one_line_refusal(r, str(path), "classifier.6.weight", "declares shape")
+
+
+# ---- item 0: the data are prepared for the model being trained; item 3: a run writes over its own files only
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """A folder of two classes of six small photographs each (colour patches with noise, 48×40)."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for label, colour in (("red", (200, 40, 40)), ("blue", (40, 40, 200))):
+        (root / label).mkdir()
+        for i in range(6):
+            pixels = np.clip(np.array(colour) + rng.normal(0, 30, (40, 48, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / label / f"{i}.png")
+    return root
+
+
+def cli(capsys, *argv):
+    from alexnet_np.tools.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def train_photos(capsys, photos, out, *more):
+    return cli(capsys, "train", "--dataset", "folder", "--data-dir", photos, "--out", out, "--quiet", *more)
+
+
+@pytest.mark.slow
+def test_a_folder_of_photos_is_prepared_for_the_model_being_trained(capsys, tmp_path, photos):
+    code, out, err = train_photos(capsys, photos, tmp_path / "a", "--epochs", "1")
+    assert code == 0, err
+    model = an.AlexNet.from_file(tmp_path / "a" / "model.npz")
+    assert (model.preprocessing.input_size, model.preprocessing.resize) == (31, 35)
+    code, out, err = train_photos(capsys, photos, tmp_path / "b", "--epochs", "1", "--input-size", "47")
+    assert code == 0, err
+    assert an.AlexNet.from_file(tmp_path / "b" / "model.npz").preprocessing.input_size == 47
+    # a 224×224 variant: the data are prepared at 256, cropped to 224 (exit 1 would be a failed check, not a refusal)
+    code, out, err = cli(
+        capsys, "train", "--dataset", "folder", "--data-dir", photos, "--variant", "seed_keras", "--overfit-batch",
+        "--steps", "1", "--batch-size", "2",
+    )  # fmt: skip
+    assert code in (0, 1) and "prepared for" not in err, err
+
+
+@pytest.mark.slow
+def test_a_run_writes_over_only_its_own_files(capsys, tmp_path, photos):
+    out = tmp_path / "run"
+    assert train_photos(capsys, photos, out, "--epochs", "1")[0] == 0
+    model = (out / "model.npz").read_bytes()
+    # the checkpoint deleted to save space: a new run there would replace another run's model
+    (out / "checkpoint.npz").unlink()
+    code, _, err = train_photos(capsys, photos, out, "--epochs", "1", "--seed", "3")
+    assert code == 2 and "model.npz" in err and "--force" in err and err.count("\n") == 1, err
+    assert (out / "model.npz").read_bytes() == model
+    # --force replaces them; the run that did so may then --resume over its own outputs
+    assert train_photos(capsys, photos, out, "--epochs", "1", "--seed", "3", "--force")[0] == 0
+    assert (out / "model.npz").read_bytes() != model
+    assert train_photos(capsys, photos, out, "--epochs", "2", "--resume")[0] == 0
+    # a file the user changed (or put) there is not the run's own any more
+    (out / "history.json").write_text("my notes")
+    code, _, err = train_photos(capsys, photos, out, "--epochs", "3", "--resume")
+    assert code == 2 and "history.json" in err and "--force" in err, err
+    assert (out / "history.json").read_text() == "my notes"
+    # a new run into a folder with a checkpoint names both ways out
+    code, _, err = train_photos(capsys, photos, out, "--epochs", "1")
+    assert code == 2 and "checkpoint.npz" in err and "--resume" in err and "--force" in err, err

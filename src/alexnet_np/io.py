@@ -266,6 +266,8 @@ def _parse_meta(path, value):
         meta = json.loads(str(value[()]))
     except json.JSONDecodeError as err:
         raise BadFile(f"{path}: unreadable metadata ({err})") from None
+    except RecursionError:  # a few hundred kB of nested brackets, under the size limit
+        raise BadFile(f"{path}: unreadable metadata (nested deeper than JSON is read here)") from None
     if not isinstance(meta, dict):
         raise BadFile(f"{path}: metadata must be a JSON object, got {type(meta).__name__}")
     return meta

@@ -269,6 +269,83 @@ def _overfit_batch(args):
     return 1
 
 
+# What a training run writes into --out: the checkpoint (every epoch), then the outputs and their record (the
+# run's name and each output's SHA-256), by which a later run knows these files as its own.
+RUN_OUTPUTS = ("model.npz", "history.json", "history.png")
+RUN_RECORD = "run.json"
+
+
+def _sha256(path):
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_run_record(folder, run):
+    import json
+    import os
+
+    from ..io import atomic_write
+
+    record = dict(
+        format="alexnet_np-run",
+        run=run,
+        files={name: _sha256(os.path.join(folder, name)) for name in RUN_OUTPUTS},
+    )
+    atomic_write(os.path.join(folder, RUN_RECORD), lambda f: f.write(json.dumps(record, indent=1).encode()))
+
+
+def _own_files(folder, run):
+    """The outputs in ``folder`` that the run named ``run`` wrote and nobody changed since."""
+    import json
+    import os
+
+    try:
+        with open(os.path.join(folder, RUN_RECORD), "rb") as f:
+            record = json.loads(f.read(2**16))
+        files = record["files"] if record["run"] == run else {}
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return set()
+    return {
+        name
+        for name in RUN_OUTPUTS
+        if isinstance(files, dict)
+        and os.path.isfile(os.path.join(folder, name))
+        and not os.path.islink(os.path.join(folder, name))
+        and files.get(name) == _sha256(os.path.join(folder, name))
+    }
+
+
+def _refuse_foreign_files(args, checkpoint):
+    """A run writes over only its own files: a new run over nothing of ours, --resume over the outputs its
+    checkpoint's run wrote (unchanged since). Anything else is refused in one line unless --force."""
+    import os
+
+    folder = args.out
+    present = [
+        n for n in ("checkpoint.npz", *RUN_OUTPUTS, RUN_RECORD) if os.path.lexists(os.path.join(folder, n))
+    ]
+    if args.resume:
+        from ..training.train import load_checkpoint_file
+
+        _, meta = load_checkpoint_file(checkpoint)
+        own = {"checkpoint.npz", RUN_RECORD} | _own_files(folder, meta.get("run"))
+        foreign = [n for n in present if n not in own]
+        why = "not written by the run its checkpoint.npz records (or changed since)"
+    else:
+        foreign = present
+        why = "from another run" + (" (--resume continues it)" if "checkpoint.npz" in present else "")
+    if foreign and not args.force:
+        raise RefusedOverwrite(
+            f"{folder}/ holds {', '.join(foreign)} {why}: this run would replace "
+            f"{'them' if len(foreign) > 1 else 'it'}; choose another --out, or pass --force to replace"
+        )
+
+
 def _train_locked(args):
     import json
     import os
@@ -280,8 +357,7 @@ def _train_locked(args):
     checkpoint = os.path.join(args.out, "checkpoint.npz")
     if args.resume and not os.path.isfile(checkpoint):
         raise BadArgument(f"--resume: no checkpoint at {checkpoint}")
-    if not args.resume and os.path.exists(checkpoint):
-        raise RefusedOverwrite(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
+    _refuse_foreign_files(args, checkpoint)  # before anything is read or written
     options = _run_options(args, checkpoint)
     config = TrainConfig(epochs=args.epochs, **options)
     size, resize = args.input_size or _default_input_size(args.variant), None
@@ -322,6 +398,7 @@ def _train_locked(args):
     )
     fig = plot_history(history, title=f"AlexNet({args.variant!r}) on {args.dataset}")
     atomic_write(os.path.join(args.out, "history.png"), lambda f: fig.savefig(f, format="png", dpi=100))
+    _write_run_record(args.out, trainer.run)
     last = history[-1]
     print(
         f"done: held-out top-1 {last['val_top1']:.4f}, top-5 {last['val_top5']:.4f}; "
@@ -540,6 +617,11 @@ def build_parser():
         "--out", default="runs/digits", help="folder for checkpoint.npz, model.npz, history.json/png"
     )
     s.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    s.add_argument(
+        "--force",
+        action="store_true",
+        help="replace files in OUT that are not this run's own (another run's model, history, checkpoint)",
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.add_argument(
         "--overfit-batch",

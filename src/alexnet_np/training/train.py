@@ -23,6 +23,7 @@ whatever its accuracy later.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields
@@ -269,6 +270,7 @@ class Trainer:
         self.initial_loss = None  # the InitialLossCheck of this run's first step (not set on a resumed run)
         self.history: list[dict] = []
         self.epoch = 0
+        self.run = secrets.token_hex(8)  # this run's name: its checkpoint and its output files carry it
 
     # -- one epoch ------------------------------------------------------------------------------
     def _batch(self, idx):
@@ -452,6 +454,7 @@ class Trainer:
             preprocessing=self.model.preprocessing.to_dict(),
             data=dict(train=data_fingerprint(self.train_data), val=data_fingerprint(self.val_data)),
             steps=self.steps,
+            run=self.run,
         )
         save_npz_atomic(path, arrays, meta)
 
@@ -465,9 +468,14 @@ class Trainer:
                 f"{path}: the checkpoint was trained on classes {meta.get('classes')}, these data have "
                 f"{list(self.train_data.classes)}"
             )
-        stored = meta.get("data")
+        stored = meta["data"]
         now = dict(train=data_fingerprint(self.train_data), val=data_fingerprint(self.val_data))
-        if stored is not None and stored != now:
+        if set(meta["dropout_rngs"]) != set(_dropout_generators(self.model)):
+            raise BadFile(
+                f"{path}: the checkpoint's dropout generators {sorted(meta['dropout_rngs'])} are not the model's "
+                f"{sorted(_dropout_generators(self.model))}"
+            )
+        if stored != now:
             raise BadFile(
                 f"{path}: the training or held-out images differ from the run being resumed (another folder, "
                 f"another --seed, or changed files): resuming would mix splits; start a new run instead"
@@ -485,7 +493,8 @@ class Trainer:
         for name, g in _dropout_generators(self.model).items():
             g.bit_generator.state = meta["dropout_rngs"][name]
         self.history, self.epoch = list(meta["history"]), int(meta["epoch"])
-        self.steps = int(meta.get("steps", 0))
+        self.steps = int(meta["steps"])
+        self.run = meta.get("run") or self.run
         return self
 
 
@@ -541,6 +550,8 @@ def overfit_batch(
 
 
 def load_checkpoint_file(path):
+    """The arrays and metadata of a training checkpoint, the metadata checked whole (:class:`BadFile` naming
+    the file and the field): a hand-edited or damaged checkpoint is refused before anything uses it."""
     arrays, meta = load_npz(path)
     if meta.get("format") != "alexnet_np-checkpoint":
         hint = (
@@ -549,10 +560,111 @@ def load_checkpoint_file(path):
             else ""
         )
         raise BadFile(f"{path}: not an alexnet_np training checkpoint{hint}")
-    for key in ("model", "config", "epoch", "history", "optimizer", "rng"):
-        if key not in meta:
-            raise BadFile(f"{path}: malformed training checkpoint (no {key!r} in its metadata)")
+    check_checkpoint_metadata(path, meta)
     return arrays, meta
+
+
+HISTORY_FIELDS = ("epoch", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5", "lr", "seconds")
+SCHEDULE_FIELDS = {
+    "step": ("step_size", "gamma", "epochs"),
+    "plateau": ("factor", "patience", "threshold", "max_reductions", "best", "bad_epochs", "reductions"),
+}
+OPTIMIZER_FIELDS = ("lr", "momentum", "weight_decay", "convention", "steps")
+
+
+def _is_int(v, low=0):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def check_checkpoint_metadata(path, meta):
+    """Every field :meth:`Trainer.save_checkpoint` writes, checked for presence, type and agreement (the
+    epoch with the history, the schedule with the config, …); raises :class:`BadFile` naming the field."""
+
+    def bad(what):
+        raise BadFile(f"{path}: malformed training checkpoint: {what}")
+
+    required = ("version", "model", "dtype", "config", "epoch", "history", "optimizer", "schedule", "rng")
+    required += ("dropout_rngs", "classes", "preprocessing", "data", "steps")
+    missing = [k for k in required if k not in meta]
+    if missing:
+        bad(f"no {', '.join(map(repr, missing))} in its metadata")
+    if meta["version"] != 1:
+        bad(f"version {meta['version']!r}; this release reads version 1")
+    if meta["dtype"] not in ("float32", "float64"):
+        bad(f"dtype must be 'float32' or 'float64', got {meta['dtype']!r}")
+    if not isinstance(meta["config"], dict):
+        bad("config is not an object")
+    try:
+        config = TrainConfig(**meta["config"])
+    except (BadArgument, TypeError) as err:  # TypeError: an unknown or missing field
+        bad(f"config: {err}")
+    epoch, history = meta["epoch"], meta["history"]
+    if not _is_int(epoch, 1) or epoch > config.epochs:
+        bad(f"epoch must be an integer in 1..{config.epochs} (its config's epochs), got {epoch!r}")
+    if not isinstance(history, list) or len(history) != epoch:
+        size = len(history) if isinstance(history, list) else type(history).__name__
+        bad(f"history must hold one record per epoch ({epoch}), got {size}")
+    for i, row in enumerate(history):
+        if not isinstance(row, dict) or any(not _is_number(row.get(k)) for k in HISTORY_FIELDS):
+            bad(f"history record {i} must give numbers for {', '.join(HISTORY_FIELDS)}")
+        if row["epoch"] != i + 1:
+            bad(f"history record {i} is for epoch {row['epoch']!r}, not {i + 1}")
+    hyper = meta["optimizer"]
+    if not isinstance(hyper, dict) or any(k not in hyper for k in OPTIMIZER_FIELDS):
+        bad(f"optimizer must give {', '.join(OPTIMIZER_FIELDS)}")
+    if not (_is_number(hyper["lr"]) and 0 < hyper["lr"] < float("inf")) or hyper["convention"] not in (
+        "paper",
+        "pytorch",
+    ):
+        bad(
+            f"optimizer: lr must be a positive finite number and convention 'paper' or 'pytorch', got "
+            f"{hyper['lr']!r}, {hyper['convention']!r}"
+        )
+    if not _is_int(hyper["steps"]):
+        bad(f"optimizer: steps must be a non-negative integer, got {hyper['steps']!r}")
+    schedule = meta["schedule"]
+    if config.schedule == "none":
+        if schedule is not None:
+            bad(f"a schedule is stored but the config's is 'none': {schedule!r}")
+    elif not isinstance(schedule, dict) or schedule.get("kind") != config.schedule:
+        bad(f"schedule must be the config's {config.schedule!r}, got {schedule!r}")
+    elif any(not _is_number(schedule.get(k)) for k in SCHEDULE_FIELDS[config.schedule]):
+        bad(
+            f"schedule {config.schedule!r} must give numbers for {', '.join(SCHEDULE_FIELDS[config.schedule])}"
+        )
+    rngs = meta["dropout_rngs"]
+    if not isinstance(rngs, dict):
+        bad("dropout_rngs is not an object")
+    for name, state in [("rng", meta["rng"]), *((f"dropout_rngs[{k!r}]", v) for k, v in rngs.items())]:
+        try:
+            np.random.Generator(np.random.PCG64()).bit_generator.state = state
+        except (TypeError, ValueError, KeyError) as err:
+            bad(f"{name} is not a PCG64 generator's state ({type(err).__name__}: {err})")
+    classes = meta["classes"]
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        bad("classes must be a list of names")
+    num_classes = meta["model"].get("num_classes") if isinstance(meta["model"], dict) else None
+    if len(classes) != num_classes:
+        bad(f"{len(classes)} class names for a model of {num_classes!r} classes")
+    Preprocessing.from_dict(meta["preprocessing"], where=str(path)) if isinstance(
+        meta["preprocessing"], dict
+    ) else bad("preprocessing is not an object")
+    data = meta["data"]
+    if not (
+        isinstance(data, dict)
+        and set(data) == {"train", "val"}
+        and all(isinstance(v, str) for v in data.values())
+    ):
+        bad("data must give the fingerprints of the training and held-out images ('train', 'val')")
+    if not _is_int(meta["steps"]):
+        bad(f"steps must be a non-negative integer, got {meta['steps']!r}")
+    run = meta.get("run")
+    if run is not None and not (isinstance(run, str) and run.isalnum()):
+        bad(f"run must be a run's name, got {run!r}")
 
 
 def model_from_checkpoint(path):
