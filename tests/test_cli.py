@@ -105,11 +105,12 @@ def test_train_then_evaluate_then_resume(capsys, tmp_path):
         "history.json",
         "history.png",
         "model.npz",
+        "run.json",
     ]
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(out_dir / "checkpoint.npz"))
     assert code == 0 and "359 held-out images" in out
     code, _, err = run(capsys, "train", "--epochs", "1", "--out", str(out_dir))
-    assert code == 2 and "pass --resume" in err
+    assert code == 2 and "--resume continues it" in err and "--force" in err
     code, out, _ = run(capsys, "train", "--epochs", "2", "--out", str(out_dir), "--resume", "--quiet")
     assert code == 0 and "resumed from" in out and "epoch   2" in out
 

@@ -291,3 +291,144 @@ def test_a_run_writes_over_only_its_own_files(capsys, tmp_path, photos):
     # a new run into a folder with a checkpoint names both ways out
     code, _, err = train_photos(capsys, photos, out, "--epochs", "1")
     assert code == 2 and "checkpoint.npz" in err and "--resume" in err and "--force" in err, err
+
+
+# ---- items 7, 12, 13: a checkpoint's metadata is checked whole before anything uses it -------------
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A real checkpoint of one epoch of the mini AlexNet on 48 digits (a Trainer, no CLI)."""
+    from alexnet_np.training.experiments import subset
+    from alexnet_np.training.train import TrainConfig, Trainer
+
+    train, val = an.load_digits(seed=0)
+    path = tmp_path_factory.mktemp("ck") / "checkpoint.npz"
+    trainer = Trainer(
+        an.AlexNet("mini", num_classes=10), subset(train, 48), subset(val, 16), TrainConfig(epochs=1)
+    )
+    trainer.fit(checkpoint=path, progress=False, log=None)
+    return path
+
+
+def _drop(key):
+    def edit(m):
+        m = dict(m)
+        del m[key]
+        return m
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda m: {**m, "epoch": -3}, ["epoch"]),
+        (lambda m: {**m, "epoch": 2, "history": m["history"] * 2}, ["epoch"]),  # past its config's epochs
+        (lambda m: {**m, "config": {**m["config"], "pca_noise": float("nan")}}, ["pca_noise", "nan"]),
+        (lambda m: {**m, "config": {**m["config"], "flip": "yes"}}, ["flip", "'yes'"]),
+        (lambda m: {**m, "config": {**m["config"], "warmup": 5}}, ["config", "warmup"]),
+        (_drop("data"), ["'data'"]),
+        (_drop("dropout_rngs"), ["'dropout_rngs'"]),
+        (lambda m: {**m, "schedule": {**m["schedule"], "kind": "nope"}}, ["schedule", "'plateau'"]),
+        (
+            lambda m: {**m, "history": [{k: v for k, v in m["history"][0].items() if k != "epoch"}]},
+            ["history"],
+        ),
+        (lambda m: {**m, "rng": {"bit_generator": "MT19937"}}, ["rng"]),
+        (lambda m: {**m, "classes": m["classes"][:3]}, ["class names"]),
+        (lambda m: {**m, "model": {**m["model"], "num_classes": 10**7}}, ["10 class names", "10000000"]),
+    ],
+)
+def test_a_hand_edited_checkpoint_is_refused_in_one_line(tmp_path, capsys, checkpoint, edit, words):
+    from alexnet_np.training.train import load_checkpoint_file
+
+    path = rewritten(checkpoint, tmp_path / "checkpoint.npz", edit)
+    with pytest.raises(BadFile) as info:
+        load_checkpoint_file(path)
+        from alexnet_np.training.train import model_from_checkpoint
+
+        model_from_checkpoint(path)  # the model's arrays are checked when it is built
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+    code, _, err = cli(capsys, "evaluate", "--checkpoint", path)
+    assert code == 2 and err.count("\n") == 1 and path in err, err
+
+
+@pytest.mark.parametrize(
+    "model, words",
+    [
+        (dict(input_size=[4096, 4096]), ["fc6.weight"]),  # 1.07 billion fc6 weights the file does not hold
+        (dict(variant="torchvision", lrn=False, input_size=[224, 224]), ["conv1.weight"]),
+    ],
+)
+def test_a_checkpoint_declaring_another_model_is_refused_before_it_is_built(
+    tmp_path, checkpoint, model, words
+):
+    path = rewritten(
+        checkpoint, tmp_path / "checkpoint.npz", lambda m: {**m, "model": {**m["model"], **model}}
+    )
+    one_line_refusal(run_capped("evaluate", "--checkpoint", path), path, *words)
+
+
+def test_deeply_nested_metadata_is_a_bad_file_not_a_recursion_error(tmp_path):
+    from alexnet_np.io import load_npz
+
+    path = tmp_path / "nested.npz"
+    np.savez(path, __meta__=np.array('{"a": ' + "[" * 60_000 + "]" * 60_000 + "}"))
+    with pytest.raises(BadFile, match="nested"):
+        load_npz(path)
+
+
+# ---- items 16 and 17: empty data, and the overfitting check's stop and words ----------------------
+
+
+def test_training_on_empty_data_is_refused_before_any_statistic():
+    from alexnet_np.training.data import Dataset
+    from alexnet_np.training.train import _no_data
+
+    train, _ = an.load_digits(seed=0)
+    with pytest.raises(an.errors.BadInput, match="empty"):
+        an.fit(an.AlexNet("mini", num_classes=10), _no_data(train), epochs=1, log=None)
+    broken = Dataset(train.images[:8].copy(), train.labels[:8], train.classes, train.preprocessing)
+    broken.images[3, 1, 2, 2] = np.nan
+    with pytest.raises(an.errors.BadInput, match="NaN"):
+        an.fit(an.AlexNet("mini", num_classes=10), broken, epochs=1, log=None)
+
+
+def test_the_overfit_check_stops_once_passed_and_says_its_verdict_first(capsys):
+    code, out, err = cli(capsys, "train", "--overfit-batch", "--steps", str(10**9))
+    lines = out.splitlines()
+    assert code == 0, err
+    assert lines[1].startswith("initial loss") and lines[2].startswith("step    1")
+    reached = int(lines[-1].split("at step ")[1].split()[0])
+    assert lines[-1].startswith("pass") and reached < 200
+
+
+def test_a_long_overfit_run_reports_progress_by_time(digits_small):
+    logged = []
+    result = an.overfit_batch(
+        an.AlexNet("mini", num_classes=10, dropout=0), digits_small, steps=4, lr=1e-9, log=logged.append,
+        log_every=10**6,
+    )  # fmt: skip
+    assert result["steps"] == 4 and result["reached"] is None
+    # the verdict, step 1 (due), then steps 2-4 by time (log_seconds=10 not reached: the last step only)
+    assert logged[0].startswith("initial loss") and [line.split()[1] for line in logged[1:]] == ["1", "4"]
+    from alexnet_np.training.train import TrainConfig, Trainer, _no_data
+
+    trainer = Trainer(
+        an.AlexNet("mini", num_classes=10, dropout=0),
+        digits_small,
+        _no_data(digits_small),
+        TrainConfig(lr=1e-9),
+    )
+    logged.clear()
+    trainer.overfit_batch(steps=4, log_every=10**6, log=logged.append, log_seconds=0.0)
+    assert [line.split()[1] for line in logged[1:]] == ["1", "2", "3", "4"]
+
+
+@pytest.fixture(scope="module")
+def digits_small():
+    from alexnet_np.training.experiments import subset
+
+    return subset(an.load_digits(seed=0)[0], 32)
