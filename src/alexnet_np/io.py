@@ -273,14 +273,15 @@ def _parse_meta(path, value):
     return meta
 
 
-def load_npz(path, *, max_bytes=DEFAULT_MAX_BYTES):
+def load_npz(path, *, max_bytes=None):
     """Read an ``.npz`` written by :func:`save_npz_atomic` -> ``(arrays, meta)``; no pickle, clear errors.
 
-    ``max_bytes`` bounds what the file may unpack to (all members together, as the zip directory
-    and the ``.npy`` headers declare it), checked before anything is decompressed. Arrays come back
+    ``max_bytes`` (default :data:`MEMORY_BUDGET`) bounds what the file may unpack to (all members together, as
+    the zip directory and the ``.npy`` headers declare it), checked before anything is decompressed. Arrays come back
     in native byte order (a big-endian file is byte-swapped; the values are unchanged).
     """
     path = os.fspath(path)
+    max_bytes = MEMORY_BUDGET if max_bytes is None else max_bytes
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 1:
         raise BadArgument(f"load_npz: max_bytes must be a positive int, got {max_bytes!r}")
     with open_regular_file(path) as f:

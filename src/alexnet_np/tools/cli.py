@@ -154,16 +154,13 @@ def _lock_output_folder(folder):
     return fd
 
 
-def _run_options(args, checkpoint):
-    """The run's settings: the command line's for a new run; the checkpoint's for --resume (a differing
+def _run_options(args, meta):
+    """The run's settings: the command line's for a new run; the checkpoint's (``meta``) for --resume (a differing
     command-line value is refused rather than silently ignored or applied halfway)."""
     given = {k: getattr(args, k) for k in RUN_OPTIONS if getattr(args, k) is not None}
     defaults = _train_defaults()
     if not args.resume:
         return {**{k: defaults[k] for k in RUN_OPTIONS}, **given}
-    from ..training.train import load_checkpoint_file
-
-    _, meta = load_checkpoint_file(checkpoint)
     stored = meta["config"]
     differ = {k: (v, stored.get(k)) for k, v in given.items() if v != stored.get(k)}
     if differ:
@@ -175,14 +172,6 @@ def _run_options(args, checkpoint):
             f"or start a new run with another --out"
         )
     return {k: stored.get(k, defaults[k]) for k in RUN_OPTIONS}
-
-
-def _checkpoint_preprocessing(checkpoint):
-    from ..preprocessing import Preprocessing
-    from ..training.train import load_checkpoint_file
-
-    _, meta = load_checkpoint_file(checkpoint)
-    return Preprocessing.from_dict(meta["preprocessing"], where=checkpoint)
 
 
 def cmd_train(args):
@@ -320,7 +309,7 @@ def _own_files(folder, run):
     }
 
 
-def _refuse_foreign_files(args, checkpoint):
+def _refuse_foreign_files(args, meta):
     """A run writes over only its own files: a new run over nothing of ours, --resume over the outputs its
     checkpoint's run wrote (unchanged since). Anything else is refused in one line unless --force."""
     import os
@@ -330,9 +319,6 @@ def _refuse_foreign_files(args, checkpoint):
         n for n in ("checkpoint.npz", *RUN_OUTPUTS, RUN_RECORD) if os.path.lexists(os.path.join(folder, n))
     ]
     if args.resume:
-        from ..training.train import load_checkpoint_file
-
-        _, meta = load_checkpoint_file(checkpoint)
         own = {"checkpoint.npz", RUN_RECORD} | _own_files(folder, meta.get("run"))
         foreign = [n for n in present if n not in own]
         why = "not written by the run its checkpoint.npz records (or changed since)"
@@ -352,17 +338,19 @@ def _train_locked(args):
 
     from ..io import atomic_write
     from ..model import AlexNet
-    from ..training.train import TrainConfig, Trainer, TrainingDiverged, plot_history
+    from ..preprocessing import Preprocessing
+    from ..training.train import TrainConfig, Trainer, TrainingDiverged, load_checkpoint_file, plot_history
 
     checkpoint = os.path.join(args.out, "checkpoint.npz")
     if args.resume and not os.path.isfile(checkpoint):
         raise BadArgument(f"--resume: no checkpoint at {checkpoint}")
-    _refuse_foreign_files(args, checkpoint)  # before anything is read or written
-    options = _run_options(args, checkpoint)
+    meta = load_checkpoint_file(checkpoint)[1] if args.resume else None  # checked whole, once
+    _refuse_foreign_files(args, meta)  # before anything is read or written
+    options = _run_options(args, meta)
     config = TrainConfig(epochs=args.epochs, **options)
     size, resize = args.input_size or _default_input_size(args.variant), None
     if args.resume:  # the data prepared as the run was: its preprocessing record's crop and stored size
-        prep = _checkpoint_preprocessing(checkpoint)
+        prep = Preprocessing.from_dict(meta["preprocessing"], where=checkpoint)
         size, resize = prep.input_size, prep.resize
     train, val = _load_dataset(args, options["seed"], size, resize)
     model = AlexNet(
