@@ -141,7 +141,7 @@ OVERFIT_BATCH_SIZE = 16
 
 def _check_count(what, value):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise BadArgument(f"{what} must be an int >= 1, got {value!r}")
+        raise BadArgument(f"{what} must be a positive integer, got {value!r}")
 
 
 def _crop_for(model, images):
