@@ -58,10 +58,10 @@ def test_summary_options(capsys):
         (["summary", "--input", "3x64x64"], "too small: layer pool5"),
         (["summary", "--input", "1x227x227"], "3 input channels"),
         (["gradcheck", "--layer", "Conv3d"], "unknown layer"),
-        (["train", "--epochs", "0"], "positive finite integer"),
+        (["train", "--epochs", "0"], "expected a positive integer"),
         (["train", "--lr", "-1"], "positive finite number"),
         (["train", "--lr", "inf"], "positive finite number"),
-        (["train", "--seed", "-1"], "argument --seed: expected a non-negative finite integer"),
+        (["train", "--seed", "-1"], "argument --seed: expected a non-negative integer"),
         (["train", "--dataset", "folder"], "needs --data-dir"),
         (["nonsense"], "invalid choice"),
     ],
@@ -105,11 +105,12 @@ def test_train_then_evaluate_then_resume(capsys, tmp_path):
         "history.json",
         "history.png",
         "model.npz",
+        "run.json",
     ]
     code, out, _ = run(capsys, "evaluate", "--checkpoint", str(out_dir / "checkpoint.npz"))
     assert code == 0 and "359 held-out images" in out
     code, _, err = run(capsys, "train", "--epochs", "1", "--out", str(out_dir))
-    assert code == 2 and "pass --resume" in err
+    assert code == 2 and "--resume continues it" in err and "--force" in err
     code, out, _ = run(capsys, "train", "--epochs", "2", "--out", str(out_dir), "--resume", "--quiet")
     assert code == 0 and "resumed from" in out and "epoch   2" in out
 

@@ -27,10 +27,35 @@ import zlib
 
 import numpy as np
 
+from .errors import BadArgument, BadFile
+
 META_KEY = "__meta__"
-# The most a file may unpack to (arrays and .npy headers together): the largest file this project
-# writes, a float64 training checkpoint of the single tower (weights and momentum), is about 1 GiB.
+# The one budget for what a file or an argument may make us allocate: the arrays a file unpacks to, the weights
+# a model description asks for, the images a data set or a preprocessing record asks for, a batch's forward
+# pass. The largest file this project writes, a float64 training checkpoint of the single tower (weights and
+# momentum), is about 1 GiB; a training step of the single tower at batch 128 about 5 GiB (not a load: the
+# user asked for it).
 DEFAULT_MAX_BYTES = 4 * 2**30
+MEMORY_BUDGET = DEFAULT_MAX_BYTES
+
+
+def check_budget(nbytes, what, where, error=None, budget=None):
+    """Refuse, before allocating, ``nbytes`` that ``what`` (a phrase) in ``where`` (a file, an option) asks for.
+
+    Raises ``error`` (default :class:`~alexnet_np.errors.BadFile`) naming both, the size and the budget, when
+    ``nbytes`` exceeds ``budget`` (default :data:`MEMORY_BUDGET`); sizes are Python ints (no overflow)."""
+    budget = MEMORY_BUDGET if budget is None else budget
+    if int(nbytes) > budget:
+        raise (error or BadFile)(
+            f"{where}: {what} would take {_bytes_text(int(nbytes))}, more than the {_bytes_text(budget)} "
+            f"that any one load may ask for"
+        )
+
+
+def _bytes_text(n):
+    return f"{n / 2**30:,.1f} GiB ({n:,} bytes)" if n >= 2**30 else f"{n:,} bytes"
+
+
 META_MAX_BYTES = 2**20  # the metadata is a line of JSON
 _FLOAT_SIZES = (2, 4, 8)  # float16/32/64; not long double, whose layout differs between machines
 
@@ -69,13 +94,13 @@ def open_regular_file(path):
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise ValueError(f"{path}: {regular_file_problem(path)}") from None
+        raise BadFile(f"{path}: {regular_file_problem(path)}") from None
     except OSError as err:
-        raise ValueError(f"{path}: cannot be opened ({err.strerror})") from None
+        raise BadFile(f"{path}: cannot be opened ({err.strerror})") from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise ValueError(f"{path}: {_kind_of(mode)}, not a regular file")
+            raise BadFile(f"{path}: {_kind_of(mode)}, not a regular file")
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
@@ -101,9 +126,9 @@ def atomic_write(path, write):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise ValueError(f"cannot write {path}: folder {folder} does not exist")
+        raise BadArgument(f"cannot write {path}: folder {folder} does not exist")
     if os.path.isdir(path):
-        raise ValueError(f"cannot write {path}: it is a folder")
+        raise BadArgument(f"cannot write {path}: it is a folder")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -168,7 +193,7 @@ def _unreadable(path, where):
         UnicodeError,
     ) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ValueError(f"{path}: not a readable .npz file ({where}{first})") from None
+        raise BadFile(f"{path}: not a readable .npz file ({where}{first})") from None
 
 
 def _read_header(stream):
@@ -179,7 +204,7 @@ def _read_header(stream):
     elif version == (2, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
     else:  # 3.0 exists only for structured dtypes with non-Latin-1 field names, refused anyway
-        raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
+        raise BadFile(f"unsupported .npy format version {version[0]}.{version[1]}")
     return shape, fortran, dtype, stream.tell()
 
 
@@ -202,13 +227,13 @@ def _member_plan(path, zf, max_bytes):
     for info in infos:
         name = info.filename
         if info.is_dir() or not name.endswith(".npy"):
-            raise ValueError(f"{path}: member {name!r} is not a .npy array (raw members are never loaded)")
+            raise BadFile(f"{path}: member {name!r} is not a .npy array (raw members are never loaded)")
         if name[: -len(".npy")] in keys:
-            raise ValueError(f"{path}: member {name!r} appears twice")
+            raise BadFile(f"{path}: member {name!r} appears twice")
         keys.add(name[: -len(".npy")])
     total = sum(info.file_size for info in infos)  # from the zip directory, before any member is opened
     if total > max_bytes:
-        raise ValueError(
+        raise BadFile(
             f"{path}: the arrays unpack to {total:,} bytes, more than max_bytes={max_bytes:,}; "
             f"pass load_npz(..., max_bytes=...) to allow a larger file"
         )
@@ -219,19 +244,19 @@ def _member_plan(path, zf, max_bytes):
             shape, _, dtype, header_length = _read_header(stream)
         problem = _dtype_problem(key, dtype, shape)
         if problem == "object":
-            raise ValueError(f"{path}: contains pickled objects, which are never loaded (allow_pickle=False)")
+            raise BadFile(f"{path}: contains pickled objects, which are never loaded (allow_pickle=False)")
         if problem is not None:
-            raise ValueError(f"{path}: member {name!r} has dtype {dtype}: {problem}")
+            raise BadFile(f"{path}: member {name!r} has dtype {dtype}: {problem}")
         if any(d < 0 for d in shape):
-            raise ValueError(f"{path}: member {name!r} declares a negative shape {shape} (corrupt)")
+            raise BadFile(f"{path}: member {name!r} declares a negative shape {shape} (corrupt)")
         declared = math.prod(shape) * dtype.itemsize
         if header_length + declared != info.file_size:
-            raise ValueError(
+            raise BadFile(
                 f"{path}: member {name!r} is corrupt: its header declares {shape} {dtype} "
                 f"({declared:,} bytes) but the zip directory says {info.file_size - header_length:,}"
             )
         if key == META_KEY and declared > META_MAX_BYTES:
-            raise ValueError(f"{path}: metadata of {declared:,} bytes; at most {META_MAX_BYTES:,} are read")
+            raise BadFile(f"{path}: metadata of {declared:,} bytes; at most {META_MAX_BYTES:,} are read")
         plan.append((key, info))
     return plan
 
@@ -240,22 +265,25 @@ def _parse_meta(path, value):
     try:
         meta = json.loads(str(value[()]))
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: unreadable metadata ({err})") from None
+        raise BadFile(f"{path}: unreadable metadata ({err})") from None
+    except RecursionError:  # a few hundred kB of nested brackets, under the size limit
+        raise BadFile(f"{path}: unreadable metadata (nested deeper than JSON is read here)") from None
     if not isinstance(meta, dict):
-        raise ValueError(f"{path}: metadata must be a JSON object, got {type(meta).__name__}")
+        raise BadFile(f"{path}: metadata must be a JSON object, got {type(meta).__name__}")
     return meta
 
 
-def load_npz(path, *, max_bytes=DEFAULT_MAX_BYTES):
+def load_npz(path, *, max_bytes=None):
     """Read an ``.npz`` written by :func:`save_npz_atomic` -> ``(arrays, meta)``; no pickle, clear errors.
 
-    ``max_bytes`` bounds what the file may unpack to (all members together, as the zip directory
-    and the ``.npy`` headers declare it), checked before anything is decompressed. Arrays come back
+    ``max_bytes`` (default :data:`MEMORY_BUDGET`) bounds what the file may unpack to (all members together, as
+    the zip directory and the ``.npy`` headers declare it), checked before anything is decompressed. Arrays come back
     in native byte order (a big-endian file is byte-swapped; the values are unchanged).
     """
     path = os.fspath(path)
+    max_bytes = MEMORY_BUDGET if max_bytes is None else max_bytes
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes < 1:
-        raise ValueError(f"load_npz: max_bytes must be a positive int, got {max_bytes!r}")
+        raise BadArgument(f"load_npz: max_bytes must be a positive int, got {max_bytes!r}")
     with open_regular_file(path) as f:
         with _unreadable(path, ""):
             zf = zipfile.ZipFile(f)
@@ -266,7 +294,7 @@ def load_npz(path, *, max_bytes=DEFAULT_MAX_BYTES):
                 with _unreadable(path, f"member {info.filename!r}: "), zf.open(info) as stream:
                     a = np.lib.format.read_array(stream, allow_pickle=False)
                     if stream.read(1):  # sizes were checked; reading on to the end also checks the CRC
-                        raise ValueError("data after the array")
+                        raise BadFile("data after the array")
                 arrays[key] = a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
     meta = _parse_meta(path, arrays.pop(META_KEY)) if META_KEY in arrays else {}
     return arrays, meta

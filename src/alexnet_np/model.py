@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .io import check_arrays, load_npz, save_npz_atomic
+from . import io
+from .errors import BadArgument, BadFile, BadInput
+from .io import check_arrays, check_budget, load_npz, save_npz_atomic
 from .layers import (
     AdaptiveAvgPool2d,
     BatchNorm1d,
@@ -51,7 +53,7 @@ from .layers import (
     Tanh,
 )
 from .layers.base import _check_dtype
-from .preprocessing import Preprocessing
+from .preprocessing import MAX_IMAGE_PIXELS, Preprocessing
 from .summary import summarize
 
 VARIANTS = ("single_tower", "paper", "torchvision", "seed_keras", "mini")
@@ -204,22 +206,22 @@ class AlexNet(Sequential):
         dropout=None,
     ):
         if variant not in VARIANTS:
-            raise ValueError(f"AlexNet: unknown variant {variant!r}; choose one of {VARIANTS}")
+            raise BadArgument(f"AlexNet: unknown variant {variant!r}; choose one of {VARIANTS}")
         if init not in INITS:
-            raise ValueError(f"AlexNet: unknown init {init!r}; choose one of {INITS}")
+            raise BadArgument(f"AlexNet: unknown init {init!r}; choose one of {INITS}")
         if not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-            raise ValueError(f"AlexNet: num_classes must be a positive int, got {num_classes!r}")
+            raise BadArgument(f"AlexNet: num_classes must be a positive int, got {num_classes!r}")
         dtype = _check_dtype(dtype)
         size = DEFAULT_INPUT_SIZE[variant] if input_size is None else input_size
         h, w = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
         lrn = variant in ("single_tower", "paper", "mini") if lrn is None else bool(lrn)
         if activation not in ACTIVATIONS:
-            raise ValueError(f"AlexNet: activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
+            raise BadArgument(f"AlexNet: activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
         if dropout is not None and not 0 <= dropout < 1:
-            raise ValueError(f"AlexNet: dropout must be in [0, 1), got {dropout}")
+            raise BadArgument(f"AlexNet: dropout must be in [0, 1), got {dropout}")
         pool = tuple(int(v) for v in pool)
         if lrn and variant == "seed_keras":
-            raise ValueError(
+            raise BadArgument(
                 "AlexNet: the seed_keras variant has BatchNorm, not LRN; lrn must be None or False"
             )
         self.variant, self.num_classes, self.seed, self.init, self.lrn = (
@@ -235,7 +237,7 @@ class AlexNet(Sequential):
         seeds = np.random.SeedSequence(seed)
 
         def new_rng():  # a generator of its own for each layer that draws numbers, in build order
-            return np.random.default_rng(seeds.spawn(1)[0])
+            return self._GENERATOR(np.random.PCG64(seeds.spawn(1)[0]))
 
         features = _features(variant, lrn, activation, pool, new_rng, dtype)
         shape = (1, 3, *self.input_size)
@@ -245,16 +247,28 @@ class AlexNet(Sequential):
         classifier = _classifier(variant, flat, num_classes, activation, dropout, new_rng, dtype)
         super().__init__(features + [("flatten", Flatten())] + classifier)
         # how images become input; a trainer replaces it with its data set's, and it is saved with the weights
-        self.preprocessing = Preprocessing.imagenet(self.input_size[0], resize=max(256, self.input_size[0]))
+        resize = max(256, self.input_size[0])  # none past the image limit: such a model takes arrays only
+        self.preprocessing = Preprocessing.imagenet(
+            self.input_size[0], resize=resize if resize**2 <= MAX_IMAGE_PIXELS else None
+        )
         self.classes = None  # the class names, once trained on a data set that has them
-        if init != "pytorch":
+        if init != "pytorch" and self._GENERATOR is np.random.Generator:
             self._init_weights(init, new_rng)
+
+    _GENERATOR = np.random.Generator  # what draws the weights; _ShapesOnly's draws shapes without memory
+
+    @classmethod
+    def shapes_only(cls, variant="single_tower", **kwargs):
+        """The model ``AlexNet(variant, **kwargs)`` would build, with every weight a shape and a dtype but no
+        memory (a read-only view of one zero): for its layer table, parameter count and memory plan, never to
+        run. ``AlexNet.shapes_only("paper", input_size=1000).summary()`` needs no 3.8 GB of fc6 weights."""
+        return _AlexNetShapes(variant, **kwargs)
 
     def _layer_output_shape(self, name, layer, shape):
         try:
             return layer.output_shape(shape)
         except ValueError as err:
-            raise ValueError(
+            raise BadArgument(
                 f"AlexNet({self.variant!r}): input {self.input_size[0]}×{self.input_size[1]} is too small: "
                 f"layer {name} ({layer!r}) would get input {tuple(shape)} and have an empty output ({err})"
             ) from None
@@ -298,7 +312,7 @@ class AlexNet(Sequential):
     def _check_input_shape(self, shape):
         expected = (3, *self.input_size)
         if len(shape) != 4 or tuple(shape[1:]) != expected:
-            raise ValueError(
+            raise BadInput(
                 f"AlexNet({self.variant!r}) was built for input_size={self.input_size}: expected input of shape "
                 f"(N, {expected[0]}, {expected[1]}, {expected[2]}), got {tuple(shape)}; "
                 f"build AlexNet(..., input_size=...) for other sizes"
@@ -341,20 +355,68 @@ class AlexNet(Sequential):
         )
 
     @classmethod
-    def from_config(cls, config, dtype=np.float32, seed=0):
-        """The model :meth:`config` describes (freshly initialised), e.g. to load saved weights into."""
-        cfg = dict(config)
-        return cls(
-            cfg.pop("variant"),
-            num_classes=cfg.pop("num_classes"),
-            input_size=tuple(cfg.pop("input_size")),
-            lrn=cfg.pop("lrn"),
-            activation=cfg.pop("activation", "relu"),
-            pool=tuple(cfg.pop("pool", (3, 2))),
-            dropout=cfg.pop("dropout", None),
-            dtype=dtype,
-            seed=seed,
+    def from_config(cls, config, dtype=np.float32, seed=0, where="model description"):
+        """The model :meth:`config` describes (freshly initialised), e.g. to load saved weights into.
+
+        ``config`` usually comes from a file (``where`` names it): every value is checked, and the weights it
+        asks for are counted on a shape-only model against :data:`alexnet_np.io.MEMORY_BUDGET` *before* any is
+        allocated; a malformed or oversized description raises :class:`~alexnet_np.errors.BadFile`."""
+        plan = cls.plan(config, dtype, where)
+        return cls(dtype=plan.dtype, seed=seed, **_config_kwargs(config, where))
+
+    @classmethod
+    def plan(cls, config, dtype=np.float32, where="model description", arrays=None):
+        """The shape-only model (:meth:`shapes_only`) a stored description asks for, after every check that
+        needs no weights: the description's values, the memory budget, and (given ``arrays``, a state dict
+        read from the same file) every name, shape and dtype. Raises :class:`~alexnet_np.errors.BadFile`."""
+        kwargs = _config_kwargs(config, where)
+        try:
+            dtype = np.dtype(dtype)
+            if dtype not in (np.float32, np.float64):
+                raise BadArgument(f"dtype must be float32 or float64, got {dtype}")
+            plan = _AlexNetShapes(dtype=dtype, **kwargs)
+        except (BadArgument, TypeError, ValueError) as err:  # ValueError: sizes beyond what NumPy can index
+            raise BadFile(f"{where}: malformed model description ({err})") from None
+        if arrays is not None:
+            problems = check_arrays({**plan.params, **plan.buffers}, arrays)
+            if problems:
+                raise BadFile(
+                    f"{where}: the arrays do not fit AlexNet({plan.extra_repr()}): " + "; ".join(problems)
+                )
+        plan.check_budget(where)
+        return plan
+
+    def construction_bytes(self):
+        """The bytes building this model allocates: weights, gradients, buffers, and the float64 draw a weight
+        is made from (the largest one at a time)."""
+        arrays = [*self.params.values(), *self.grads.values(), *self.buffers.values()]
+        return sum(a.nbytes for a in arrays) + 8 * max((p.size for p in self.params.values()), default=0)
+
+    def check_budget(self, where, error=BadFile):
+        """Refuse (``error`` naming ``where``) a model whose weights exceed :data:`~alexnet_np.io.MEMORY_BUDGET`."""
+        check_budget(
+            self.construction_bytes(),
+            f"AlexNet({self.extra_repr()}) with {self.num_params():,} parameters",
+            where,
+            error,
         )
+
+    def forward_bytes(self, batch=1):
+        """The most a forward pass (eval mode) on ``batch`` images holds at once: one layer's input, output,
+        column matrix and temporaries (Python ints: no overflow however large the batch)."""
+        shape, peak = (1, 3, *self.input_size), 0
+        for layer in self.layers.values():
+            m = layer.train_memory(shape, self.dtype)
+            peak = max(peak, sum(int(m[k]) for k in ("input", "output", "im2col", "temporary")))
+            shape = layer.output_shape(shape)
+        return peak * int(batch)
+
+    def batch_within_budget(self, wanted, where):
+        """``wanted`` images per forward pass, fewer if that many would exceed the memory budget (at least one:
+        a model of which one image exceeds it is refused, naming ``where``)."""
+        per_image = self.forward_bytes(1)
+        check_budget(per_image, f"one image's forward pass through AlexNet({self.extra_repr()})", where)
+        return max(1, min(int(wanted), io.MEMORY_BUDGET // per_image))
 
     def metadata(self):
         """What a saved model file says about itself: the format, the config, the dtype, the preprocessing."""
@@ -383,7 +445,7 @@ class AlexNet(Sequential):
         own = {**self.params, **self.buffers}
         problems = check_arrays(own, state)
         if problems:
-            raise ValueError(f"AlexNet({self.variant!r}).load_state_dict: " + "; ".join(problems))
+            raise BadInput(f"AlexNet({self.variant!r}).load_state_dict: " + "; ".join(problems))
         for k, target in own.items():
             target[...] = state[k]
 
@@ -397,7 +459,7 @@ class AlexNet(Sequential):
         mine = self.config()
         diff = {k: (meta.get(k), v) for k, v in mine.items() if k != "dropout" and meta.get(k, v) != v}
         if diff:
-            raise ValueError(
+            raise BadFile(
                 f"{path}: the file was saved from a different model: "
                 + ", ".join(f"{k}={a!r} in the file, {b!r} here" for k, (a, b) in diff.items())
             )
@@ -409,24 +471,61 @@ class AlexNet(Sequential):
         """Build the model a file was saved from and load its weights (``dtype``: convert afterwards)."""
         arrays, meta = load_npz(path)
         if meta.get("format") != "alexnet_np":
-            raise ValueError(f"{path}: not an alexnet_np model file (no alexnet_np metadata)")
+            raise BadFile(f"{path}: not an alexnet_np model file (no alexnet_np metadata)")
         _check_declared_sizes(path, meta, arrays)  # before anything the metadata asks for is allocated
-        try:
-            model = cls.from_config(meta, dtype=meta.get("dtype", "float32"))
-        except (KeyError, TypeError) as err:
-            raise ValueError(f"{path}: malformed model description in the file ({err})") from None
+        cls.plan(meta, meta.get("dtype", "float32"), str(path), arrays)
+        model = cls.from_config(meta, dtype=meta.get("dtype", "float32"), where=str(path))
         model.load(path)
         if "preprocessing" in meta:  # files written before 0.2 carry none: the default stays
             model.preprocessing = Preprocessing.from_dict(meta["preprocessing"], where=str(path))
         classes = meta.get("classes")
         if classes is not None:
             if not (isinstance(classes, list) and len(classes) == model.num_classes):
-                raise ValueError(f"{path}: malformed class names (expected {model.num_classes} names)")
+                raise BadFile(f"{path}: malformed class names (expected {model.num_classes} names)")
             model.classes = [str(c) for c in classes]
         return model if dtype is None or np.dtype(dtype) == model.dtype else model.astype(dtype)
 
 
-MAX_INPUT_SIZE = 4096  # pixels on a side that a saved model may declare (AlexNet's is 227)
+def _config_kwargs(config, where):
+    """The constructor arguments of a stored model description, each checked for its type (BadFile)."""
+    if not isinstance(config, dict):
+        raise BadFile(f"{where}: the model description is not a JSON object")
+    missing = [k for k in ("variant", "num_classes", "input_size", "lrn") if k not in config]
+    if missing:
+        raise BadFile(f"{where}: malformed model description (no {', '.join(map(repr, missing))})")
+
+    def whole(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    def pair(v):
+        return isinstance(v, (list, tuple)) and len(v) == 2 and all(whole(x) and x >= 1 for x in v)
+
+    kwargs = dict(
+        variant=config["variant"],
+        num_classes=config["num_classes"],
+        input_size=config["input_size"],
+        lrn=config["lrn"],
+        activation=config.get("activation", "relu"),
+        pool=config.get("pool", [3, 2]),
+        dropout=config.get("dropout"),
+    )
+    rules = dict(
+        variant=(lambda v: v in VARIANTS, f"one of {VARIANTS}"),
+        num_classes=(lambda v: whole(v) and v >= 1, "a positive integer"),
+        input_size=(pair, "two positive integers"),
+        lrn=(lambda v: v is None or isinstance(v, bool), "true, false or null"),
+        activation=(lambda v: v in ACTIVATIONS, f"one of {tuple(ACTIVATIONS)}"),
+        pool=(pair, "two positive integers"),
+        dropout=(
+            lambda v: v is None or (isinstance(v, (int, float)) and 0 <= v < 1),
+            "null or a number in [0, 1)",
+        ),
+    )
+    for key, (ok, expected) in rules.items():
+        if not ok(kwargs[key]):
+            raise BadFile(f"{where}: the model description's {key} must be {expected}, got {kwargs[key]!r}")
+    kwargs["input_size"], kwargs["pool"] = tuple(kwargs["input_size"]), tuple(kwargs["pool"])
+    return kwargs
 
 
 def _check_declared_sizes(path, meta, arrays):
@@ -435,17 +534,47 @@ def _check_declared_sizes(path, meta, arrays):
     fc8 = arrays.get("fc8.weight")
     classes = meta.get("num_classes")
     if fc8 is None or fc8.ndim != 2:
-        raise ValueError(f"{path}: no 2-D 'fc8.weight' array: not an AlexNet model file")
+        raise BadFile(f"{path}: no 2-D 'fc8.weight' array: not an AlexNet model file")
     if not isinstance(classes, int) or classes != fc8.shape[0]:
-        raise ValueError(
+        raise BadFile(
             f"{path}: the metadata declares num_classes={classes!r} but fc8.weight has {fc8.shape[0]} rows"
         )
-    size = meta.get("input_size")
-    if not (
-        isinstance(size, list)
-        and len(size) == 2
-        and all(isinstance(v, int) and 1 <= v <= MAX_INPUT_SIZE for v in size)
-    ):
-        raise ValueError(
-            f"{path}: the metadata declares input_size={size!r}; expected two ints in 1..{MAX_INPUT_SIZE}"
-        )
+
+
+class _ShapeOnly(np.ndarray):
+    """An array with a shape and a dtype and no memory: every element is the same zero (zero strides).
+
+    ``astype`` and ``zeros_like``/``empty_like``/``ones_like`` keep it shape-only, which is all a layer's
+    constructor does with what its generator draws (``rng.uniform(...).astype(dtype)``, ``np.zeros_like``).
+    """
+
+    def astype(self, dtype, *args, **kwargs):
+        return _shape_only(self.shape, dtype)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func in (np.zeros_like, np.empty_like, np.ones_like):
+            return _shape_only(np.shape(args[0]), kwargs.get("dtype") or args[0].dtype)
+        return super().__array_function__(func, types, args, kwargs)
+
+
+def _shape_only(shape, dtype):
+    shape = (int(shape),) if np.isscalar(shape) else tuple(int(d) for d in shape)
+    one = np.zeros(1, dtype)
+    view = np.lib.stride_tricks.as_strided(one, shape=shape, strides=(0,) * len(shape), writeable=False)
+    return view.view(_ShapeOnly)
+
+
+class _ShapeGenerator(np.random.Generator):
+    """Draws shapes, not numbers: what :meth:`AlexNet.shapes_only` builds its layers with."""
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        return _shape_only(() if size is None else size, np.float64)
+
+    def normal(self, loc=0.0, scale=1.0, size=None):
+        return _shape_only(() if size is None else size, np.float64)
+
+
+class _AlexNetShapes(AlexNet):
+    """An AlexNet whose weights are :class:`_ShapeOnly` (see :meth:`AlexNet.shapes_only`)."""
+
+    _GENERATOR = _ShapeGenerator

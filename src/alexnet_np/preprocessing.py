@@ -20,19 +20,27 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .errors import BadArgument, BadFile, BadInput
+
 # Mean RGB of the ImageNet training images on the 0–255 scale, as distributed with Caffe's AlexNet.
 IMAGENET_MEAN_RGB = (123.68, 116.779, 103.939)
 # torchvision's normalisation on the 0–1 scale (the default here, and what its pretrained weights expect).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# The most pixels an image may have as read and as resized (a 40-megapixel photograph); a record whose
+# resize alone exceeds it could prepare no image, so it is refused where it is read.
+MAX_IMAGE_PIXELS = 40_000_000
+# The largest |value| a record may map a 0–255 pixel to: unit-scale inputs are a few units, the paper's 0–255
+# less the mean colour about 150; past this a network in float32 overflows or learns nothing.
+MAX_INPUT_MAGNITUDE = 1e6
 
 
 def _check_rgb(image):
     if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
         shape = getattr(image, "shape", type(image).__name__)
-        raise ValueError(f"expected an RGB image of shape (H, W, 3), got {shape}")
+        raise BadInput(f"expected an RGB image of shape (H, W, 3), got {shape}")
     if image.dtype != np.uint8:
-        raise TypeError(f"expected a uint8 image (0–255), got dtype {image.dtype}")
+        raise BadInput(f"expected a uint8 image (0–255), got dtype {image.dtype}")
 
 
 def resize_shorter_side(image, size=256):
@@ -51,7 +59,7 @@ def center_crop_hwc(image, size=227):
     :func:`alexnet_np.training.augment.center_crop_nchw`)."""
     h, w = image.shape[:2]
     if h < size or w < size:
-        raise ValueError(f"cannot crop {size}×{size} from an image of {h}×{w}")
+        raise BadInput(f"cannot crop {size}×{size} from an image of {h}×{w}")
     top, left = (h - size) // 2, (w - size) // 2
     return image[top : top + size, left : left + size]
 
@@ -59,7 +67,7 @@ def center_crop_hwc(image, size=227):
 def _triple(value, name):
     values = tuple(float(v) for v in np.broadcast_to(np.asarray(value, dtype=np.float64), (3,)))
     if not all(np.isfinite(values)):
-        raise ValueError(f"Preprocessing: {name} must be finite, got {value!r}")
+        raise BadArgument(f"Preprocessing: {name} must be finite, got {value!r}")
     return values
 
 
@@ -84,19 +92,33 @@ class Preprocessing:
 
     def __post_init__(self):
         if not isinstance(self.input_size, (int, np.integer)) or self.input_size < 1:
-            raise ValueError(f"Preprocessing: input_size must be a positive int, got {self.input_size!r}")
+            raise BadArgument(f"Preprocessing: input_size must be a positive int, got {self.input_size!r}")
         if self.resize is not None and (
             not isinstance(self.resize, (int, np.integer)) or self.resize < self.input_size
         ):
-            raise ValueError(
+            raise BadArgument(
                 f"Preprocessing: resize must be None or an int >= input_size, got {self.resize!r}"
             )
         if not (np.isfinite(self.scale) and self.scale > 0):
-            raise ValueError(f"Preprocessing: scale must be a positive number, got {self.scale!r}")
+            raise BadArgument(f"Preprocessing: scale must be a positive number, got {self.scale!r}")
         object.__setattr__(self, "mean", _triple(self.mean, "mean"))
         object.__setattr__(self, "std", _triple(self.std, "std"))
         if min(self.std) <= 0:
-            raise ValueError(f"Preprocessing: std must be positive, got {self.std}")
+            raise BadArgument(f"Preprocessing: std must be positive, got {self.std}")
+        if self.resize is not None and self.resize**2 > MAX_IMAGE_PIXELS:
+            raise BadArgument(
+                f"Preprocessing: resize {self.resize} asks for images of at least {self.resize}×{self.resize} = "
+                f"{self.resize**2:,} pixels, more than the limit of {MAX_IMAGE_PIXELS:,}"
+            )
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            reach = max(
+                abs((v * self.scale - m) / s) for v in (0.0, 255.0) for m, s in zip(self.mean, self.std)
+            )
+        if not reach <= MAX_INPUT_MAGNITUDE:
+            raise BadArgument(
+                f"Preprocessing: scale {self.scale:g}, mean {self.mean} and std {self.std} map pixel values "
+                f"0–255 to up to ±{reach:.3g}, beyond ±{MAX_INPUT_MAGNITUDE:g}: the network would overflow"
+            )
         object.__setattr__(self, "input_size", int(self.input_size))
         object.__setattr__(self, "grey", bool(self.grey))
 
@@ -138,7 +160,7 @@ class Preprocessing:
         try:
             return cls(**{k: d[k] for k in ("input_size", "resize", "scale", "mean", "std", "grey")})
         except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{where}: malformed preprocessing record ({err})") from None
+            raise BadFile(f"{where}: malformed preprocessing record ({err})") from None
 
     def describe(self):
         resize = f"shorter side {self.resize}, " if self.resize else ""

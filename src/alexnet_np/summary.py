@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import BadArgument
 from .layers import ReceptiveField
 
 
 def summarize(model, input_shape, title=None):
     """A :class:`ModelSummary` of a :class:`~alexnet_np.layers.Sequential` for an (N, C, H, W) input shape."""
-    shape = tuple(input_shape)
+    shape = tuple(int(d) for d in input_shape)
     rows = []
     dtype = np.dtype(model.dtype or np.float32)
+    _check_batch_fits(model, shape, dtype)
     rf = ReceptiveField.of_input(*shape[2:])
     for name, layer in model.layers.items():
         out = layer.output_shape(shape)
@@ -49,6 +51,28 @@ def summarize(model, input_shape, title=None):
         itemsize=dtype.itemsize,
         batch=int(input_shape[0]),
     )
+
+
+# The layers count bytes in int64 (np.prod of shapes); the summary adds up to ~6 such figures per layer.
+_LARGEST_FIGURE = np.iinfo(np.int64).max // 8
+
+
+def _check_batch_fits(model, shape, dtype):
+    """Refuse a batch whose memory figures would overflow int64 (a wrong number printed is worse than none):
+    the per-image figures at batch 1, in Python ints, times the batch."""
+    batch = shape[0]
+    if batch < 1:
+        raise BadArgument(f"the batch must be at least 1, got {batch}")
+    one, per_image = (1, *shape[1:]), 0
+    for layer in model.layers.values():
+        memory = layer.train_memory(one, dtype)
+        per_image = max(per_image, max(int(v) for k, v in memory.items() if k not in ("weights", "grads")))
+        one = layer.output_shape(one)
+    if batch * per_image > _LARGEST_FIGURE:
+        raise BadArgument(
+            f"a batch of {batch:,} would put {batch * per_image:,} bytes in one layer's memory figure, "
+            f"beyond what the layers count in (int64); the largest batch here is {_LARGEST_FIGURE // per_image:,}"
+        )
 
 
 @dataclass
@@ -129,7 +153,7 @@ class ModelSummary:
         momentum; see :mod:`alexnet_np.budget` for the whole step)."""
         unknown = [c for c in columns if c not in self.COLUMNS]
         if unknown:
-            raise ValueError(f"unknown summary columns {unknown}; choose from {list(self.COLUMNS)}")
+            raise BadArgument(f"unknown summary columns {unknown}; choose from {list(self.COLUMNS)}")
         spec = [("layer", lambda r: r.name, True)] + [self.COLUMNS[c] for c in columns]
         head = tuple(h for h, _, _ in spec)
         body = [tuple(cell(r) for _, cell, _ in spec) for r in self.rows]

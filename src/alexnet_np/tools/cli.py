@@ -1,6 +1,8 @@
 """Command line: ``python -m alexnet_np {tour,summary,gradcheck,train,evaluate,predict,convert-weights,docs} ...``.
 
-Every command has ``--help``. Bad arguments print one line and exit with status 2.
+Every command has ``--help``. A user's mistake (:class:`alexnet_np.errors.UserError`: a bad argument, a bad or
+hostile file, a refused overwrite) and an ``OSError`` print one line and exit with status 2; any other exception
+is a bug in alexnet_np and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import sys
 import time
 
 import numpy as np
+
+from ..errors import BadArgument, RefusedOverwrite, UserError
 
 PROG = "python -m alexnet_np"
 
@@ -55,11 +59,11 @@ def cmd_summary(args):
     kwargs = dict(num_classes=args.classes)
     if args.input:
         if args.input[0] != 3:
-            raise ValueError(f"AlexNet takes 3 input channels, got --input {'x'.join(map(str, args.input))}")
+            raise BadArgument(f"AlexNet takes 3 input channels, got --input {'x'.join(map(str, args.input))}")
         kwargs["input_size"] = args.input[1:]
     if args.lrn is not None:
         kwargs["lrn"] = args.lrn
-    model = AlexNet(args.variant, **kwargs)
+    model = AlexNet.shapes_only(args.variant, **kwargs)  # a table needs shapes, not weights
     summary = model.summary((args.batch, 3, *model.input_size))
     columns = args.columns.split(",") if args.columns else summary.DEFAULT_COLUMNS
     print(summary.table(columns))
@@ -81,7 +85,7 @@ def cmd_gradcheck(args):
     if args.layer:
         names = [n for n in known if n == args.layer or n.split()[0] == args.layer]
         if not names:
-            raise ValueError(
+            raise BadArgument(
                 f"unknown layer {args.layer!r}; choose from {sorted({n.split()[0] for n in known})}"
             )
     print(
@@ -104,19 +108,34 @@ def cmd_gradcheck(args):
     return 0 if ok else 1
 
 
-def _load_dataset(args, seed):
+def _default_input_size(variant):
+    from ..model import DEFAULT_INPUT_SIZE
+
+    return DEFAULT_INPUT_SIZE[variant]
+
+
+def _load_dataset(args, seed, size, resize=None):
+    """The data prepared for a model of input ``size`` (its crops), the stored images ``resize`` on a side
+    (default: the loader's rule for ``size``): whatever the variant, the data fit the model being trained."""
     from ..training.data import load_digits_data, load_image_folder
 
     if args.dataset == "digits":
-        return load_digits_data(seed=seed)
+        return load_digits_data(size=resize, crop=size, seed=seed)
     if not args.data_dir:
-        raise ValueError("--dataset folder needs --data-dir ROOT (a folder of class sub-folders of images)")
-    return load_image_folder(args.data_dir, seed=seed)
+        raise BadArgument("--dataset folder needs --data-dir ROOT (a folder of class sub-folders of images)")
+    return load_image_folder(args.data_dir, size=size, resize=resize, seed=seed)
 
 
-# Options whose value a checkpoint fixes: on --resume they come from the checkpoint, and a different value
-# given on the command line is refused (defaults are filled in only for new runs).
-RUN_OPTIONS = {"batch_size": 32, "lr": 0.01, "schedule": "plateau", "pca_noise": 0.1, "flip": None, "seed": 0}
+# The fields of TrainConfig that train takes as options (their defaults and help are TrainConfig's). A
+# checkpoint fixes them: on --resume they come from the checkpoint, and a different value given on the command
+# line is refused (defaults are filled in only for new runs). --epochs is apart: a resumed run may grow.
+RUN_OPTIONS = ("batch_size", "lr", "schedule", "pca_noise", "flip", "seed")
+
+
+def _train_defaults():
+    from ..training.train import TrainConfig
+
+    return TrainConfig.defaults()
 
 
 def _lock_output_folder(folder):
@@ -129,43 +148,41 @@ def _lock_output_folder(folder):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise ValueError(
+        raise BadArgument(
             f"another training run is writing to {folder}/ right now; choose another --out"
         ) from None
     return fd
 
 
-def _run_options(args, checkpoint):
-    """The run's settings: the command line's for a new run; the checkpoint's for --resume (a differing
+def _run_options(args, meta):
+    """The run's settings: the command line's for a new run; the checkpoint's (``meta``) for --resume (a differing
     command-line value is refused rather than silently ignored or applied halfway)."""
     given = {k: getattr(args, k) for k in RUN_OPTIONS if getattr(args, k) is not None}
+    defaults = _train_defaults()
     if not args.resume:
-        return {**RUN_OPTIONS, **given}
-    from ..training.train import load_checkpoint_file
-
-    _, meta = load_checkpoint_file(checkpoint)
+        return {**{k: defaults[k] for k in RUN_OPTIONS}, **given}
     stored = meta["config"]
     differ = {k: (v, stored.get(k)) for k, v in given.items() if v != stored.get(k)}
     if differ:
         said = ", ".join(
             f"--{k.replace('_', '-')} {a} (the checkpoint has {b})" for k, (a, b) in differ.items()
         )
-        raise ValueError(
+        raise BadArgument(
             f"--resume continues the run as it was saved; refusing {said}: drop those options, "
             f"or start a new run with another --out"
         )
-    return {k: stored.get(k, RUN_OPTIONS[k]) for k in RUN_OPTIONS}
+    return {k: stored.get(k, defaults[k]) for k in RUN_OPTIONS}
 
 
 def cmd_train(args):
     import os
 
     if args.data_dir and args.dataset != "folder":
-        raise ValueError("--data-dir is read only with --dataset folder")
+        raise BadArgument("--data-dir is read only with --dataset folder")
     if args.overfit_batch:
         return _overfit_batch(args)
     if args.steps is not None:
-        raise ValueError("--steps is read only with --overfit-batch (a full run is counted in --epochs)")
+        raise BadArgument("--steps is read only with --overfit-batch (a full run is counted in --epochs)")
     os.makedirs(args.out, exist_ok=True)
     lock = _lock_output_folder(args.out)
     try:
@@ -183,14 +200,24 @@ OVERFIT_PASS = 0.01  # the loss on the memorised batch that counts as "near zero
 def _overfit_batch(args):
     """Karpathy's first check: the network, without dropout, must drive the loss on one batch to ~0."""
     from ..model import AlexNet
-    from ..training.train import TrainConfig, Trainer, TrainingDiverged, _no_data
+    from ..training.train import (
+        OVERFIT_BATCH_SIZE,
+        OVERFIT_STEPS,
+        TrainConfig,
+        Trainer,
+        TrainingDiverged,
+        _no_data,
+    )
 
     if args.resume:
-        raise ValueError("--overfit-batch starts from a fresh model; it cannot --resume")
-    options = {k: (v if getattr(args, k) is None else getattr(args, k)) for k, v in RUN_OPTIONS.items()}
-    options.update(batch_size=args.batch_size or 16, schedule="none", pca_noise=0.0)
-    steps = args.steps or 100
-    train, _ = _load_dataset(args, options["seed"])
+        raise BadArgument("--overfit-batch starts from a fresh model; it cannot --resume")
+    defaults = _train_defaults()
+    options = {k: (defaults[k] if getattr(args, k) is None else getattr(args, k)) for k in RUN_OPTIONS}
+    options.update(batch_size=args.batch_size or OVERFIT_BATCH_SIZE, schedule="none", pca_noise=0.0)
+    steps = args.steps or OVERFIT_STEPS
+    config = TrainConfig(epochs=1, **options)  # every value checked before any data are read
+    size = args.input_size or _default_input_size(args.variant)
+    train, _ = _load_dataset(args, options["seed"], size)
     model = AlexNet(
         args.variant,
         num_classes=len(train.classes),
@@ -199,32 +226,110 @@ def _overfit_batch(args):
         activation=args.activation,
         dropout=0,  # regularisation fights memorisation: off for this check
     )
-    trainer = Trainer(model, train, _no_data(train), TrainConfig(epochs=1, **options))
+    trainer = Trainer(model, train, _no_data(train), config)
     n = min(options["batch_size"], len(train))
     print(
-        f"overfitting one batch of {n} images with AlexNet({args.variant!r}), dropout off, lr {options['lr']:g}"
+        f"overfitting one batch of {n} images with AlexNet({args.variant!r}), dropout off, lr {options['lr']:g}; "
+        f"up to {steps:,} steps, stopping once the loss is below {OVERFIT_PASS}"
     )
     try:
         result = trainer.overfit_batch(
-            steps=steps, log_every=max(1, steps // 10), log=None if args.quiet else print
+            steps=steps,
+            log_every=max(1, min(steps, 1000) // 10),
+            log=None if args.quiet else print,
+            stop_below=OVERFIT_PASS,
         )
     except TrainingDiverged as err:
         print(f"{PROG} train --overfit-batch: {err}", file=sys.stderr)
         return 1
-    print(trainer.initial_loss.message)
-    first, final = result["losses"][0], result["final"]
-    reached = next((i + 1 for i, v in enumerate(result["losses"]) if v < OVERFIT_PASS), None)
-    if final < OVERFIT_PASS:
+    if args.quiet:
+        print(trainer.initial_loss.message)
+    first, final, reached = result["losses"][0], result["final"], result["reached"]
+    if reached:
         print(
-            f"pass: the loss on the batch fell from {first:.4f} to {final:.2e} in {steps} steps (below "
-            f"{OVERFIT_PASS} from step {reached or steps})"
+            f"pass: the loss on the batch fell from {first:.4f} to below {OVERFIT_PASS} at step {reached} "
+            f"(after it: {final:.2e}); stopped there"
         )
         return 0
     print(
-        f"FAIL: after {steps} steps the loss on the batch is {final:.4f} (from {first:.4f}), not below "
+        f"FAIL: after {steps:,} steps the loss on the batch is {final:.4f} (from {first:.4f}), not below "
         f"{OVERFIT_PASS}: more --steps, another --lr, or a bug in a forward, backward or update"
     )
     return 1
+
+
+# What a training run writes into --out: the checkpoint (every epoch), then the outputs and their record (the
+# run's name and each output's SHA-256), by which a later run knows these files as its own.
+RUN_OUTPUTS = ("model.npz", "history.json", "history.png")
+RUN_RECORD = "run.json"
+
+
+def _sha256(path):
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_run_record(folder, run):
+    import json
+    import os
+
+    from ..io import atomic_write
+
+    record = dict(
+        format="alexnet_np-run",
+        run=run,
+        files={name: _sha256(os.path.join(folder, name)) for name in RUN_OUTPUTS},
+    )
+    atomic_write(os.path.join(folder, RUN_RECORD), lambda f: f.write(json.dumps(record, indent=1).encode()))
+
+
+def _own_files(folder, run):
+    """The outputs in ``folder`` that the run named ``run`` wrote and nobody changed since."""
+    import json
+    import os
+
+    try:
+        with open(os.path.join(folder, RUN_RECORD), "rb") as f:
+            record = json.loads(f.read(2**16))
+        files = record["files"] if record["run"] == run else {}
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return set()
+    return {
+        name
+        for name in RUN_OUTPUTS
+        if isinstance(files, dict)
+        and os.path.isfile(os.path.join(folder, name))
+        and not os.path.islink(os.path.join(folder, name))
+        and files.get(name) == _sha256(os.path.join(folder, name))
+    }
+
+
+def _refuse_foreign_files(args, meta):
+    """A run writes over only its own files: a new run over nothing of ours, --resume over the outputs its
+    checkpoint's run wrote (unchanged since). Anything else is refused in one line unless --force."""
+    import os
+
+    folder = args.out
+    present = [
+        n for n in ("checkpoint.npz", *RUN_OUTPUTS, RUN_RECORD) if os.path.lexists(os.path.join(folder, n))
+    ]
+    if args.resume:
+        own = {"checkpoint.npz", RUN_RECORD} | _own_files(folder, meta.get("run"))
+        foreign = [n for n in present if n not in own]
+        why = "not written by the run its checkpoint.npz records (or changed since)"
+    else:
+        foreign = present
+        why = "from another run" + (" (--resume continues it)" if "checkpoint.npz" in present else "")
+    if foreign and not args.force:
+        raise RefusedOverwrite(
+            f"{folder}/ holds {', '.join(foreign)} {why}: this run would replace "
+            f"{'them' if len(foreign) > 1 else 'it'}; choose another --out, or pass --force to replace"
+        )
 
 
 def _train_locked(args):
@@ -233,16 +338,21 @@ def _train_locked(args):
 
     from ..io import atomic_write
     from ..model import AlexNet
-    from ..training.train import TrainConfig, Trainer, TrainingDiverged, plot_history
+    from ..preprocessing import Preprocessing
+    from ..training.train import TrainConfig, Trainer, TrainingDiverged, load_checkpoint_file, plot_history
 
     checkpoint = os.path.join(args.out, "checkpoint.npz")
     if args.resume and not os.path.isfile(checkpoint):
-        raise ValueError(f"--resume: no checkpoint at {checkpoint}")
-    if not args.resume and os.path.exists(checkpoint):
-        raise ValueError(f"{checkpoint} exists: pass --resume to continue it, or choose another --out")
-    options = _run_options(args, checkpoint)
+        raise BadArgument(f"--resume: no checkpoint at {checkpoint}")
+    meta = load_checkpoint_file(checkpoint)[1] if args.resume else None  # checked whole, once
+    _refuse_foreign_files(args, meta)  # before anything is read or written
+    options = _run_options(args, meta)
     config = TrainConfig(epochs=args.epochs, **options)
-    train, val = _load_dataset(args, options["seed"])
+    size, resize = args.input_size or _default_input_size(args.variant), None
+    if args.resume:  # the data prepared as the run was: its preprocessing record's crop and stored size
+        prep = Preprocessing.from_dict(meta["preprocessing"], where=checkpoint)
+        size, resize = prep.input_size, prep.resize
+    train, val = _load_dataset(args, options["seed"], size, resize)
     model = AlexNet(
         args.variant,
         num_classes=len(train.classes),
@@ -250,11 +360,6 @@ def _train_locked(args):
         input_size=args.input_size,
         activation=args.activation,
     )
-    if train.images.shape[2] < model.input_size[0]:
-        raise ValueError(
-            f"images of {train.images.shape[2]}×{train.images.shape[3]} are smaller than the "
-            f"{args.variant} input {model.input_size}; use --input-size"
-        )
     trainer = Trainer(model, train, val, config)
     if args.resume:
         trainer.load_checkpoint(checkpoint)
@@ -281,6 +386,7 @@ def _train_locked(args):
     )
     fig = plot_history(history, title=f"AlexNet({args.variant!r}) on {args.dataset}")
     atomic_write(os.path.join(args.out, "history.png"), lambda f: fig.savefig(f, format="png", dpi=100))
+    _write_run_record(args.out, trainer.run)
     last = history[-1]
     print(
         f"done: held-out top-1 {last['val_top1']:.4f}, top-5 {last['val_top5']:.4f}; "
@@ -294,11 +400,12 @@ def cmd_evaluate(args):
 
     model, meta = model_from_checkpoint(args.checkpoint)
     args.dataset, args.data_dir = args.dataset or "digits", args.data_dir
-    _, val = _load_dataset(args, meta["config"]["seed"])
+    prep = model.preprocessing  # the data prepared as the run's were
+    _, val = _load_dataset(args, meta["config"]["seed"], prep.input_size, prep.resize)
     if len(val) == 0:
-        raise ValueError("the held-out split is empty: nothing to evaluate")
+        raise BadArgument("the held-out split is empty: nothing to evaluate")
     if list(val.classes) != list(meta["classes"]):
-        raise ValueError(f"the data's classes {val.classes} differ from the checkpoint's {meta['classes']}")
+        raise BadArgument(f"the data's classes {val.classes} differ from the checkpoint's {meta['classes']}")
     r = evaluate(model, val, ten_crop=args.ten_crop)
     how = "10-crop averaged" if args.ten_crop else "centre crop"
     print(
@@ -326,14 +433,14 @@ def cmd_convert(args):
     src, dst = args.src, args.dst
     if src.endswith(".pth") or src.endswith(".pt"):
         if not dst.endswith(".npz"):
-            raise ValueError(f"converting {src} from PyTorch: the destination must end in .npz, got {dst}")
+            raise BadArgument(f"converting {src} from PyTorch: the destination must end in .npz, got {dst}")
         model = torch_to_npz(src, dst, variant=args.variant)
     elif src.endswith(".npz"):
         if not (dst.endswith(".pth") or dst.endswith(".pt")):
-            raise ValueError(f"converting {src} to PyTorch: the destination must end in .pth, got {dst}")
+            raise BadArgument(f"converting {src} to PyTorch: the destination must end in .pth, got {dst}")
         model = npz_to_torch(src, dst)
     else:
-        raise ValueError(f"cannot tell the direction from {src}: expected a .pth/.pt or .npz source")
+        raise BadArgument(f"cannot tell the direction from {src}: expected a .pth/.pt or .npz source")
     print(
         f"wrote {dst}: AlexNet({model.variant!r}), {model.num_classes} classes, {model.num_params():,} parameters"
     )
@@ -355,9 +462,11 @@ def cmd_exercises(args):
         print(list_exercises())
         return 0
     if not (args.student or args.solutions):
-        raise ValueError("say --student DIR (solutions replaced by stubs) or --solutions DIR (the full copy)")
+        raise BadArgument(
+            "say --student DIR (solutions replaced by stubs) or --solutions DIR (the full copy)"
+        )
     if not pathlib.Path(args.src).is_dir():
-        raise ValueError(f"--src {args.src}: no such folder (the workbook's source notebooks)")
+        raise BadArgument(f"--src {args.src}: no such folder (the workbook's source notebooks)")
     for dst, solutions in ((args.student, False), (args.solutions, True)):
         if dst:
             written = build_workbook(args.src, dst, solutions=solutions)
@@ -373,7 +482,7 @@ def cmd_docs(args):
 
         from .docs import build_site
     except ImportError as err:
-        raise ValueError(f"needs the docs extra ({err.name} is missing): pip install -e '.[docs]'") from None
+        raise BadArgument(f"needs the docs extra ({err.name} is missing): pip install -e '.[docs]'") from None
     try:
         build_site(args.out)
     except RuntimeError as err:  # a failed notebook, a Sphinx warning, a broken link or a missing figure
@@ -389,6 +498,50 @@ def cmd_bench(args):
 
     env = dict(os.environ, OPENBLAS_THREAD_TIMEOUT="4", OMP_WAIT_POLICY="passive")
     return subprocess.call([sys.executable, "-m", "alexnet_np.tools.bench", *args.bench_args], env=env)
+
+
+def _config_value(name, kind):
+    """An argparse type for the TrainConfig field ``name``: parsed as ``kind``, checked by the field's own rule."""
+    from dataclasses import fields
+
+    from ..training.train import TrainConfig
+
+    meta = next(f for f in fields(TrainConfig) if f.name == name).metadata
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not meta["check"](value):
+            raise argparse.ArgumentTypeError(f"expected {meta['expected']}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _train_config_options(s):
+    """train's options for the fields of TrainConfig: their defaults, help and checks are the dataclass's."""
+    from dataclasses import fields
+
+    from ..training.train import OVERFIT_BATCH_SIZE, TrainConfig
+
+    spec = {f.name: f for f in fields(TrainConfig)}
+    for name in ("epochs", *RUN_OPTIONS):
+        f, flag = spec[name], "--" + name.replace("_", "-")
+        default = f.metadata["help"] + f" (default {f.default})"
+        if name == "flip":
+            group = s.add_mutually_exclusive_group()
+            group.add_argument(flag, dest=name, action="store_true", default=None, help=f.metadata["help"])
+            group.add_argument("--no-flip", dest=name, action="store_false")
+            continue
+        kind = {"int": int, "float": float, "str": str}[f.type]
+        options = dict(type=_config_value(name, kind), choices=f.metadata["choices"], help=default)
+        if name == "epochs":  # a resumed run may grow; the others come from the checkpoint on --resume
+            options["default"] = f.default
+        if name == "batch_size":
+            options["help"] += f"; --overfit-batch: {OVERFIT_BATCH_SIZE}"
+        s.add_argument(flag, **options)
 
 
 def build_parser():
@@ -447,29 +600,16 @@ def build_parser():
     s.add_argument("--variant", choices=VARIANTS, default="mini")
     s.add_argument("--input-size", type=int, help="network input size (default: the variant's)")
     s.add_argument("--activation", choices=("relu", "tanh"), default="relu")
-    s.add_argument("--epochs", type=_positive_int, default=25)
-    s.add_argument("--batch-size", type=_positive_int, help="images per step (default 32)")
-    s.add_argument("--lr", type=_positive_float, help="learning rate ε (default 0.01)")
-    s.add_argument("--schedule", choices=("plateau", "step", "none"), help="default: plateau (the paper's)")
-    s.add_argument(
-        "--pca-noise", type=_non_negative_float, help="std of the PCA colour noise (default 0.1; 0: off)"
-    )
-    flip = s.add_mutually_exclusive_group()
-    flip.add_argument(
-        "--flip",
-        dest="flip",
-        action="store_true",
-        default=None,
-        help="random horizontal flips (default: on, except for digits, which mirroring changes)",
-    )
-    flip.add_argument("--no-flip", dest="flip", action="store_false")
-    s.add_argument(
-        "--seed", type=_non_negative_int, help="drives the split, the weights, the masks (default 0)"
-    )
+    _train_config_options(s)
     s.add_argument(
         "--out", default="runs/digits", help="folder for checkpoint.npz, model.npz, history.json/png"
     )
     s.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    s.add_argument(
+        "--force",
+        action="store_true",
+        help="replace files in OUT that are not this run's own (another run's model, history, checkpoint)",
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.add_argument(
         "--overfit-batch",
@@ -539,10 +679,15 @@ def main(argv=None):
         args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError) as err:
-        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+    except UserError as err:  # a user's mistake; anything else is a bug in alexnet_np and keeps its traceback
+        print(f"{PROG} {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except OSError as err:  # a path that cannot be written or read: the user's to fix, no traceback
         where = f" ({err.filename})" if getattr(err, "filename", None) else ""
-        print(f"{PROG} {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {_one_line(err.strerror or err)}{where}", file=sys.stderr)
         return 2
+
+
+def _one_line(err):
+    """An error's message on one line (a message quoting a file's contents may hold newlines)."""
+    return " ".join(str(err).split())

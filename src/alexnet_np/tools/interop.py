@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import BadFile
+
 
 def torch_layer_names(model) -> dict:
     """{our layer name: torchvision-style module path}, e.g. {"conv1": "features.0", "fc8": "classifier.6"}.
@@ -84,7 +86,7 @@ def _refuse_old_dropout_layout(model, inverse, state):
         and "classifier.0.weight" not in state
         and not set(state) <= set(inverse)
     ):
-        raise ValueError(
+        raise BadFile(
             f"the file has fc6 at classifier.1 and fc7 at classifier.4 (torchvision's dropout placement, which "
             f"the {model.variant!r} variant used before it followed the paper); here dropout follows fc6 and "
             "fc7, so fc6 is classifier.0 and fc7 is classifier.3: rename classifier.1 -> classifier.0 and "

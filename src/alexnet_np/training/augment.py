@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import BadInput
 from ..layers import softmax
 
 
 def _check_batch(images, size=None):
     if not isinstance(images, np.ndarray) or images.ndim != 4:
-        raise ValueError(
+        raise BadInput(
             f"expected a batch of images (N, C, H, W), got {getattr(images, 'shape', type(images).__name__)}"
         )
     if size is not None and (images.shape[2] < size or images.shape[3] < size):
-        raise ValueError(f"cannot crop {size}×{size} from images of {images.shape[2]}×{images.shape[3]}")
+        raise BadInput(f"cannot crop {size}×{size} from images of {images.shape[2]}×{images.shape[3]}")
 
 
 def random_crop(images, size, rng):
@@ -68,8 +69,12 @@ class PCAColorNoise:
     def fit(self, images):
         _check_batch(images)
         if images.shape[1] != 3:
-            raise ValueError(f"PCA colour noise needs RGB images (N, 3, H, W), got {images.shape}")
+            raise BadInput(f"PCA colour noise needs RGB images (N, 3, H, W), got {images.shape}")
+        if images.size == 0:
+            raise BadInput("PCA colour noise: fit needs at least one image, got an empty batch")
         pixels = images.transpose(0, 2, 3, 1).reshape(-1, 3).astype(np.float64)
+        if not np.isfinite(pixels).all():  # eigh of a NaN covariance fails with a LinAlgError
+            raise BadInput("PCA colour noise: the training images hold NaN or inf")
         cov = np.cov(pixels, rowvar=False)
         vals, vecs = np.linalg.eigh(cov)
         order = np.argsort(vals)[::-1]

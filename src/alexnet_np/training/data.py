@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import BadFile
-from ..preprocessing import Preprocessing, center_crop_hwc, resize_shorter_side
+from ..errors import BadArgument, BadFile
+from ..preprocessing import MAX_IMAGE_PIXELS, Preprocessing, center_crop_hwc, resize_shorter_side
 
 SAMPLE_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "china", "flower")
 
@@ -30,7 +30,7 @@ def sample_image(name="astronaut") -> np.ndarray:
         images = load_sample_images()
         return images.images[[f.endswith(f"{name}.jpg") for f in images.filenames].index(True)]
     if name not in SAMPLE_IMAGES:
-        raise ValueError(f"unknown sample image {name!r}; choose one of {SAMPLE_IMAGES}")
+        raise BadArgument(f"unknown sample image {name!r}; choose one of {SAMPLE_IMAGES}")
     import skimage.data
 
     return getattr(skimage.data, name)()
@@ -96,15 +96,26 @@ def _normalised_split(pixels, labels, classes, prep_kwargs, val_fraction, seed, 
     )
 
 
-def load_digits_data(size=35, crop=31, val_fraction=0.2, seed=0):
+MAX_DIGITS_SIZE = 64  # the digits are 8×8: blowing them up further only costs memory
+
+
+def load_digits_data(size=None, crop=31, val_fraction=0.2, seed=0):
     """scikit-learn's handwritten digits (1797 images of 8×8, 10 classes) for the ``mini`` AlexNet.
 
     Each image is upsampled to ``size``×``size`` (bilinear), copied into 3 channels (the network
     takes RGB) and normalised with the training split's statistics (see the module docstring). The
     default 35 leaves room for random ``crop``×``crop`` crops, 31 for the mini AlexNet (the paper's
-    256 → 224/227 in miniature). Returns ``(train, val)`` with a stratified ``val_fraction`` held out,
-    chosen by ``seed``. The digits are white ink on black.
+    256 → 224/227 in miniature); ``size`` defaults to ``crop + 4``, and is at most :data:`MAX_DIGITS_SIZE`.
+    Returns ``(train, val)`` with a stratified ``val_fraction`` held out, chosen by ``seed``. The digits are
+    white ink on black.
     """
+    size = crop + 4 if size is None else size
+    if not (isinstance(crop, int) and isinstance(size, int) and 1 <= crop <= size <= MAX_DIGITS_SIZE):
+        raise BadArgument(
+            f"load_digits_data: the digits are 8×8 images, prepared at most {MAX_DIGITS_SIZE} on a side for a "
+            f"crop of at most that: expected 1 <= crop <= size <= {MAX_DIGITS_SIZE}, got crop={crop!r}, "
+            f"size={size!r} (train them with --variant mini, or --input-size {MAX_DIGITS_SIZE - 4} or less)"
+        )
     from PIL import Image
     from sklearn.datasets import load_digits
 
@@ -128,7 +139,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".
 IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF")
 
 
-def read_image(path, max_pixels=40_000_000, resize=256) -> np.ndarray:
+def read_image(path, max_pixels=MAX_IMAGE_PIXELS, resize=256) -> np.ndarray:
     """Read an image file as (H, W, 3) uint8 RGB, upright.
 
     * Only a regular file is opened (a named pipe would block the reader forever), and only as one of
@@ -200,18 +211,25 @@ def _rgb_pixels(img, path):
     return np.asarray(img.convert("RGB"), dtype=np.uint8)
 
 
-def load_image_folder(root, size=227, resize=256, val_fraction=0.2, seed=0, min_side=16):
+def default_resize(input_size):
+    """The side a data set's images are stored at for crops of ``input_size``: the paper's 256 for AlexNet's
+    224/227 inputs, the same 8:7 margin for other sizes (31 → 35, as the digits)."""
+    return 256 if 224 <= input_size <= 256 else round(input_size * 8 / 7)
+
+
+def load_image_folder(root, size=227, resize=None, val_fraction=0.2, seed=0, min_side=16):
     """A folder of images, one sub-folder per class (``root/class_name/*.jpg``), with the paper's preprocessing.
 
-    Every image is resized so its shorter side is ``resize`` and centre-cropped to ``resize``×``resize``
-    (training takes random ``size`` crops of those; evaluation the centre), then normalised with the
+    Every image is resized so its shorter side is ``resize`` (default :func:`default_resize` of ``size``: 256
+    for 227) and centre-cropped to ``resize``×``resize`` (training takes random ``size`` crops of those;
+    evaluation the centre), then normalised with the
     training split's statistics (see the module docstring). Returns ``(train, val)``. Raises
     :class:`DataError` for a missing or empty folder, fewer than two classes, a class without images, or an
     image that cannot be read or is smaller than ``min_side`` pixels.
     """
     import os
 
-    from ..io import regular_file_problem
+    from ..io import check_budget, regular_file_problem
 
     if not os.path.isdir(root):
         raise DataError(f"image folder {root} does not exist or is not a folder")
@@ -223,13 +241,26 @@ def load_image_folder(root, size=227, resize=256, val_fraction=0.2, seed=0, min_
             f"image folder {root} has {len(classes)} class sub-folder(s): a classifier needs at least two "
             f"(expected root/class_name/*.jpg)"
         )
-    images, labels = [], []
-    for label, name in enumerate(classes):
+    resize = default_resize(size) if resize is None else resize
+    Preprocessing(input_size=size, resize=resize)  # checks both before any image is read
+    listed = {}
+    for name in classes:
         folder = os.path.join(root, name)
         # Hidden names are skipped as for class folders (macOS leaves "._photo.jpg" files that are no images).
-        files = sorted(
+        listed[name] = sorted(
             f for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".")
         )
+    count = sum(map(len, listed.values()))
+    # uint8 pixels, their float32 normalisation, and the training and held-out copies of it
+    check_budget(
+        count * 3 * resize * resize * (1 + 4 + 4),
+        f"{count} images stored at {resize}×{resize}",
+        root,
+        BadArgument,
+    )
+    images, labels = [], []
+    for label, name in enumerate(classes):
+        folder, files = os.path.join(root, name), listed[name]
         if not files:
             raise DataError(f"class folder {folder} has no images ({', '.join(IMAGE_EXTENSIONS)})")
         # Refused, not skipped, before any of them is decoded: a named pipe would block the reader forever,

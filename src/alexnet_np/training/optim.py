@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from ..errors import BadArgument, BadFile
 from ..ops import kernels, reference
 from .diagnostics import norm
 
@@ -39,13 +40,13 @@ class SGD:
 
     def __init__(self, params, grads, lr=0.01, momentum=0.9, weight_decay=5e-4, convention="paper"):
         if set(params) != set(grads):
-            raise ValueError("SGD: params and grads must have the same keys")
+            raise BadArgument("SGD: params and grads must have the same keys")
         if not (0 < lr < float("inf")) or not 0 <= momentum < 1 or weight_decay < 0:
-            raise ValueError(
+            raise BadArgument(
                 f"SGD: need lr > 0, 0 <= momentum < 1, weight_decay >= 0; got {lr}, {momentum}, {weight_decay}"
             )
         if convention not in ("paper", "pytorch"):
-            raise ValueError(f"SGD: convention must be 'paper' or 'pytorch', got {convention!r}")
+            raise BadArgument(f"SGD: convention must be 'paper' or 'pytorch', got {convention!r}")
         self.params, self.grads = params, grads
         self.lr, self.momentum, self.weight_decay = float(lr), float(momentum), float(weight_decay)
         self.convention = convention
@@ -96,12 +97,12 @@ class SGD:
     def load_state_dict(self, state):
         vel = state["velocity"]
         if set(vel) != set(self.velocity):
-            raise ValueError(
+            raise BadFile(
                 f"SGD.load_state_dict: velocity keys differ: {sorted(set(vel) ^ set(self.velocity))}"
             )
         for k, v in vel.items():
             if v.shape != self.velocity[k].shape:
-                raise ValueError(
+                raise BadFile(
                     f"SGD.load_state_dict: {k}: expected shape {self.velocity[k].shape}, got {v.shape}"
                 )
             self.velocity[k][...] = v
@@ -121,7 +122,7 @@ class StepLR:
 
     def __init__(self, optimizer, step_size, gamma=0.1):
         if step_size < 1 or not 0 < gamma <= 1:
-            raise ValueError(f"StepLR: need step_size >= 1 and 0 < gamma <= 1, got {step_size}, {gamma}")
+            raise BadArgument(f"StepLR: need step_size >= 1 and 0 < gamma <= 1, got {step_size}, {gamma}")
         self.optimizer, self.step_size, self.gamma, self.epochs = optimizer, int(step_size), float(gamma), 0
 
     def step(self, metric=None):
@@ -150,7 +151,7 @@ class ReduceOnPlateau:
 
     def __init__(self, optimizer, factor=0.1, patience=2, threshold=1e-4, max_reductions=3):
         if not 0 < factor < 1 or patience < 0:
-            raise ValueError(
+            raise BadArgument(
                 f"ReduceOnPlateau: need 0 < factor < 1 and patience >= 0, got {factor}, {patience}"
             )
         self.optimizer, self.factor, self.patience = optimizer, float(factor), int(patience)

@@ -23,12 +23,14 @@ whatever its accuracy later.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from ..errors import BadArgument, BadFile, BadInput
 from ..io import load_npz, save_npz_atomic
 from ..layers import CrossEntropyLoss
 from ..model import AlexNet
@@ -38,28 +40,108 @@ from .diagnostics import StepMonitor, check_initial_loss
 from .optim import SGD, ReduceOnPlateau, StepLR
 
 
+def _int_at_least(low):
+    def check(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= low
+
+    return check, {0: "a non-negative integer", 1: "a positive integer"}.get(low, f"an integer >= {low}")
+
+
+def _real(low, high=None, low_open=False, high_open=True):
+    def check(v):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+            return False
+        v = float(v)
+        if not np.isfinite(v) or (v <= low if low_open else v < low):
+            return False
+        return high is None or (v < high if high_open else v <= high)
+
+    if low == 0 and high is None:
+        return check, f"a {'positive' if low_open else 'non-negative'} finite number"
+    lo, hi = f"{'(' if low_open else '['}{low:g}", f"{high:g}{')' if high_open else ']'}"
+    return check, f"a finite number in {lo}, {hi}"
+
+
+def _one_of(*values):
+    return (lambda v: isinstance(v, str) and v in values), "one of " + ", ".join(map(repr, values)), values
+
+
+def _bool(optional=False):
+    def check(v):
+        return (optional and v is None) or isinstance(v, (bool, np.bool_))
+
+    return check, "True, False or None" if optional else "True or False"
+
+
+def _setting(default, rule, help):
+    """A field of :class:`TrainConfig`: its default, the check its value must pass, a line of help."""
+    check, expected, *choices = rule
+    return field(
+        default=default,
+        metadata=dict(check=check, expected=expected, help=help, choices=choices[0] if choices else None),
+    )
+
+
 @dataclass
 class TrainConfig:
-    """Everything that defines a run (stored in every checkpoint)."""
+    """Everything that defines a run (stored in every checkpoint); the one source of its defaults.
 
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    schedule: str = "plateau"  # "plateau" (the paper's), "step", or "none"
-    step_size: int = 10
-    patience: int = 2
-    flip: bool | None = None  # random horizontal flips; None: where the data allow (not for digits)
-    pca_noise: float = 0.1  # std of α; 0 turns the colour noise off
-    crop: bool = True  # random crops of model.input_size from the larger stored images
-    seed: int = 0
+    The command line's ``train`` options read their defaults and help from these fields
+    (``dataclasses.fields(TrainConfig)``), so the library and the CLI cannot disagree. Every value is checked
+    on construction: a wrong one raises :class:`~alexnet_np.errors.BadArgument` naming the field, what it
+    expects and what it got (``lr=nan``, ``batch_size=2.5``, ``flip="yes"`` are refused, not run).
+    """
+
+    epochs: int = _setting(25, _int_at_least(1), "passes over the training data")
+    batch_size: int = _setting(32, _int_at_least(1), "images per step")
+    lr: float = _setting(0.01, _real(0, low_open=True), "learning rate ε")
+    momentum: float = _setting(0.9, _real(0, 1), "momentum of SGD")
+    weight_decay: float = _setting(5e-4, _real(0), "weight decay (L2) of SGD")
+    schedule: str = _setting(
+        "plateau",
+        _one_of("plateau", "step", "none"),
+        "plateau (the paper's: ÷10 when held-out error stalls), step, none",
+    )
+    step_size: int = _setting(10, _int_at_least(1), "epochs between ÷10 steps of the step schedule")
+    patience: int = _setting(
+        2, _int_at_least(0), "epochs without improvement before the plateau schedule steps"
+    )
+    flip: bool | None = _setting(
+        None,
+        _bool(optional=True),
+        "random horizontal flips (default: on, except for digits, which mirroring changes)",
+    )
+    pca_noise: float = _setting(0.1, _real(0), "std of the PCA colour noise α, 0 for none")
+    crop: bool = _setting(True, _bool(), "random crops of model.input_size from the larger stored images")
+    seed: int = _setting(0, _int_at_least(0), "drives the split, the weights, the masks, the data order")
 
     def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
-        if self.schedule not in ("plateau", "step", "none"):
-            raise ValueError(f"schedule must be 'plateau', 'step' or 'none', got {self.schedule!r}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not f.metadata["check"](value):
+                raise BadArgument(f"TrainConfig: {f.name} must be {f.metadata['expected']}, got {value!r}")
+            # plain Python values: the config is stored as JSON in every checkpoint
+            if isinstance(value, (np.bool_, bool)):
+                setattr(self, f.name, bool(value))
+            elif isinstance(value, (np.integer, int)):
+                setattr(self, f.name, float(value) if f.type == "float" else int(value))
+            elif isinstance(value, np.floating):
+                setattr(self, f.name, float(value))
+
+    @classmethod
+    def defaults(cls):
+        """{field name: default value}."""
+        return {f.name: f.default for f in fields(cls)}
+
+
+# The overfitting check's own defaults (the README's "one batch of 16", 100 steps); the rest is TrainConfig's.
+OVERFIT_STEPS = 100
+OVERFIT_BATCH_SIZE = 16
+
+
+def _check_count(what, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise BadArgument(f"{what} must be a positive integer, got {value!r}")
 
 
 def _crop_for(model, images):
@@ -72,6 +154,8 @@ def evaluate(model, data, batch_size=256, ten_crop=False):
     if len(data) == 0:
         return dict(loss=float("nan"), top1=float("nan"), top5=float("nan"))
     loss_fn = CrossEntropyLoss()
+    batch_size = model.batch_within_budget(batch_size * (10 if ten_crop else 1), "evaluate")
+    batch_size = max(1, batch_size // 10) if ten_crop else batch_size
     total_loss, top1, top5 = 0.0, 0, 0
     for start in range(0, len(data), batch_size):
         x = data.images[start : start + batch_size].astype(model.dtype, copy=False)
@@ -146,14 +230,18 @@ class Trainer:
     """
 
     def __init__(self, model, train_data, val_data, config: TrainConfig):
+        if not isinstance(config, TrainConfig):
+            raise BadArgument(f"Trainer: config must be a TrainConfig, got {type(config).__name__}")
+        if len(train_data) == 0:
+            raise BadInput("Trainer: the training data are empty (0 images): nothing to train on")
         prep = train_data.preprocessing
         if prep.input_size != model.input_size[0]:
-            raise ValueError(
+            raise BadArgument(
                 f"the data are prepared for {prep.input_size}×{prep.input_size} inputs but the model takes "
                 f"{model.input_size[0]}×{model.input_size[1]}"
             )
         if len(train_data.classes) != model.num_classes:
-            raise ValueError(
+            raise BadArgument(
                 f"the data have {len(train_data.classes)} classes but the model's fc8 has {model.num_classes}"
             )
         model.preprocessing, model.classes = prep, list(train_data.classes)
@@ -182,6 +270,7 @@ class Trainer:
         self.initial_loss = None  # the InitialLossCheck of this run's first step (not set on a resumed run)
         self.history: list[dict] = []
         self.epoch = 0
+        self.run = secrets.token_hex(8)  # this run's name: its checkpoint and its output files carry it
 
     # -- one epoch ------------------------------------------------------------------------------
     def _batch(self, idx):
@@ -272,29 +361,63 @@ class Trainer:
             detail=where.detail if where else "",
         )
 
-    def overfit_batch(self, steps=100, batch_size=None, log_every=None, log=print):
+    def overfit_batch(
+        self,
+        steps=OVERFIT_STEPS,
+        batch_size=None,
+        log_every=None,
+        log=print,
+        stop_below=None,
+        log_seconds=10.0,
+    ):
         """Karpathy's first sanity check: train on ONE fixed batch until the loss is near zero.
 
         The batch is the first ``batch_size`` (default: the config's) training images, centre-cropped, with no
         flips and no colour noise (augmentation would make it a different batch each step). The model runs in
         training mode as it is: build it with ``dropout=0`` for this check (regularisation fights memorising;
-        ``train --overfit-batch`` does). Returns ``dict(losses=[loss before each step], final=loss after the last step
-        (train mode), final_eval=loss after the last step in eval mode, steps=steps)``. A network that cannot
-        get near zero here has a bug in its forward, backward or update, whatever it does on the full data.
+        ``train --overfit-batch`` does). ``stop_below``: stop after the first step whose loss (before its update)
+        is below this; None runs all ``steps``. ``log``: the first step's initial-loss verdict, then a line every
+        ``log_every`` steps and at least every ``log_seconds`` seconds (a long run never goes silent).
+
+        Returns ``dict(losses=[loss before each step], final=loss after the last step (train mode),
+        final_eval=loss after the last step in eval mode, steps=steps taken, reached=the 1-based step whose loss
+        was first below ``stop_below`` or None)``. A network that cannot get near zero here has a bug in its
+        forward, backward or update, whatever it does on the full data.
         """
+        import time
+
+        _check_count("overfit_batch: steps", steps)
+        if batch_size is not None:
+            _check_count("overfit_batch: batch_size", batch_size)
         n = min(batch_size or self.config.batch_size, len(self.train_data))
         x = np.ascontiguousarray(_crop_for(self.model, self.train_data.images[:n]), dtype=self.model.dtype)
         y = self.train_data.labels[:n]
-        losses = []
+        losses, reached, last_log = [], None, time.monotonic()
         for i in range(steps):
+            first_step = self.steps == 0
             _, loss = self._step(x, y)
             losses.append(loss)
-            if log and log_every and (i % log_every == 0 or i == steps - 1):
-                log(f"step {self.steps:>4}  loss on the batch {loss:.5f}")
+            if log and first_step:  # the verdict on the starting point comes first, not after the loop
+                log(self.initial_loss.message)
+            if stop_below is not None and loss < stop_below:
+                reached = i + 1
+            due = log_every and i % log_every == 0
+            if log and (due or reached or i == steps - 1 or time.monotonic() - last_log >= log_seconds):
+                log(f"step {i + 1:>4}  loss on the batch {loss:.5f}")
+                last_log = time.monotonic()
+            if reached:
+                break
         final = self.loss_fn.forward(self.monitor.forward(x, train=True), y)
         final_eval = self.loss_fn.forward(self.model.forward(x, train=False), y)
         self.monitor.end_epoch()  # statistics of these steps are not an epoch's
-        return dict(losses=losses, final=final, final_eval=final_eval, steps=steps, batch_size=n)
+        return dict(
+            losses=losses,
+            final=final,
+            final_eval=final_eval,
+            steps=len(losses),
+            batch_size=n,
+            reached=reached,
+        )
 
     def fit(self, checkpoint=None, progress=True, log=print):
         """Train until ``config.epochs``; after each epoch write ``checkpoint`` (a path) if given."""
@@ -331,6 +454,7 @@ class Trainer:
             preprocessing=self.model.preprocessing.to_dict(),
             data=dict(train=data_fingerprint(self.train_data), val=data_fingerprint(self.val_data)),
             steps=self.steps,
+            run=self.run,
         )
         save_npz_atomic(path, arrays, meta)
 
@@ -338,16 +462,21 @@ class Trainer:
         """Continue the run saved in ``path``; refused when the model, the data or the split differ."""
         arrays, meta = load_checkpoint_file(path)
         if meta["model"] != self.model.config():
-            raise ValueError(f"{path}: checkpoint is for model {meta['model']}, not {self.model.config()}")
+            raise BadFile(f"{path}: checkpoint is for model {meta['model']}, not {self.model.config()}")
         if list(meta.get("classes", [])) != list(self.train_data.classes):
-            raise ValueError(
+            raise BadFile(
                 f"{path}: the checkpoint was trained on classes {meta.get('classes')}, these data have "
                 f"{list(self.train_data.classes)}"
             )
-        stored = meta.get("data")
+        stored = meta["data"]
         now = dict(train=data_fingerprint(self.train_data), val=data_fingerprint(self.val_data))
-        if stored is not None and stored != now:
-            raise ValueError(
+        if set(meta["dropout_rngs"]) != set(_dropout_generators(self.model)):
+            raise BadFile(
+                f"{path}: the checkpoint's dropout generators {sorted(meta['dropout_rngs'])} are not the model's "
+                f"{sorted(_dropout_generators(self.model))}"
+            )
+        if stored != now:
+            raise BadFile(
                 f"{path}: the training or held-out images differ from the run being resumed (another folder, "
                 f"another --seed, or changed files): resuming would mix splits; start a new run instead"
             )
@@ -364,14 +493,16 @@ class Trainer:
         for name, g in _dropout_generators(self.model).items():
             g.bit_generator.state = meta["dropout_rngs"][name]
         self.history, self.epoch = list(meta["history"]), int(meta["epoch"])
-        self.steps = int(meta.get("steps", 0))
+        self.steps = int(meta["steps"])
+        self.run = meta.get("run") or self.run
         return self
 
 
-def fit(model, train, val=None, *, epochs=10, checkpoint=None, progress=True, log=print, **options):
+def fit(model, train, val=None, *, epochs=None, checkpoint=None, progress=True, log=print, **options):
     """Train ``model`` on ``train`` with the paper's recipe; the short way to :class:`Trainer`.
 
-    ``val``: held-out data evaluated after every epoch (None: none). ``options``: any other field of
+    ``val``: held-out data evaluated after every epoch (None: none). ``epochs``: default
+    :class:`TrainConfig`'s. ``options``: any other field of
     :class:`TrainConfig` (``lr``, ``batch_size``, ``schedule``, ``flip``, ``pca_noise``, ``seed``, ...).
     ``checkpoint``: a path written after every epoch. Returns the history, one dict per epoch.
 
@@ -379,9 +510,9 @@ def fit(model, train, val=None, *, epochs=10, checkpoint=None, progress=True, lo
         >>> model = AlexNet("mini", num_classes=len(train.classes))
         >>> history = fit(model, train, val, epochs=3)
     """
-    trainer = Trainer(
-        model, train, _no_data(train) if val is None else val, TrainConfig(epochs=epochs, **options)
-    )
+    if epochs is not None:
+        options["epochs"] = epochs
+    trainer = Trainer(model, train, _no_data(train) if val is None else val, TrainConfig(**options))
     return trainer.fit(checkpoint=checkpoint, progress=progress, log=log)
 
 
@@ -390,23 +521,37 @@ def _no_data(like):
     return type(like)(like.images[empty], like.labels[empty], like.classes, like.preprocessing)
 
 
-def overfit_batch(model, train, *, steps=100, batch_size=32, log_every=None, log=print, **options):
+def overfit_batch(
+    model,
+    train,
+    *,
+    steps=OVERFIT_STEPS,
+    batch_size=OVERFIT_BATCH_SIZE,
+    log_every=None,
+    log=print,
+    stop_below=None,
+    **options,
+):
     """Train ``model`` on one fixed batch of ``train`` for ``steps`` steps (see :meth:`Trainer.overfit_batch`).
 
-    ``options``: any field of :class:`TrainConfig` (``lr``, ``momentum``, ``seed``, ...). Returns
-    ``dict(losses, final, final_eval, steps, batch_size)``; ``final`` near 0 is the pass mark (the mini AlexNet
-    without dropout, 16 digits, lr 0.01: below 0.01 from step 25, measured).
+    ``options``: any field of :class:`TrainConfig` (``lr``, ``momentum``, ``seed``, ...); ``stop_below``: stop
+    once a step's loss is below it. Returns ``dict(losses, final, final_eval, steps, batch_size, reached)``;
+    ``final`` near 0 is the pass mark (the mini AlexNet without dropout, 16 digits, lr 0.01: below 0.01 from
+    step 25, measured).
 
         >>> train, _ = load_digits()
         >>> result = overfit_batch(AlexNet("mini", num_classes=10, dropout=0), train, steps=100)
         >>> result["losses"][0], result["final"]     # about ln 10 = 2.30, then near 0
     """
     config = TrainConfig(batch_size=batch_size, **{"schedule": "none", "pca_noise": 0.0, **options})
+    _check_count("overfit_batch: steps", steps)
     trainer = Trainer(model, train, _no_data(train), config)
-    return trainer.overfit_batch(steps=steps, log_every=log_every, log=log)
+    return trainer.overfit_batch(steps=steps, log_every=log_every, log=log, stop_below=stop_below)
 
 
 def load_checkpoint_file(path):
+    """The arrays and metadata of a training checkpoint, the metadata checked whole (:class:`BadFile` naming
+    the file and the field): a hand-edited or damaged checkpoint is refused before anything uses it."""
     arrays, meta = load_npz(path)
     if meta.get("format") != "alexnet_np-checkpoint":
         hint = (
@@ -414,20 +559,120 @@ def load_checkpoint_file(path):
             if meta.get("format") == "alexnet_np"
             else ""
         )
-        raise ValueError(f"{path}: not an alexnet_np training checkpoint{hint}")
-    for key in ("model", "config", "epoch", "history", "optimizer", "rng"):
-        if key not in meta:
-            raise ValueError(f"{path}: malformed training checkpoint (no {key!r} in its metadata)")
+        raise BadFile(f"{path}: not an alexnet_np training checkpoint{hint}")
+    check_checkpoint_metadata(path, meta)
     return arrays, meta
+
+
+HISTORY_FIELDS = ("epoch", "train_loss", "train_top1", "val_loss", "val_top1", "val_top5", "lr", "seconds")
+SCHEDULE_FIELDS = {
+    "step": ("step_size", "gamma", "epochs"),
+    "plateau": ("factor", "patience", "threshold", "max_reductions", "best", "bad_epochs", "reductions"),
+}
+OPTIMIZER_FIELDS = ("lr", "momentum", "weight_decay", "convention", "steps")
+
+
+def _is_int(v, low=0):
+    return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def check_checkpoint_metadata(path, meta):
+    """Every field :meth:`Trainer.save_checkpoint` writes, checked for presence, type and agreement (the
+    epoch with the history, the schedule with the config, …); raises :class:`BadFile` naming the field."""
+
+    def bad(what):
+        raise BadFile(f"{path}: malformed training checkpoint: {what}")
+
+    required = ("version", "model", "dtype", "config", "epoch", "history", "optimizer", "schedule", "rng")
+    required += ("dropout_rngs", "classes", "preprocessing", "data", "steps")
+    missing = [k for k in required if k not in meta]
+    if missing:
+        bad(f"no {', '.join(map(repr, missing))} in its metadata")
+    if meta["version"] != 1:
+        bad(f"version {meta['version']!r}; this release reads version 1")
+    if meta["dtype"] not in ("float32", "float64"):
+        bad(f"dtype must be 'float32' or 'float64', got {meta['dtype']!r}")
+    if not isinstance(meta["config"], dict):
+        bad("config is not an object")
+    try:
+        config = TrainConfig(**meta["config"])
+    except (BadArgument, TypeError) as err:  # TypeError: an unknown or missing field
+        bad(f"config: {err}")
+    epoch, history = meta["epoch"], meta["history"]
+    if not _is_int(epoch, 1) or epoch > config.epochs:
+        bad(f"epoch must be an integer in 1..{config.epochs} (its config's epochs), got {epoch!r}")
+    if not isinstance(history, list) or len(history) != epoch:
+        size = len(history) if isinstance(history, list) else type(history).__name__
+        bad(f"history must hold one record per epoch ({epoch}), got {size}")
+    for i, row in enumerate(history):
+        if not isinstance(row, dict) or any(not _is_number(row.get(k)) for k in HISTORY_FIELDS):
+            bad(f"history record {i} must give numbers for {', '.join(HISTORY_FIELDS)}")
+        if row["epoch"] != i + 1:
+            bad(f"history record {i} is for epoch {row['epoch']!r}, not {i + 1}")
+    hyper = meta["optimizer"]
+    if not isinstance(hyper, dict) or any(k not in hyper for k in OPTIMIZER_FIELDS):
+        bad(f"optimizer must give {', '.join(OPTIMIZER_FIELDS)}")
+    if not (_is_number(hyper["lr"]) and 0 < hyper["lr"] < float("inf")) or hyper["convention"] not in (
+        "paper",
+        "pytorch",
+    ):
+        bad(
+            f"optimizer: lr must be a positive finite number and convention 'paper' or 'pytorch', got "
+            f"{hyper['lr']!r}, {hyper['convention']!r}"
+        )
+    if not _is_int(hyper["steps"]):
+        bad(f"optimizer: steps must be a non-negative integer, got {hyper['steps']!r}")
+    schedule = meta["schedule"]
+    if config.schedule == "none":
+        if schedule is not None:
+            bad(f"a schedule is stored but the config's is 'none': {schedule!r}")
+    elif not isinstance(schedule, dict) or schedule.get("kind") != config.schedule:
+        bad(f"schedule must be the config's {config.schedule!r}, got {schedule!r}")
+    elif any(not _is_number(schedule.get(k)) for k in SCHEDULE_FIELDS[config.schedule]):
+        bad(
+            f"schedule {config.schedule!r} must give numbers for {', '.join(SCHEDULE_FIELDS[config.schedule])}"
+        )
+    rngs = meta["dropout_rngs"]
+    if not isinstance(rngs, dict):
+        bad("dropout_rngs is not an object")
+    for name, state in [("rng", meta["rng"]), *((f"dropout_rngs[{k!r}]", v) for k, v in rngs.items())]:
+        try:
+            np.random.Generator(np.random.PCG64()).bit_generator.state = state
+        except (TypeError, ValueError, KeyError) as err:
+            bad(f"{name} is not a PCG64 generator's state ({type(err).__name__}: {err})")
+    classes = meta["classes"]
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        bad("classes must be a list of names")
+    num_classes = meta["model"].get("num_classes") if isinstance(meta["model"], dict) else None
+    if len(classes) != num_classes:
+        bad(f"{len(classes)} class names for a model of {num_classes!r} classes")
+    Preprocessing.from_dict(meta["preprocessing"], where=str(path)) if isinstance(
+        meta["preprocessing"], dict
+    ) else bad("preprocessing is not an object")
+    data = meta["data"]
+    if not (
+        isinstance(data, dict)
+        and set(data) == {"train", "val"}
+        and all(isinstance(v, str) for v in data.values())
+    ):
+        bad("data must give the fingerprints of the training and held-out images ('train', 'val')")
+    if not _is_int(meta["steps"]):
+        bad(f"steps must be a non-negative integer, got {meta['steps']!r}")
+    run = meta.get("run")
+    if run is not None and not (isinstance(run, str) and run.isalnum()):
+        bad(f"run must be a run's name, got {run!r}")
 
 
 def model_from_checkpoint(path):
     """Rebuild the model stored in a checkpoint and load its weights -> (model, meta)."""
     arrays, meta = load_checkpoint_file(path)
-    try:
-        model = AlexNet.from_config(meta["model"], dtype=meta.get("dtype", "float32"))
-    except (KeyError, TypeError) as err:
-        raise ValueError(f"{path}: malformed model description in the checkpoint ({err})") from None
+    weights = {k[6:]: v for k, v in arrays.items() if k.startswith("model/")}
+    AlexNet.plan(meta["model"], meta.get("dtype", "float32"), str(path), weights)  # before any allocation
+    model = AlexNet.from_config(meta["model"], dtype=meta.get("dtype", "float32"), where=str(path))
     model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model/")})
     if "preprocessing" in meta:
         model.preprocessing = Preprocessing.from_dict(meta["preprocessing"], where=str(path))
