@@ -368,14 +368,16 @@ def cmd_exercises(args):
 
 
 def cmd_docs(args):
-    try:
-        import myst_nb  # noqa: F401  (the docs extra: fail here with one line, not deep in the build)
+    import importlib.util
 
-        from .docs import build_site
-    except ImportError as err:
-        raise ValueError(f"needs the docs extra ({err.name} is missing): pip install -e '.[docs]'") from None
+    # the docs extra: fail here with one line, not deep in the build
+    for module in ("sphinx", "myst_nb", "furo", "bs4", "sphinx-mathjax-offline", "nbclient", "ipykernel"):
+        if importlib.util.find_spec(module) is None:
+            raise ValueError(f"needs the docs extra ({module} is missing): pip install -e '.[docs]'")
+    from .docs import build_site
+
     try:
-        build_site(args.out)
+        build_site(args.out, timeout=args.timeout)
     except RuntimeError as err:  # a failed notebook, a Sphinx warning, a broken link or a missing figure
         print(f"{PROG} docs: error: {err}", file=sys.stderr)
         return 1
@@ -504,6 +506,13 @@ def build_parser():
         help="build the documentation site (needs the docs extra): rendered notebooks, API reference",
     )
     s.add_argument("--out", metavar="DIR", help="where the site lands (default build/site)")
+    s.add_argument(
+        "--timeout",
+        type=_positive_int,
+        default=1800,
+        metavar="SECONDS",
+        help="how long one notebook cell may run when the build executes a notebook (default 1800)",
+    )
     s.set_defaults(func=cmd_docs)
 
     s = sub.add_parser(

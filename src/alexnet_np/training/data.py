@@ -99,9 +99,9 @@ def _normalised_split(pixels, labels, classes, prep_kwargs, val_fraction, seed, 
 def load_digits_data(size=35, crop=31, val_fraction=0.2, seed=0):
     """scikit-learn's handwritten digits (1797 images of 8×8, 10 classes) for the ``mini`` AlexNet.
 
-    Each image is upsampled to ``size``×``size`` (bilinear), copied into 3 channels (the network
+    Each image is upsampled to ``size × size`` (bilinear), copied into 3 channels (the network
     takes RGB) and normalised with the training split's statistics (see the module docstring). The
-    default 35 leaves room for random ``crop``×``crop`` crops, 31 for the mini AlexNet (the paper's
+    default 35 leaves room for random ``crop × crop`` crops, 31 for the mini AlexNet (the paper's
     256 → 224/227 in miniature). Returns ``(train, val)`` with a stratified ``val_fraction`` held out,
     chosen by ``seed``. The digits are white ink on black.
     """
@@ -203,7 +203,7 @@ def _rgb_pixels(img, path):
 def load_image_folder(root, size=227, resize=256, val_fraction=0.2, seed=0, min_side=16):
     """A folder of images, one sub-folder per class (``root/class_name/*.jpg``), with the paper's preprocessing.
 
-    Every image is resized so its shorter side is ``resize`` and centre-cropped to ``resize``×``resize``
+    Every image is resized so its shorter side is ``resize`` and centre-cropped to ``resize × resize``
     (training takes random ``size`` crops of those; evaluation the centre), then normalised with the
     training split's statistics (see the module docstring). Returns ``(train, val)``. Raises
     :class:`DataError` for a missing or empty folder, fewer than two classes, a class without images, or an
