@@ -84,14 +84,23 @@ def cmd_gradcheck(args):
             raise ValueError(
                 f"unknown layer {args.layer!r}; choose from {sorted({n.split()[0] for n in known})}"
             )
+    from .tour import compile_notice, kernels_cached
+
     print(
         f"Central differences in float64 (h = 1e-6), relative error ‖a − n‖/(‖a‖ + ‖n‖); pass below {LAYER_TOL:g}."
     )
+    print(f"{compile_notice('the float64 kernels', kernels_cached())}", flush=True)
+    count = len(names or known)
+    print(f"checking {count} layer {'type' if count == 1 else 'types'} ...", flush=True)
     ok = print_gradcheck_table(check_all_layers(names=names))
     if args.network and names is None:
         t = time.perf_counter()
+        print(
+            "\nWhole network (single_tower, batch 1, float64), random directions, h = 1e-5 "
+            "(about 20 s on two quiet cores) ...",
+            flush=True,
+        )
         res = network_check()
-        print(f"\nWhole network (single_tower, batch 1, float64), {len(res)} random directions, h = 1e-5:")
         for i, (a, n, err) in enumerate(res):
             passed = err < NETWORK_TOL
             ok &= passed
@@ -291,7 +300,10 @@ def _train_locked(args):
 
 def cmd_evaluate(args):
     from ..training.train import evaluate, model_from_checkpoint
+    from .tour import compile_notice, kernels_cached
 
+    cached = kernels_cached()
+    print(f"loading {args.checkpoint} and its held-out split ...", flush=True)
     model, meta = model_from_checkpoint(args.checkpoint)
     args.dataset, args.data_dir = args.dataset or "digits", args.data_dir
     _, val = _load_dataset(args, meta["config"]["seed"])
@@ -299,8 +311,9 @@ def cmd_evaluate(args):
         raise ValueError("the held-out split is empty: nothing to evaluate")
     if list(val.classes) != list(meta["classes"]):
         raise ValueError(f"the data's classes {val.classes} differ from the checkpoint's {meta['classes']}")
-    r = evaluate(model, val, ten_crop=args.ten_crop)
     how = "10-crop averaged" if args.ten_crop else "centre crop"
+    print(f"evaluating {len(val)} images, {how}; {compile_notice('the kernels', cached)}", flush=True)
+    r = evaluate(model, val, ten_crop=args.ten_crop)
     print(
         f"{args.checkpoint}: {len(val)} held-out images, {how}: loss {r['loss']:.4f}, "
         f"top-1 {r['top1']:.4f}, top-5 {r['top5']:.4f}"
@@ -386,9 +399,12 @@ def cmd_docs(args):
 
 def cmd_bench(args):
     # a fresh interpreter, so that the thread settings are in place before NumPy and torch load
+    import importlib.util
     import os
     import subprocess
 
+    if importlib.util.find_spec("torch") is None and not {"-h", "--help"} & set(args.bench_args):
+        raise ValueError("bench compares with PyTorch, which is not installed: pip install torch==2.13.0")
     env = dict(os.environ, OPENBLAS_THREAD_TIMEOUT="4", OMP_WAIT_POLICY="passive")
     return subprocess.call([sys.executable, "-m", "alexnet_np.tools.bench", *args.bench_args], env=env)
 
