@@ -54,8 +54,9 @@ def tour(variant="single_tower", image="astronaut", seed=0) -> int:
     print("=" * 78)
 
     t = time.perf_counter()
+    print(f"\n1. The model: AlexNet({variant!r}), every weight drawn at random ...", flush=True)
     model = AlexNet(variant, seed=seed)
-    print(f"\n1. The model: AlexNet({variant!r}) built in {time.perf_counter() - t:.1f} s\n")
+    print(f"   built in {time.perf_counter() - t:.1f} s\n")
     summary = model.summary()
     print(summary)
     print(
