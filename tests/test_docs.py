@@ -359,49 +359,29 @@ def test_the_build_refuses_a_folder_it_did_not_make(tmp_path):
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
-@pytest.mark.slow
-def test_the_build_writes_only_its_output_folder(site, tmp_path):
-    """Beside --out (X/docs-src, X/docs-doctrees, X/jupyter_execute: what earlier builds wrote) nothing appears
-    or changes, even when --out is itself named docs-src; the repository's own files are untouched."""
-    x = tmp_path / "x"
-    x.mkdir()
-    (x / "docs-doctrees").mkdir()
-    (x / "docs-doctrees" / "keep.txt").write_text("mine")
-    (x / "docs-expected-images.json").write_text("mine")
-    before = _snapshot(ROOT)
-    r = subprocess.run(
-        [sys.executable, "-m", "alexnet_np", "docs", "--out", str(x / "docs-src")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert sorted(p.name for p in x.iterdir()) == ["docs-doctrees", "docs-expected-images.json", "docs-src"]
-    assert (x / "docs-doctrees" / "keep.txt").read_text() == "mine"
-    assert (x / "docs-expected-images.json").read_text() == "mine"
-    assert (x / "docs-src" / "index.html").is_file()
-    assert _snapshot(ROOT) == before
-
-
 def _snapshot(root: Path) -> dict:
-    """{path: mtime} of the checkout outside build/, caches and virtual environments."""
+    """{path: mtime} of the checkout's files outside build/, caches and virtual environments."""
     skip = {"build", ".venv", ".git", "__pycache__", ".pytest_cache", ".hypothesis", ".ruff_cache"}
-    return {
-        p.relative_to(root).as_posix(): p.stat().st_mtime_ns
-        for p in root.rglob("*")
-        if not skip & set(p.relative_to(root).parts) and p.is_file()
-    }
+    found = {}
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [d for d in subfolders if d not in skip and not d.endswith(".egg-info")]
+        for name in files:
+            path = Path(folder) / name
+            found[path.relative_to(root).as_posix()] = path.stat().st_mtime_ns
+    return found
 
 
 # ---- the docs extra is enough --------------------------------------------------------------------------
 
 
 @pytest.mark.slow
-def test_the_docs_extra_alone_builds_the_site(site, tmp_path):
+def test_the_docs_extra_alone_builds_the_site_and_writes_only_its_folder(site, tmp_path):
     """A fresh virtual environment with ``pip install -e ".[docs]"`` only (pip's cache reused; no torch, no
-    pytest) builds the site. Notebooks 08 and the derivations are executed there, in that environment's
-    kernel; the others are reused from the test run. Costs the install (1-3 min with a warm pip cache) and a
-    build (2-4 min on two cores)."""
+    pytest) builds the site. Notebook 08 and the derivations are executed there, in that environment's
+    kernel; the others are reused from the test run. The site goes to ``X/docs-src``: beside it (where earlier
+    builds wrote docs-src/, docs-doctrees/, docs-expected-images.json and jupyter_execute/) nothing appears
+    or changes, and no file of the checkout changes. Costs the install (1-3 min with a warm pip cache) and
+    one build (2-4 min on two cores)."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
@@ -409,18 +389,23 @@ def test_the_docs_extra_alone_builds_the_site(site, tmp_path):
         [str(python), "-m", "pip", "install", "-q", "-e", f"{ROOT}[docs]"], capture_output=True, text=True
     )
     assert pip.returncode == 0, pip.stderr[-3000:]
+    probe = subprocess.run([str(python), "-c", "import torch"], capture_output=True)
+    assert probe.returncode != 0, "the docs extra installed torch"
     cache = tmp_path / "executed"
     shutil.copytree(docs.cache_dir(ROOT), cache)
     for stale in [cache / "08_fast_convolution.ipynb", *(cache / "derivations").glob("*.ipynb")]:
         stale.unlink()
-    probe = subprocess.run([str(python), "-c", "import torch"], capture_output=True)
-    assert probe.returncode != 0, "the docs extra installed torch"
+    x = tmp_path / "x"
+    (x / "docs-doctrees").mkdir(parents=True)
+    (x / "docs-doctrees" / "keep.txt").write_text("mine")
+    (x / "docs-expected-images.json").write_text("mine")
+    before = _snapshot(ROOT)
     env = dict(
         os.environ, ALEXNET_NP_EXECUTED_NOTEBOOKS=str(cache), PATH=f"{venv / 'bin'}:{os.environ['PATH']}"
     )
     env.pop("PYTHONPATH", None)
     r = subprocess.run(
-        [str(python), "-m", "alexnet_np", "docs", "--out", str(tmp_path / "site")],
+        [str(python), "-m", "alexnet_np", "docs", "--out", str(x / "docs-src")],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -428,3 +413,8 @@ def test_the_docs_extra_alone_builds_the_site(site, tmp_path):
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "notebooks/08_fast_convolution.ipynb: executed in" in r.stdout
+    assert sorted(p.name for p in x.iterdir()) == ["docs-doctrees", "docs-expected-images.json", "docs-src"]
+    assert (x / "docs-doctrees" / "keep.txt").read_text() == "mine"
+    assert (x / "docs-expected-images.json").read_text() == "mine"
+    assert (x / "docs-src" / "index.html").is_file()
+    assert _snapshot(ROOT) == before
