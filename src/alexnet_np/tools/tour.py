@@ -17,13 +17,14 @@ from ..training.data import SAMPLE_IMAGES, read_image, sample_image
 
 
 def kernels_cached() -> bool | None:
-    """Whether Numba's on-disk cache holds every kernel (True), misses one (False), or cannot tell (None).
+    """Whether Numba's on-disk cache is warm (True), empty (False), or cannot be read (None).
 
-    Reads the index file each kernel's cache would load from (``__pycache__/*.nbi``); a kernel whose source
-    changed since is recompiled even so, which this does not see.
+    Warm: the index file (``__pycache__/*.nbi``) of at least one kernel exists, as after any earlier run (a
+    run compiles only the kernels and dtypes it uses, so "every kernel" would stay False). A kernel or dtype
+    no earlier run used, or whose source changed since, still compiles, in a few seconds each.
     """
     try:
-        return all(
+        return any(
             Path(
                 k._cache._cache_file._index_path
             ).is_file()  # numba's FunctionCache: private, hence the guard
