@@ -45,11 +45,11 @@ from urllib.parse import unquote, urlsplit
 from ..errors import BadArgument, RefusedOverwrite
 
 PACKAGE = Path(__file__).resolve().parent.parent  # src/alexnet_np
-NB_TIMEOUT = (
-    1800  # seconds per cell by default (``--timeout``): notebook 07's longest cell took 10 min under load
-)
+# Seconds one notebook cell may run when the build executes a notebook (``--timeout``); a cell of notebook 07
+# ran past 600 s under load.
+NB_TIMEOUT = 1800
 SITE_MARK = "expected-images.json"  # every site this command builds holds it; no other folder is replaced
-EXECUTED = "_notebooks_executed"  # inside the site: the notebooks this build executed itself
+EXECUTED = "_notebooks_executed"  # inside the site: the executed notebooks it was built from
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
 # The kernel draws figures inline, as in Jupyter, whatever MPLBACKEND the caller has (CI sets Agg, with which
 # plt.show() in a kernel outputs nothing).
