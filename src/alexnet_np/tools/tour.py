@@ -42,8 +42,10 @@ def compile_notice(what: str, cached: bool | None) -> str:
     if cached:
         return f"loading {what} from Numba's cache ..."
     if cached is None:
-        return f"the first run compiles {what} with Numba (about a minute on two cores; cached for next time) ..."
-    return f"compiling {what} with Numba, about a minute the first time (cached for next time) ..."
+        return f"the first run compiles {what} with Numba (half a minute on two quiet cores, minutes under load) ..."
+    return (
+        f"compiling {what} with Numba: half a minute on two quiet cores, minutes under load; then cached ..."
+    )
 
 
 def tour(variant="single_tower", image="astronaut", seed=0) -> int:
