@@ -4,6 +4,9 @@ The source folder Sphinx reads is assembled by ``alexnet_np.tools.docs`` (the pa
 notebooks executed once, the exercises in their student form); this file is the configuration only.
 """
 
+import importlib
+import os
+
 project = "alexnet_np"
 author = "alexnet_np contributors"
 copyright = "alexnet_np contributors, MIT licence"
@@ -28,6 +31,13 @@ nb_execution_mode = "off"
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
+
+# The maths is rendered in the reader's browser by MathJax 3 served from the site itself (_static/mathjax, from
+# the sphinx-mathjax-offline wheel): no CDN, so it renders offline. Its SVG output needs no web fonts (file://
+# pages cannot always load fonts). tests/test_docs.py loads the site with the network blocked.
+_MATHJAX = importlib.import_module("sphinx-mathjax-offline")  # the wheel's folder name has dashes
+html_static_path = [os.path.join(os.path.dirname(_MATHJAX.__file__), "static")]
+mathjax_path = "mathjax/tex-svg.js"
 
 html_theme = "furo"
 html_title = "alexnet_np"

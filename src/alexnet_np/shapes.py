@@ -1,7 +1,7 @@
 """Output sizes of windowed layers: the one formula every layer, im2col and the summary use::
 
-    out = floor((n + 2·p − k) / s) + 1          (PyTorch, Caffe: ``ceil_mode=False``)
-    out = ceil((n + 2·p − k) / s) + 1           (``ceil_mode=True``; cuda-convnet's rule, PyTorch's
+    out = floor((n + 2·p − k) / s) + 1          (PyTorch, Caffe: ceil_mode=False)
+    out = ceil((n + 2·p − k) / s) + 1           (ceil_mode=True; cuda-convnet's rule, PyTorch's
                                                  pooling option), less one when the last window
                                                  would start in the right padding or beyond
 

@@ -7,7 +7,7 @@ not here: they are one stacked ``np.matmul`` per pass, called by the wrappers at
 Layouts. Images are channels-last in memory and the transform arrays are *tile-major*::
 
     x, dx  : (N, C, H, W) by shape, channels-last in memory: the kernels take the (N, H, W, C)
-             array behind it (``x.transpose(0, 2, 3, 1)``), whose innermost axis is C
+             array behind it (x.transpose(0, 2, 3, 1)), whose innermost axis is C
     y, dy  : (N, F, H_out, W_out) by shape, channels-last in memory, like im2col + GEMM's output
     U, dU  : (α², groups, C/groups, F/groups)   C-contiguous             ξ = u·α + v
     V, dV  : memory (P, α², C)                  p = (n·tiles_h + i)·tiles_w + j

@@ -88,14 +88,23 @@ def cmd_gradcheck(args):
             raise BadArgument(
                 f"unknown layer {args.layer!r}; choose from {sorted({n.split()[0] for n in known})}"
             )
+    from .tour import compile_notice, kernels_cached
+
     print(
         f"Central differences in float64 (h = 1e-6), relative error ‖a − n‖/(‖a‖ + ‖n‖); pass below {LAYER_TOL:g}."
     )
+    print(f"{compile_notice('the float64 kernels', kernels_cached())}", flush=True)
+    count = len(names or known)
+    print(f"checking {count} layer {'type' if count == 1 else 'types'} ...", flush=True)
     ok = print_gradcheck_table(check_all_layers(names=names))
     if args.network and names is None:
         t = time.perf_counter()
+        print(
+            "\nWhole network (single_tower, batch 1, float64), random directions, h = 1e-5 "
+            "(about 20 s on two quiet cores) ...",
+            flush=True,
+        )
         res = network_check()
-        print(f"\nWhole network (single_tower, batch 1, float64), {len(res)} random directions, h = 1e-5:")
         for i, (a, n, err) in enumerate(res):
             passed = err < NETWORK_TOL
             ok &= passed
@@ -397,7 +406,10 @@ def _train_locked(args):
 
 def cmd_evaluate(args):
     from ..training.train import evaluate, model_from_checkpoint
+    from .tour import compile_notice, kernels_cached
 
+    cached = kernels_cached()
+    print(f"loading {args.checkpoint} and its held-out split ...", flush=True)
     model, meta = model_from_checkpoint(args.checkpoint)
     args.dataset, args.data_dir = args.dataset or "digits", args.data_dir
     prep = model.preprocessing  # the data prepared as the run's were
@@ -406,8 +418,9 @@ def cmd_evaluate(args):
         raise BadArgument("the held-out split is empty: nothing to evaluate")
     if list(val.classes) != list(meta["classes"]):
         raise BadArgument(f"the data's classes {val.classes} differ from the checkpoint's {meta['classes']}")
-    r = evaluate(model, val, ten_crop=args.ten_crop)
     how = "10-crop averaged" if args.ten_crop else "centre crop"
+    print(f"evaluating {len(val)} images, {how}; {compile_notice('the kernels', cached)}", flush=True)
+    r = evaluate(model, val, ten_crop=args.ten_crop)
     print(
         f"{args.checkpoint}: {len(val)} held-out images, {how}: loss {r['loss']:.4f}, "
         f"top-1 {r['top1']:.4f}, top-5 {r['top5']:.4f}"
@@ -477,14 +490,16 @@ def cmd_exercises(args):
 
 
 def cmd_docs(args):
-    try:
-        import myst_nb  # noqa: F401  (the docs extra: fail here with one line, not deep in the build)
+    import importlib.util
 
-        from .docs import build_site
-    except ImportError as err:
-        raise BadArgument(f"needs the docs extra ({err.name} is missing): pip install -e '.[docs]'") from None
+    # the docs extra: fail here with one line, not deep in the build
+    for module in ("sphinx", "myst_nb", "furo", "bs4", "sphinx-mathjax-offline", "nbclient", "ipykernel"):
+        if importlib.util.find_spec(module) is None:
+            raise BadArgument(f"needs the docs extra ({module} is missing): pip install -e '.[docs]'")
+    from .docs import build_site
+
     try:
-        build_site(args.out)
+        build_site(args.out, timeout=args.timeout)
     except RuntimeError as err:  # a failed notebook, a Sphinx warning, a broken link or a missing figure
         print(f"{PROG} docs: error: {err}", file=sys.stderr)
         return 1
@@ -493,9 +508,12 @@ def cmd_docs(args):
 
 def cmd_bench(args):
     # a fresh interpreter, so that the thread settings are in place before NumPy and torch load
+    import importlib.util
     import os
     import subprocess
 
+    if importlib.util.find_spec("torch") is None and not {"-h", "--help"} & set(args.bench_args):
+        raise BadArgument("bench compares with PyTorch, which is not installed: pip install torch==2.13.0")
     env = dict(os.environ, OPENBLAS_THREAD_TIMEOUT="4", OMP_WAIT_POLICY="passive")
     return subprocess.call([sys.executable, "-m", "alexnet_np.tools.bench", *args.bench_args], env=env)
 
@@ -644,6 +662,13 @@ def build_parser():
         help="build the documentation site (needs the docs extra): rendered notebooks, API reference",
     )
     s.add_argument("--out", metavar="DIR", help="where the site lands (default build/site)")
+    s.add_argument(
+        "--timeout",
+        type=_positive_int,
+        default=1800,
+        metavar="SECONDS",
+        help="how long one notebook cell may run when the build executes a notebook (default 1800)",
+    )
     s.set_defaults(func=cmd_docs)
 
     s = sub.add_parser(

@@ -2,19 +2,26 @@
 
 The repository keeps its notebooks without outputs; the site is where the outputs live. Building it:
 
-1. **Stage** a source folder (``build/docs-src``): the pages of ``docs/``, every notebook of ``notebooks/``
-   and ``notebooks/derivations/`` *executed*, the notebooks' README, and the exercises in their **student**
-   form only (``python -m alexnet_np exercises --student``) beside the "for teachers" README.
-2. **Execute each notebook once per code version.** An executed copy is kept in ``build/notebooks-executed``
-   under a key: the SHA-256 of the notebook file and of every file of the package. The test run writes these
-   copies when nbmake executes the notebooks (``conftest.py``), and this build reads them; a notebook with no
-   copy of the current key is executed here (with nbclient, as nbmake does: the notebook's folder as working
-   directory) and its copy kept. So CI, which runs the tests first, executes every notebook once.
-3. **Build** with Sphinx, warnings as errors (``-W``, nitpicky), MyST-NB rendering the stored outputs
-   (its own execution is off).
+1. **Stage** a source folder in a temporary directory: the pages of ``docs/``, the changelog, every notebook
+   of ``notebooks/`` and ``notebooks/derivations/`` *executed*, the notebooks' README, the exercises in their
+   **student** form only (``python -m alexnet_np exercises --student``), and the teachers' README on a page of
+   its own. The navigation is made here: a page added to ``docs/``, a notebook added to ``notebooks/`` or
+   ``notebooks/derivations/`` and a workbook notebook added to ``notebooks/exercises/`` appear with no change.
+2. **Execute each notebook once per code version.** An executed copy is valid under a key: the SHA-256 of
+   the notebook file and of every file of the package. The test run keeps the copies nbmake executed in
+   ``build/notebooks-executed`` (``conftest.py``), and this build reads them; a notebook with no copy of the
+   current key is executed here (with nbclient, as nbmake does: the notebook's folder as working directory,
+   ``timeout`` seconds per cell) and its copy kept in the site's own ``_notebooks_executed/``, where the next
+   build into the same folder finds it. So CI, which runs the tests first, executes every notebook once.
+3. **Build** with Sphinx in the temporary directory, warnings as errors (``-W``, nitpicky), MyST-NB
+   rendering the stored outputs (its own execution is off), then move the site into the output folder.
 4. **Check** the built site (:func:`check_site`): every internal link and image resolves, every notebook
-   page shows as many images in its outputs as the executed notebook has image outputs, and no line of an
-   exercise's solution appears anywhere.
+   page shows as many images in its outputs as the executed notebook has image outputs, no page title or
+   navigation entry holds raw LaTeX, and no line of an exercise's solution appears anywhere.
+
+The build writes nothing outside its output folder and the temporary directory: it replaces the output
+folder only when it holds a site this command built (its ``expected-images.json``), and refuses an existing
+non-empty folder otherwise, a symlink, or a folder inside ``docs/`` or ``notebooks/`` (its sources).
 
 Needs the ``docs`` extra (``pip install -e ".[docs]"``); works from a source checkout (it reads ``docs/``
 and ``notebooks/``).
@@ -26,15 +33,23 @@ import hashlib
 import json
 import os
 import posixpath
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ..errors import BadArgument, RefusedOverwrite
+
 PACKAGE = Path(__file__).resolve().parent.parent  # src/alexnet_np
-NB_TIMEOUT = 600  # seconds per cell, as pyproject's --nbmake-timeout
+# Seconds one notebook cell may run when the build executes a notebook (``--timeout``); a cell of notebook 07
+# ran past 600 s under load.
+NB_TIMEOUT = 1800
+SITE_MARK = "expected-images.json"  # every site this command builds holds it; no other folder is replaced
+EXECUTED = "_notebooks_executed"  # inside the site: the executed notebooks it was built from
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "image/gif")
 # The kernel draws figures inline, as in Jupyter, whatever MPLBACKEND the caller has (CI sets Agg, with which
 # plt.show() in a kernel outputs nothing).
@@ -46,7 +61,7 @@ def repo_root(start: Path | None = None) -> Path:
     for candidate in (PACKAGE.parent.parent, Path(start or Path.cwd()).resolve()):
         if (candidate / "docs" / "conf.py").is_file() and (candidate / "notebooks").is_dir():
             return candidate
-    raise ValueError(
+    raise BadArgument(
         "the documentation is built from a source checkout: no docs/conf.py and notebooks/ found "
         f"above {PACKAGE} or in {Path(start or Path.cwd()).resolve()}"
     )
@@ -81,12 +96,17 @@ def _cached_path(root: Path, notebook: Path) -> Path:
     return cache_dir(root) / Path(notebook).resolve().relative_to(root / "notebooks")
 
 
-def store_executed(notebook: Path, executed, root: Path | None = None) -> Path:
-    """Keep ``executed`` (an nbformat notebook, run without error) as the executed copy of ``notebook``."""
+def store_executed(notebook: Path, executed, root: Path | None = None, cache: Path | None = None) -> Path:
+    """Keep ``executed`` (an nbformat notebook, run without error) as the executed copy of ``notebook``.
+
+    In ``cache`` (default :func:`cache_dir`, where the test run keeps them), under the notebook's path below
+    ``notebooks/``.
+    """
     import nbformat
 
     root = root or repo_root()
-    dst = _cached_path(root, notebook)
+    rel = Path(notebook).resolve().relative_to(root / "notebooks")
+    dst = Path(cache) / rel if cache is not None else _cached_path(root, notebook)
     dst.parent.mkdir(parents=True, exist_ok=True)
     executed.metadata.setdefault("alexnet_np", {})["execution_key"] = execution_key(notebook)
     tmp = dst.with_suffix(".tmp")
@@ -95,18 +115,19 @@ def store_executed(notebook: Path, executed, root: Path | None = None) -> Path:
     return dst
 
 
-def load_executed(notebook: Path, root: Path | None = None):
-    """The executed copy of ``notebook`` for its current key, or None."""
+def load_executed(notebook: Path, root: Path | None = None, caches=()):
+    """The executed copy of ``notebook`` for its current key, or None: from :func:`cache_dir`, then ``caches``."""
     import nbformat
 
     root = root or repo_root()
-    path = _cached_path(root, notebook)
-    if not path.is_file():
-        return None
-    nb = nbformat.read(str(path), as_version=4)
-    if nb.metadata.get("alexnet_np", {}).get("execution_key") != execution_key(notebook):
-        return None
-    return nb
+    rel = Path(notebook).resolve().relative_to(root / "notebooks")
+    key = execution_key(notebook)
+    for path in [_cached_path(root, notebook), *(Path(c) / rel for c in caches)]:
+        if path.is_file():
+            nb = nbformat.read(str(path), as_version=4)
+            if nb.metadata.get("alexnet_np", {}).get("execution_key") == key:
+                return nb
+    return None
 
 
 def execute(notebook: Path, timeout: int = NB_TIMEOUT):
@@ -122,23 +143,30 @@ def execute(notebook: Path, timeout: int = NB_TIMEOUT):
     return nb
 
 
-def executed_notebook(notebook: Path, root: Path, log=print):
-    """The executed copy of ``notebook``: from the cache when its key matches, else run now and kept."""
-    nb = load_executed(notebook, root)
+def executed_notebook(notebook: Path, root: Path, log=print, timeout=NB_TIMEOUT, caches=(), keep=None):
+    """The executed copy of ``notebook``: from a cache when its key matches, else run now.
+
+    ``caches``: more folders to look in after :func:`cache_dir`; ``keep``: the folder the copy is kept in
+    (whether reused or run now), or None.
+    """
+    nb = load_executed(notebook, root, caches)
     name = Path(notebook).relative_to(root).as_posix()
     if nb is not None:
         log(f"  {name}: executed copy reused (same notebook, same package)")
-        return nb
-    log(f"  {name}: executing ...")
-    t0 = time.perf_counter()
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    else:
+        log(f"  {name}: executing (up to {timeout} s a cell; --timeout to change) ...")
+        t0 = time.perf_counter()
+        from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-    try:
-        nb = execute(notebook)
-    except (CellExecutionError, CellTimeoutError) as err:
-        raise RuntimeError(f"{name} failed to execute:\n{err}") from None
-    store_executed(notebook, nb, root)
-    log(f"  {name}: executed in {time.perf_counter() - t0:.0f} s")
+        try:
+            nb = execute(notebook, timeout)
+        except CellTimeoutError:
+            raise RuntimeError(f"{name}: a cell ran past the {timeout} s limit (--timeout SECONDS)") from None
+        except CellExecutionError as err:
+            raise RuntimeError(f"{name} failed to execute:\n{err}") from None
+        log(f"  {name}: executed in {time.perf_counter() - t0:.0f} s")
+    if keep is not None:
+        store_executed(notebook, nb, root, cache=keep)
     return nb
 
 
@@ -157,20 +185,48 @@ def _toctree(entries, caption=None, maxdepth=1) -> str:
     return "```{toctree}\n" + head + f":maxdepth: {maxdepth}\n\n" + "\n".join(entries) + "\n```\n"
 
 
-def stage(root: Path, src: Path, log=print) -> dict:
-    """Assemble Sphinx's source folder in ``src``; returns {page name: expected output images}."""
+# The site's navigation, section by section: the pages of docs/ by name (those that exist are listed; a page
+# of docs/ named nowhere here joins "Reference"), the notebooks and the workbook by their own indexes.
+SECTIONS = (
+    ("Start here", ["getting-started"]),
+    ("Notebooks", ["notebooks/index"]),
+    ("For students", ["exercises/index"]),
+    ("For teachers", ["exercises/teachers", "teaching-a-course"]),
+    ("Reference", ["api", "design", "benchmarks", "distributed", "changelog", "about-this-site"]),
+)
+
+
+def _navigation(src: Path) -> str:
+    """The root page's toctrees: :data:`SECTIONS`, then any other page of the staged ``docs/``."""
+    pages = {p.relative_to(src).with_suffix("").as_posix() for p in src.rglob("*.md")} | {
+        p.relative_to(src).with_suffix("").as_posix() for p in src.rglob("*.ipynb")
+    }
+    named = {name for _, names in SECTIONS for name in names}
+    others = sorted(p for p in pages if "/" not in p and p != "index" and p not in named)
+    out = []
+    for caption, names in SECTIONS:
+        present = [n for n in names if n in pages] + (others if caption == "Reference" else [])
+        if present:
+            out.append(_toctree(present, caption, maxdepth=2 if caption == "Notebooks" else 1))
+    return "\n".join(out)
+
+
+def stage(root: Path, src: Path, log=print, timeout=NB_TIMEOUT, caches=(), keep: Path | None = None) -> dict:
+    """Assemble Sphinx's source folder in ``src`` (a new folder); returns {page name: expected output images}.
+
+    ``caches``, ``keep``: as :func:`executed_notebook`'s.
+    """
     import nbformat
 
-    if src.exists():
-        shutil.rmtree(src)
-    shutil.copytree(root / "docs", src, ignore=shutil.ignore_patterns("conf.py", "__pycache__"))
-    shutil.copy(root / "README.md", src / "README.md.inc")  # read by getting-started.md's includes
+    shutil.copytree(root / "docs", src, ignore=shutil.ignore_patterns("conf.py", "__pycache__", "*-draft.md"))
+    if (root / "CHANGELOG.md").is_file():
+        shutil.copy(root / "CHANGELOG.md", src / "changelog.md")
 
     expected = {}
     log(f"notebooks ({len(site_notebooks(root))}):")
     pages = []
     for notebook in site_notebooks(root):
-        nb = executed_notebook(notebook, root, log)
+        nb = executed_notebook(notebook, root, log, timeout, caches, keep)
         rel = notebook.relative_to(root / "notebooks")
         dst = src / "notebooks" / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -180,7 +236,7 @@ def stage(root: Path, src: Path, log=print) -> dict:
         pages.append(rel.with_suffix("").as_posix())
     # On the site the workbook lives in exercises/, beside notebooks/, not under it.
     readme = (root / "notebooks" / "README.md").read_text(encoding="utf-8")
-    readme = readme.replace("](exercises/README.md)", "](../exercises/index.md)")
+    readme = readme.replace("](exercises/README.md)", "](../exercises/teachers.md)")
     (src / "notebooks" / "README.md.inc").write_text(readme, encoding="utf-8")
     top = [p for p in pages if "/" not in p]
     derivations = [p for p in pages if p.startswith("derivations/")]
@@ -189,7 +245,7 @@ def stage(root: Path, src: Path, log=print) -> dict:
         index += "\n" + _toctree(derivations, "Derivations")
     (src / "notebooks" / "index.md").write_text(index)
 
-    # The exercises: the student build only, made by the documented command.
+    # The exercises: the student build only, made by the documented command; the teachers' README apart.
     ex = src / "exercises"
     subprocess.run(
         [
@@ -206,28 +262,37 @@ def stage(root: Path, src: Path, log=print) -> dict:
         stdout=subprocess.DEVNULL,
     )
     shutil.copy(root / "notebooks" / "exercises" / "README.md", ex / "README.md.inc")
+    (ex / "teachers.md").write_text("```{include} README.md.inc\n```\n")
     workbook = sorted(p.stem for p in ex.glob("*.ipynb"))
     (ex / "index.md").write_text(
-        "```{include} README.md.inc\n```\n\n" + _toctree(workbook, "The workbook (student copy)")
+        "# The workbook, for students\n\n"
+        "You write AlexNet's layers with loops, forward and backward; after each exercise a grading cell says\n"
+        "whether your function is right and, if not, where it goes wrong. Get your own copy to work in with\n"
+        "`python -m alexnet_np exercises --student my-workbook/` and open it in Jupyter; the pages below show\n"
+        "it as handed out. How the grader works, and how to run a course with it: {doc}`teachers`.\n\n"
+        + _toctree(workbook, "The workbook")
     )
     for name in workbook:
         expected[f"exercises/{name}"] = 0  # the student copy is shown as handed out: not executed
     log(f"exercises: {len(workbook)} workbook notebook(s), student form")
+    index = (src / "index.md").read_text(encoding="utf-8")
+    (src / "index.md").write_text(index.rstrip("\n") + "\n\n" + _navigation(src), encoding="utf-8")
     return expected
 
 
-def sphinx_build(root: Path, src: Path, out: Path, log=print) -> None:
+def sphinx_build(root: Path, src: Path, out: Path, doctrees: Path, log=print) -> None:
     """Sphinx's HTML build, warnings as errors, every cross-reference checked (nitpicky)."""
     from sphinx.cmd.build import build_main
 
     args = ["-b", "html", "-W", "--keep-going", "-n", "-q", "-c", str(root / "docs"), str(src), str(out)]
-    doctrees = src.parent / "docs-doctrees"
-    shutil.rmtree(doctrees, ignore_errors=True)  # a fresh environment: nothing stale from an earlier build
     args += ["-d", str(doctrees)]
     log("sphinx-build " + " ".join(args))
     status = build_main(args)
     if status != 0:
         raise RuntimeError(f"sphinx-build failed (status {status}): the warnings above are errors")
+
+
+RAW_TEX = re.compile(r"\\[a-zA-Z]{2,}|\\[()\[\]]|\$")  # \frac, \( \) \[ \], a dollar sign
 
 
 class _Page:
@@ -244,6 +309,12 @@ class _Page:
         self.refs += [t.get("src") for t in soup.find_all(["img", "script"]) if t.get("src")]
         self.output_images = [img.get("src", "") for img in soup.select(".cell_output img")]
         self.text = soup.get_text("\n")
+        # Where MathJax does not typeset (it reads only the page's maths elements): the title, the navigation.
+        self.titles = [("the title", t.get_text()) for t in soup.find_all("title")] + [
+            ("the navigation", a.get_text())
+            for nav in soup.select(".sidebar-tree, .toc-tree, .related-pages")
+            for a in nav.find_all("a")
+        ]
 
 
 def check_site(site: Path, expected_images: dict | None = None, solutions: list[str] = ()) -> list[str]:
@@ -251,6 +322,9 @@ def check_site(site: Path, expected_images: dict | None = None, solutions: list[
 
     - every internal ``href``/``src`` points at an existing file, and a ``#fragment`` at an id of that page;
     - each page in ``expected_images`` shows exactly that many images in its cell outputs;
+    - no page outside the notebooks shows literal double backticks (a docstring's reST that did not render);
+    - no page title or navigation link holds raw LaTeX (a command, ``\\(``, a dollar sign): MathJax renders
+      only the page's body;
     - no string of ``solutions`` appears in any page.
     """
     site = Path(site)
@@ -279,6 +353,14 @@ def check_site(site: Path, expected_images: dict | None = None, solutions: list[
             ):
                 problems.append(f"{name}: link to {ref}: no element with id {parts.fragment!r}")
         text = page(html).text
+        if not name.startswith(("notebooks/", "exercises/", "_")) and "``" in text:
+            at = text.index("``")
+            problems.append(
+                f"{name}: literal double backticks (reST that did not render): {text[at - 40 : at + 40]!r}"
+            )
+        for where, shown in page(html).titles:
+            if RAW_TEX.search(shown):
+                problems.append(f"{name}: raw LaTeX in {where}: {shown.strip()[:100]!r}")
         for sol in solutions:
             if sol in text:
                 problems.append(f"{name}: shows a line of an exercise solution: {sol!r}")
@@ -315,20 +397,57 @@ def solution_lines(root: Path) -> list[str]:
     return lines
 
 
-def build_site(out: Path | None = None, root: Path | None = None, log=print) -> Path:
-    """Stage, build, check; returns the site folder (``build/site`` by default). Raises on any problem."""
+def _check_out(root: Path, out: Path) -> None:
+    """Refuse an output folder the build may not replace (see the module's docstring)."""
+    if out.is_symlink():
+        raise RefusedOverwrite(f"--out {out}: a symlink; the site is never written through one")
+    if out.exists() and not out.is_dir():
+        raise RefusedOverwrite(f"--out {out}: a file, not a folder")
+    resolved = out.resolve()
+    for sources in (root / "docs", root / "notebooks", root / "src"):
+        if resolved == sources.resolve() or sources.resolve() in resolved.parents:
+            raise BadArgument(
+                f"--out {out}: inside {sources.relative_to(root)}/, which the site is built from"
+            )
+    if resolved == root.resolve() or resolved in root.resolve().parents:
+        raise BadArgument(
+            f"--out {out}: the repository itself or a folder above it; give a folder of its own"
+        )
+    if out.is_dir() and any(out.iterdir()) and not (out / SITE_MARK).is_file():
+        raise RefusedOverwrite(
+            f"--out {out}: the folder exists and holds no site built by this command ({SITE_MARK} is "
+            "missing); give a new or empty folder"
+        )
+
+
+def build_site(
+    out: Path | None = None, root: Path | None = None, log=print, timeout: int = NB_TIMEOUT
+) -> Path:
+    """Stage, build, check; returns the site folder (``build/site`` by default). Raises on any problem.
+
+    Writes into ``out`` (replaced only when it holds a site this command built) and a temporary directory,
+    nowhere else; ``timeout``: seconds a notebook cell may run when a notebook has to be executed.
+    """
     root = repo_root(root)
     out = Path(out) if out else root / "build" / "site"
-    src = out.parent / "docs-src"
-    if out.exists():  # built afresh: Sphinx would keep pages (viewcode's) it thinks are up to date
-        if not (out / "expected-images.json").is_file() and any(out.iterdir()):
-            raise ValueError(f"--out {out}: the folder exists and holds no site built by this command")
-        shutil.rmtree(out)
+    if not (isinstance(timeout, int) and timeout > 0):
+        raise BadArgument(f"--timeout: expected a positive whole number of seconds, got {timeout!r}")
+    _check_out(root, out)
     t0 = time.perf_counter()
-    expected = stage(root, src, log)
-    (src.parent / "docs-expected-images.json").write_text(json.dumps(expected, indent=1))
-    sphinx_build(root, src, out, log)
-    (out / "expected-images.json").write_text(json.dumps(expected, indent=1))
+    with tempfile.TemporaryDirectory(prefix="alexnet_np-docs-") as tmp:
+        tmp = Path(tmp)
+        site = tmp / "build" / "site"  # MyST-NB writes beside the site (jupyter_execute/): inside tmp too
+        keep = tmp / EXECUTED
+        expected = stage(root, tmp / "src", log, timeout, caches=[out / EXECUTED], keep=keep)
+        sphinx_build(root, tmp / "src", site, tmp / "doctrees", log)
+        (site / SITE_MARK).write_text(json.dumps(expected, indent=1))
+        if keep.is_dir():
+            shutil.move(str(keep), str(site / EXECUTED))
+        _check_out(root, out)  # again: the build took minutes
+        if out.exists():
+            shutil.rmtree(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(site), str(out))
     problems = check_site(out, expected, solution_lines(root))
     if not any(expected.values()):
         problems.append(
@@ -336,7 +455,8 @@ def build_site(out: Path | None = None, root: Path | None = None, log=print) -> 
         )
     if problems:
         raise RuntimeError(
-            f"the built site has {len(problems)} problem(s):\n" + "\n".join(f"  {p}" for p in problems)
+            f"the built site ({out}) has {len(problems)} problem(s):\n"
+            + "\n".join(f"  {p}" for p in problems)
         )
     pages = len(list(out.rglob("*.html")))
     log(f"built {out}/index.html: {pages} pages, checked, in {time.perf_counter() - t0:.0f} s")

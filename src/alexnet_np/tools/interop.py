@@ -1,6 +1,6 @@
 """Interop with PyTorch: torchvision's key names, and a ``torch.nn`` module of the same layout.
 
-torchvision's ``alexnet`` names its layers by position inside two ``nn.Sequential``s:
+torchvision's ``alexnet`` names its layers by position inside two ``nn.Sequential`` modules:
 ``features`` (everything before the flatten, except the average pool), ``avgpool``, and
 ``classifier`` (everything after the flatten). :func:`torch_key_map` derives the same names
 from an AlexNet's own layer list, so the map is right for every variant: for ``torchvision``

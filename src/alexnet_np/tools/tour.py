@@ -4,27 +4,62 @@ forward and backward, and the gradient checks of every layer type."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
 from ..gradcheck import LAYER_TOL, check_all_layers
 from ..layers import CrossEntropyLoss, softmax
 from ..model import AlexNet
-from ..ops import kernels
+from ..ops import kernels, winograd_kernels
 from ..shapes import conv_output_arithmetic
 from ..training.data import SAMPLE_IMAGES, read_image, sample_image
+
+
+def kernels_cached() -> bool | None:
+    """Whether Numba's on-disk cache is warm (True), empty (False), or cannot be read (None).
+
+    Warm: the index file (``__pycache__/*.nbi``) of at least one kernel exists, as after any earlier run (a
+    run compiles only the kernels and dtypes it uses, so "every kernel" would stay False). A kernel or dtype
+    no earlier run used, or whose source changed since, still compiles, in a few seconds each.
+    """
+    try:
+        return any(
+            Path(
+                k._cache._cache_file._index_path
+            ).is_file()  # numba's FunctionCache: private, hence the guard
+            for k in (*kernels.KERNELS, *winograd_kernels.KERNELS)
+        )
+    except (AttributeError, TypeError):
+        return None
+
+
+def compile_notice(what: str, cached: bool | None) -> str:
+    """The line to print before the first kernel call of a process, said as surely as the cache allows.
+
+    ``cached``: :func:`kernels_cached` as read before this process compiled anything.
+    """
+    if cached:
+        return f"loading {what} from Numba's cache ..."
+    if cached is None:
+        return f"the first run compiles {what} with Numba (half a minute on two quiet cores, minutes under load) ..."
+    return (
+        f"compiling {what} with Numba: half a minute on two quiet cores, minutes under load; then cached ..."
+    )
 
 
 def tour(variant="single_tower", image="astronaut", seed=0) -> int:
     """Print the tour; return the exit status (0 when every gradient check passed)."""
     t_start = time.perf_counter()
+    cached = kernels_cached()  # before this run compiles anything
     print("=" * 78)
     print("alexnet_np tour: AlexNet in NumPy, every layer with an explicit forward and backward pass")
     print("=" * 78)
 
     t = time.perf_counter()
+    print(f"\n1. The model: AlexNet({variant!r}), every weight drawn at random ...", flush=True)
     model = AlexNet(variant, seed=seed)
-    print(f"\n1. The model: AlexNet({variant!r}) built in {time.perf_counter() - t:.1f} s\n")
+    print(f"   built in {time.perf_counter() - t:.1f} s\n")
     summary = model.summary()
     print(summary)
     print(
@@ -47,6 +82,7 @@ def tour(variant="single_tower", image="astronaut", seed=0) -> int:
     )
     print(f"   record says: {model.preprocessing.describe()}")
     x = model.preprocessing(photo)[None]
+    print(f"   {compile_notice('the float32 kernels', cached)}", flush=True)
     t = time.perf_counter()
     compiled_before = sum(len(k.signatures) for k in kernels.KERNELS)
     logits, acts = model.forward(x, train=False, return_activations=True)
@@ -80,6 +116,7 @@ def tour(variant="single_tower", image="astronaut", seed=0) -> int:
     )
 
     print("\n4. Gradient checks (float64, central differences), every layer type:")
+    print(f"   {compile_notice('the float64 kernels', cached)}", flush=True)
     results = check_all_layers()
     worst = {name: max(r.rel_error for r in per.values()) for name, per in results.items()}
     for name, err in worst.items():

@@ -3,7 +3,7 @@
 Every random choice is drawn from a ``numpy.random.Generator`` passed in, so a seeded
 generator gives the same crops, flips and colour noise on every run.
 
-* :func:`random_crop` — a random ``size``×``size`` patch of each image (the paper: 224 of 256).
+* :func:`random_crop` — a random ``size × size`` patch of each image (the paper: 224 of 256).
 * :func:`random_flip` — a horizontal mirror with probability 1/2.
 * :class:`PCAColorNoise` — add ``[p1 p2 p3] · [α1·λ1, α2·λ2, α3·λ3]ᵀ`` to every pixel of an image, with
   p, λ the eigenvectors and eigenvalues of the 3×3 covariance of RGB values over the training

@@ -102,9 +102,9 @@ MAX_DIGITS_SIZE = 64  # the digits are 8×8: blowing them up further only costs 
 def load_digits_data(size=None, crop=31, val_fraction=0.2, seed=0):
     """scikit-learn's handwritten digits (1797 images of 8×8, 10 classes) for the ``mini`` AlexNet.
 
-    Each image is upsampled to ``size``×``size`` (bilinear), copied into 3 channels (the network
+    Each image is upsampled to ``size × size`` (bilinear), copied into 3 channels (the network
     takes RGB) and normalised with the training split's statistics (see the module docstring). The
-    default 35 leaves room for random ``crop``×``crop`` crops, 31 for the mini AlexNet (the paper's
+    default 35 leaves room for random ``crop × crop`` crops, 31 for the mini AlexNet (the paper's
     256 → 224/227 in miniature); ``size`` defaults to ``crop + 4``, and is at most :data:`MAX_DIGITS_SIZE`.
     Returns ``(train, val)`` with a stratified ``val_fraction`` held out, chosen by ``seed``. The digits are
     white ink on black.
@@ -221,7 +221,7 @@ def load_image_folder(root, size=227, resize=None, val_fraction=0.2, seed=0, min
     """A folder of images, one sub-folder per class (``root/class_name/*.jpg``), with the paper's preprocessing.
 
     Every image is resized so its shorter side is ``resize`` (default :func:`default_resize` of ``size``: 256
-    for 227) and centre-cropped to ``resize``×``resize`` (training takes random ``size`` crops of those;
+    for 227) and centre-cropped to ``resize × resize`` (training takes random ``size`` crops of those;
     evaluation the centre), then normalised with the
     training split's statistics (see the module docstring). Returns ``(train, val)``. Raises
     :class:`DataError` for a missing or empty folder, fewer than two classes, a class without images, or an
