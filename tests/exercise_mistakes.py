@@ -338,7 +338,7 @@ MISTAKES = [
         "softmax without the max shift",
         "softmax_cross_entropy",
         lambda z, y: softmax_cross_entropy(z, y, shift=False),
-        "subtract each row's maximum",
+        "subtract each row's own maximum",
     ),
     (
         "gradient averaged twice",
