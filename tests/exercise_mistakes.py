@@ -452,3 +452,270 @@ OTHER_STYLE = [
         "averaged twice",
     ),
 ]
+
+# ---- the issue's findings (issue 21): each once passed, was told nothing useful, or was misled -------------
+
+_BUFFER = np.zeros((2, 3, 9, 7))
+
+
+def _maxpool_backward_module_buffer(dout, x, k, stride):
+    """Accumulates into a module-level buffer that is never zeroed (right on the first call only)."""
+    global _BUFFER
+    if _BUFFER.shape != x.shape:
+        _BUFFER = np.zeros_like(x)
+    _BUFFER += maxpool_backward(dout, x, k, stride)
+    return _BUFFER.copy()
+
+
+_SHARED = {}
+
+
+def _conv_forward_shared_output(x, w, b, stride, padding):
+    """Returns the same module-level array on every call of a given shape."""
+    out = conv_forward(x, w, b, stride, padding)
+    buf = _SHARED.setdefault(out.shape, np.empty_like(out))
+    buf[...] = out
+    return buf
+
+
+def _softmax_global_max(logits, labels):
+    z = logits - logits.max()
+    e = np.exp(z)
+    p = e / e.sum(axis=1, keepdims=True)
+    n = len(labels)
+    d = p.copy()
+    d[np.arange(n), labels] -= 1
+    return -np.mean(np.log(p[np.arange(n), labels])), d / n
+
+
+def _softmax_log_of_softmax(logits, labels):
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    n = len(labels)
+    d = p.copy()
+    d[np.arange(n), labels] -= 1
+    return -np.mean(np.log(p[np.arange(n), labels])), d / n
+
+
+def _softmax_axis0(logits, labels):
+    z = logits - logits.max(axis=0, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=0, keepdims=True)
+    n = len(labels)
+    d = p.copy()
+    d[np.arange(n), labels] -= 1
+    return -np.mean(np.log(p[np.arange(n), labels])), d / n
+
+
+def _softmax_column_labels(logits, labels):
+    z = logits - logits.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    n = len(labels)
+    d = np.exp(logp)
+    d[:, labels] -= 1
+    return -np.mean(logp[:, labels]), d / n
+
+
+def _conv_forward_image0(x, w, b, stride, padding):
+    return conv_forward(np.repeat(x[:1], x.shape[0], axis=0), w, b, stride, padding)
+
+
+def _conv_forward_last_row_missing(x, w, b, stride, padding):
+    out = conv_forward(x, w, b, stride, padding)
+    out[:, :, -1, :] = 0.0
+    return out
+
+
+def _conv_backward_dw_reset(dout, x, w, b, stride, padding):
+    dx, _, db = conv_backward(dout, x, w, b, stride, padding)
+    _, dw, _ = conv_backward(dout[-1:], x[-1:], w, b, stride, padding)
+    return dx, dw, db
+
+
+def _col2im_kkc(cols, x_shape, k, stride, padding):
+    n, c, h, w = x_shape
+    permuted = cols.reshape(-1, k, k, c).transpose(0, 3, 1, 2).reshape(cols.shape)
+    return col2im(permuted, x_shape, k, stride, padding)
+
+
+def _col2im_row_ignores_batch(cols, x_shape, k, stride, padding):
+    n = x_shape[0]
+    rows = cols.shape[0] // n
+    return col2im(np.tile(cols[:rows], (n, 1)), x_shape, k, stride, padding)
+
+
+def _maxpool_forward_block_max(x, k, stride):
+    out = maxpool_forward(x, k, stride)
+    n, c, h, w = x.shape
+    for y in range(out.shape[2]):
+        for z in range(out.shape[3]):
+            out[:, :, y, z] = x[:, :, y * stride : y * stride + k, z * stride : z * stride + k].max()
+    return out
+
+
+def _maxpool_forward_last_col_missing(x, k, stride):
+    out = maxpool_forward(x, k, stride)
+    out[:, :, :, -1] = 0.0
+    return out
+
+
+def _maxpool_backward_swapped(dout, x, k, stride):
+    n, c, h, w = x.shape
+    dx = np.zeros_like(x)
+    for i in range(n):
+        for ch in range(c):
+            for y in range(dout.shape[2]):
+                for z in range(dout.shape[3]):
+                    a = int(np.argmax(x[i, ch, y * stride : y * stride + k, z * stride : z * stride + k]))
+                    dx[i, ch, y * stride + a % k, z * stride + a // k] += dout[i, ch, y, z]
+    return dx
+
+
+def _maxpool_backward_column_major_ties(dout, x, k, stride):
+    n, c, h, w = x.shape
+    dx = np.zeros_like(x)
+    for i in range(n):
+        for ch in range(c):
+            for y in range(dout.shape[2]):
+                for z in range(dout.shape[3]):
+                    win = x[i, ch, y * stride : y * stride + k, z * stride : z * stride + k]
+                    a = int(np.argmax(win.T))  # column by column: a valid tie convention
+                    dx[i, ch, y * stride + a % k, z * stride + a // k] += dout[i, ch, y, z]
+    return dx
+
+
+def _lrn_general(x, size, alpha, beta, k, power=2, beta_on_sum=False, hi_exclusive=False):
+    c = x.shape[1]
+    out = np.zeros_like(x)
+    for ch in range(c):
+        lo, hi = max(0, ch - size // 2), min(c, ch + (size - 1) // 2 + (0 if hi_exclusive else 1))
+        s = sum(x[:, j] ** power for j in range(lo, hi))
+        out[:, ch] = x[:, ch] / (k + alpha * s**beta) if beta_on_sum else x[:, ch] / (k + alpha * s) ** beta
+    return out
+
+
+def _lrn_backward_scale_j(dout, x, size, alpha, beta, k):
+    c = x.shape[1]
+    scale = np.zeros_like(x)
+    for ch in range(c):
+        scale[:, ch] = k + alpha * sum(x[:, j] ** 2 for j in _lrn_window(c, ch, size))
+    dx = dout * scale**-beta
+    for ch in range(c):
+        for j in _lrn_window(c, ch, size):
+            dx[:, j] -= 2 * alpha * beta * x[:, j] * dout[:, ch] * x[:, ch] * scale[:, j] ** (-beta - 1)
+    return dx
+
+
+def _dropout_forward_mask_at_eval(x, mask, p, convention, train):
+    if convention == "pytorch":
+        return x * mask / (1 - p)
+    return x * mask if train else x * mask * (1 - p)
+
+
+def _dropout_backward_new_mask(dout, mask, p, convention):
+    fresh = np.random.default_rng().random(dout.shape) >= p
+    return dout * fresh / (1 - p) if convention == "pytorch" else dout * fresh
+
+
+def _sgd_minus_v(w, v, g, momentum, weight_decay, lr):
+    v[...] = momentum * v - weight_decay * lr * w - lr * g
+    w -= v
+
+
+def _sgd_momentum_on_new_step(w, v, g, momentum, weight_decay, lr):
+    v[...] = momentum * (v - weight_decay * lr * w - lr * g)
+    w += v
+
+
+def _sgd_returns_w(w, v, g, momentum, weight_decay, lr):
+    sgd_momentum_paper(w, v, g, momentum, weight_decay, lr)
+    return w
+
+
+def _conv_forward_float32_inside(x, w, b, stride, padding):
+    return conv_forward(
+        x.astype(np.float32), w.astype(np.float32), b.astype(np.float32), stride, padding
+    ).astype(np.float64)
+
+
+def _output_size_round(n, k, s, p):
+    return round((n + 2 * p - k) / s) + 1
+
+
+ISSUE_21 = [
+    ("output size rounded, not floored", "output_size", _output_size_round, "rounded to the nearest"),
+    (
+        "max-pool backward into a module buffer",
+        "maxpool_backward",
+        _maxpool_backward_module_buffer,
+        "keeps state",
+    ),
+    ("conv forward returns one shared array", "conv_forward", _conv_forward_shared_output, "shared"),
+    (
+        "softmax shifted by one global maximum",
+        "softmax_cross_entropy",
+        _softmax_global_max,
+        "row's own maximum",
+    ),
+    ("loss as log(softmax)", "softmax_cross_entropy", _softmax_log_of_softmax, "log-softmax"),
+    ("softmax over axis 0", "softmax_cross_entropy", _softmax_axis0, "axis 0"),
+    ("softmax indexed [:, labels]", "softmax_cross_entropy", _softmax_column_labels, "[:, labels]"),
+    ("conv forward uses image 0 for every n", "conv_forward", _conv_forward_image0, "image 0's result"),
+    ("conv forward loop misses the last row", "conv_forward", _conv_forward_last_row_missing, "last row"),
+    ("conv backward dw reset per sample", "conv_backward", _conv_backward_dw_reset, "reset"),
+    ("col2im block read as (k, k, C)", "col2im", _col2im_kkc, "(k, k, C)"),
+    ("col2im row index ignores the batch", "col2im", _col2im_row_ignores_batch, "image 0's result"),
+    (
+        "max over the whole (N, C) block",
+        "maxpool_forward",
+        _maxpool_forward_block_max,
+        "whole (N, C, k, k) block",
+    ),
+    (
+        "max-pool forward misses the last column",
+        "maxpool_forward",
+        _maxpool_forward_last_col_missing,
+        "last column",
+    ),
+    (
+        "argmax row and column swapped",
+        "maxpool_backward",
+        _maxpool_backward_swapped,
+        "row and column swapped",
+    ),
+    (
+        "ties to the first maximum column by column (a convention)",
+        "maxpool_backward",
+        _maxpool_backward_column_major_ties,
+        "correct up to the tie convention",
+    ),
+    (
+        "LRN sums x, not x²",
+        "lrn_forward",
+        lambda x, n, a, b, k: _lrn_general(x, n, a, b, k, power=1),
+        "sums x, not x²",
+    ),
+    (
+        "LRN beta on the sum only",
+        "lrn_forward",
+        lambda x, n, a, b, k: _lrn_general(x, n, a, b, k, beta_on_sum=True),
+        "β is applied to the sum only",
+    ),
+    (
+        "LRN window's end exclusive",
+        "lrn_forward",
+        lambda x, n, a, b, k: _lrn_general(x, n, a, b, k, hi_exclusive=True),
+        "upper end is exclusive",
+    ),
+    ("LRN backward with scale[j] for scale[c]", "lrn_backward", _lrn_backward_scale_j, "scale[j]"),
+    ("dropout mask applied at eval", "dropout_forward", _dropout_forward_mask_at_eval, "at test time"),
+    ("dropout backward draws a new mask", "dropout_backward", _dropout_backward_new_mask, "keeps state"),
+    ("SGD w -= v", "sgd_momentum_paper", _sgd_minus_v, "w ← w − v"),
+    (
+        "SGD momentum on the new step",
+        "sgd_momentum_paper",
+        _sgd_momentum_on_new_step,
+        "multiplies the new step",
+    ),
+    ("float32 inside", "conv_forward", _conv_forward_float32_inside, "float32"),
+]
+MISTAKES += ISSUE_21

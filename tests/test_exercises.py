@@ -150,6 +150,162 @@ def test_an_unknown_exercise_names_the_known_ones():
         grade("nope", lambda: None)
 
 
+# ---- integrity: the student's function runs in a child that cannot reach the grader ------------------------
+
+
+def _peek_at_the_expected(x, w, b, stride, padding):
+    """Walks up the stack looking for the grader's cases, as a student could with sys._getframe."""
+    import gc
+    import sys
+
+    from alexnet_np.exercises.grader import Check
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in frame.f_locals.values():
+            checks = getattr(value, "checks", None) or []
+            for c in checks:
+                if c.expected is not None:
+                    return c.expected
+        frame = frame.f_back
+    for obj in gc.get_objects():
+        if type(obj) is Check and obj.expected is not None and np.shape(obj.expected)[:1] == x.shape[:1]:
+            return obj.expected
+    return None
+
+
+def test_the_expected_values_are_out_of_the_students_reach():
+    earlier = grade("conv_forward", CORRECT["conv_forward"])  # an earlier result in memory, as in a notebook
+    assert earlier.passed
+    result = grade("conv_forward", _peek_at_the_expected)
+    assert not result.passed and "returned None" in str(result)
+
+
+def test_a_student_cannot_loosen_the_tolerance_or_end_the_grader():
+    import os
+    import sys
+
+    from alexnet_np.exercises import grader
+
+    def loosen(x, w, b, s, p):
+        grader.TOL = 1e300
+        return np.zeros((1,))
+
+    assert not grade("conv_forward", loosen).passed and grader.TOL < 1e-9
+    exits = str(grade("conv_forward", lambda *a: sys.exit(0)))
+    assert "FAILED" in exits and "SystemExit" in exits
+    ends = str(grade("conv_forward", lambda *a: os._exit(3)))
+    assert "FAILED" in ends and "exit code 3" in ends
+
+
+def test_an_endless_loop_is_stopped_by_the_time_limit():
+    import time
+
+    t0 = time.perf_counter()
+    result = grade("im2col", lambda *a: time.sleep(60), time_limit=1.0)
+    assert time.perf_counter() - t0 < 15
+    assert not result.passed and "did not return within 1 s" in str(result)
+
+
+def test_calling_the_librarys_own_implementation_is_refused_by_name(monkeypatch):
+    import sys
+
+    from alexnet_np.layers import Conv2d
+    from alexnet_np.ops import naive, reference
+    from alexnet_np.ops.naive import conv2d_naive
+
+    monkeypatch.delitem(sys.modules, "alexnet_np.ops.winograd_reference", raising=False)
+
+    def imports_inside(x, k, s, p):
+        import alexnet_np.ops.winograd_reference  # noqa: F401 - not loaded yet: the import itself is refused
+
+        return None
+
+    def calls_a_kernel(x, k, s, p):
+        from alexnet_np.ops import kernels
+
+        return kernels.im2col(x, k, s, p)
+
+    def catches_the_refusal(x, w, b, s, p):
+        try:
+            return conv2d_naive(x, w, b, s, p)
+        except BaseException:  # noqa: BLE001 - a student hiding the tripwire still fails
+            return CORRECT["conv_forward"](x, w, b, s, p)
+
+    attempts = [
+        ("conv_forward", lambda x, w, b, s, p: conv2d_naive(x, w, b, s, p), "conv2d_naive"),
+        ("conv_forward", lambda x, w, b, s, p: naive.conv2d_naive(x, w, b, s, p), "conv2d_naive"),
+        ("im2col", lambda x, k, s, p: reference.im2col(x, k, s, p), "reference.im2col"),
+        (
+            "conv_forward",
+            lambda x, w, b, s, p: Conv2d(x.shape[1], w.shape[0], w.shape[2]),
+            "alexnet_np.layers",
+        ),
+        ("im2col", imports_inside, "imported inside the graded function"),
+        ("im2col", calls_a_kernel, "kernels.im2col"),
+        ("conv_forward", catches_the_refusal, "conv2d_naive"),
+    ]
+    for exercise, fn, name in attempts:
+        report = str(grade(exercise, fn))
+        assert "FAILED" in report and "refused" in report and name in report, report
+    # shapes.conv_output_size is the project's one output-size function: fine inside a layer, not as the answer
+    from alexnet_np.shapes import conv_output_size
+
+    assert "refused" in str(grade("output_size", lambda n, k, s, p: conv_output_size(n, k, s, p)))
+
+
+def test_a_partial_answer_reports_the_cases_it_handles():
+    def pad_free_only(x, w, b, stride, padding):
+        if padding:
+            raise NotImplementedError
+        return CORRECT["conv_forward"](x, w, b, stride, padding)
+
+    result = grade("conv_forward", pad_free_only)
+    report = str(result)
+    assert not result.passed and result.status == "partly implemented", report
+    assert "right in the 3 case(s) it handles" in report and "raised NotImplementedError in" in report
+
+    def pad_free_but_wrong(x, w, b, stride, padding):
+        if padding:
+            raise NotImplementedError
+        return CORRECT["conv_forward"](x, w, 0 * b, stride, padding)
+
+    report = str(grade("conv_forward", pad_free_but_wrong))
+    assert "FAILED" in report and "bias is missing" in report and "NotImplementedError" in report
+
+
+def test_an_in_place_update_that_also_returns_w_is_accepted():
+    def returns_w(w, v, g, momentum, weight_decay, lr):
+        CORRECT["sgd_momentum_paper"](w, v, g, momentum, weight_decay, lr)
+        return w
+
+    def returns_both(w, v, g, momentum, weight_decay, lr):
+        w, v = w.copy(), v.copy()
+        CORRECT["sgd_momentum_paper"](w, v, g, momentum, weight_decay, lr)
+        return w, v
+
+    assert grade("sgd_momentum_paper", returns_w).passed
+    assert grade("sgd_momentum_paper", returns_both).passed
+
+
+def test_a_wrong_central_difference_case_fails_the_answer():
+    """Right on every ordinary case, wrong only on the central-difference case's shape: the verdict says so."""
+
+    def wrong_on_2x2x7x9(dout, x, k, s):
+        dx = CORRECT["maxpool_backward"](dout, x, k, s)
+        return 1.01 * dx if x.shape == (2, 2, 7, 9) else dx
+
+    result = grade("maxpool_backward", wrong_on_2x2x7x9)
+    assert not result.passed and "central differences" in str(result) and "FAIL" in str(result)
+
+
+def test_the_isolation_costs_little_per_exercise():
+    """The fork, scrub and tripwires, once per grade: measured here (a loaded 2-core CI machine), bounded loosely."""
+    from alexnet_np.exercises.sandbox import fork_cost
+
+    assert fork_cost(3) < 2.0
+
+
 def test_the_core_does_not_import_the_exercises():
     code = (
         "import sys, alexnet_np as an, alexnet_np.gradcheck, alexnet_np.ops.naive; "

@@ -134,7 +134,7 @@ def _output_size_cases():
             ((n + 2 * p - k) // s + 2, "one too many: (n + 2p − k) // s + 1"),
         ]
         check = Check("size", exp, integer=True)
-        check.variants = [(v, m, "mistake") for v, m in alts if v != exp]
+        check.variants = [(v, m, "mistake") for v, m in alts]  # those equal to exp count as agreeing
         cases.append(Case(name, (n, k, s, p), [check], tags, f"n={n}, k={k}, s={s}, p={p}"))
     return cases
 
