@@ -505,8 +505,12 @@ def _maxpool_forward_cases():
         mean = ref.im2col(x, k, s).reshape(-1, c, k * k).mean(axis=-1).reshape(n, *exp.shape[2:], c)
         check = Check("out", exp, batch=n)
         block = exp.max(axis=(0, 1), keepdims=True)
+        mins = -ref.maxpool_forward(-x, k, s)[0]
+        sums = mean.transpose(0, 3, 1, 2) * (k * k)
         check.variants = [
             (mean.transpose(0, 3, 1, 2), "the windows' means: max pooling takes the maximum", "mistake"),
+            (mins, "the windows' minima: max pooling takes the maximum", "mistake"),
+            (sums, "the windows' sums: max pooling takes the maximum", "mistake"),
             (
                 np.broadcast_to(block, exp.shape),
                 "the maximum over the whole (N, C, k, k) block: take it per image and channel, over the window "
@@ -620,6 +624,16 @@ def _maxpool_backward_cases():
                 "mistake",
             )
         )
+        ones = ref.maxpool_backward(np.ones_like(dout), argmax, shape, k, s)
+        check.variants += [
+            (ones, "1 at each window's maximum: route dout's value there, dx[max] += dout", "mistake"),
+            (ones * x, "x's value at each maximum: route dout's value there, dx[max] += dout", "mistake"),
+            (
+                (ones > 0) * x,
+                "x's value at each maximum: route dout's value there, dx[max] += dout",
+                "mistake",
+            ),
+        ]
         cases.append(Case(name, (dout, x, k, s), [check], tags, _pool_describe(shape, k, s)))
     return cases
 
@@ -929,6 +943,11 @@ def _dropout_factors(p, convention, train):
         return [
             (keep, "not rescaled: inverted dropout divides the kept values by 1 − p in training"),
             (keep / p, "divided by p: the scale is 1/(1 − p), p is the drop probability"),
+            (p * keep, "multiplied by p: the scale is 1/(1 − p), p is the drop probability"),
+            (
+                keep * keep,
+                "multiplied by 1 − p (the paper's test-time scale): inverted dropout divides by 1 − p",
+            ),
         ]
     if convention == "pytorch":
         return [(keep, "scaled at test time: inverted dropout is the identity at test time")]

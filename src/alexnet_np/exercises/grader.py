@@ -272,6 +272,8 @@ def compare(got, check: Check) -> TensorOutcome:
         return TensorOutcome(
             name, False, messages=[f"{name}: cannot be read as an array ({type(got).__name__})"]
         )
+    if exp.ndim == 0 and g.size == 1:
+        g = g.reshape(())  # a scalar returned as a one-element array
     if g.shape != exp.shape:
         msg = f"{name}: shape {g.shape}, expected {exp.shape}"
         if g.shape in check.shapes:
@@ -651,5 +653,7 @@ def grade_cases(
         if o.case.numeric and o.tensors:
             result.notes.append(_numeric_line(o))
     if not isolated:
-        result.notes.append("run in the grader's own process (no fork on this platform): not isolated")
+        result.notes.append(
+            "run in the grader's own process (isolate=False, or no fork here): not protected from the answer"
+        )
     return result

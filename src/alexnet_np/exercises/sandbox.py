@@ -14,6 +14,7 @@ Where ``fork`` does not exist (Windows), the function runs in the grader's proce
 
 from __future__ import annotations
 
+import copy
 import gc
 import io
 import json
@@ -279,7 +280,7 @@ def _child(conn, fn, allowed):
         ]
         arrays = _arrays_in(value)
         clobbered = any(not np.array_equal(a, snap, equal_nan=True) for a, snap in history)
-        shared = any(np.shares_memory(a, b) for a in arrays for b, _ in history)
+        shared = any(np.may_share_memory(a, b) for a in arrays for b, _ in history)
         history += [(a, a.copy()) for a in arrays]
         printed = (out.getvalue() + err.getvalue())[:OUTPUT_LIMIT]
         reply = {
@@ -369,6 +370,7 @@ class Sandbox:
         return CallResult(info.pop("status"), value, info.pop("message"), args_after=after, **info)
 
     def _call_here(self, args, keep):
+        args = copy.deepcopy(list(args))  # the grader's own inputs stay untouched
         originals = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
         try:
             with np.errstate(all="ignore"):
