@@ -201,6 +201,21 @@ def _conv_forward_cases():
                 "every filter gets the bias of filter 0: add b[f] to output channel f",
                 "mistake",
             ),
+            (
+                _conv_ref(x, w.transpose(0, 1, 3, 2), b, s, p),
+                "the kernel's rows and columns swapped: w[f, c, i, j] multiplies x[n, c, y·s + i, x·s + j]",
+                "mistake",
+            ),
+            (
+                _conv_ref(x[:, :1], w[:, :1], b, s, p),
+                "only input channel 0 is used: sum over every input channel c",
+                "mistake",
+            ),
+            (
+                _conv_ref(x[:, -1:], w[:, -1:], b, s, p),
+                "only the last input channel is used: sum over every input channel c (is the sum overwritten?)",
+                "mistake",
+            ),
         ]
         ho1, wo1 = output_hw(h, wd, k, 1, p)
         ho0, wo0 = output_hw(h, wd, k, s, 0)
@@ -227,10 +242,15 @@ def _conv_backward_cases():
         cdx.shapes = {(n, c, h + 2 * p, wd + 2 * p): "the padded shape: crop the padding off dx"}
         cdx.variants = [
             (
+                _conv_backward_ref(dout, x, w.transpose(0, 1, 3, 2), s, p)[0],
+                "the kernel's rows and columns swapped: dx[.., y·s + i, x·s + j] += dout · w[f, c, i, j]",
+                "mistake",
+            ),
+            (
                 _conv_backward_ref(dout, x, w[:, :, ::-1, ::-1], s, p)[0],
                 "equals the gradient of a flipped kernel: the forward is a cross-correlation, no flip",
                 "mistake",
-            )
+            ),
         ]
         per_image = [_conv_backward_ref(dout[i : i + 1], x[i : i + 1], w, s, p)[1] for i in range(n)]
         cdx_batch = n
@@ -253,6 +273,13 @@ def _conv_backward_cases():
                 ),
                 (per_image[0], "dw holds only image 0's contribution: sum over every image n", "mistake"),
             ]
+        cdw.variants.append(
+            (
+                dw.transpose(0, 1, 3, 2),
+                "transposed (kernel rows and columns swapped): dw[f, c, i, j] += dout · x[n, c, y·s + i, x·s + j]",
+                "mistake",
+            )
+        )
         cdw.variants.append(
             (
                 _conv_backward_ref(dout, x, w[:, :, ::-1, ::-1], s, p)[1][:, :, ::-1, ::-1],
@@ -353,6 +380,14 @@ def _im2col_cases():
             ),
         ]
         check.shapes = {exp.shape[::-1]: "the transpose: one row per output pixel, (N·H_out·W_out, C·kh·kw)"}
+        if p:
+            ho0, wo0 = output_hw(h, w, k, s, 0)
+            check.shapes[(n * ho0 * wo0, c * k * k)] = (
+                "the rows of the unpadded input: pad x by `padding` zeros"
+            )
+        if s != 1:
+            ho1, wo1 = output_hw(h, w, k, 1, p)
+            check.shapes[(n * ho1 * wo1, c * k * k)] = "the rows for stride 1: apply the stride"
         cases.append(
             Case(
                 name,
@@ -612,7 +647,8 @@ def _maxpool_backward_cases():
             ]
             regions["ties"] = (
                 _tied_windows_in(x, k, s)[None, None],
-                "in windows with tied maxima: route the gradient to exactly one maximum",
+                "in windows with tied maxima: route each window's gradient to exactly one of its maxima (the "
+                "first or the last, row by row or column by column, are accepted)",
             )
         avg = ref.col2im(
             np.repeat(dout.transpose(0, 2, 3, 1).reshape(-1, shape[1]), k * k, axis=1) / (k * k), shape, k, s
