@@ -508,11 +508,28 @@ def _pool_block_argmax(dout, x, k, s, every):
     return dx
 
 
-def _same_totals(got, exp):
-    """Per image and channel, the same total gradient as expected: it went to other elements of the windows."""
-    return np.allclose(
-        got.sum(axis=(2, 3)), exp.sum(axis=(2, 3)), rtol=0, atol=1e-9 * max(1, np.abs(exp).max())
-    )
+def _same_totals(k, s):
+    """A predicate: each window holds the expected total (windows that do not overlap, stride ≥ k, only)."""
+
+    def predicate(got, exp):
+        if s < k:
+            return False
+        ho, wo = (exp.shape[2] - k) // s + 1, (exp.shape[3] - k) // s + 1
+
+        def sums(a):
+            win = np.lib.stride_tricks.sliding_window_view(a, (k, k), axis=(2, 3))[:, :, ::s, ::s][
+                :, :, :ho, :wo
+            ]
+            return win.sum(axis=(-2, -1))
+
+        inside = np.zeros(exp.shape, dtype=bool)
+        inside[:, :, : (ho - 1) * s + k, : (wo - 1) * s + k] = True
+        atol = 1e-9 * max(1, np.abs(exp).max())
+        return np.allclose(sums(got), sums(exp), rtol=0, atol=atol) and np.allclose(
+            got[~inside], exp[~inside], rtol=0, atol=atol
+        )
+
+    return predicate
 
 
 SAME_WINDOW = (
@@ -597,7 +614,7 @@ def _maxpool_backward_cases():
         h, w = shape[2:]
         regions = {"overlap": (_overlap_in(h, w, k, s, 0)[None, None], OVERLAP)}
         check = Check("dx", exp, regions=regions, batch=shape[0])
-        check.relations = [(_same_totals, SAME_WINDOW)]
+        check.relations = [(_same_totals(k, s), SAME_WINDOW)]
         swapped = (argmax % k) * k + argmax // k
         check.variants = [
             (
@@ -724,6 +741,8 @@ def _lrn_forward_variants(x, size, alpha, beta, k):
             "β is applied to α·Σ x² only: the whole (k + α·Σ x²) is raised to β",
         ),
         (x / (alpha * sq) ** beta, "k is missing: scale = k + α·Σ x²"),
+        (x / (k + sq) ** beta, "α is missing: scale = k + α·Σ x²"),
+        (x / (1 + alpha * sq) ** beta, "k replaced by 1: scale = k + α·Σ x²"),
         (x / (k + alpha * sq), "the power β is missing: divide by (k + α·Σ x²)^β"),
         (x * (k + alpha * sq) ** beta, "multiplied by the scale^β: divide (the exponent is −β)"),
         (
@@ -1145,6 +1164,19 @@ def _sgd_cases():
                 "moves up the gradient: − ε·g",
             ),
             ((w - v1, v1), "w ← w − v: the paper's velocity already points downhill, w ← w + v"),
+            (
+                (w - wd * lr * w - lr * g, -wd * lr * w - lr * g),
+                "the momentum term is missing: v ← μ·v − λ·ε·w − ε·g",
+            ),
+            (
+                (w + lr * (mu * v - wd * w - g), mu * v - wd * w - g),
+                "the learning rate multiplies the velocity in w's update: it belongs inside v, "
+                "v ← μ·v − λ·ε·w − ε·g, w ← w + v",
+            ),
+            (
+                (w + mu * v - wd * lr * w - g, mu * v - wd * lr * w - g),
+                "the gradient is not multiplied by the learning rate: − ε·g",
+            ),
             ((w - lr * v1, v1), "w ← w − ε·v: the paper's velocity already holds ε, w ← w + v"),
             ((w + mu * v1, v1), "the momentum is applied to the new step too: w ← w + v (the new v, once)"),
             (

@@ -616,8 +616,16 @@ def grade_cases(
         result.diagnosis.append(f"case '{first.case.name}'{desc}:")
         for m in first.messages:
             result.diagnosis.append(f"  {m}")
+        said = set()
         for t in first.tensors:
             for m in t.messages:
+                name, _, text = m.partition(": ")
+                if text and text in said:  # the same explanation for w and v: say it once, for both
+                    k = next(i for i, d in enumerate(result.diagnosis) if d.endswith(": " + text))
+                    head, _, _ = result.diagnosis[k].partition(": ")
+                    result.diagnosis[k] = f"{head}, {name}: {text}"
+                    continue
+                said.add(text)
                 result.diagnosis.append(f"  {m}")
             if t.matches:  # several explanations fit this case: keep the one most failing cases share
                 votes = [  # in how many cases (passing ones too) the answer equals this explanation's value
