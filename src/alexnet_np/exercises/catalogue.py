@@ -830,6 +830,10 @@ def _lrn_backward_variants(dout, x, size, alpha, beta, k):
             "((size − 1)//2 before, size//2 after)",
         ),
         (direct - alpha * beta * x * back, "the cross term misses the 2 of d(x²)/dx = 2x"),
+        (
+            -2 * alpha * beta * x * back,
+            "the direct term dout·scale^(−β) is missing (x[j] is in out[j]'s numerator)",
+        ),
         (direct - 2 * alpha * x * back, "the cross term misses β: d scale^(−β) = −β·scale^(−β−1)"),
         (direct - 2 * beta * x * back, "the cross term misses α: d scale/dx[j] = 2α·x[j]"),
         (
@@ -937,6 +941,12 @@ def _softmax_cases():
         f_loss = [
             (n, f"summed over the batch: the loss is the mean over N = {n}"),
             (1 / n, f"divided by N = {n} twice?"),
+            (1 / np.log(10), "log base 10: the cross-entropy uses the natural log, np.log"),
+            (1 / np.log(2), "log base 2: the cross-entropy uses the natural log, np.log"),
+            (
+                1 / shape[1],
+                f"averaged over the K = {shape[1]} classes too: the mean runs over the samples only",
+            ),
         ]
         p = softmax(logits)
         a_loss, a_d = _softmax_axis0(logits, labels)
@@ -1011,7 +1021,8 @@ def _dropout_factors(p, convention, train):
             (
                 1 / keep,
                 "rescaled in training: the paper's convention keeps the values and scales at test time",
-            )
+            ),
+            (keep, "multiplied by 1 − p in training: the paper's convention scales at test time only"),
         ]
     return [
         (1 / keep, "not scaled at test time: the paper's convention multiplies by 1 − p at test time"),
