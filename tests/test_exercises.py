@@ -288,6 +288,25 @@ def test_an_in_place_update_that_also_returns_w_is_accepted():
     assert grade("sgd_momentum_paper", returns_both).passed
 
 
+def test_any_one_maximum_per_tied_window_is_a_convention_not_a_mistake():
+    def middle_maximum(dout, x, k, s):
+        dx = np.zeros_like(x)
+        for i, ch, y, z in np.ndindex(dout.shape):
+            win = x[i, ch, y * s : y * s + k, z * s : z * s + k].ravel()
+            tied = np.flatnonzero(win == win.max())
+            a = tied[len(tied) // 2]
+            dx[i, ch, y * s + a // k, z * s + a % k] += dout[i, ch, y, z]
+        return dx
+
+    def one_too_far(dout, x, k, s):  # the maximum's right-hand neighbour where it exists: not a maximum
+        dx = middle_maximum(dout, x, k, s)
+        return np.roll(dx, 1, axis=3)
+
+    result = grade("maxpool_backward", middle_maximum)
+    assert result.passed and "correct up to the tie convention" in str(result)
+    assert not grade("maxpool_backward", one_too_far).passed
+
+
 def test_a_wrong_central_difference_case_fails_the_answer():
     """Right on every ordinary case, wrong only on the central-difference case's shape: the verdict says so."""
 

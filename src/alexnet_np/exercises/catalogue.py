@@ -538,6 +538,52 @@ SAME_WINDOW = (
 )
 
 
+def _one_maximum_each(dout, x, k, s):
+    """A predicate: the answer sends each window's gradient to one of its maxima (any one), and nothing else.
+
+    Per image and channel, a depth-first search over the windows in raster order, each choosing one of its
+    tied maxima; a position no later window covers must then hold exactly what it received (dout is
+    continuous, so an answer that fits is the routing).
+    """
+    _, flat = _last_argmax(x, k, s)
+    ismax = flat == flat.max(axis=-1, keepdims=True)
+    n, c, ho, wo, _ = flat.shape
+    h, w = x.shape[2:]
+
+    def fits(got, atol):
+        for i in range(n):
+            for ch in range(c):
+                windows = [(y, z) for y in range(ho) for z in range(wo)]
+                last = np.full((h, w), -1)  # the last window (raster index) covering each position
+                for t, (y, z) in enumerate(windows):
+                    last[y * s : y * s + k, z * s : z * s + k] = t
+                if not np.allclose(got[i, ch][last == -1], 0, atol=atol):  # no window covers them: zero
+                    return False
+                if not _search(got[i, ch].copy(), windows, 0, last, i, ch, atol):
+                    return False
+        return True
+
+    def _search(residual, windows, t, last, i, ch, atol):
+        if t == len(windows):
+            return True
+        y, z = windows[t]
+        for a in np.flatnonzero(ismax[i, ch, y, z]):
+            py, pz = y * s + a // k, z * s + a % k
+            residual[py, pz] -= dout[i, ch, y, z]
+            closed = last == t  # positions whose last covering window is this one: settled now
+            if np.allclose(residual[closed], 0, atol=atol) and _search(
+                residual, windows, t + 1, last, i, ch, atol
+            ):
+                return True
+            residual[py, pz] += dout[i, ch, y, z]
+        return False
+
+    def predicate(got, exp):
+        return fits(got, 1e-9 * max(1.0, float(np.abs(exp).max())))
+
+    return predicate
+
+
 def _tied_windows_in(x, k, s):
     _, flat = _last_argmax(x, k, s)
     tied = ((flat == flat.max(axis=-1, keepdims=True)).sum(axis=-1) > 1).any(axis=(0, 1))
@@ -636,6 +682,13 @@ def _maxpool_backward_cases():
             ),
         ]
         if "ties" in tags:
+            check.accept = [
+                (
+                    _one_maximum_each(dout, x, k, s),
+                    "tie convention (each window's gradient goes to one of its tied maxima, another one than the "
+                    "library's first in row-major order)",
+                )
+            ]
             last, _ = _last_argmax(x, k, s)
             first_cm, last_cm = _column_major_argmax(x, k, s)
             check.variants += [

@@ -234,7 +234,7 @@ def scrub():
     for obj in gc.get_objects():
         t = type(obj)
         if t is Check:
-            obj.expected, obj.variants, obj.regions, obj.relations = None, [], {}, []
+            obj.expected, obj.variants, obj.regions, obj.relations, obj.accept = None, [], {}, [], []
         elif t is TensorOutcome:
             obj.error = None
         elif t is Case:
