@@ -75,6 +75,23 @@ FORWARD_HINTS = {  # a forward pass accumulates nothing: these tags point at whe
 }
 
 
+def _numeric_note(case_name, pairs):
+    """The older form of a numeric check: ``(name, got, numerical)`` pairs to one note (see ``grade_cases``)."""
+    parts = []
+    for name, got, num in pairs:
+        try:
+            err = gradcheck.rel_error(np.asarray(got, dtype=np.float64), num)
+        except Exception:  # noqa: BLE001 - a wrong shape from the student
+            parts.append(f"{name} not comparable")
+            continue
+        parts.append(f"{name} rel. error {err:.1e} {'ok' if err < gradcheck.LAYER_TOL else 'FAIL'}")
+    return [
+        f"central differences on case '{case_name}': "
+        + ", ".join(parts)
+        + f" (a correct answer: < {gradcheck.LAYER_TOL:g})"
+    ]
+
+
 def _numeric_case(name, args, pairs, describe=""):
     """A case whose expected values are central differences of the library's forward (checked to LAYER_TOL)."""
     checks = [Check(n, num, tol=gradcheck.LAYER_TOL) for n, num in pairs]

@@ -546,6 +546,35 @@ def _numeric_line(o: CaseOutcome) -> str:
     )
 
 
+def _takes_the_function(numeric) -> bool:
+    """The older numeric form, ``fn -> list of notes`` (it calls the student's function itself)."""
+    import inspect
+
+    try:
+        params = inspect.signature(numeric).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return (
+        sum(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+        == 1
+    )
+
+
+def _legacy_numeric(numeric, box):
+    """Run an older-form numeric check with a stand-in that calls the student's function in the child."""
+
+    def through_the_child(*args):
+        call = box.call(args)
+        if call.status != "returned":
+            raise RuntimeError(call.message or call.status)
+        return call.value
+
+    try:
+        return list(numeric(through_the_child))
+    except Exception as e:  # noqa: BLE001 - a student's failure inside the check
+        return [f"numerical gradient check not run: {type(e).__name__}: {e}"]
+
+
 def grade_cases(
     exercise: str, fn, cases, numeric=None, *, hints=None, allowed=(), isolate=True, time_limit=20.0
 ) -> GradeResult:
@@ -557,7 +586,8 @@ def grade_cases(
     """
     from .sandbox import Sandbox
 
-    cases = list(cases) + (list(numeric()) if numeric is not None else [])
+    legacy = numeric is not None and _takes_the_function(numeric)
+    cases = list(cases) + (list(numeric()) if numeric is not None and not legacy else [])
     outcomes, first_value, printed, fresh = [], None, "", None
     with Sandbox(fn, time_limit=time_limit, allowed=allowed, isolate=isolate) as box:
         timed_out = None
@@ -597,6 +627,7 @@ def grade_cases(
                     "called again on equal inputs, your function changed the array it returned the first time: "
                     "it returns one shared (module-level) array; create the output inside the function"
                 )
+        legacy_notes = _legacy_numeric(numeric, box) if legacy else []
         isolated = box.isolated
     if printed:
         print(f"[{exercise}: your function printed]\n{printed.rstrip()}")
@@ -664,6 +695,11 @@ def grade_cases(
     for o in outcomes:
         if o.case.numeric and o.tensors:
             result.notes.append(_numeric_line(o))
+    if legacy_notes:
+        result.notes += legacy_notes
+        if any("FAIL" in n or "not run" in n for n in legacy_notes) and result.passed:
+            result.status = "failed"
+            result.diagnosis.append("the central-difference check fails (see below)")
     if not isolated:
         result.notes.append(
             "run in the grader's own process (isolate=False, or no fork here): not protected from the answer"
