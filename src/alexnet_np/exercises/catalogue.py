@@ -139,6 +139,20 @@ def _output_size_cases():
                 "rounded up: the formula floors (a window that would overhang is dropped)",
             ),
             (n + 2 * p - k + 1, "stride ignored: divide by the stride"),
+            (n + 2 * p - k // s + 1, "operator precedence: only k is divided; write (n + 2p − k) // s + 1"),
+            (
+                max(0, (n + 2 * p - k - 1) // s + 1),
+                "the last window that fits exactly is not counted: a window fits while start + k ≤ n + 2p",
+            ),
+            (
+                (n - k) // s + 1 + 2 * p,
+                "the padding is added to the output size: it belongs to the input, n + 2p",
+            ),
+            (
+                (n - k) // s + 1 + p,
+                "the padding is added to the output size: it belongs to the input, n + 2p",
+            ),
+            ((n + 2 * p - k) // k + 1, "divided by the kernel size: divide by the stride"),
             (
                 round((n + 2 * p - k) / s) + 1,
                 "rounded to the nearest (round()): the formula floors, (n + 2p − k) // s + 1",
@@ -289,6 +303,11 @@ def _conv_backward_cases():
                     "mistake",
                 ),
                 (per_image[0], "dw holds only image 0's contribution: sum over every image n", "mistake"),
+                (
+                    _conv_backward_ref(dout, np.repeat(x[:1], n, axis=0), w, s, p)[1],
+                    "dw uses image 0's windows for every n: x[n], not x[0]",
+                    "mistake",
+                ),
             ]
         cdw.variants.append(
             (
@@ -313,6 +332,19 @@ def _conv_backward_cases():
                 (1 / (n * ho * wo), "averaged over batch and positions: db sums"),
             ],
         )
+        if n > 1:
+            cdb.variants = [
+                (
+                    dout[0].sum(axis=(1, 2)),
+                    "db holds only image 0's gradient: sum over the batch too",
+                    "mistake",
+                ),
+                (
+                    dout[-1].sum(axis=(1, 2)),
+                    "db holds only the last image's gradient: sum over the batch",
+                    "mistake",
+                ),
+            ]
         cdb.shapes = {
             (n, f): "summed over (H, W) only: sum over the batch too",
             (f, ho, wo): "summed over the batch only: sum over (H, W) too",
@@ -357,6 +389,14 @@ IM2COL_CASES = [
 ]
 
 
+def _windows_straight(x, k, s, p):
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    n, c = x.shape[:2]
+    ho, wo = output_hw(x.shape[2], x.shape[3], k, s, p)
+    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))[:, :, ::s, ::s][:, :, :ho, :wo]
+    return np.ascontiguousarray(win).reshape(n * ho * wo, c * k * k)
+
+
 def _im2col_cases():
     cases = []
     for i, (name, shape, k, s, p, tags) in enumerate(IM2COL_CASES):
@@ -393,6 +433,12 @@ def _im2col_cases():
             (
                 exp.reshape(n, ho * wo, -1).transpose(1, 0, 2).reshape(exp.shape),
                 "rows in (y, x, n) order: image n's rows are n·H_out·W_out ... (n + 1)·H_out·W_out − 1",
+                "mistake",
+            ),
+            (
+                _windows_straight(x, k, s, p),
+                "the (N, C, H_out, W_out, k, k) windows reshaped without moving C next to (k, k): transpose to "
+                "(N, H_out, W_out, C, k, k) first",
                 "mistake",
             ),
         ]
@@ -450,7 +496,24 @@ def _col2im_cases():
                 "a row of cols read with C and the window's rows swapped: it is (c, i, j)",
                 "mistake",
             ),
+            (
+                ref.col2im(
+                    cols.reshape(ho * wo, n, -1).transpose(1, 0, 2).reshape(cols.shape), shape, k, s, p
+                ),
+                "the rows read in (y, x, n) order: image n's rows are n·H_out·W_out ... (n + 1)·H_out·W_out − 1",
+                "mistake",
+            ),
         ]
+        coverage = _coverage(h, w, k, s, p)
+        if (coverage > 1).any():
+            check.variants.append(
+                (
+                    exp / np.maximum(coverage, 1),
+                    "divided by how many windows cover each pixel: col2im sums the overlaps (it is the adjoint "
+                    "of im2col, not its inverse)",
+                    "mistake",
+                )
+            )
         cases.append(
             Case(
                 name,
@@ -507,6 +570,18 @@ def _column_major_argmax(x, k, s):
     last = k * k - 1 - cm[..., ::-1].argmax(axis=-1)
     to_row_major = lambda a: (a % k) * k + a // k  # noqa: E731 - position j·k + i in column-major is (i, j)
     return to_row_major(first), to_row_major(last)
+
+
+def _route(dout, rows, cols, shape, k, s):
+    """dx with dout[n, c, y, z] added at (y·s + rows, z·s + cols), dropped where that falls outside."""
+    dx = np.zeros(shape)
+    n, c, ho, wo = dout.shape
+    for idx in np.ndindex(n, c, ho, wo):
+        i, ch, y, z = idx
+        yy, zz = y * s + rows[idx], z * s + cols[idx]
+        if yy < shape[2] and zz < shape[3]:
+            dx[i, ch, yy, zz] += dout[idx]
+    return dx
 
 
 def _pool_block_argmax(dout, x, k, s, every):
@@ -611,6 +686,16 @@ def _pool_describe(shape, k, s):
     return f"x {'×'.join(map(str, shape))}, kernel {k}, stride {s}"
 
 
+def _pool_at(x, k, step, out_hw):
+    """Max over windows starting at y·step (clipped at the border), for the output size the case expects."""
+    out = np.zeros((*x.shape[:2], *out_hw))
+    for y in range(out_hw[0]):
+        for z in range(out_hw[1]):
+            win = x[:, :, y * step : y * step + k, z * step : z * step + k]
+            out[:, :, y, z] = win.max(axis=(2, 3)) if win.size else 0.0
+    return out
+
+
 def _maxpool_forward_cases():
     cases = []
     for i, (name, shape, k, s, tags) in enumerate(POOL_CASES):
@@ -626,6 +711,16 @@ def _maxpool_forward_cases():
             (mean.transpose(0, 3, 1, 2), "the windows' means: max pooling takes the maximum", "mistake"),
             (mins, "the windows' minima: max pooling takes the maximum", "mistake"),
             (sums, "the windows' sums: max pooling takes the maximum", "mistake"),
+            (
+                np.maximum(exp, 0),
+                "an all-negative window gives 0: start the running maximum at −inf (or the window's first value)",
+                "mistake",
+            ),
+            (
+                _pool_at(x, k, k, exp.shape[2:]),
+                "the windows start at y·k: the stride is the `stride` argument, not the kernel size",
+                "mistake",
+            ),
             (
                 np.broadcast_to(block, exp.shape),
                 "the maximum over the whole (N, C, k, k) block: take it per image and channel, over the window "
@@ -679,10 +774,16 @@ def _maxpool_backward_cases():
         check = Check("dx", exp, regions=regions, batch=shape[0])
         check.relations = [(_same_totals(k, s), SAME_WINDOW)]
         swapped = (argmax % k) * k + argmax // k
+        by_stride = _route(dout, argmax // s, argmax % s, shape, k, s)
         check.variants = [
             (
                 ref.maxpool_backward(dout, swapped, shape, k, s),
                 "the window's row and column swapped: flat index a of a k×k window is row a // k, column a % k",
+                "mistake",
+            ),
+            (
+                by_stride,
+                "the flat argmax unravelled with the stride (a // s, a % s): use the kernel size, (a // k, a % k)",
                 "mistake",
             ),
             (
@@ -752,6 +853,11 @@ def _maxpool_backward_cases():
             (ones, "1 at each window's maximum: route dout's value there, dx[max] += dout", "mistake"),
             (ones * x, "x's value at each maximum: route dout's value there, dx[max] += dout", "mistake"),
             (
+                exp * x,
+                "multiplied by the maximum's value (dout·x): the maximum passes dout on unchanged",
+                "mistake",
+            ),
+            (
                 (ones > 0) * x,
                 "x's value at each maximum: route dout's value there, dx[max] += dout",
                 "mistake",
@@ -813,6 +919,10 @@ def _lrn_forward_variants(x, size, alpha, beta, k):
         (x / (alpha * sq) ** beta, "k is missing: scale = k + α·Σ x²"),
         (x / (k + sq) ** beta, "α is missing: scale = k + α·Σ x²"),
         (x / (1 + alpha * sq) ** beta, "k replaced by 1: scale = k + α·Σ x²"),
+        (
+            x / (k + alpha * sq / _wsum(np.ones_like(x), b, a)) ** beta,
+            "the squares are averaged over the window (a mean): the paper's form sums them",
+        ),
         (x / (k + alpha * sq), "the power β is missing: divide by (k + α·Σ x²)^β"),
         (x * (k + alpha * sq) ** beta, "multiplied by the scale^β: divide (the exponent is −β)"),
         (
@@ -911,7 +1021,20 @@ def _lrn_backward_variants(dout, x, size, alpha, beta, k):
             "the cross term misses the factor x[j] (from d(x[j]²)/dx[j] = 2x[j])",
         ),
         (direct - 2 * alpha * beta * x * _wsum(t, a, b - 1), "the backward window's upper end is exclusive"),
+        (
+            direct - 2 * alpha * beta * _wsum(t * x, a, b),
+            "the cross term is multiplied by x[c] where it needs x[j]: dx[j] −= 2αβ·x[j]·Σ_c dout[c]·x[c]·"
+            "scale[c]^(−β−1)",
+        ),
     ]
+    scale_n = k + alpha / size * _wsum(x * x, b, a)
+    out.append(
+        (
+            dout * scale_n ** (-beta)
+            - 2 * alpha / size * beta * x * _wsum(dout * x * scale_n ** (-beta - 1), a, b),
+            "alpha divided by size (PyTorch/Caffe's form): the paper's form uses alpha as given",
+        )
+    )
     return out
 
 
@@ -981,6 +1104,13 @@ NONFINITE_D = (
 )
 
 
+def _rows_minus_one(p, labels):
+    d = p.copy()
+    rows = labels[labels < len(p)]
+    d[rows] -= 1
+    return d
+
+
 def _softmax_axis0(logits, labels):
     z = logits - logits.max(axis=0, keepdims=True)
     p = np.exp(z) / np.exp(z).sum(axis=0, keepdims=True)
@@ -1029,6 +1159,14 @@ def _softmax_cases():
             "indexed [:, labels] (every row at every label): pick one element per row, [np.arange(N), labels]"
         )
         closs = Check("loss", np.float64(loss), factors=f_loss, nonfinite=NONFINITE_LOSS)
+        if "large logits" in tags:
+            closs.relations = [
+                (
+                    lambda got, exp: bool(np.isfinite(got)),
+                    "wrong only with large logits: a probability underflowed to 0 and was clipped (log(p + eps)?); "
+                    "compute the log-probability as (z − max) − log Σ exp(z − max)",
+                )
+            ]
         closs.variants = [(v, m, "mistake") for v, m in ((a_loss, axis0), (col_loss, cols)) if np.isfinite(v)]
         with np.errstate(all="ignore"):
             twice = -np.log(p[np.arange(n), labels]).sum() / n**2
@@ -1047,6 +1185,11 @@ def _softmax_cases():
             (p / n, "the one-hot is not subtracted: dlogits = (softmax − onehot) / N", "mistake"),
             (a_d, axis0, "mistake"),
             (col_d / n, cols, "mistake"),
+            (
+                _rows_minus_one(p, labels) / n,
+                "d[labels] −= 1 hits whole rows: use d[np.arange(N), labels]",
+                "mistake",
+            ),
             ((p + onehot) / n, "the one-hot is added: dlogits = (softmax − onehot) / N", "mistake"),
             ((onehot - p) / n, "sign flipped: dlogits = (softmax − onehot) / N", "mistake"),
         ]
@@ -1085,7 +1228,10 @@ def _dropout_factors(p, convention, train):
             ),
         ]
     if convention == "pytorch":
-        return [(keep, "scaled at test time: inverted dropout is the identity at test time")]
+        return [
+            (keep, "scaled at test time: inverted dropout is the identity at test time"),
+            (1 / keep, "divided by 1 − p at test time: inverted dropout is the identity at test time"),
+        ]
     if train:
         return [
             (
@@ -1259,6 +1405,10 @@ def _sgd_cases():
                 "the gradient is not multiplied by the learning rate: − ε·g",
             ),
             ((w - lr * v1, v1), "w ← w − ε·v: the paper's velocity already holds ε, w ← w + v"),
+            (
+                (w + lr * v1, v1),
+                "w ← w + ε·v: the learning rate is applied twice, v already holds ε; w ← w + v",
+            ),
             ((w + mu * v1, v1), "the momentum is applied to the new step too: w ← w + v (the new v, once)"),
             (
                 (w + mu * (v - wd * lr * w - lr * g), mu * (v - wd * lr * w - lr * g)),

@@ -230,7 +230,7 @@ def _channels(wrong):
 
 def _precision(err, scale):
     rel = float(np.max(np.abs(err))) / scale
-    if 1e-12 < rel < 3e-5:
+    if 1e-12 < rel < 2e-6:
         return [
             f"right to a relative {rel:.1e} only (a float64 answer agrees to ~1e-15; float32 to ~1e-7): "
             "something inside is float32 (an array made with dtype=np.float32?); compute in the inputs' dtype"
@@ -277,6 +277,9 @@ def compare(got, check: Check) -> TensorOutcome:
         g = g.reshape(())  # a scalar returned as a one-element array
     if g.shape != exp.shape:
         msg = f"{name}: shape {g.shape}, expected {exp.shape}"
+        if g.size == 0 and exp.size:
+            check_empty = "empty: a slice like [p:-p] is empty when p = 0; crop with [p:p + H, p:p + W]"
+            return TensorOutcome(name, False, messages=[f"{msg}: {check_empty}"])
         if g.shape in check.shapes:
             msg += f": {check.shapes[g.shape]}"
         elif g.ndim == exp.ndim and sorted(g.shape) == sorted(exp.shape):
@@ -512,6 +515,9 @@ def _specific(t: TensorOutcome) -> bool:
 def _case_pattern(outcomes, hints=None):
     """A tag shared by every failing case and by no passing case, as a hint."""
     hints = {**TAG_HINTS, **(hints or {})}
+    outcomes = [
+        o for o in outcomes if not o.case.numeric
+    ]  # a central-difference case repeats another's setting
     failing = [o for o in outcomes if o.status in ("wrong", "raised")]
     passing = [o for o in outcomes if o.status in ("ok", "convention")]
     if not failing or not passing:
