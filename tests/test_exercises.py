@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from exercise_mistakes import CORRECT, MISTAKES, OTHER_STYLE
+from exercise_mistakes import CORRECT, HELDOUT, HELDOUT_CORRECT, MISTAKES, OTHER_STYLE
 
 from alexnet_np.exercises import (
     EXERCISES,
@@ -70,6 +70,27 @@ def test_each_mistake_is_named(name, exercise, fn, words):
         assert result.passed and "correct up to the tie convention" in report
     else:
         assert not result.passed and "FAILED" in report
+
+
+def test_the_held_out_answers_hold_the_grader_to_0_wrong_passes_and_0_false_failures():
+    """tests/heldout_answers.py: written without reading the catalogue; folded in after measuring on it."""
+    assert len(HELDOUT) >= 100 and len(HELDOUT_CORRECT) >= 40
+    named = sum(words != "FAILED" for *_, words in HELDOUT)
+    assert named / len(HELDOUT) >= 0.85
+
+
+@pytest.mark.parametrize("name, exercise, fn, words", HELDOUT, ids=[h[0] for h in HELDOUT])
+def test_each_held_out_mistake_fails_and_is_named(name, exercise, fn, words):
+    result = grade(exercise, fn)
+    report = str(result)
+    assert not result.passed and "FAILED" in report, f"{name} passed:\n{report}"
+    assert words in report, f"{name}: expected {words!r} in\n{report}"
+
+
+@pytest.mark.parametrize("name, exercise, fn", HELDOUT_CORRECT, ids=[h[0] for h in HELDOUT_CORRECT])
+def test_each_held_out_correct_answer_passes(name, exercise, fn):
+    result = grade(exercise, fn)
+    assert result.passed, f"{name}:\n{result}"
 
 
 def test_a_stub_reports_not_implemented_cleanly():
