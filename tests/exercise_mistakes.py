@@ -778,7 +778,7 @@ HELDOUT_WORDS = {
     "maxpool_forward_max_from_zero": "an all-negative window gives 0: start th",
     "maxpool_forward_max_over_channels": "the maximum over all channels of the win",
     "maxpool_forward_last_column_missing": "wrong only in the last column (all other",
-    "maxpool_forward_swapped_axes": "FAILED",
+    "maxpool_forward_swapped_axes": "the window's rows and columns swapped",
     "maxpool_backward_split_ties": "wrong only in the cases with ties (the o",
     "maxpool_backward_assign": "are you accumulating (+=) instead of ass",
     "maxpool_backward_unravel_stride": "the flat argmax unravelled with the stri",

@@ -696,6 +696,16 @@ def _pool_at(x, k, step, out_hw):
     return out
 
 
+def _pool_swapped(x, k, s, out_hw):
+    """out[y, z] from the window at rows z·s, columns y·s (clipped; 0 where empty): the indices swapped."""
+    out = np.zeros((*x.shape[:2], *out_hw))
+    for y in range(out_hw[0]):
+        for z in range(out_hw[1]):
+            win = x[:, :, z * s : z * s + k, y * s : y * s + k]
+            out[:, :, y, z] = win.max(axis=(2, 3)) if win.size else 0.0
+    return out
+
+
 def _maxpool_forward_cases():
     cases = []
     for i, (name, shape, k, s, tags) in enumerate(POOL_CASES):
@@ -714,6 +724,12 @@ def _maxpool_forward_cases():
             (
                 np.maximum(exp, 0),
                 "an all-negative window gives 0: start the running maximum at −inf (or the window's first value)",
+                "mistake",
+            ),
+            (
+                _pool_swapped(x, k, s, exp.shape[2:]),
+                "the window's rows and columns swapped: out[y, x] is the maximum of rows y·s … y·s + k − 1 and "
+                "columns x·s … x·s + k − 1",
                 "mistake",
             ),
             (
