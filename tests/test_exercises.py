@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from exercise_mistakes import CORRECT, MISTAKES, OTHER_STYLE
+from exercise_mistakes import CORRECT, HELDOUT, HELDOUT_CORRECT, MISTAKES, OTHER_STYLE
 
 from alexnet_np.exercises import (
     EXERCISES,
@@ -72,6 +72,27 @@ def test_each_mistake_is_named(name, exercise, fn, words):
         assert not result.passed and "FAILED" in report
 
 
+def test_the_held_out_answers_hold_the_grader_to_0_wrong_passes_and_0_false_failures():
+    """tests/heldout_answers.py: written without reading the catalogue; folded in after measuring on it."""
+    assert len(HELDOUT) >= 100 and len(HELDOUT_CORRECT) >= 40
+    named = sum(words != "FAILED" for *_, words in HELDOUT)
+    assert named / len(HELDOUT) >= 0.85
+
+
+@pytest.mark.parametrize("name, exercise, fn, words", HELDOUT, ids=[h[0] for h in HELDOUT])
+def test_each_held_out_mistake_fails_and_is_named(name, exercise, fn, words):
+    result = grade(exercise, fn)
+    report = str(result)
+    assert not result.passed and "FAILED" in report, f"{name} passed:\n{report}"
+    assert words in report, f"{name}: expected {words!r} in\n{report}"
+
+
+@pytest.mark.parametrize("name, exercise, fn", HELDOUT_CORRECT, ids=[h[0] for h in HELDOUT_CORRECT])
+def test_each_held_out_correct_answer_passes(name, exercise, fn):
+    result = grade(exercise, fn)
+    assert result.passed, f"{name}:\n{result}"
+
+
 def test_a_stub_reports_not_implemented_cleanly():
     def stub(*args):
         raise NotImplementedError
@@ -86,7 +107,7 @@ def test_an_exception_or_a_wrong_return_is_a_message_not_a_crash():
     report = str(grade("conv_forward", lambda *a: 1 / 0))
     assert "FAILED" in report and "ZeroDivisionError" in report
     report = str(grade("softmax_cross_entropy", lambda z, y: z))
-    assert "expected 2 value(s): loss, dlogits" in report
+    assert "expected 2: loss, dlogits" in report
 
 
 def test_shapes_and_dtypes_come_first_with_a_clear_message():
@@ -148,6 +169,174 @@ def test_heatmap_draws_the_error_over_height_and_width():
 def test_an_unknown_exercise_names_the_known_ones():
     with pytest.raises(KeyError, match="output_size"):
         grade("nope", lambda: None)
+
+
+# ---- integrity: the student's function runs in a child that cannot reach the grader ------------------------
+
+
+def _peek_at_the_expected(x, w, b, stride, padding):
+    """Walks up the stack looking for the grader's cases, as a student could with sys._getframe."""
+    import gc
+    import sys
+
+    from alexnet_np.exercises.grader import Check
+
+    frame = sys._getframe(1)
+    while frame is not None:
+        for value in frame.f_locals.values():
+            checks = getattr(value, "checks", None) or []
+            for c in checks:
+                if c.expected is not None:
+                    return c.expected
+        frame = frame.f_back
+    for obj in gc.get_objects():
+        if type(obj) is Check and obj.expected is not None and np.shape(obj.expected)[:1] == x.shape[:1]:
+            return obj.expected
+    return None
+
+
+def test_the_expected_values_are_out_of_the_students_reach():
+    earlier = grade("conv_forward", CORRECT["conv_forward"])  # an earlier result in memory, as in a notebook
+    assert earlier.passed
+    result = grade("conv_forward", _peek_at_the_expected)
+    assert not result.passed and "returned None" in str(result)
+
+
+def test_a_student_cannot_loosen_the_tolerance_or_end_the_grader():
+    import os
+    import sys
+
+    from alexnet_np.exercises import grader
+
+    def loosen(x, w, b, s, p):
+        grader.TOL = 1e300
+        return np.zeros((1,))
+
+    assert not grade("conv_forward", loosen).passed and grader.TOL < 1e-9
+    exits = str(grade("conv_forward", lambda *a: sys.exit(0)))
+    assert "FAILED" in exits and "SystemExit" in exits
+    ends = str(grade("conv_forward", lambda *a: os._exit(3)))
+    assert "FAILED" in ends and "exit code 3" in ends
+
+
+def test_an_endless_loop_is_stopped_by_the_time_limit():
+    import time
+
+    t0 = time.perf_counter()
+    result = grade("im2col", lambda *a: time.sleep(60), time_limit=1.0)
+    assert time.perf_counter() - t0 < 15
+    assert not result.passed and "did not return within 1 s" in str(result)
+
+
+def test_calling_the_librarys_own_implementation_is_refused_by_name(monkeypatch):
+    import sys
+
+    from alexnet_np.layers import Conv2d
+    from alexnet_np.ops import naive, reference
+    from alexnet_np.ops.naive import conv2d_naive
+
+    monkeypatch.delitem(sys.modules, "alexnet_np.ops.winograd_reference", raising=False)
+
+    def imports_inside(x, k, s, p):
+        import alexnet_np.ops.winograd_reference  # noqa: F401 - not loaded yet: the import itself is refused
+
+        return None
+
+    def calls_a_kernel(x, k, s, p):
+        from alexnet_np.ops import kernels
+
+        return kernels.im2col(x, k, s, p)
+
+    def catches_the_refusal(x, w, b, s, p):
+        try:
+            return conv2d_naive(x, w, b, s, p)
+        except BaseException:  # noqa: BLE001 - a student hiding the tripwire still fails
+            return CORRECT["conv_forward"](x, w, b, s, p)
+
+    attempts = [
+        ("conv_forward", lambda x, w, b, s, p: conv2d_naive(x, w, b, s, p), "conv2d_naive"),
+        ("conv_forward", lambda x, w, b, s, p: naive.conv2d_naive(x, w, b, s, p), "conv2d_naive"),
+        ("im2col", lambda x, k, s, p: reference.im2col(x, k, s, p), "reference.im2col"),
+        (
+            "conv_forward",
+            lambda x, w, b, s, p: Conv2d(x.shape[1], w.shape[0], w.shape[2]),
+            "alexnet_np.layers",
+        ),
+        ("im2col", imports_inside, "imported inside the graded function"),
+        ("im2col", calls_a_kernel, "kernels.im2col"),
+        ("conv_forward", catches_the_refusal, "conv2d_naive"),
+    ]
+    for exercise, fn, name in attempts:
+        report = str(grade(exercise, fn))
+        assert "FAILED" in report and "refused" in report and name in report, report
+    # shapes.conv_output_size is the project's one output-size function: fine inside a layer, not as the answer
+    from alexnet_np.shapes import conv_output_size
+
+    assert "refused" in str(grade("output_size", lambda n, k, s, p: conv_output_size(n, k, s, p)))
+
+
+def test_a_partial_answer_reports_the_cases_it_handles():
+    def pad_free_only(x, w, b, stride, padding):
+        if padding:
+            raise NotImplementedError
+        return CORRECT["conv_forward"](x, w, b, stride, padding)
+
+    result = grade("conv_forward", pad_free_only)
+    report = str(result)
+    assert not result.passed and result.status == "partly implemented", report
+    assert "right in the 3 case(s) it handles" in report and "raised NotImplementedError in" in report
+
+    def pad_free_but_wrong(x, w, b, stride, padding):
+        if padding:
+            raise NotImplementedError
+        return CORRECT["conv_forward"](x, w, 0 * b, stride, padding)
+
+    report = str(grade("conv_forward", pad_free_but_wrong))
+    assert "FAILED" in report and "bias is missing" in report and "NotImplementedError" in report
+
+
+def test_an_in_place_update_that_also_returns_w_is_accepted():
+    def returns_w(w, v, g, momentum, weight_decay, lr):
+        CORRECT["sgd_momentum_paper"](w, v, g, momentum, weight_decay, lr)
+        return w
+
+    def returns_both(w, v, g, momentum, weight_decay, lr):
+        w, v = w.copy(), v.copy()
+        CORRECT["sgd_momentum_paper"](w, v, g, momentum, weight_decay, lr)
+        return w, v
+
+    assert grade("sgd_momentum_paper", returns_w).passed
+    assert grade("sgd_momentum_paper", returns_both).passed
+
+
+def test_any_one_maximum_per_tied_window_is_a_convention_not_a_mistake():
+    def middle_maximum(dout, x, k, s):
+        dx = np.zeros_like(x)
+        for i, ch, y, z in np.ndindex(dout.shape):
+            win = x[i, ch, y * s : y * s + k, z * s : z * s + k].ravel()
+            tied = np.flatnonzero(win == win.max())
+            a = tied[len(tied) // 2]
+            dx[i, ch, y * s + a // k, z * s + a % k] += dout[i, ch, y, z]
+        return dx
+
+    def one_too_far(dout, x, k, s):  # the maximum's right-hand neighbour where it exists: not a maximum
+        dx = middle_maximum(dout, x, k, s)
+        return np.roll(dx, 1, axis=3)
+
+    result = grade("maxpool_backward", middle_maximum)
+    assert result.passed and "correct up to the tie convention" in str(result)
+    assert not grade("maxpool_backward", one_too_far).passed
+
+
+def test_a_wrong_central_difference_case_fails_the_answer():
+    """Right on every ordinary case, wrong only on the central-difference case's shape: the verdict says so."""
+
+    def wrong_on_2x2x7x9(dout, x, k, s):
+        dx = CORRECT["maxpool_backward"](dout, x, k, s)
+        return 1.01 * dx if x.shape == (2, 2, 7, 9) else dx
+
+    result = grade("maxpool_backward", wrong_on_2x2x7x9)
+    assert not result.passed and "central differences" in str(result) and "FAIL" in str(result)
 
 
 def test_the_core_does_not_import_the_exercises():

@@ -17,7 +17,6 @@ Tolerances come from the dtype: float64 results agree with the reference to
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +36,13 @@ class Check:
     factors: list = field(default_factory=list)  # (factor, message)
     shapes: dict = field(default_factory=dict)  # wrong shape -> message
     integer: bool = False  # the answer is an int (the output-size formula)
+    batch: int | None = None  # N when axis 0 (or the rows, in blocks of N) runs over the images/samples
+    relations: list = field(
+        default_factory=list
+    )  # (predicate(got, expected) -> bool, message), after variants
+    tol: float | None = None  # a looser tolerance (central differences); None: TOL
+    accept: list = field(default_factory=list)  # (predicate(got, expected) -> bool, convention): also right
+    nonfinite: str = ""  # what a nan/inf here most likely means
 
 
 @dataclass
@@ -49,6 +55,7 @@ class Case:
     tags: tuple = ()
     describe: str = ""
     in_place: tuple = ()  # indices of arguments the function is meant to update in place (SGD)
+    numeric: bool = False  # expected values are central differences (compared to ``Check.tol``)
 
 
 @dataclass
@@ -60,6 +67,7 @@ class TensorOutcome:
     error: np.ndarray | None = None  # got − expected, when the shapes agree
     matches: list = field(default_factory=list)  # the named alternatives this answer equals
     specific: bool = True  # the report names a pattern, not only how many elements are wrong
+    rel: float | None = None  # largest |error| relative to the largest expected value
 
 
 @dataclass
@@ -157,23 +165,94 @@ def _factor(got, exp, scale, factors):
     for value, message in factors:
         if abs(c - value) <= 1e-9 * max(1.0, abs(value)):
             return [f"off by a constant factor {c:.6g}: {message}"]
+    if (
+        np.ndim(exp) == 0
+    ):  # a scalar is always some factor of another: say it only when the factor means something
+        return []
     return [
         f"off by a constant factor {c:.6g} everywhere: a scale (a mean, a learning rate, 1 − p) applied wrongly?"
     ]
 
 
+def _per_image(a, n):
+    return a.reshape(n, -1)
+
+
+def _batch(got, exp, wrong, n, scale):
+    """Where along the batch the answer is wrong: image 0 copied everywhere, only n ≥ 1, only some images."""
+    if not n or n < 2 or exp.size % n:
+        return []
+    g, e, w = _per_image(got, n), _per_image(exp, n), _per_image(wrong, n)
+    bad = np.flatnonzero(w.any(axis=1))
+    if _close(g, np.broadcast_to(e[:1], e.shape), scale):
+        return [
+            "every image gets image 0's result: is the batch index used (x[n], not x[0]; "
+            "image n's rows of cols start at n·H_out·W_out)?"
+        ]
+    if len(bad) == n:
+        if _close(g, np.broadcast_to(e[-1:], e.shape), scale):
+            return ["every image gets the last image's result: is the batch index overwritten in a loop?"]
+        return []
+    if bad[0] >= 1 and len(bad) == n - bad[0]:
+        return [
+            f"only images n ≥ {bad[0]} are wrong (image 0 is right): is the batch index used everywhere "
+            "(the rows of image n start at n·H_out·W_out)?"
+        ]
+    return [f"only images n = {_fmt_idx(bad)} of {n} are wrong"]
+
+
+def _last_line(wrong):
+    """4-D: wrong only in the last row and/or last column (the others right): a loop bound one short."""
+    if wrong.ndim != 4 or min(wrong.shape[2:]) < 2:
+        return []
+    inner = wrong[:, :, :-1, :-1]
+    last_row, last_col = wrong[:, :, -1, :-1].any(), wrong[:, :, :-1, -1].any()
+    if inner.any() or not wrong.any():
+        return []
+    which = (
+        " and ".join(w for w, f in (("row", last_row), ("column", last_col)) if f)
+        or "row and column's corner"
+    )
+    return [
+        f"wrong only in the last {which} (all others right): a loop bound one short? "
+        "range(H_out) covers every row, and a window's slice is [y·s : y·s + k]"
+    ]
+
+
+def _channels(wrong):
+    if wrong.ndim != 4 or wrong.shape[1] < 2:
+        return []
+    chans = np.flatnonzero(wrong.any(axis=(0, 2, 3)))
+    if 0 < len(chans) < wrong.shape[1]:
+        return [f"wrong only in channel(s) {_fmt_idx(chans)} of {wrong.shape[1]}"]
+    return []
+
+
+def _precision(err, scale):
+    rel = float(np.max(np.abs(err))) / scale
+    if 1e-12 < rel < 2e-6:
+        return [
+            f"right to a relative {rel:.1e} only (a float64 answer agrees to ~1e-15; float32 to ~1e-7): "
+            "something inside is float32 (an array made with dtype=np.float32?); compute in the inputs' dtype"
+        ]
+    return []
+
+
 def compare(got, check: Check) -> TensorOutcome:
     """Compare one output with its expected value; on a mismatch, diagnose the pattern."""
+    from .sandbox import Opaque
+
     name, exp = check.name, check.expected
+    tol = TOL if check.tol is None else check.tol
     if check.integer:
         if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
             msg = f"{name}: expected an int, got {type(got).__name__} {got!r}"
             if isinstance(got, (float, np.floating)):
                 msg += ": a size is a whole number; use floor division //"
             return TensorOutcome(name, False, messages=[msg])
-        if int(got) == int(exp):
-            return TensorOutcome(name, True)
         matches = [m for alt, m, _ in check.variants if int(got) == alt]
+        if int(got) == int(exp):
+            return TensorOutcome(name, True, matches=matches)
         return TensorOutcome(
             name,
             False,
@@ -183,6 +262,10 @@ def compare(got, check: Check) -> TensorOutcome:
         )
     if got is None:
         return TensorOutcome(name, False, messages=[f"{name}: your function returned None for it"])
+    if isinstance(got, Opaque):
+        return TensorOutcome(
+            name, False, messages=[f"{name}: cannot be read as an array ({got.type_name} {got.text})"]
+        )
     exp = np.asarray(exp)
     try:
         g = np.asarray(got)
@@ -190,8 +273,13 @@ def compare(got, check: Check) -> TensorOutcome:
         return TensorOutcome(
             name, False, messages=[f"{name}: cannot be read as an array ({type(got).__name__})"]
         )
+    if exp.ndim == 0 and g.size == 1:
+        g = g.reshape(())  # a scalar returned as a one-element array
     if g.shape != exp.shape:
         msg = f"{name}: shape {g.shape}, expected {exp.shape}"
+        if g.size == 0 and exp.size:
+            check_empty = "empty: a slice like [p:-p] is empty when p = 0; crop with [p:p + H, p:p + W]"
+            return TensorOutcome(name, False, messages=[f"{msg}: {check_empty}"])
         if g.shape in check.shapes:
             msg += f": {check.shapes[g.shape]}"
         elif g.ndim == exp.ndim and sorted(g.shape) == sorted(exp.shape):
@@ -205,48 +293,67 @@ def compare(got, check: Check) -> TensorOutcome:
         return TensorOutcome(
             name,
             False,
-            messages=[f"{name}: dtype {g.dtype}, expected {exp.dtype}: keep the inputs' precision"],
+            messages=[
+                f"{name}: dtype {g.dtype}, expected {exp.dtype}: keep the inputs' precision "
+                "(an array made with another dtype inside?)"
+            ],
         )
     bad = ~np.isfinite(g) & np.isfinite(exp)
     if bad.any():
-        return TensorOutcome(
-            name,
-            False,
-            messages=[
-                f"{name}: {int(bad.sum())} of {bad.size} values are nan or inf (the expected are finite)"
-            ],
-            specific=False,
-        )
+        msg = f"{name}: {int(bad.sum())} of {bad.size} values are nan or inf (the expected are finite)"
+        msgs = [msg] + ([check.nonfinite] if check.nonfinite else [])
+        return TensorOutcome(name, False, messages=msgs, specific=bool(check.nonfinite))
     scale = _scale(exp)
     err = g - exp
-    wrong = np.abs(err) > TOL * scale
+    wrong = np.abs(err) > tol * scale
+    rel = float(np.max(np.abs(err))) / scale if err.size else 0.0
     if not wrong.any():
-        return TensorOutcome(name, True, error=err)
+        return TensorOutcome(name, True, error=err, rel=rel)
     for alt, message, kind in check.variants:
         if _close(g, np.asarray(alt), scale):
             if kind == "convention":
                 return TensorOutcome(name, True, convention=message, error=err)
-            return TensorOutcome(name, False, messages=[f"{name}: {message}"], error=err)
+            return TensorOutcome(name, False, messages=[f"{name}: {message}"], error=err, rel=rel)
+    for predicate, message in check.accept:
+        if predicate(g, exp):
+            return TensorOutcome(name, True, convention=message, error=err, rel=rel)
+    head = f"{name}: {_where(wrong)}, largest error {float(np.max(np.abs(err))):.3g}"
+    if check.tol is None:
+        msgs = _precision(err, scale)
+        if msgs:
+            return TensorOutcome(name, False, messages=[head] + msgs, error=err)
     msgs = _factor(g, exp, scale, check.factors) or _symmetries(g, exp, scale)
     if msgs:
         return TensorOutcome(name, False, messages=[f"{name}: {m}" for m in msgs], error=err)
     msgs = _shift(g, exp, wrong, scale)
     if msgs:
         return TensorOutcome(name, False, messages=[f"{name}: {m}" for m in msgs], error=err)
-    msgs = [f"{name}: {_where(wrong)}, largest error {float(np.max(np.abs(err))):.3g}"]
-    for _region, (mask, message) in check.regions.items():
-        mask = np.broadcast_to(mask, wrong.shape)
-        if mask.any() and not mask.all() and not (wrong & ~mask).any():
-            msgs.append(f"wrong only {message}")
-            break
-    else:
+    msgs = [head]
+    found = _batch(g, exp, wrong, check.batch, scale)
+    for predicate, message in [] if found else check.relations:
+        try:
+            if predicate(g, exp):
+                found = [message]
+                break
+        except Exception:  # noqa: BLE001, S112 - a relation that does not apply to this answer's values
+            continue
+    found = found or _last_line(wrong)
+    if not found:
+        for _region, (mask, message) in check.regions.items():
+            mask = np.broadcast_to(mask, wrong.shape)
+            if mask.any() and not mask.all() and not (wrong & ~mask).any():
+                found = [f"wrong only {message}"]
+                break
+    found = found or _channels(wrong)
+    if not found:
         if exp.ndim >= 1 and np.allclose(
             np.sort(g, axis=-1), np.sort(exp, axis=-1), rtol=0, atol=TOL * scale
         ):
-            msgs.append("the right values in the wrong order along the last axis: check the layout")
+            found = ["the right values in the wrong order along the last axis: check the layout"]
         elif exp.ndim >= 2 and _close(np.sort(g, axis=0), np.sort(exp, axis=0), scale):
-            msgs.append("the right rows in the wrong order: check the row ordering")
-    return TensorOutcome(name, False, messages=msgs, error=err, specific=len(msgs) > 1)
+            found = ["the right rows in the wrong order: check the row ordering"]
+    msgs += found
+    return TensorOutcome(name, False, messages=msgs, error=err, specific=len(msgs) > 1, rel=rel)
 
 
 TAG_HINTS = {
@@ -255,7 +362,8 @@ TAG_HINTS = {
     "overlapping windows": "windows overlap there: are you accumulating (+=)?",
     "ties": "route each gradient to exactly one maximum of its window",
     "batch of 1": "did something drop or squeeze the batch axis?",
-    "large logits": "overflow for large logits: subtract each row's maximum before exp",
+    "large logits": "for large logits exp overflows or a probability underflows to 0: subtract each row's own "
+    "maximum, and take the log of the shifted sum (log-softmax), not of a probability",
     "even size": "for an even size the window is size//2 channels before, (size − 1)//2 after",
     "window wider than the channels": "clip the channel window to [0, C)",
     "eval mode": "what does each convention do at test time?",
@@ -331,35 +439,52 @@ class GradeResult:
         return fig
 
 
-def _run_case(fn, case: Case) -> CaseOutcome:
-    args = copy.deepcopy(case.args)
-    originals = copy.deepcopy(case.args)
-    try:
-        with np.errstate(all="ignore"):  # an overflow shows up in the report as nan/inf, with its cause
-            got = fn(*args)
-    except NotImplementedError:
-        raise
-    except Exception as e:  # noqa: BLE001 - any student error becomes a message
-        return CaseOutcome(case, "raised", messages=[f"raised {type(e).__name__}: {e}"])
-    checks = case.checks
+def _outcome(case: Case, call) -> CaseOutcome:
+    """Read one call's :class:`~.sandbox.CallResult` against the case."""
+    if call.status == "refused":
+        names = ", ".join(call.refused) or "alexnet_np"
+        return CaseOutcome(
+            case,
+            "refused",
+            messages=[
+                f"refused: your function calls the library's own {names} while it is graded; "
+                "write it yourself with numpy"
+            ],
+        )
+    if call.status == "not implemented":
+        return CaseOutcome(case, "not implemented", messages=["raised NotImplementedError"])
+    if call.status != "returned":
+        return CaseOutcome(
+            case, "raised", messages=[call.message if call.status != "raised" else f"raised {call.message}"]
+        )
+    got, checks = call.value, case.checks
     if case.in_place:
+        updated = tuple(call.args_after)
         if got is None:
-            got = tuple(args[i] for i in case.in_place)
+            got = updated
+        elif not isinstance(got, (tuple, list)) and len(updated) == len(checks):
+            # the in-place update that also returns its first argument (``return w``): read the updated arrays
+            got = updated
     elif len(checks) == 1 and not isinstance(got, tuple):
         got = (got,)
     if not isinstance(got, (tuple, list)) or len(got) != len(checks):
         names = ", ".join(c.name for c in checks)
+        n = len(got) if isinstance(got, (tuple, list)) else 1
         return CaseOutcome(
             case,
             "raised",
-            messages=[f"returned {type(got).__name__}; expected {len(checks)} value(s): {names}"],
+            messages=[f"returned {type(got).__name__} ({n} value(s)); expected {len(checks)}: {names}"],
         )
-    messages = []
-    for i, a in enumerate(args):
-        if i in case.in_place or not isinstance(a, np.ndarray):
-            continue
-        if not np.array_equal(a, originals[i], equal_nan=True):
-            messages.append(f"argument {i + 1} was changed in place: work on a copy")
+    messages = [
+        f"argument {i + 1} was changed in place: work on a copy"
+        for i in call.mutated
+        if i not in case.in_place
+    ]
+    if call.clobbered or call.shared:
+        messages.append(
+            "an array your function returned earlier changed during this call: it returns the same "
+            "(module-level) array each time; create the output inside the function"
+        )
     tensors = [compare(g, c) for g, c in zip(got, checks)]
     if messages or not all(t.ok for t in tensors):
         status = "wrong"
@@ -370,13 +495,29 @@ def _run_case(fn, case: Case) -> CaseOutcome:
     return CaseOutcome(case, status, tensors, messages)
 
 
+def _same(a, b):
+    """The two results of equal inputs are identical (arrays bit for bit, nan where nan)."""
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        try:
+            return np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True)
+        except TypeError:
+            return False
+    return type(a) is type(b) and (a == b or (a != a and b != b))
+
+
 def _specific(t: TensorOutcome) -> bool:
     """A wrong tensor whose report names a pattern (not only how many elements are wrong)."""
     return not t.ok and t.specific
 
 
-def _case_pattern(outcomes):
+def _case_pattern(outcomes, hints=None):
     """A tag shared by every failing case and by no passing case, as a hint."""
+    hints = {**TAG_HINTS, **(hints or {})}
+    outcomes = [
+        o for o in outcomes if not o.case.numeric
+    ]  # a central-difference case repeats another's setting
     failing = [o for o in outcomes if o.status in ("wrong", "raised")]
     passing = [o for o in outcomes if o.status in ("ok", "convention")]
     if not failing or not passing:
@@ -389,24 +530,126 @@ def _case_pattern(outcomes):
     )
     if not tags:
         return None
-    hint = TAG_HINTS.get(tags[0], "")
+    hint = hints.get(tags[0], "")
     line = f"wrong only in the cases with {tags[0]} (the others pass)" + (f": {hint}" if hint else "")
     if len(tags) > 1:
         line += f" (those cases also share: {', '.join(tags[1:])})"
     return line
 
 
-def grade_cases(exercise: str, fn, cases, numeric=None) -> GradeResult:
-    """Run ``fn`` on ``cases``; ``numeric``: optional ``fn -> list of note strings`` (a gradient check)."""
+def _numeric_line(o: CaseOutcome) -> str:
+    parts = []
+    for t in o.tensors:
+        if t.rel is None:
+            parts.append(f"{t.name} not comparable")
+        else:
+            parts.append(f"{t.name} rel. error {t.rel:.1e} {'ok' if t.ok else 'FAIL'}")
+    tol = o.case.checks[0].tol if o.case.checks else None
+    return (
+        f"central differences on case '{o.case.name}': "
+        + ", ".join(parts)
+        + f" (a correct answer: < {tol:g})"
+    )
+
+
+def _takes_the_function(numeric) -> bool:
+    """The older numeric form, ``fn -> list of notes`` (it calls the student's function itself)."""
+    import inspect
+
     try:
-        outcomes = [_run_case(fn, c) for c in cases]
-    except NotImplementedError:
+        params = inspect.signature(numeric).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return (
+        sum(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+        == 1
+    )
+
+
+def _legacy_numeric(numeric, box):
+    """Run an older-form numeric check with a stand-in that calls the student's function in the child."""
+
+    def through_the_child(*args):
+        call = box.call(args)
+        if call.status != "returned":
+            raise RuntimeError(call.message or call.status)
+        return call.value
+
+    try:
+        return list(numeric(through_the_child))
+    except Exception as e:  # noqa: BLE001 - a student's failure inside the check
+        return [f"numerical gradient check not run: {type(e).__name__}: {e}"]
+
+
+def grade_cases(
+    exercise: str, fn, cases, numeric=None, *, hints=None, allowed=(), isolate=True, time_limit=20.0
+) -> GradeResult:
+    """Run ``fn`` on ``cases`` in a child process (:class:`~.sandbox.Sandbox`) and read the results.
+
+    ``numeric``: optional ``() -> list of Case`` whose expected values are central differences (they count
+    toward the verdict like any case). The first case is called again after all the others, and must give
+    the same result (state kept between calls shows there). ``hints``: per-exercise tag hints.
+    """
+    from .sandbox import Sandbox
+
+    legacy = numeric is not None and _takes_the_function(numeric)
+    cases = list(cases) + (list(numeric()) if numeric is not None and not legacy else [])
+    outcomes, first_value, printed, fresh = [], None, "", None
+    with Sandbox(fn, time_limit=time_limit, allowed=allowed, isolate=isolate) as box:
+        timed_out = None
+        for i, case in enumerate(cases):
+            if timed_out is not None:  # one endless loop is enough: do not wait the limit again per case
+                outcomes.append(
+                    CaseOutcome(
+                        case, "raised", messages=[f"not run: case '{timed_out}' did not return in time"]
+                    )
+                )
+                continue
+            call = box.call(case.args, keep=case.in_place)
+            if call.status == "timeout":
+                timed_out = case.name
+            printed = printed or call.printed
+            if i == 0:
+                first_value = (call.status, call.value, tuple(call.args_after))
+            outcomes.append(_outcome(case, call))
+        if cases and first_value[0] == "returned" and len(cases) > 1 and timed_out is None:
+            # after the other inputs, then once more right away (a buffer kept per shape shows there)
+            for _ in range(2):
+                again = box.call(cases[0].args, keep=cases[0].in_place)
+                same = again.status == "returned" and _same(
+                    (again.value, tuple(again.args_after)), first_value[1:]
+                )
+                if not same or again.clobbered or again.shared:
+                    break
+            if not same:
+                fresh = (
+                    f"called again on the inputs of case '{cases[0].name}' (after the other cases), your function "
+                    "gave a different result: it keeps state between calls (a module-level array or buffer never "
+                    "zeroed, a counter, a random draw); "
+                    "each call must start from scratch"
+                )
+            elif again.clobbered or again.shared:
+                fresh = (
+                    "called again on equal inputs, your function changed the array it returned the first time: "
+                    "it returns one shared (module-level) array; create the output inside the function"
+                )
+        legacy_notes = _legacy_numeric(numeric, box) if legacy else []
+        isolated = box.isolated
+    if printed:
+        print(f"[{exercise}: your function printed]\n{printed.rstrip()}")
+    graded = [o for o in outcomes if o.status != "not implemented"]
+    if not graded:
         return GradeResult(
             exercise, "not implemented yet", diagnosis=["write your solution in place of the stub"]
         )
     result = GradeResult(exercise, "passed", outcomes)
-    failing = [o for o in outcomes if o.status in ("wrong", "raised")]
-    if failing:
+    failing = [o for o in outcomes if o.status in ("wrong", "raised", "refused")]
+    missing = [o for o in outcomes if o.status == "not implemented"]
+    refused = [o for o in outcomes if o.status == "refused"]
+    if refused:
+        result.status = "failed"
+        result.diagnosis += refused[0].messages
+    elif failing:
         result.status = "failed"
         # report the first failing case whose error has a recognisable pattern, else the first failing case
         first = next((o for o in failing if any(_specific(t) for t in o.tensors)), failing[0])
@@ -414,29 +657,57 @@ def grade_cases(exercise: str, fn, cases, numeric=None) -> GradeResult:
         result.diagnosis.append(f"case '{first.case.name}'{desc}:")
         for m in first.messages:
             result.diagnosis.append(f"  {m}")
+        said = set()
         for t in first.tensors:
             for m in t.messages:
+                name, _, text = m.partition(": ")
+                if text and text in said:  # the same explanation for w and v: say it once, for both
+                    k = next(i for i, d in enumerate(result.diagnosis) if d.endswith(": " + text))
+                    head, _, _ = result.diagnosis[k].partition(": ")
+                    result.diagnosis[k] = f"{head}, {name}: {text}"
+                    continue
+                said.add(text)
                 result.diagnosis.append(f"  {m}")
             if t.matches:  # several explanations fit this case: keep the one most failing cases share
-                votes = [
-                    sum(m in u.matches for o in failing for u in o.tensors if u.name == t.name)
+                votes = [  # in how many cases (passing ones too) the answer equals this explanation's value
+                    sum(m in u.matches for o in outcomes for u in o.tensors if u.name == t.name)
                     for m in t.matches
                 ]
                 result.diagnosis.append(f"  {t.matches[int(np.argmax(votes))]}")
-        pattern = _case_pattern(outcomes)
+        pattern = _case_pattern([o for o in outcomes if o.status != "not implemented"], hints)
         if pattern:
             result.diagnosis.append(pattern)
         if len(failing) > 1:
             others = [o for o in failing if o is not first]
             result.diagnosis.append("also failing: " + ", ".join(f"'{o.case.name}'" for o in others))
-    else:
+    if fresh:
+        result.status = "failed"
+        result.diagnosis.append(fresh)
+    if missing:
+        if result.status == "passed":
+            result.status = "partly implemented"
+            result.diagnosis.append(
+                f"right in the {len(graded)} case(s) it handles: "
+                + ", ".join(f"'{o.case.name}'" for o in graded)
+            )
+        result.diagnosis.append(
+            "raised NotImplementedError in: " + ", ".join(f"'{o.case.name}'" for o in missing)
+        )
+    if result.status == "passed":
         conv = sorted({t.convention for o in outcomes for t in o.tensors if t.convention})
         if conv:
             result.status = "passed up to a convention"
             result.diagnosis += [f"correct up to the {c}" for c in conv]
-    if numeric is not None:
-        try:
-            result.notes += numeric(fn)
-        except Exception as e:  # noqa: BLE001
-            result.notes.append(f"numerical gradient check not run: {type(e).__name__}: {e}")
+    for o in outcomes:
+        if o.case.numeric and o.tensors:
+            result.notes.append(_numeric_line(o))
+    if legacy_notes:
+        result.notes += legacy_notes
+        if any("FAIL" in n or "not run" in n for n in legacy_notes) and result.passed:
+            result.status = "failed"
+            result.diagnosis.append("the central-difference check fails (see below)")
+    if not isolated:
+        result.notes.append(
+            "run in the grader's own process (isolate=False, or no fork here): not protected from the answer"
+        )
     return result
