@@ -864,3 +864,7 @@ EXERCISES = {
         ),
     ]
 }
+
+from .more_layers import exercises as _more_exercises  # noqa: E402 - it uses Exercise, defined above
+
+EXERCISES.update(_more_exercises())

@@ -1,0 +1,288 @@
+"""More of the course: Linear, ReLU, BatchNorm (training mode), Winograd F(2, 3) by hand, receptive fields.
+
+Expected values come from the library in float64 (``layers.Linear``, ``layers.ReLU``, ``layers.BatchNorm1d``,
+``ops.winograd_reference.winograd_matrices``, ``layers.ReceptiveField``), as in :mod:`.catalogue`.
+Registered into :data:`alexnet_np.exercises.EXERCISES` by the last lines of :mod:`.catalogue`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import gradcheck
+from ..layers import BatchNorm1d, Conv2d, Linear, ReceptiveField, ReLU
+from ..ops.winograd_reference import winograd_matrices
+from .grader import Case, Check
+
+
+def _exercise(*args):
+    from .catalogue import Exercise  # the catalogue imports this module at its end
+
+    return Exercise(*args)
+
+
+# ---- Linear -----------------------------------------------------------------------------------------
+
+LINEAR_CASES = [("4 samples, 5 -> 3", 4, 5, 3, ()), ("batch of 1, 6 -> 2", 1, 6, 2, ("batch of 1",))]
+
+
+def _linear_layer(i, n, fin, fout):
+    rng = np.random.default_rng(1300 + i)
+    layer = Linear(fin, fout, rng=rng, dtype=np.float64)
+    layer.params["weight"][...] = rng.standard_normal((fout, fin))
+    layer.params["bias"][...] = rng.standard_normal(fout)
+    return layer, rng.standard_normal((n, fin)), rng.standard_normal((n, fout))
+
+
+def _linear_forward_cases():
+    cases = []
+    for i, (name, n, fin, fout, tags) in enumerate(LINEAR_CASES):
+        layer, x, _ = _linear_layer(i, n, fin, fout)
+        w, b = layer.params["weight"].copy(), layer.params["bias"].copy()
+        check = Check("out", layer.forward(x))
+        check.variants = [(x @ w.T, "the bias is missing", "mistake")]
+        check.shapes = {(fout, n): "the transpose: one row per sample, y = x @ W.T + b"}
+        cases.append(Case(name, (x, w, b), [check], tags, f"x {n}×{fin}, W {fout}×{fin} (PyTorch's layout)"))
+    return cases
+
+
+def _linear_backward_cases():
+    cases = []
+    for i, (name, n, fin, fout, tags) in enumerate(LINEAR_CASES):
+        layer, x, dout = _linear_layer(i, n, fin, fout)
+        w, b = layer.params["weight"].copy(), layer.params["bias"].copy()
+        layer.forward(x)
+        dx = layer.backward(dout)
+        cdx = Check("dx", dx)
+        cdw = Check(
+            "dw", layer.grads["weight"].copy(), factors=[(1 / n, f"divided by N = {n}: the mean is in dout")]
+        )
+        cdw.shapes = {(fin, fout): "x.T @ dout is (in, out): the weight is (out, in), so dW = dout.T @ x"}
+        cdb = Check("db", layer.grads["bias"].copy(), factors=[(1 / n, f"divided by N = {n}: db sums")])
+        cdb.shapes = {(n,): "summed over the features: sum over the batch (axis 0)"}
+        cases.append(Case(name, (dout, x, w, b), [cdx, cdw, cdb], tags, f"x {n}×{fin}, W {fout}×{fin}"))
+    return cases
+
+
+# ---- ReLU -------------------------------------------------------------------------------------------
+
+
+def _relu_inputs(i, shape):
+    rng = np.random.default_rng(1400 + i)
+    return gradcheck.kink_free_input(shape, rng), rng.standard_normal(shape)
+
+
+RELU_SHAPES = [("(N, C, H, W)", (2, 3, 4, 5)), ("(N, features)", (3, 7))]
+
+
+def _relu_forward_cases():
+    cases = []
+    for i, (name, shape) in enumerate(RELU_SHAPES):
+        x, _ = _relu_inputs(i, shape)
+        check = Check("out", ReLU().forward(x))
+        check.variants = [(np.abs(x), "|x|: negative inputs give 0, not −x", "mistake")]
+        cases.append(Case(name, (x,), [check], (), f"x {'×'.join(map(str, shape))}"))
+    return cases
+
+
+def _relu_backward_cases():
+    cases = []
+    for i, (name, shape) in enumerate(RELU_SHAPES):
+        x, dout = _relu_inputs(i, shape)
+        layer = ReLU()
+        layer.forward(x)
+        check = Check("dx", layer.backward(dout))
+        check.variants = [
+            (
+                dout * (dout > 0),
+                "masked by the sign of dout: the mask is x > 0 (the forward's input)",
+                "mistake",
+            ),
+            (dout * np.maximum(x, 0), "multiplied by the output: the derivative is 1 where x > 0", "mistake"),
+            (dout.copy(), "not masked: no gradient flows where x <= 0", "mistake"),
+        ]
+        cases.append(Case(name, (dout, x), [check], (), f"x {'×'.join(map(str, shape))}"))
+    return cases
+
+
+# ---- BatchNorm, training mode -------------------------------------------------------------------------
+
+BN_CASES = [("8 samples, 4 features", (8, 4), 1e-5, ()), ("2 samples, 3 features, eps 0.1", (2, 3), 0.1, ())]
+
+
+def _bn(i, shape, eps):
+    rng = np.random.default_rng(1500 + i)
+    layer = BatchNorm1d(shape[1], eps=eps, dtype=np.float64)
+    layer.params["weight"][...] = 1 + rng.random(shape[1])
+    layer.params["bias"][...] = rng.standard_normal(shape[1])
+    x = 2 * rng.standard_normal(shape) + rng.standard_normal(shape[1])
+    return layer, x, rng.standard_normal(shape)
+
+
+def _bn_forward_cases():
+    cases = []
+    for i, (name, shape, eps, tags) in enumerate(BN_CASES):
+        layer, x, _ = _bn(i, shape, eps)
+        g, b = layer.params["weight"].copy(), layer.params["bias"].copy()
+        check = Check("out", layer.forward(x, train=True))
+        unbiased = (x - x.mean(0)) / np.sqrt(x.var(0, ddof=1) + eps) * g + b
+        check.variants = [
+            (unbiased, "the unbiased variance (N − 1): normalise with the biased one (N)", "mistake")
+        ]
+        cases.append(Case(name, (x, g, b, eps), [check], tags, f"x {shape[0]}×{shape[1]}, eps {eps}"))
+    return cases
+
+
+def _bn_backward_cases():
+    cases = []
+    for i, (name, shape, eps, tags) in enumerate(BN_CASES):
+        layer, x, dout = _bn(i, shape, eps)
+        g, b = layer.params["weight"].copy(), layer.params["bias"].copy()
+        layer.forward(x, train=True)
+        dx = layer.backward(dout)
+        cdx = Check("dx", dx)
+        cdx.variants = [
+            (
+                dout * g / np.sqrt(x.var(0) + eps),
+                "the eval-mode gradient: in training μ and σ depend on x",
+                "mistake",
+            )
+        ]
+        cases.append(
+            Case(
+                name,
+                (dout, x, g, b, eps),
+                [
+                    cdx,
+                    Check("dgamma", layer.grads["weight"].copy()),
+                    Check("dbeta", layer.grads["bias"].copy()),
+                ],
+                tags,
+                f"x {shape[0]}×{shape[1]}, eps {eps}",
+            )
+        )
+    return cases
+
+
+def _bn_numeric(fn):
+    layer, x, dout = _bn(7, (5, 3), 1e-5)
+    g, b = layer.params["weight"].copy(), layer.params["bias"].copy()
+    got = fn(dout, x.copy(), g.copy(), b.copy(), 1e-5)[0]
+    num = gradcheck.numerical_gradient(lambda: layer.forward(x, train=True), x, dout)
+    err = gradcheck.rel_error(np.asarray(got, dtype=np.float64), num)
+    ok = "ok" if err < gradcheck.LAYER_TOL else "FAIL"
+    return [
+        f"central differences on a 5×3 batch: dx rel. error {err:.1e} {ok} "
+        f"(a correct answer: < {gradcheck.LAYER_TOL:g})"
+    ]
+
+
+# ---- Winograd F(2, 3) by hand -----------------------------------------------------------------------
+
+
+def _winograd_cases():
+    at, gm, bt = winograd_matrices(2, 3)
+    cases = []
+    for i, scale in enumerate((1.0, 100.0, 0.01)):
+        rng = np.random.default_rng(1600 + i)
+        d, g = scale * rng.standard_normal(4), rng.standard_normal(3)
+        exp = at @ ((gm @ g) * (bt @ d))
+        direct = np.array([d[0:3] @ g, d[1:4] @ g])
+        assert np.allclose(exp, direct)  # the library's matrices compute the correlation
+        check = Check("y", exp)
+        check.variants = [
+            (np.array([d[0:3] @ g[::-1], d[1:4] @ g[::-1]]), "a true convolution (g reversed)", "mistake")
+        ]
+        cases.append(Case(f"random d, g, |d| ~ {scale:g}", (d, g), [check], (), "d (4,), g (3,)"))
+    return cases
+
+
+# ---- receptive field ----------------------------------------------------------------------------------
+
+RF_STACKS = [
+    (
+        "AlexNet's features",
+        [(11, 4, 0), (3, 2, 0), (5, 1, 2), (3, 2, 0), (3, 1, 1), (3, 1, 1), (3, 1, 1), (3, 2, 0)],
+        227,
+    ),
+    (
+        "the mini AlexNet",
+        [(5, 1, 2), (3, 2, 0), (5, 1, 2), (3, 2, 0), (3, 1, 1), (3, 1, 1), (3, 1, 1), (3, 2, 0)],
+        31,
+    ),
+    ("stride 3, padding 2", [(4, 3, 2), (2, 2, 1), (3, 1, 0)], 40),
+]
+
+
+def _receptive_field_cases():
+    cases = []
+    for name, stack, size in RF_STACKS:
+        field = ReceptiveField.of_input(size, size)
+        sizes, jumps, starts = [], [], []
+        for k, s, p in stack:
+            # Conv2d and MaxPool2d share the window rule; a 1-channel conv stands for either here
+            field = Conv2d(1, 1, k, s, p, dtype=np.float64).receptive_field(field)
+            sizes.append(field.size[0])
+            jumps.append(field.jump[0])
+            starts.append(field.start[0])
+        checks = [
+            Check(n, np.array(v, dtype=np.int64).astype(np.float64))
+            for n, v in (("sizes", sizes), ("jumps", jumps), ("starts", starts))
+        ]
+        checks[2].variants = [
+            (
+                np.array(starts) * 0.0,
+                "every start is 0: padding moves the first window's first pixel to −p·jump",
+                "mistake",
+            )
+        ]
+        cases.append(Case(name, (list(stack),), checks, (), f"{len(stack)} layers (kernel, stride, padding)"))
+    return cases
+
+
+# ---- the registry ------------------------------------------------------------------------------------
+
+
+def exercises() -> dict:
+    items = [
+        _exercise(
+            "linear_forward",
+            "linear_forward(x, w, b) -> out (w: (out, in))",
+            "fully connected, forward",
+            _linear_forward_cases,
+        ),
+        _exercise(
+            "linear_backward",
+            "linear_backward(dout, x, w, b) -> (dx, dw, db)",
+            "fully connected, backward",
+            _linear_backward_cases,
+        ),
+        _exercise("relu_forward", "relu_forward(x) -> out", "ReLU", _relu_forward_cases),
+        _exercise("relu_backward", "relu_backward(dout, x) -> dx", "ReLU backward", _relu_backward_cases),
+        _exercise(
+            "batchnorm_forward",
+            "batchnorm_forward(x, gamma, beta, eps) -> out (training mode, x: (N, D))",
+            "batch normalisation, training mode",
+            _bn_forward_cases,
+        ),
+        _exercise(
+            "batchnorm_backward",
+            "batchnorm_backward(dout, x, gamma, beta, eps) -> (dx, dgamma, dbeta)",
+            "BatchNorm backward, the compact dx",
+            _bn_backward_cases,
+            _bn_numeric,
+        ),
+        _exercise(
+            "winograd_f23",
+            "winograd_f23(d, g) -> y (2,): y[i] = Σ_k g[k]·d[i+k] with 4 multiplications",
+            "Winograd F(2, 3) by hand",
+            _winograd_cases,
+        ),
+        _exercise(
+            "receptive_field",
+            "receptive_field(layers) -> (sizes, jumps, starts) float arrays, layers: [(kernel, stride, padding), ...]",
+            "receptive field size, jump and start per layer",
+            _receptive_field_cases,
+        ),
+    ]
+    return {e.name: e for e in items}
