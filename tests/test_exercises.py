@@ -43,7 +43,7 @@ def test_every_required_exercise_exists_and_is_listed():
     assert REQUIRED <= set(EXERCISES)
     listing = list_exercises()
     assert all(name in listing for name in REQUIRED)
-    assert set(CORRECT) == set(EXERCISES)
+    assert REQUIRED <= set(CORRECT) <= set(EXERCISES)  # the newer exercises: tests/test_more_layers.py
 
 
 @pytest.mark.parametrize("exercise", sorted(CORRECT))
@@ -197,7 +197,7 @@ def test_every_exercise_has_a_solution_and_a_grading_cell_after_it():
         if "# BEGIN SOLUTION" in src:
             assert "report(grade(" in code[i + 1], f"no grading cell after:\n{src}"
             graded.update(re.findall(r'grade\("(\w+)"', code[i + 1]))
-    assert graded == set(EXERCISES)
+    assert graded == REQUIRED  # 02_more_layers.ipynb grades the newer ones
 
 
 @pytest.mark.slow
