@@ -83,3 +83,23 @@ def test_correct_answers_pass(name):
 def test_a_typical_mistake_is_named(name, fn, words):
     result = grade(name, fn)
     assert not result.passed and words in str(result), str(result)
+
+
+CHECKPOINTS = {
+    "linear_dw_by_hand": lambda: np.array([[1.0, 3.0], [0.0, -3.0], [2.0, 3.0]]),
+    "batchnorm_dx_formula": lambda g, xh, sg, sgx, gamma, inv, n: gamma * inv / n * (n * g - sg - xh * sgx),
+    "winograd_filter_transform": lambda a, b, c: np.array([-a, (a + b + c) / 2, (a - b + c) / 2, c]),
+    "receptive_field_step": lambda r, j, st, k, s, p: (r + (k - 1) * j, j * s, st - p * j),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECKPOINTS))
+def test_the_derivation_checkpoints_pass_a_derivation_and_fail_a_wrong_one(name):
+    assert grade(name, CHECKPOINTS[name]).status == "passed"
+    wrong = {
+        "linear_dw_by_hand": lambda: np.array([[1.0, 0.0], [3.0, -3.0], [2.0, 3.0]]),
+        "batchnorm_dx_formula": lambda g, xh, sg, sgx, gamma, inv, n: gamma * inv * g,
+        "winograd_filter_transform": lambda a, b, c: np.array([a, a + b + c, a - b + c, c]),
+        "receptive_field_step": lambda r, j, st, k, s, p: (r + k - 1, j * s, st - p),
+    }[name]
+    assert not grade(name, wrong).passed

@@ -240,6 +240,68 @@ def _receptive_field_cases():
     return cases
 
 
+# ---- derivation checkpoints: the formula before the implementation ----------------------------------------
+
+
+def _bn_formula_cases():
+    cases = []
+    for i, n in enumerate((4, 9)):
+        layer, x, dout = _bn(20 + i, (n, 1), 1e-5)
+        layer.forward(x, train=True)
+        dx = layer.backward(dout)
+        gamma, inv_std = float(layer.params["weight"][0]), float(layer.inv_std[0])
+        sum_g, sum_gx = float(dout.sum()), float((dout * layer.x_hat).sum())
+        for j in range(2):
+            args = (float(dout[j, 0]), float(layer.x_hat[j, 0]), sum_g, sum_gx, gamma, inv_std, n)
+            check = Check("dx_i", np.float64(dx[j, 0]))
+            cases.append(Case(f"N = {n}, element {j}", args, [check], (), "random batch, one feature"))
+    return cases
+
+
+def _linear_by_hand_cases():
+    x = np.array([[1.0, 2.0], [0.0, -1.0]])
+    dout = np.array([[1.0, 0.0, 2.0], [-1.0, 3.0, 1.0]])
+    layer = Linear(2, 3, dtype=np.float64)
+    layer.forward(x)
+    layer.backward(dout)
+    check = Check("dW", layer.grads["weight"].copy())
+    check.shapes = {(2, 3): "x.T @ dout is (in, out); the weight is (out, in)"}
+    return [Case("x = [[1, 2], [0, -1]], dout = [[1, 0, 2], [-1, 3, 1]]", (), [check], (), "typed by hand")]
+
+
+def _winograd_filter_cases():
+    _, gm, _ = winograd_matrices(2, 3)  # the points 0, 1, −1, ∞: row 0 is −g0 (Lavin & Gray's has +g0)
+    cases = []
+    for i in range(3):
+        g = np.random.default_rng(1700 + i).standard_normal(3)
+        check = Check("Gg", gm @ g)
+        lavin = gm @ g
+        lavin[0] = -lavin[0]
+        check.variants = [
+            (lavin, "convention of Lavin & Gray (row 0 is +g0; B^T's row 0 negated to match)", "convention")
+        ]
+        cases.append(Case(f"random g #{i + 1}", tuple(float(v) for v in g), [check], (), "g0, g1, g2"))
+    return cases
+
+
+def _rf_step_cases():
+    cases = []
+    rng = np.random.default_rng(1800)
+    for i in range(5):
+        size, jump, start = int(rng.integers(1, 40)), int(rng.integers(1, 9)), -int(rng.integers(0, 20))
+        k, s, p = int(rng.integers(1, 8)), int(rng.integers(1, 5)), int(rng.integers(0, 4))
+        checks = [
+            Check("size", size + (k - 1) * jump, integer=True),
+            Check("jump", jump * s, integer=True),
+            Check("start", start - p * jump, integer=True),
+        ]
+        checks[1].variants = [(jump, "the jump multiplies by the stride", "mistake")]
+        cases.append(
+            Case(f"random #{i + 1}", (size, jump, start, k, s, p), checks, (), "size, jump, start, k, s, p")
+        )
+    return cases
+
+
 # ---- the registry ------------------------------------------------------------------------------------
 
 
@@ -283,6 +345,30 @@ def exercises() -> dict:
             "receptive_field(layers) -> (sizes, jumps, starts) float arrays, layers: [(kernel, stride, padding), ...]",
             "receptive field size, jump and start per layer",
             _receptive_field_cases,
+        ),
+        _exercise(
+            "linear_dw_by_hand",
+            "linear_dw_by_hand() -> dW (3, 2) for the notebook's x and dout, typed as numbers",
+            "derive first: Linear's weight gradient by hand",
+            _linear_by_hand_cases,
+        ),
+        _exercise(
+            "batchnorm_dx_formula",
+            "batchnorm_dx_formula(g_i, xhat_i, sum_g, sum_g_xhat, gamma, inv_std, n) -> dx_i",
+            "derive first: BatchNorm's compact dx as a formula of scalars",
+            _bn_formula_cases,
+        ),
+        _exercise(
+            "winograd_filter_transform",
+            "winograd_filter_transform(g0, g1, g2) -> (4,) the transformed filter G·g",
+            "derive first: F(2, 3)'s filter transform",
+            _winograd_filter_cases,
+        ),
+        _exercise(
+            "receptive_field_step",
+            "receptive_field_step(size, jump, start, k, s, p) -> (size, jump, start) ints after one layer",
+            "derive first: one step of the receptive-field recurrence",
+            _rf_step_cases,
         ),
     ]
     return {e.name: e for e in items}
