@@ -225,31 +225,17 @@ def test_the_solution_build_drops_only_the_markers(tmp_path):
             line for line in a.splitlines() if "# BEGIN SOLUTION" not in line and "# END SOLUTION" not in line
         )
         assert b == kept
-    assert [p.name for p in build_workbook(WORKBOOK, tmp_path / "students")] == [SOURCE.name]
+    built = [p.name for p in build_workbook(WORKBOOK, tmp_path / "students")]
+    assert built == sorted(p.name for p in WORKBOOK.glob("*.ipynb")) and SOURCE.name in built
 
 
-@pytest.mark.slow
-def test_a_grader_that_passes_everything_fails_the_workbook(tmp_path, monkeypatch):
-    """The planted-bug rule: declared in the notebook's metadata, run as tests/test_notebook_claims.py runs its own."""
-    nb = nbformat.read(SOURCE, as_version=4)
-    (plant,) = nb.metadata["alexnet_np"]["planted_bugs"]
-    claim = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and plant["claim"] in c.source)
-    nb.cells = [
-        c for c in nb.cells[: claim + 1] if c.cell_type == "markdown" or "# BEGIN SOLUTION" not in c.source
-    ]
-    nb.cells = [
-        c for c in nb.cells if "report(grade(" not in getattr(c, "source", "")
-    ]  # only the planted check
-    startup = tmp_path / "ipython" / "profile_default" / "startup"
-    startup.mkdir(parents=True)
-    (startup / "00_plant.py").write_text(plant["plant"])
-    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    from nbclient.exceptions import CellExecutionError
-
-    with pytest.raises(CellExecutionError) as info:
-        _execute(nb, tmp_path)
-    assert info.value.ename == "AssertionError" and "passed a wrong col2im" in str(info.value)
+def test_the_student_build_ships_no_planted_bug_and_no_answer(tmp_path):
+    """The planted bugs live in tests/test_notebook_claims.py; the student copy has no instructor metadata,
+    no solution code and no formula marked as solution text."""
+    for src in sorted(WORKBOOK.glob("*.ipynb")):
+        text = write_student_copy(src, tmp_path).read_text()
+        assert "planted_bugs" not in text and "SOLUTION" not in text, src.name
+        assert "alexnet_np" not in nbformat.reads(text, as_version=4).metadata
 
 
 def test_the_catalogue_report_prints_every_exercise_and_every_mistake_with_its_diagnosis(capsys):
