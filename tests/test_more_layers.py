@@ -90,6 +90,12 @@ CHECKPOINTS = {
     "batchnorm_dx_formula": lambda g, xh, sg, sgx, gamma, inv, n: gamma * inv / n * (n * g - sg - xh * sgx),
     "winograd_filter_transform": lambda a, b, c: np.array([-a, (a + b + c) / 2, (a - b + c) / 2, c]),
     "receptive_field_step": lambda r, j, st, k, s, p: (r + (k - 1) * j, j * s, st - p * j),
+    "output_size_by_hand": lambda: (3, 3, 55),
+    "conv_dw_by_hand": lambda: np.array([[0.0, 1.0], [4.0, 0.0]]),
+    "lrn_window": lambda c, n_channels, n: (max(0, c - n // 2), min(n_channels, c + (n - 1) // 2 + 1)),
+    "softmax_by_hand": lambda: (np.log(8 / 3), np.array([1 / 8, 3 / 8 - 1, 4 / 8])),
+    "dropout_scale": lambda p, c, t: (1 / (1 - p) if t else 1.0) if c == "pytorch" else (1.0 if t else 1 - p),
+    "sgd_terminal_velocity": lambda g, mu, lr: -lr * g / (1 - mu),
 }
 
 
@@ -101,5 +107,11 @@ def test_the_derivation_checkpoints_pass_a_derivation_and_fail_a_wrong_one(name)
         "batchnorm_dx_formula": lambda g, xh, sg, sgx, gamma, inv, n: gamma * inv * g,
         "winograd_filter_transform": lambda a, b, c: np.array([a, a + b + c, a - b + c, c]),
         "receptive_field_step": lambda r, j, st, k, s, p: (r + k - 1, j * s, st - p),
+        "output_size_by_hand": lambda: (4, 3, 55),
+        "conv_dw_by_hand": lambda: np.array([[0.0, 4.0], [1.0, 0.0]]),
+        "lrn_window": lambda c, n_channels, n: (max(0, c - n // 2), min(n_channels, c + n // 2 + 1)),
+        "softmax_by_hand": lambda: (np.log(8 / 3), np.array([1 / 8, 3 / 8, 4 / 8])),
+        "dropout_scale": lambda p, c, t: 1 / (1 - p) if t else 1.0,
+        "sgd_terminal_velocity": lambda g, mu, lr: -lr * g / mu,
     }[name]
     assert not grade(name, wrong).passed

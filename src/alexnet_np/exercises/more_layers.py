@@ -302,6 +302,101 @@ def _rf_step_cases():
     return cases
 
 
+# ---- derivation checkpoints for workbook 01 -------------------------------------------------------------
+
+BY_HAND_X = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 3.0], [2.0, 0.0, 1.0]])  # notebook 01's 3×3 example
+BY_HAND_DOUT = np.array([[1.0, 0.0], [2.0, -1.0]])
+
+
+def _output_size_by_hand_cases():
+    from ..shapes import conv_output_size
+
+    rows = [(7, 3, 2, 0), (6, 3, 2, 1), (227, 11, 4, 0)]
+    checks = [
+        Check(f"n={n}, k={k}, s={s}, p={p}", conv_output_size(n, k, s, p), integer=True)
+        for n, k, s, p in rows
+    ]
+    return [Case("three sizes counted by hand", (), checks, (), "typed by hand")]
+
+
+def _conv_dw_by_hand_cases():
+    from ..ops import reference as ref
+
+    cols = ref.im2col(BY_HAND_X[None, None], 2, 1, 0)  # (4, 4)
+    dw = (BY_HAND_DOUT.reshape(1, -1) @ cols).reshape(2, 2)
+    check = Check("dW", dw)
+    check.variants = [
+        (dw[::-1, ::-1].copy(), "rotated by 180°: dW correlates x with dout, no flip", "mistake")
+    ]
+    return [Case("x 3×3, dout 2×2 (the notebook's)", (), [check], (), "typed by hand")]
+
+
+def _lrn_window_cases():
+    cases = []
+    for c, channels, size in [(0, 7, 5), (6, 7, 5), (3, 7, 5), (2, 6, 4), (0, 3, 5), (5, 6, 4)]:
+        lo, hi = max(0, c - size // 2), min(channels, c + (size - 1) // 2 + 1)
+        cases.append(
+            Case(
+                f"c={c}, C={channels}, size={size}",
+                (c, channels, size),
+                [Check("lo", lo, integer=True), Check("hi", hi, integer=True)],
+                (),
+                "the window is channels lo … hi − 1",
+            )
+        )
+    return cases
+
+
+def _softmax_by_hand_cases():
+    from ..layers import CrossEntropyLoss
+
+    z = np.log(np.array([[1.0, 3.0, 4.0]]))
+    lf = CrossEntropyLoss()
+    loss = lf.forward(z, np.array([1]))
+    return [
+        Case(
+            "z = log([1, 3, 4]), label 1",
+            (),
+            [Check("loss", np.float64(loss)), Check("dz", lf.backward()[0])],
+        )
+    ]
+
+
+def _dropout_scale_cases():
+    from ..layers import Dropout
+
+    cases = []
+    for conv in ("pytorch", "paper"):
+        for train in (True, False):
+            for p in (0.25, 0.5):
+                layer = Dropout(p, convention=conv, rng=np.random.default_rng(0))
+                x = np.ones((1, 4000))
+                y = layer.forward(x, train=train)
+                scale = float(y.max())  # the factor of a kept element
+                cases.append(
+                    Case(
+                        f"{conv}, train={train}, p={p}", (p, conv, train), [Check("scale", np.float64(scale))]
+                    )
+                )
+    return cases
+
+
+def _terminal_velocity_cases():
+    from ..ops import reference as ref
+
+    cases = []
+    rng = np.random.default_rng(1900)
+    for i in range(3):
+        g, mu, lr = float(rng.standard_normal()), float(rng.uniform(0.3, 0.9)), float(rng.uniform(0.001, 0.1))
+        w, v = np.zeros(1), np.zeros(1)
+        for _ in range(3000):  # μ^3000 < 1e-130: v has converged in float64
+            ref.sgd_paper_update(w, v, np.array([g]), mu, 0.0, lr)
+        cases.append(
+            Case(f"random #{i + 1}", (g, mu, lr), [Check("v", np.float64(v[0]))], (), "constant g, no decay")
+        )
+    return cases
+
+
 # ---- the registry ------------------------------------------------------------------------------------
 
 
@@ -369,6 +464,42 @@ def exercises() -> dict:
             "receptive_field_step(size, jump, start, k, s, p) -> (size, jump, start) ints after one layer",
             "derive first: one step of the receptive-field recurrence",
             _rf_step_cases,
+        ),
+        _exercise(
+            "output_size_by_hand",
+            "output_size_by_hand() -> three ints: the sizes for (7, 3, 2, 0), (6, 3, 2, 1), (227, 11, 4, 0)",
+            "derive first: count windows by hand",
+            _output_size_by_hand_cases,
+        ),
+        _exercise(
+            "conv_dw_by_hand",
+            "conv_dw_by_hand() -> dW (2, 2) for the notebook's 3×3 x and 2×2 dout, typed as numbers",
+            "derive first: a convolution's weight gradient by hand",
+            _conv_dw_by_hand_cases,
+        ),
+        _exercise(
+            "lrn_window",
+            "lrn_window(c, C, size) -> (lo, hi): the channels lo … hi − 1 in channel c's window",
+            "derive first: the LRN's clipped channel window",
+            _lrn_window_cases,
+        ),
+        _exercise(
+            "softmax_by_hand",
+            "softmax_by_hand() -> (loss, dz) for z = log([1, 3, 4]) and label 1",
+            "derive first: softmax cross-entropy and its gradient by hand",
+            _softmax_by_hand_cases,
+        ),
+        _exercise(
+            "dropout_scale",
+            "dropout_scale(p, convention, train) -> the factor applied to a kept element",
+            "derive first: the factor that keeps the expectation",
+            _dropout_scale_cases,
+        ),
+        _exercise(
+            "sgd_terminal_velocity",
+            "sgd_terminal_velocity(g, momentum, lr) -> v after many steps with a constant g (no decay)",
+            "derive first: the paper's momentum as a geometric series",
+            _terminal_velocity_cases,
         ),
     ]
     return {e.name: e for e in items}

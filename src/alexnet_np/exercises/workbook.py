@@ -32,7 +32,8 @@ _MD_MARKERS = re.compile(r"^<!-- (BEGIN|END) SOLUTION -->\s*$\n?", re.M)
 
 def strip_markdown_solutions(text: str, keep: bool) -> str:
     """A markdown cell's text without its marked solution text (``keep=False``) or without the markers."""
-    return _MD_MARKERS.sub("", text) if keep else _MD_SOLUTION.sub("", text)
+    out = _MD_MARKERS.sub("", text) if keep else _MD_SOLUTION.sub("", text)
+    return out if text.endswith("\n") else out.rstrip("\n")
 
 
 def strip_solutions(source: str, keep: bool) -> str:
