@@ -180,7 +180,7 @@ PLANTS: dict[str, list[Plant]] = {
 
             _plant("alexnet_np.shapes", "conv_output_size", _off_by_one)
             """,
-            'report(grade("output_size"',
+            'report(grade("output_size_by_hand"',
         ),
     ],
     "exercises/02_more_layers.ipynb": [
