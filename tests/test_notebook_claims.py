@@ -167,6 +167,56 @@ PLANTS: dict[str, list[Plant]] = {
             "paper_drop.forward(",
         ),
     ],
+    # the exercise workbook's plants live here, not in the notebooks' metadata: students get those notebooks
+    "exercises/01_backward_passes.ipynb": [
+        Plant(
+            "the library's output size off by one",
+            """
+            _orig = alexnet_np.shapes.conv_output_size
+
+            def _off_by_one(n, k, s=1, p=0, ceil_mode=False):
+                return _orig(n, k, s, p, ceil_mode) + 1
+
+            _plant("alexnet_np.shapes", "conv_output_size", _off_by_one)
+            """,
+            'report(grade("output_size_by_hand"',
+        ),
+    ],
+    "exercises/02_more_layers.ipynb": [
+        Plant(
+            "Linear's weight gradient doubled",
+            """
+            from alexnet_np.layers import Linear
+
+            _backward = Linear.backward
+
+            def _doubled(self, dout, input_grad=True):
+                dx = _backward(self, dout, input_grad)
+                self.grads["weight"] *= 2
+                return dx
+
+            Linear.backward = _doubled
+            """,
+            'report(grade("linear_dw_by_hand"',
+        ),
+    ],
+    "exercises/03_capstone.ipynb": [
+        Plant(
+            "the reference max pool averages",
+            """
+            import alexnet_np.ops.reference as _ref
+
+            _maxpool = _ref.maxpool_forward
+
+            def _wrong(x, *args, **kwargs):
+                y, argmax = _maxpool(x, *args, **kwargs)
+                return 0.5 * y, argmax
+
+            _ref.maxpool_forward = _wrong
+            """,
+            "assert check.passed",
+        ),
+    ],
     "07_training.ipynb": [
         Plant(
             "the paper's SGD is PyTorch's",
@@ -190,7 +240,7 @@ PLANTS: dict[str, list[Plant]] = {
 def _declared(path: Path) -> list[Plant]:
     meta = nbformat.read(path, as_version=4).metadata.get("alexnet_np", {})
     declared = [Plant(**{**p, "skip": tuple(p.get("skip", ()))}) for p in meta.get("planted_bugs", [])]
-    return PLANTS.get(path.name, []) + declared
+    return PLANTS.get(path.relative_to(NOTEBOOKS).as_posix(), []) + declared
 
 
 def _cases():
@@ -203,7 +253,9 @@ def test_every_notebook_declares_a_planted_bug():
     paths = ALL_NOTEBOOKS
     assert len(paths) >= 12 and {p.parent.name for p in paths} >= {"notebooks", "derivations", "exercises"}
     assert [p.name for p in paths if not _declared(p)] == []
-    assert set(PLANTS) <= {p.name for p in paths if p.parent == NOTEBOOKS}, "a planted bug names no notebook"
+    assert set(PLANTS) <= {p.relative_to(NOTEBOOKS).as_posix() for p in paths}, (
+        "a planted bug names no notebook"
+    )
 
 
 def _claim_index(nb, claim: str) -> int:

@@ -1559,3 +1559,7 @@ EXERCISES = {
 }
 for _name in ("conv_forward", "im2col", "maxpool_forward", "lrn_forward", "dropout_forward"):
     EXERCISES[_name].hints = FORWARD_HINTS
+
+from .more_layers import exercises as _more_exercises  # noqa: E402 - it uses Exercise, defined above
+
+EXERCISES.update(_more_exercises())

@@ -24,6 +24,16 @@ from .grader import GradeResult
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 STUB = "raise NotImplementedError"
 _MARK = re.compile(r"^(\s*)# (BEGIN|END) SOLUTION\s*$")
+# In a markdown cell, text that gives a formula away sits between these lines: kept (markers dropped) in the
+# solution build, removed in the student's.
+_MD_SOLUTION = re.compile(r"^<!-- BEGIN SOLUTION -->\s*$.*?^<!-- END SOLUTION -->\s*$\n?", re.M | re.S)
+_MD_MARKERS = re.compile(r"^<!-- (BEGIN|END) SOLUTION -->\s*$\n?", re.M)
+
+
+def strip_markdown_solutions(text: str, keep: bool) -> str:
+    """A markdown cell's text without its marked solution text (``keep=False``) or without the markers."""
+    out = _MD_MARKERS.sub("", text) if keep else _MD_SOLUTION.sub("", text)
+    return out if text.endswith("\n") else out.rstrip("\n")
 
 
 def strip_solutions(source: str, keep: bool) -> str:
@@ -57,7 +67,11 @@ def _build(src, dst, keep: bool) -> Path:
         if cell["cell_type"] == "code":
             text = strip_solutions(text, keep)
             cell["outputs"], cell["execution_count"] = [], None
+        elif cell["cell_type"] == "markdown":
+            text = strip_markdown_solutions(text, keep)
         cell["source"] = text.splitlines(keepends=True)
+    if not keep:  # the instructor's metadata (planted bugs, notes) is not the student's
+        nb["metadata"].pop("alexnet_np", None)
     if dst.is_dir():
         dst = dst / src.name
     dst.parent.mkdir(parents=True, exist_ok=True)

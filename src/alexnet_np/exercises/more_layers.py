@@ -1,0 +1,505 @@
+"""More of the course: Linear, ReLU, BatchNorm (training mode), Winograd F(2, 3) by hand, receptive fields.
+
+Expected values come from the library in float64 (``layers.Linear``, ``layers.ReLU``, ``layers.BatchNorm1d``,
+``ops.winograd_reference.winograd_matrices``, ``layers.ReceptiveField``), as in :mod:`.catalogue`.
+Registered into :data:`alexnet_np.exercises.EXERCISES` by the last lines of :mod:`.catalogue`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import gradcheck
+from ..layers import BatchNorm1d, Conv2d, Linear, ReceptiveField, ReLU
+from ..ops.winograd_reference import winograd_matrices
+from .grader import Case, Check
+
+
+def _exercise(*args):
+    from .catalogue import Exercise  # the catalogue imports this module at its end
+
+    return Exercise(*args)
+
+
+# ---- Linear -----------------------------------------------------------------------------------------
+
+LINEAR_CASES = [("4 samples, 5 -> 3", 4, 5, 3, ()), ("batch of 1, 6 -> 2", 1, 6, 2, ("batch of 1",))]
+
+
+def _linear_layer(i, n, fin, fout):
+    rng = np.random.default_rng(1300 + i)
+    layer = Linear(fin, fout, rng=rng, dtype=np.float64)
+    layer.params["weight"][...] = rng.standard_normal((fout, fin))
+    layer.params["bias"][...] = rng.standard_normal(fout)
+    return layer, rng.standard_normal((n, fin)), rng.standard_normal((n, fout))
+
+
+def _linear_forward_cases():
+    cases = []
+    for i, (name, n, fin, fout, tags) in enumerate(LINEAR_CASES):
+        layer, x, _ = _linear_layer(i, n, fin, fout)
+        w, b = layer.params["weight"].copy(), layer.params["bias"].copy()
+        check = Check("out", layer.forward(x))
+        check.variants = [(x @ w.T, "the bias is missing", "mistake")]
+        check.shapes = {(fout, n): "the transpose: one row per sample, y = x @ W.T + b"}
+        cases.append(Case(name, (x, w, b), [check], tags, f"x {n}×{fin}, W {fout}×{fin} (PyTorch's layout)"))
+    return cases
+
+
+def _linear_backward_cases():
+    cases = []
+    for i, (name, n, fin, fout, tags) in enumerate(LINEAR_CASES):
+        layer, x, dout = _linear_layer(i, n, fin, fout)
+        w, b = layer.params["weight"].copy(), layer.params["bias"].copy()
+        layer.forward(x)
+        dx = layer.backward(dout)
+        cdx = Check("dx", dx)
+        cdw = Check(
+            "dw", layer.grads["weight"].copy(), factors=[(1 / n, f"divided by N = {n}: the mean is in dout")]
+        )
+        cdw.shapes = {(fin, fout): "x.T @ dout is (in, out): the weight is (out, in), so dW = dout.T @ x"}
+        cdb = Check("db", layer.grads["bias"].copy(), factors=[(1 / n, f"divided by N = {n}: db sums")])
+        cdb.shapes = {(n,): "summed over the features: sum over the batch (axis 0)"}
+        cases.append(Case(name, (dout, x, w, b), [cdx, cdw, cdb], tags, f"x {n}×{fin}, W {fout}×{fin}"))
+    return cases
+
+
+# ---- ReLU -------------------------------------------------------------------------------------------
+
+
+def _relu_inputs(i, shape):
+    rng = np.random.default_rng(1400 + i)
+    return gradcheck.kink_free_input(shape, rng), rng.standard_normal(shape)
+
+
+RELU_SHAPES = [("(N, C, H, W)", (2, 3, 4, 5)), ("(N, features)", (3, 7))]
+
+
+def _relu_forward_cases():
+    cases = []
+    for i, (name, shape) in enumerate(RELU_SHAPES):
+        x, _ = _relu_inputs(i, shape)
+        check = Check("out", ReLU().forward(x))
+        check.variants = [(np.abs(x), "|x|: negative inputs give 0, not −x", "mistake")]
+        cases.append(Case(name, (x,), [check], (), f"x {'×'.join(map(str, shape))}"))
+    return cases
+
+
+def _relu_backward_cases():
+    cases = []
+    for i, (name, shape) in enumerate(RELU_SHAPES):
+        x, dout = _relu_inputs(i, shape)
+        layer = ReLU()
+        layer.forward(x)
+        check = Check("dx", layer.backward(dout))
+        check.variants = [
+            (
+                dout * (dout > 0),
+                "masked by the sign of dout: the mask is x > 0 (the forward's input)",
+                "mistake",
+            ),
+            (dout * np.maximum(x, 0), "multiplied by the output: the derivative is 1 where x > 0", "mistake"),
+            (dout.copy(), "not masked: no gradient flows where x <= 0", "mistake"),
+        ]
+        cases.append(Case(name, (dout, x), [check], (), f"x {'×'.join(map(str, shape))}"))
+    return cases
+
+
+# ---- BatchNorm, training mode -------------------------------------------------------------------------
+
+BN_CASES = [("8 samples, 4 features", (8, 4), 1e-5, ()), ("2 samples, 3 features, eps 0.1", (2, 3), 0.1, ())]
+
+
+def _bn(i, shape, eps):
+    rng = np.random.default_rng(1500 + i)
+    layer = BatchNorm1d(shape[1], eps=eps, dtype=np.float64)
+    layer.params["weight"][...] = 1 + rng.random(shape[1])
+    layer.params["bias"][...] = rng.standard_normal(shape[1])
+    x = 2 * rng.standard_normal(shape) + rng.standard_normal(shape[1])
+    return layer, x, rng.standard_normal(shape)
+
+
+def _bn_forward_cases():
+    cases = []
+    for i, (name, shape, eps, tags) in enumerate(BN_CASES):
+        layer, x, _ = _bn(i, shape, eps)
+        g, b = layer.params["weight"].copy(), layer.params["bias"].copy()
+        check = Check("out", layer.forward(x, train=True))
+        unbiased = (x - x.mean(0)) / np.sqrt(x.var(0, ddof=1) + eps) * g + b
+        check.variants = [
+            (unbiased, "the unbiased variance (N − 1): normalise with the biased one (N)", "mistake")
+        ]
+        cases.append(Case(name, (x, g, b, eps), [check], tags, f"x {shape[0]}×{shape[1]}, eps {eps}"))
+    return cases
+
+
+def _bn_backward_cases():
+    cases = []
+    for i, (name, shape, eps, tags) in enumerate(BN_CASES):
+        layer, x, dout = _bn(i, shape, eps)
+        g, b = layer.params["weight"].copy(), layer.params["bias"].copy()
+        layer.forward(x, train=True)
+        dx = layer.backward(dout)
+        cdx = Check("dx", dx)
+        cdx.variants = [
+            (
+                dout * g / np.sqrt(x.var(0) + eps),
+                "the eval-mode gradient: in training μ and σ depend on x",
+                "mistake",
+            )
+        ]
+        cases.append(
+            Case(
+                name,
+                (dout, x, g, b, eps),
+                [
+                    cdx,
+                    Check("dgamma", layer.grads["weight"].copy()),
+                    Check("dbeta", layer.grads["bias"].copy()),
+                ],
+                tags,
+                f"x {shape[0]}×{shape[1]}, eps {eps}",
+            )
+        )
+    return cases
+
+
+def _bn_numeric(fn):
+    layer, x, dout = _bn(7, (5, 3), 1e-5)
+    g, b = layer.params["weight"].copy(), layer.params["bias"].copy()
+    got = fn(dout, x.copy(), g.copy(), b.copy(), 1e-5)[0]
+    num = gradcheck.numerical_gradient(lambda: layer.forward(x, train=True), x, dout)
+    err = gradcheck.rel_error(np.asarray(got, dtype=np.float64), num)
+    ok = "ok" if err < gradcheck.LAYER_TOL else "FAIL"
+    return [
+        f"central differences on a 5×3 batch: dx rel. error {err:.1e} {ok} "
+        f"(a correct answer: < {gradcheck.LAYER_TOL:g})"
+    ]
+
+
+# ---- Winograd F(2, 3) by hand -----------------------------------------------------------------------
+
+
+def _winograd_cases():
+    at, gm, bt = winograd_matrices(2, 3)
+    cases = []
+    for i, scale in enumerate((1.0, 100.0, 0.01)):
+        rng = np.random.default_rng(1600 + i)
+        d, g = scale * rng.standard_normal(4), rng.standard_normal(3)
+        exp = at @ ((gm @ g) * (bt @ d))
+        direct = np.array([d[0:3] @ g, d[1:4] @ g])
+        assert np.allclose(exp, direct)  # the library's matrices compute the correlation
+        check = Check("y", exp)
+        check.variants = [
+            (np.array([d[0:3] @ g[::-1], d[1:4] @ g[::-1]]), "a true convolution (g reversed)", "mistake")
+        ]
+        cases.append(Case(f"random d, g, |d| ~ {scale:g}", (d, g), [check], (), "d (4,), g (3,)"))
+    return cases
+
+
+# ---- receptive field ----------------------------------------------------------------------------------
+
+RF_STACKS = [
+    (
+        "AlexNet's features",
+        [(11, 4, 0), (3, 2, 0), (5, 1, 2), (3, 2, 0), (3, 1, 1), (3, 1, 1), (3, 1, 1), (3, 2, 0)],
+        227,
+    ),
+    (
+        "the mini AlexNet",
+        [(5, 1, 2), (3, 2, 0), (5, 1, 2), (3, 2, 0), (3, 1, 1), (3, 1, 1), (3, 1, 1), (3, 2, 0)],
+        31,
+    ),
+    ("stride 3, padding 2", [(4, 3, 2), (2, 2, 1), (3, 1, 0)], 40),
+]
+
+
+def _receptive_field_cases():
+    cases = []
+    for name, stack, size in RF_STACKS:
+        field = ReceptiveField.of_input(size, size)
+        sizes, jumps, starts = [], [], []
+        for k, s, p in stack:
+            # Conv2d and MaxPool2d share the window rule; a 1-channel conv stands for either here
+            field = Conv2d(1, 1, k, s, p, dtype=np.float64).receptive_field(field)
+            sizes.append(field.size[0])
+            jumps.append(field.jump[0])
+            starts.append(field.start[0])
+        checks = [
+            Check(n, np.array(v, dtype=np.int64).astype(np.float64))
+            for n, v in (("sizes", sizes), ("jumps", jumps), ("starts", starts))
+        ]
+        checks[2].variants = [
+            (
+                np.array(starts) * 0.0,
+                "every start is 0: padding moves the first window's first pixel to −p·jump",
+                "mistake",
+            )
+        ]
+        cases.append(Case(name, (list(stack),), checks, (), f"{len(stack)} layers (kernel, stride, padding)"))
+    return cases
+
+
+# ---- derivation checkpoints: the formula before the implementation ----------------------------------------
+
+
+def _bn_formula_cases():
+    cases = []
+    for i, n in enumerate((4, 9)):
+        layer, x, dout = _bn(20 + i, (n, 1), 1e-5)
+        layer.forward(x, train=True)
+        dx = layer.backward(dout)
+        gamma, inv_std = float(layer.params["weight"][0]), float(layer.inv_std[0])
+        sum_g, sum_gx = float(dout.sum()), float((dout * layer.x_hat).sum())
+        for j in range(2):
+            args = (float(dout[j, 0]), float(layer.x_hat[j, 0]), sum_g, sum_gx, gamma, inv_std, n)
+            check = Check("dx_i", np.float64(dx[j, 0]))
+            cases.append(Case(f"N = {n}, element {j}", args, [check], (), "random batch, one feature"))
+    return cases
+
+
+def _linear_by_hand_cases():
+    x = np.array([[1.0, 2.0], [0.0, -1.0]])
+    dout = np.array([[1.0, 0.0, 2.0], [-1.0, 3.0, 1.0]])
+    layer = Linear(2, 3, dtype=np.float64)
+    layer.forward(x)
+    layer.backward(dout)
+    check = Check("dW", layer.grads["weight"].copy())
+    check.shapes = {(2, 3): "x.T @ dout is (in, out); the weight is (out, in)"}
+    return [Case("x = [[1, 2], [0, -1]], dout = [[1, 0, 2], [-1, 3, 1]]", (), [check], (), "typed by hand")]
+
+
+def _winograd_filter_cases():
+    _, gm, _ = winograd_matrices(2, 3)  # the points 0, 1, −1, ∞: row 0 is −g0 (Lavin & Gray's has +g0)
+    cases = []
+    for i in range(3):
+        g = np.random.default_rng(1700 + i).standard_normal(3)
+        check = Check("Gg", gm @ g)
+        lavin = gm @ g
+        lavin[0] = -lavin[0]
+        check.variants = [
+            (lavin, "convention of Lavin & Gray (row 0 is +g0; B^T's row 0 negated to match)", "convention")
+        ]
+        cases.append(Case(f"random g #{i + 1}", tuple(float(v) for v in g), [check], (), "g0, g1, g2"))
+    return cases
+
+
+def _rf_step_cases():
+    cases = []
+    rng = np.random.default_rng(1800)
+    for i in range(5):
+        size, jump, start = int(rng.integers(1, 40)), int(rng.integers(1, 9)), -int(rng.integers(0, 20))
+        k, s, p = int(rng.integers(1, 8)), int(rng.integers(1, 5)), int(rng.integers(0, 4))
+        checks = [
+            Check("size", size + (k - 1) * jump, integer=True),
+            Check("jump", jump * s, integer=True),
+            Check("start", start - p * jump, integer=True),
+        ]
+        checks[1].variants = [(jump, "the jump multiplies by the stride", "mistake")]
+        cases.append(
+            Case(f"random #{i + 1}", (size, jump, start, k, s, p), checks, (), "size, jump, start, k, s, p")
+        )
+    return cases
+
+
+# ---- derivation checkpoints for workbook 01 -------------------------------------------------------------
+
+BY_HAND_X = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 3.0], [2.0, 0.0, 1.0]])  # notebook 01's 3×3 example
+BY_HAND_DOUT = np.array([[1.0, 0.0], [2.0, -1.0]])
+
+
+def _output_size_by_hand_cases():
+    from ..shapes import conv_output_size
+
+    rows = [(7, 3, 2, 0), (6, 3, 2, 1), (227, 11, 4, 0)]
+    checks = [
+        Check(f"n={n}, k={k}, s={s}, p={p}", conv_output_size(n, k, s, p), integer=True)
+        for n, k, s, p in rows
+    ]
+    return [Case("three sizes counted by hand", (), checks, (), "typed by hand")]
+
+
+def _conv_dw_by_hand_cases():
+    from ..ops import reference as ref
+
+    cols = ref.im2col(BY_HAND_X[None, None], 2, 1, 0)  # (4, 4)
+    dw = (BY_HAND_DOUT.reshape(1, -1) @ cols).reshape(2, 2)
+    check = Check("dW", dw)
+    check.variants = [
+        (dw[::-1, ::-1].copy(), "rotated by 180°: dW correlates x with dout, no flip", "mistake")
+    ]
+    return [Case("x 3×3, dout 2×2 (the notebook's)", (), [check], (), "typed by hand")]
+
+
+def _lrn_window_cases():
+    cases = []
+    for c, channels, size in [(0, 7, 5), (6, 7, 5), (3, 7, 5), (2, 6, 4), (0, 3, 5), (5, 6, 4)]:
+        lo, hi = max(0, c - size // 2), min(channels, c + (size - 1) // 2 + 1)
+        cases.append(
+            Case(
+                f"c={c}, C={channels}, size={size}",
+                (c, channels, size),
+                [Check("lo", lo, integer=True), Check("hi", hi, integer=True)],
+                (),
+                "the window is channels lo … hi − 1",
+            )
+        )
+    return cases
+
+
+def _softmax_by_hand_cases():
+    from ..layers import CrossEntropyLoss
+
+    z = np.log(np.array([[1.0, 3.0, 4.0]]))
+    lf = CrossEntropyLoss()
+    loss = lf.forward(z, np.array([1]))
+    return [
+        Case(
+            "z = log([1, 3, 4]), label 1",
+            (),
+            [Check("loss", np.float64(loss)), Check("dz", lf.backward()[0])],
+        )
+    ]
+
+
+def _dropout_scale_cases():
+    from ..layers import Dropout
+
+    cases = []
+    for conv in ("pytorch", "paper"):
+        for train in (True, False):
+            for p in (0.25, 0.5):
+                layer = Dropout(p, convention=conv, rng=np.random.default_rng(0))
+                x = np.ones((1, 4000))
+                y = layer.forward(x, train=train)
+                scale = float(y.max())  # the factor of a kept element
+                cases.append(
+                    Case(
+                        f"{conv}, train={train}, p={p}", (p, conv, train), [Check("scale", np.float64(scale))]
+                    )
+                )
+    return cases
+
+
+def _terminal_velocity_cases():
+    from ..ops import reference as ref
+
+    cases = []
+    rng = np.random.default_rng(1900)
+    for i in range(3):
+        g, mu, lr = float(rng.standard_normal()), float(rng.uniform(0.3, 0.9)), float(rng.uniform(0.001, 0.1))
+        w, v = np.zeros(1), np.zeros(1)
+        for _ in range(3000):  # μ^3000 < 1e-130: v has converged in float64
+            ref.sgd_paper_update(w, v, np.array([g]), mu, 0.0, lr)
+        cases.append(
+            Case(f"random #{i + 1}", (g, mu, lr), [Check("v", np.float64(v[0]))], (), "constant g, no decay")
+        )
+    return cases
+
+
+# ---- the registry ------------------------------------------------------------------------------------
+
+
+def exercises() -> dict:
+    items = [
+        _exercise(
+            "linear_forward",
+            "linear_forward(x, w, b) -> out (w: (out, in))",
+            "fully connected, forward",
+            _linear_forward_cases,
+        ),
+        _exercise(
+            "linear_backward",
+            "linear_backward(dout, x, w, b) -> (dx, dw, db)",
+            "fully connected, backward",
+            _linear_backward_cases,
+        ),
+        _exercise("relu_forward", "relu_forward(x) -> out", "ReLU", _relu_forward_cases),
+        _exercise("relu_backward", "relu_backward(dout, x) -> dx", "ReLU backward", _relu_backward_cases),
+        _exercise(
+            "batchnorm_forward",
+            "batchnorm_forward(x, gamma, beta, eps) -> out (training mode, x: (N, D))",
+            "batch normalisation, training mode",
+            _bn_forward_cases,
+        ),
+        _exercise(
+            "batchnorm_backward",
+            "batchnorm_backward(dout, x, gamma, beta, eps) -> (dx, dgamma, dbeta)",
+            "BatchNorm backward, the compact dx",
+            _bn_backward_cases,
+            _bn_numeric,
+        ),
+        _exercise(
+            "winograd_f23",
+            "winograd_f23(d, g) -> y (2,): y[i] = Σ_k g[k]·d[i+k] with 4 multiplications",
+            "Winograd F(2, 3) by hand",
+            _winograd_cases,
+        ),
+        _exercise(
+            "receptive_field",
+            "receptive_field(layers) -> (sizes, jumps, starts) float arrays, layers: [(kernel, stride, padding), ...]",
+            "receptive field size, jump and start per layer",
+            _receptive_field_cases,
+        ),
+        _exercise(
+            "linear_dw_by_hand",
+            "linear_dw_by_hand() -> dW (3, 2) for the notebook's x and dout, typed as numbers",
+            "derive first: Linear's weight gradient by hand",
+            _linear_by_hand_cases,
+        ),
+        _exercise(
+            "batchnorm_dx_formula",
+            "batchnorm_dx_formula(g_i, xhat_i, sum_g, sum_g_xhat, gamma, inv_std, n) -> dx_i",
+            "derive first: BatchNorm's compact dx as a formula of scalars",
+            _bn_formula_cases,
+        ),
+        _exercise(
+            "winograd_filter_transform",
+            "winograd_filter_transform(g0, g1, g2) -> (4,) the transformed filter G·g",
+            "derive first: F(2, 3)'s filter transform",
+            _winograd_filter_cases,
+        ),
+        _exercise(
+            "receptive_field_step",
+            "receptive_field_step(size, jump, start, k, s, p) -> (size, jump, start) ints after one layer",
+            "derive first: one step of the receptive-field recurrence",
+            _rf_step_cases,
+        ),
+        _exercise(
+            "output_size_by_hand",
+            "output_size_by_hand() -> three ints: the sizes for (7, 3, 2, 0), (6, 3, 2, 1), (227, 11, 4, 0)",
+            "derive first: count windows by hand",
+            _output_size_by_hand_cases,
+        ),
+        _exercise(
+            "conv_dw_by_hand",
+            "conv_dw_by_hand() -> dW (2, 2) for the notebook's 3×3 x and 2×2 dout, typed as numbers",
+            "derive first: a convolution's weight gradient by hand",
+            _conv_dw_by_hand_cases,
+        ),
+        _exercise(
+            "lrn_window",
+            "lrn_window(c, C, size) -> (lo, hi): the channels lo … hi − 1 in channel c's window",
+            "derive first: the LRN's clipped channel window",
+            _lrn_window_cases,
+        ),
+        _exercise(
+            "softmax_by_hand",
+            "softmax_by_hand() -> (loss, dz) for z = log([1, 3, 4]) and label 1",
+            "derive first: softmax cross-entropy and its gradient by hand",
+            _softmax_by_hand_cases,
+        ),
+        _exercise(
+            "dropout_scale",
+            "dropout_scale(p, convention, train) -> the factor applied to a kept element",
+            "derive first: the factor that keeps the expectation",
+            _dropout_scale_cases,
+        ),
+        _exercise(
+            "sgd_terminal_velocity",
+            "sgd_terminal_velocity(g, momentum, lr) -> v after many steps with a constant g (no decay)",
+            "derive first: the paper's momentum as a geometric series",
+            _terminal_velocity_cases,
+        ),
+    ]
+    return {e.name: e for e in items}
