@@ -1,0 +1,372 @@
+"""The workbook as an nbgrader assignment: one notebook set, released, autograded and returned by nbgrader.
+
+nbgrader (Jupyter's grading tool; ``pip install "alexnet_np[course]"``) keeps a course in one folder::
+
+    COURSE/nbgrader_config.py       written by make_course (the stub, the markers, the cell time limit)
+    COURSE/source/ASSIGNMENT/       the instructor's notebooks, with nbgrader's cell metadata (make_course)
+    COURSE/release/ASSIGNMENT/      what students get            (nbgrader generate_assignment ASSIGNMENT)
+    COURSE/submitted/STUDENT/ASSIGNMENT/   their work            (nbgrader collect / zip_collect, or a copy)
+    COURSE/autograded/STUDENT/ASSIGNMENT/  executed and scored   (autograde below, or nbgrader autograde)
+    COURSE/gradebook.db             scores per cell (SQLite)     (nbgrader export writes grades.csv)
+    COURSE/feedback/STUDENT/ASSIGNMENT/    HTML per notebook     (nbgrader generate_feedback ASSIGNMENT)
+
+:func:`make_course` turns our notebooks (``# BEGIN SOLUTION`` ... ``# END SOLUTION``, nbgrader's own markers)
+into the source: a cell with a marked solution becomes an nbgrader *solution* cell, a grading cell
+(``report(grade("name", fn))``) an autograded *test* cell worth ``points[name]`` (1 by default) per exercise,
+and every other cell is locked (nbgrader puts the instructor's version back before grading). A test cell
+scores when it runs without an error: :func:`~alexnet_np.exercises.workbook.report` raises for a wrong answer,
+and a hidden line (nbgrader's ``### BEGIN HIDDEN TESTS``, left out of the release) makes a stub score nothing
+too. What a student reads in their feedback is the grader's report printed by that cell.
+
+:func:`autograde` is ``nbgrader autograde`` with the submissions kept apart: each is graded by its own
+``nbgrader autograde`` process, in a fresh temporary copy of the course holding only that submission and a copy
+of the gradebook, under a wall-clock limit (the process group is killed), a per-cell limit (nbgrader
+interrupts the cell), a memory limit and a file-size limit; outputs longer than ``max_output`` characters are
+cut before the notebook is copied back; the scores are then written into the real gradebook by this process.
+nbgrader alone runs every student's kernel in the course folder itself, one after another, with no limit
+but the per-cell timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import BadArgument, BadFile
+from .workbook import STUB, TEXT_STUB, atomic_write, cell_text, default_workbook, dumps, read_notebook
+from .workbook import source_notebooks as _source_notebooks
+
+GRADING = re.compile(r"""^(\s*)report\(\s*grade\(\s*["'](\w+)["']""")
+SOLUTION = re.compile(r"BEGIN SOLUTION")
+
+CONFIG = """\
+# nbgrader's settings for the alexnet_np workbook (written by alexnet_np.exercises.course.make_course).
+c = get_config()  # noqa: F821 (nbgrader provides it)
+c.CourseDirectory.course_id = {course_id!r}
+# Our markers are nbgrader's: "BEGIN SOLUTION" / "END SOLUTION" anywhere in a line, code or markdown.
+c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"
+c.ClearSolutions.end_solution_delimeter = "END SOLUTION"
+c.ClearSolutions.code_stub = {{"python": {stub!r}}}
+c.ClearSolutions.text_stub = {text_stub!r}
+# Seconds one cell may run when autograding before nbgrader interrupts it.
+c.Execute.timeout = {cell_timeout}
+"""
+
+
+def _nbgrader_meta(kind: str, grade_id: str, points: float = 0) -> dict:
+    meta = {"grade": False, "solution": False, "locked": True, "grade_id": grade_id, "schema_version": 3}
+    if kind == "solution":
+        meta.update(solution=True, locked=False)
+    elif kind == "test":
+        meta.update(grade=True, points=points)
+    return meta
+
+
+def to_nbgrader(nb: dict, *, points=None, where: str = "notebook") -> dict:
+    """Our notebook (a dict) with nbgrader's metadata: solution, test (with points) and locked cells.
+
+    ``points``: ``{exercise: points}``; an exercise not in it is worth 1. A test cell's hidden lines (stripped
+    from the release) fail it for a stub as well as for a wrong answer.
+    """
+    points = points or {}
+    used = set()
+    for i, cell in enumerate(nb["cells"]):
+        text = cell_text(cell, f"{where}, cell {i}")
+        names = [m.group(2) for m in map(GRADING.match, text.splitlines()) if m]
+        if cell["cell_type"] == "code" and names:
+            grade_id = "grade_" + "_".join(names)
+            hidden = "\n".join(
+                [
+                    "### BEGIN HIDDEN TESTS",
+                    "from alexnet_np.exercises.workbook import require_passed",
+                    f"require_passed({', '.join(repr(n) for n in names)})",
+                    "### END HIDDEN TESTS",
+                ]
+            )
+            text = text.rstrip("\n") + "\n" + hidden + "\n"
+            meta = _nbgrader_meta("test", grade_id, sum(float(points.get(n, 1)) for n in names))
+        elif SOLUTION.search(text):
+            meta = _nbgrader_meta("solution", f"solution_{i:02d}")
+        else:
+            meta = _nbgrader_meta("locked", f"cell_{i:02d}")
+        if meta["grade_id"] in used:
+            raise BadFile(f"{where}, cell {i}: exercise graded twice ({meta['grade_id']})")
+        used.add(meta["grade_id"])
+        cell.setdefault("metadata", {})["nbgrader"] = meta
+        cell["source"] = text.splitlines(keepends=True)
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    return nb
+
+
+def make_course(
+    course_dir,
+    assignment: str = "workbook",
+    src=None,
+    *,
+    points=None,
+    cell_timeout: int = 60,
+    force: bool = False,
+) -> list[Path]:
+    """Write ``course_dir/source/ASSIGNMENT/*.ipynb`` (nbgrader's source) and ``course_dir/nbgrader_config.py``.
+
+    ``src``: the workbook folder (default: the one that came with alexnet_np). Refuses to replace an existing
+    file without ``force``; checks every notebook before writing any.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", assignment):
+        raise BadArgument(f"assignment name {assignment!r}: expected letters, digits, '_', '-', '.'")
+    course_dir = Path(course_dir)
+    src = Path(src) if src is not None else default_workbook()
+    plan = [
+        (
+            course_dir / "source" / assignment / p.name,
+            dumps(to_nbgrader(read_notebook(p), points=points, where=str(p))),
+        )
+        for p in _source_notebooks(src)
+    ]
+    config = CONFIG.format(
+        course_id=course_dir.resolve().name, stub=STUB, text_stub=TEXT_STUB, cell_timeout=int(cell_timeout)
+    )
+    cfg = course_dir / "nbgrader_config.py"
+    written = (
+        [atomic_write(cfg, config, force=force)] if not (cfg.exists() and cfg.read_text() == config) else []
+    )
+    return written + [atomic_write(path, text, force=force) for path, text in plan]
+
+
+def nbgrader(course_dir, *args, timeout=None, check=True, env=None) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` on the course (its own command line, in a child process); output captured."""
+    try:
+        import nbgrader as _  # noqa: F401
+    except ImportError:
+        raise BadArgument('nbgrader is not installed: pip install "alexnet_np[course]"') from None
+    cmd = [sys.executable, "-m", "nbgrader", *map(str, args)]
+    proc = subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise RuntimeError(f"nbgrader {' '.join(map(str, args))} failed (exit {proc.returncode}):\n{tail}")
+    return proc
+
+
+@dataclass
+class Autograded:
+    """How one submission's grading went: ``status`` "graded", "timed out" or "failed"; seconds of wall time."""
+
+    student: str
+    status: str
+    seconds: float
+    score: float = 0.0
+    max_score: float = 0.0
+    message: str = ""
+    cut_outputs: int = 0
+    details: dict = field(default_factory=dict)
+
+
+def _limits(memory_mib: int, file_mib: int):
+    def apply():
+        import resource
+
+        os.setsid()  # its own process group: the whole tree (nbgrader, the kernel, its children) is killed at once
+        resource.setrlimit(resource.RLIMIT_AS, (memory_mib << 20, memory_mib << 20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_mib << 20, file_mib << 20))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+def _cut_outputs(nb_path: Path, max_output: int) -> int:
+    """Shorten every output text over ``max_output`` characters in place; returns how many were cut."""
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    cut = 0
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            fields = [("text", out)] if "text" in out else []
+            fields += [(k, out["data"]) for k in list(out.get("data", {})) if k.startswith("text/")]
+            for key, holder in fields:
+                text = holder[key] if isinstance(holder[key], str) else "".join(holder[key])
+                if len(text) > max_output:
+                    holder[key] = (
+                        text[: max_output // 2]
+                        + f"\n[... {len(text) - max_output:,} characters cut by the autograder ...]\n"
+                        + text[-max_output // 2 :]
+                    )
+                    cut += 1
+            if "traceback" in out and sum(map(len, out["traceback"])) > max_output:
+                out["traceback"] = out["traceback"][-5:]
+                cut += 1
+    if cut:
+        nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
+    return cut
+
+
+def _copy_regular(src: Path, dst: Path, limit_bytes: int) -> None:
+    """Copy the plain files of a submission folder (no links, nothing over ``limit_bytes``), recursively."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for p in src.iterdir():
+        if p.is_symlink():
+            continue
+        if p.is_dir():
+            _copy_regular(p, dst / p.name, limit_bytes)
+        elif p.is_file() and p.stat().st_size <= limit_bytes:
+            shutil.copyfile(p, dst / p.name)
+
+
+def _merge_grades(tmp_db: Path, db_url: str, assignment: str, student: str) -> tuple[float, float, dict]:
+    """Copy one submission's scores and comments from the sandbox's gradebook into the course's."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{tmp_db}") as src, Gradebook(db_url) as dst:
+        sub = src.find_submission(assignment, student)
+        dst.update_or_create_student(student)
+        try:
+            new = dst.find_submission(assignment, student)
+            new.timestamp = sub.timestamp
+        except MissingEntry:
+            new = dst.add_submission(assignment, student, timestamp=sub.timestamp)
+        scores = {}
+        for nb in sub.notebooks:
+            for g in nb.grades:
+                d = dst.find_grade(g.name, nb.name, assignment, student)
+                d.auto_score, d.manual_score, d.extra_credit = g.auto_score, g.manual_score, g.extra_credit
+                scores[f"{nb.name}/{g.name}"] = (g.auto_score, g.max_score)
+            for c in nb.comments:
+                d = dst.find_comment(c.name, nb.name, assignment, student)
+                d.auto_comment, d.manual_comment = c.auto_comment, c.manual_comment
+            dst.find_submission_notebook(nb.name, assignment, student).flagged = nb.flagged
+        dst.db.commit()
+        return new.score, new.max_score, scores
+
+
+def _grade_one(course: Path, assignment: str, student: str, opts: dict, lock) -> Autograded:
+    start = time.monotonic()
+    submitted = course / "submitted" / student / assignment
+    with tempfile.TemporaryDirectory(prefix=f"autograde-{student}-") as tmp:
+        box = Path(tmp) / "course"
+        (box / "submitted" / student).mkdir(parents=True)
+        shutil.copyfile(course / "nbgrader_config.py", box / "nbgrader_config.py")
+        shutil.copytree(course / "source" / assignment, box / "source" / assignment, symlinks=False)
+        shutil.copyfile(course / "gradebook.db", box / "gradebook.db")
+        _copy_regular(submitted, box / "submitted" / student / assignment, opts["file_mib"] << 20)
+        cmd = [
+            sys.executable,
+            "-m",
+            "nbgrader",
+            "autograde",
+            assignment,
+            f"--student={student}",
+            "--force",
+            f"--Execute.timeout={int(opts['cell_timeout'])}",
+        ]
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env["NUMBA_NUM_THREADS"] = "1"
+        env.setdefault("MPLBACKEND", "Agg")
+        proc = subprocess.Popen(
+            cmd,
+            cwd=box,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_limits(opts["memory_mib"], opts["file_mib"]),
+        )
+        try:
+            out, _ = proc.communicate(timeout=opts["wall_timeout"])
+            status = "graded" if proc.returncode == 0 else "failed"
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+            status = "timed out"
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # whatever the submission left running
+            except ProcessLookupError:
+                pass
+        log = out.decode("utf-8", "replace")[-4000:]
+        graded_dir = box / "autograded" / student / assignment
+        result = Autograded(student, status, 0.0)
+        if status == "graded":
+            try:
+                cut = 0
+                for nb_path in graded_dir.glob("*.ipynb"):
+                    cut += _cut_outputs(nb_path, opts["max_output"])
+                with lock:  # one writer of the course's gradebook at a time
+                    result.score, result.max_score, result.details = _merge_grades(
+                        box / "gradebook.db", opts["db_url"], assignment, student
+                    )
+                    dst = course / "autograded" / student / assignment
+                    if dst.exists():
+                        shutil.rmtree(dst)
+                    _copy_regular(graded_dir, dst, opts["file_mib"] << 20)
+                result.cut_outputs = cut
+            except Exception as err:  # noqa: BLE001 - a submission that broke its own sandbox is graded 0
+                result.status, result.message = "failed", f"{type(err).__name__}: {err}"
+        else:
+            result.message = log.strip().splitlines()[-1] if log.strip() else ""
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def students_of(course_dir, assignment: str) -> list[str]:
+    """The students with a submission of ``assignment`` in ``course_dir/submitted``."""
+    root = Path(course_dir) / "submitted"
+    return sorted(p.parent.name for p in root.glob(f"*/{assignment}") if p.is_dir() and not p.is_symlink())
+
+
+def autograde(
+    course_dir,
+    assignment: str = "workbook",
+    students=None,
+    *,
+    cell_timeout: int = 60,
+    wall_timeout: float = 600,
+    jobs: int | None = None,
+    memory_mib: int = 4096,
+    file_mib: int = 64,
+    max_output: int = 20_000,
+    progress=None,
+) -> list[Autograded]:
+    """Autograde each submission in its own sandboxed ``nbgrader autograde`` (see the module's docstring).
+
+    ``jobs``: submissions graded at once (default: the number of CPUs). ``progress(result)`` is called as each
+    one finishes. The course's gradebook must already know the assignment (``nbgrader generate_assignment``).
+    Returns one :class:`Autograded` per student, in the order of ``students``.
+    """
+    course = Path(course_dir).resolve()
+    if not (course / "gradebook.db").is_file():
+        raise BadArgument(
+            f"{course}: no gradebook.db (run nbgrader generate_assignment {assignment} there first)"
+        )
+    if not (course / "source" / assignment).is_dir():
+        raise BadArgument(f"{course}/source/{assignment}: no such assignment")
+    students = list(students) if students is not None else students_of(course, assignment)
+    if not students:
+        raise BadArgument(f"{course}/submitted: no submission of {assignment!r}")
+    opts = dict(
+        cell_timeout=cell_timeout,
+        wall_timeout=wall_timeout,
+        memory_mib=memory_mib,
+        file_mib=file_mib,
+        max_output=max_output,
+        db_url=f"sqlite:///{course / 'gradebook.db'}",
+    )
+    import threading
+
+    lock = threading.Lock()
+
+    def one(student):
+        r = _grade_one(course, assignment, student, opts, lock)
+        if progress is not None:
+            progress(r)
+        return r
+
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        return list(pool.map(one, students))
