@@ -247,6 +247,62 @@ def _merge_grades(tmp_db: Path, db_url: str, assignment: str, student: str) -> t
         return new.score, new.max_score, scores
 
 
+def _record_zero(db_url: str, assignment: str, student: str) -> tuple[float, float]:
+    """A submission that could not be graded: in the gradebook with every autograded score 0, flagged."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(student)
+        try:
+            sub = gb.find_submission(assignment, student)
+        except MissingEntry:
+            sub = gb.add_submission(assignment, student)
+        for nb in sub.notebooks:
+            for g in nb.grades:
+                g.auto_score, g.manual_score = 0.0, None
+            nb.flagged = True
+        gb.db.commit()
+        return sub.score, sub.max_score
+
+
+NOT_GRADED = "not_graded"
+
+
+def _not_graded_copy(submitted: Path, dst: Path, result: Autograded, opts: dict) -> None:
+    """For a submission that could not be graded: its own notebooks, headed by the reason, as its feedback."""
+    if result.status == "timed out":
+        why = (
+            f"the notebook ran past the autograder's limit of {opts['wall_timeout']:g} s for a whole submission "
+            "(a cell that never returns even when interrupted?)"
+        )
+    else:
+        why = (
+            f"the autograder could not finish grading it ({result.message or 'no reason given'}); did a cell "
+        )
+        why += "delete or change files outside your own notebook?"
+    dst.mkdir(parents=True, exist_ok=True)
+    for p in sorted(submitted.glob("*.ipynb")):
+        if p.is_symlink() or not p.is_file() or p.stat().st_size > opts["file_mib"] << 20:
+            continue
+        try:
+            nb = json.loads(p.read_text(encoding="utf-8"))
+            cells = nb["cells"]
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+            continue
+        for cell in cells:
+            if isinstance(cell, dict) and cell.get("cell_type") == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+        head = {
+            "cell_type": "markdown",
+            "id": "not-graded",
+            "metadata": {"alexnet_np": {NOT_GRADED: why}},
+            "source": f"**Not graded: {why}** Every exercise of this notebook scores 0; ask your instructor.",
+        }
+        nb["cells"] = [head, *cells]
+        (dst / p.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
+    result.message = result.message or why
+
+
 def _grade_one(course: Path, assignment: str, student: str, opts: dict, lock) -> Autograded:
     start = time.monotonic()
     submitted = course / "submitted" / student / assignment
@@ -311,6 +367,13 @@ def _grade_one(course: Path, assignment: str, student: str, opts: dict, lock) ->
                 result.status, result.message = "failed", f"{type(err).__name__}: {err}"
         else:
             result.message = log.strip().splitlines()[-1] if log.strip() else ""
+        if result.status != "graded":
+            with lock:
+                dst = course / "autograded" / student / assignment
+                if dst.exists():
+                    shutil.rmtree(dst)  # an earlier run's notebook would contradict the zero
+                _not_graded_copy(submitted, dst, result, opts)
+                result.score, result.max_score = _record_zero(opts["db_url"], assignment, student)
     result.seconds = time.monotonic() - start
     return result
 

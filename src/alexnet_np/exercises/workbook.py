@@ -122,15 +122,14 @@ def source_notebooks(src_dir) -> list[Path]:
 def atomic_write(path, text: str, *, force: bool = False) -> Path:
     """Write ``text`` to ``path`` by a rename from a temporary file beside it.
 
-    Refuses (:class:`RefusedOverwrite`) an existing file unless ``force``, and a symlink (or a symlinked folder
-    on the way) always: a command never writes through a link to somewhere else.
+    Refuses (:class:`RefusedOverwrite`) an existing file unless ``force``, and a symlink always (even with
+    ``force``): a command never writes through a link to somewhere else.
     """
     path = Path(path)
-    for p in [path, *path.parents]:
-        if p.is_symlink():
-            raise RefusedOverwrite(
-                f"{p} is a symbolic link: refusing to write through it (to {os.readlink(p)})"
-            )
+    if path.is_symlink():
+        raise RefusedOverwrite(
+            f"{path} is a symbolic link: refusing to write through it (to {os.readlink(path)})"
+        )
     if path.exists() and not force:
         raise RefusedOverwrite(f"{path} exists: refusing to replace it (--force replaces it)")
     if path.exists() and not path.is_file():
@@ -192,10 +191,8 @@ def write_solution_copy(src, dst, *, force: bool = False) -> Path:
 
 
 def check_destination(src_dir, dst_dir, what: str) -> None:
-    """Refuse a destination folder that is the source folder, a symlink, or not a folder."""
+    """Refuse a destination folder that is the source folder (through a link or not), or not a folder."""
     src_dir, dst_dir = Path(src_dir), Path(dst_dir)
-    if dst_dir.is_symlink():
-        raise RefusedOverwrite(f"{what} {dst_dir} is a symbolic link: refusing to write through it")
     if dst_dir.exists() and not dst_dir.is_dir():
         raise BadArgument(f"{what} {dst_dir}: exists and is not a folder")
     if dst_dir.exists() and _same(src_dir, dst_dir):
