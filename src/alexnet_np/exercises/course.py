@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -176,7 +178,7 @@ def _limits(memory_mib: int, file_mib: int):
     def apply():
         import resource
 
-        os.setsid()  # its own process group: the whole tree (nbgrader, the kernel, its children) is killed at once
+        os.setsid()  # its own process group: the whole tree (nbgrader, the kernels, their children) is killed at once
         resource.setrlimit(resource.RLIMIT_AS, (memory_mib << 20, memory_mib << 20))
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_mib << 20, file_mib << 20))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -247,6 +249,94 @@ def _merge_grades(tmp_db: Path, db_url: str, assignment: str, student: str) -> t
         return new.score, new.max_score, scores
 
 
+class _Worker:
+    """A grading process: imports nbgrader once, then runs ``nbgrader autograde`` (its Python API) per job.
+
+    Each submission still runs in a kernel of its own (a fresh process started by nbgrader for it). The worker
+    runs in its own process group under the memory and file-size limits (the kernels inherit them); a job
+    that overruns its wall-clock limit kills the whole group, and a fresh worker takes its place. Replies
+    come back on a pipe of their own, which the kernels do not inherit.
+    """
+
+    def __init__(self, opts: dict):
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env["NUMBA_NUM_THREADS"] = "1"
+        env.setdefault("MPLBACKEND", "Agg")
+        r, w = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "alexnet_np.exercises.course", "--worker", str(w)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(w,),
+            env=env,
+            cwd=tempfile.gettempdir(),
+            preexec_fn=_limits(opts["memory_mib"], opts["file_mib"]),
+        )
+        os.close(w)
+        self.fd, self.buf = r, b""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def run(self, job: dict, timeout: float):
+        """The worker's reply (a dict), or None when the job ran past ``timeout`` (the worker is then killed)."""
+        try:
+            self.proc.stdin.write((json.dumps(job) + "\n").encode())
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            return {"success": False, "error": "the grading process had died"}
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                self.close()
+                return None
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                self.close()
+                return {"success": False, "error": "the grading process died (killed by a limit?)"}
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def close(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _worker_main(fd: int) -> None:
+    """The grading process's loop: one JSON job a line on stdin, one JSON reply a line on ``fd``."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    out = os.fdopen(fd, "w")
+    for line in sys.stdin:
+        job = json.loads(line)
+        try:
+            cfg = PyFileConfigLoader("nbgrader_config.py", path=job["course"]).load_config()
+            cfg.Execute.timeout = int(job["cell_timeout"])
+            cfg.CourseDirectory.root = job["course"]
+            api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+            res = api.autograde(job["assignment"], job["student"], force=True, create=True)
+            reply = {
+                "success": bool(res.get("success")),
+                "log": (res.get("log") or "")[-4000:],
+                "error": (res.get("error") or "")[-4000:],
+            }
+        except Exception as err:  # noqa: BLE001 - reported for this submission; the worker goes on
+            reply = {"success": False, "log": "", "error": f"{type(err).__name__}: {err}"}
+        out.write(json.dumps(reply) + "\n")
+        out.flush()
+
+
 def _record_zero(db_url: str, assignment: str, student: str) -> tuple[float, float]:
     """A submission that could not be graded: in the gradebook with every autograded score 0, flagged."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -300,10 +390,10 @@ def _not_graded_copy(submitted: Path, dst: Path, result: Autograded, opts: dict)
         }
         nb["cells"] = [head, *cells]
         (dst / p.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
-    result.message = result.message or why
+    result.message = why
 
 
-def _grade_one(course: Path, assignment: str, student: str, opts: dict, lock) -> Autograded:
+def _grade_one(course: Path, assignment: str, student: str, opts: dict, lock, worker) -> Autograded:
     start = time.monotonic()
     submitted = course / "submitted" / student / assignment
     with tempfile.TemporaryDirectory(prefix=f"autograde-{student}-") as tmp:
@@ -313,40 +403,20 @@ def _grade_one(course: Path, assignment: str, student: str, opts: dict, lock) ->
         shutil.copytree(course / "source" / assignment, box / "source" / assignment, symlinks=False)
         shutil.copyfile(course / "gradebook.db", box / "gradebook.db")
         _copy_regular(submitted, box / "submitted" / student / assignment, opts["file_mib"] << 20)
-        cmd = [
-            sys.executable,
-            "-m",
-            "nbgrader",
-            "autograde",
-            assignment,
-            f"--student={student}",
-            "--force",
-            f"--Execute.timeout={int(opts['cell_timeout'])}",
-        ]
-        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        env["NUMBA_NUM_THREADS"] = "1"
-        env.setdefault("MPLBACKEND", "Agg")
-        proc = subprocess.Popen(
-            cmd,
-            cwd=box,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_limits(opts["memory_mib"], opts["file_mib"]),
+        reply = worker.run(
+            {
+                "course": str(box),
+                "assignment": assignment,
+                "student": student,
+                "cell_timeout": opts["cell_timeout"],
+            },
+            opts["wall_timeout"],
         )
-        try:
-            out, _ = proc.communicate(timeout=opts["wall_timeout"])
-            status = "graded" if proc.returncode == 0 else "failed"
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-            status = "timed out"
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # whatever the submission left running
-            except ProcessLookupError:
-                pass
-        log = out.decode("utf-8", "replace")[-4000:]
+        if reply is None:
+            status, log = "timed out", ""
+        else:
+            status = "graded" if reply["success"] else "failed"
+            log = reply.get("error") or reply.get("log") or ""
         graded_dir = box / "autograded" / student / assignment
         result = Autograded(student, status, 0.0)
         if status == "graded":
@@ -425,11 +495,28 @@ def autograde(
 
     lock = threading.Lock()
 
+    n = max(1, min(jobs or os.cpu_count() or 1, len(students)))
+    workers = queue.Queue()
+    for _ in range(n):
+        workers.put(_Worker(opts))
+
     def one(student):
-        r = _grade_one(course, assignment, student, opts, lock)
+        worker = workers.get()
+        try:
+            r = _grade_one(course, assignment, student, opts, lock, worker)
+        finally:
+            workers.put(worker if worker.alive() else _Worker(opts))
         if progress is not None:
             progress(r)
         return r
 
-    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        return list(pool.map(one, students))
+    try:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            return list(pool.map(one, students))
+    finally:
+        while not workers.empty():
+            workers.get().close()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:
+    _worker_main(int(sys.argv[2]))
