@@ -320,3 +320,17 @@ def test_parse_reports_reads_the_graders_text():
     found = parse_reports(text)
     assert found["col2im"] == ("failed", "dx: 12 of 40 elements wrong")
     assert found["im2col"][0] == "passed" and found["conv_forward"][0] == "not attempted"
+
+
+def test_nbgrader_releases_what_our_student_build_writes(cycle, tmp_path):
+    """One source, one student copy: nbgrader's release and `exercises --student` agree cell by cell."""
+    from alexnet_np.exercises.workbook import write_student_copy
+
+    ours = json.loads(write_student_copy(ROOT / "notebooks" / "exercises" / NOTEBOOK, tmp_path).read_text())
+    released = json.loads((cycle["course"] / "release" / ASSIGNMENT / NOTEBOOK).read_text())
+    assert len(ours["cells"]) == len(released["cells"])
+    for a, b in zip(ours["cells"], released["cells"]):
+        text = "".join(b["source"])
+        if b["metadata"]["nbgrader"]["grade"] and b["cell_type"] == "code":
+            text = text.split("### BEGIN HIDDEN TESTS")[0]  # nbgrader leaves the hidden check's place empty
+        assert "".join(a["source"]).rstrip() == text.rstrip()

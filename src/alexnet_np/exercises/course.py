@@ -97,6 +97,10 @@ def to_nbgrader(nb: dict, *, points=None, where: str = "notebook") -> dict:
             )
             text = text.rstrip("\n") + "\n" + hidden + "\n"
             meta = _nbgrader_meta("test", grade_id, sum(float(points.get(n, 1)) for n in names))
+        elif SOLUTION.search(text) and cell["cell_type"] == "markdown":
+            # nbgrader wants a written answer graded by hand: worth points["derivations"] (0 by default)
+            meta = _nbgrader_meta("solution", f"derivation_{i:02d}")
+            meta.update(grade=True, points=float(points.get("derivations", 0)))
         elif SOLUTION.search(text):
             meta = _nbgrader_meta("solution", f"solution_{i:02d}")
         else:
