@@ -7,7 +7,8 @@
 The scores come from the gradebook (``nbgrader autograde`` or :func:`~alexnet_np.exercises.course.autograde`
 wrote them); the mistakes from the reports the grading cells printed, read from the autograded notebooks beside
 the gradebook (``COURSE/autograded/STUDENT/ASSIGNMENT/*.ipynb``). A report's mistake is the first line of its
-diagnosis that names something (not the "case '...':" header, not the "also failing" list); numbers are kept
+diagnosis that names a cause (not the "case '...':" header, not the "also failing" list, not a bare "12 of 40
+elements wrong" when a later line says why); numbers are kept
 in the text shown but ignored when grouping, so "60 of 120 elements wrong" and "12 of 120 elements wrong" count
 as one mistake. A grading cell that printed no report (the function was never defined, the cell ran out of
 time) is counted under the error it ended with.
@@ -28,6 +29,7 @@ from ..errors import BadArgument, BadFile, RefusedOverwrite
 _HEAD = re.compile(r"^(\w+): ([A-Z][A-Z ,]*[A-Z])(?: \((\d+)/(\d+) cases\))?\s*$")
 _GRADING = re.compile(r"""report\(\s*grade\(\s*["'](\w+)["']""")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_COUNT = re.compile(r"\d+ of \d+ elements wrong")
 
 NOT_ATTEMPTED = "not attempted (the stub is still there)"
 
@@ -60,7 +62,9 @@ def parse_reports(text: str) -> dict[str, tuple[str, str]]:
                 for ln in lines
                 if ln.strip() and not ln.strip().startswith(("case '", "also failing", "·"))
             ]
-            found[name] = ("failed", body[0] if body else status.lower())
+            # a line that names a cause beats the bare count of wrong elements that often precedes it
+            named = [ln for ln in body if not _COUNT.search(ln)]
+            found[name] = ("failed", (named or body or [status.lower()])[0])
 
     for line in _ANSI.sub("", text).splitlines():
         m = _HEAD.match(line)

@@ -229,8 +229,13 @@ def _copy_regular(src: Path, dst: Path, limit_bytes: int) -> None:
 
 def _merge_grades(tmp_db: Path, db_url: str, assignment: str, student: str) -> tuple[float, float, dict]:
     """Copy one submission's scores and comments from the sandbox's gradebook into the course's."""
+    import warnings
+
     from nbgrader.api import Gradebook, MissingEntry
 
+    warnings.filterwarnings(
+        "ignore", message=".*not in session", module="nbgrader"
+    )  # nbgrader's own add_submission
     with Gradebook(f"sqlite:///{tmp_db}") as src, Gradebook(db_url) as dst:
         sub = src.find_submission(assignment, student)
         dst.update_or_create_student(student)
@@ -343,9 +348,12 @@ def _worker_main(fd: int) -> None:
 
 def _record_zero(db_url: str, assignment: str, student: str) -> tuple[float, float]:
     """A submission that could not be graded: in the gradebook with every autograded score 0, flagged."""
+    import warnings
+
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(db_url) as gb:
+    with warnings.catch_warnings(), Gradebook(db_url) as gb:
+        warnings.filterwarnings("ignore", message=".*not in session")
         gb.update_or_create_student(student)
         try:
             sub = gb.find_submission(assignment, student)
