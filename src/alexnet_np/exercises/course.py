@@ -150,8 +150,11 @@ def make_course(
     return written + [atomic_write(path, text, force=force) for path, text in plan]
 
 
-def nbgrader(course_dir, *args, timeout=None, check=True, env=None) -> subprocess.CompletedProcess:
-    """Run ``nbgrader ARGS`` on the course (its own command line, in a child process); output captured."""
+def nbgrader(course_dir, *args, timeout=None, check=True, env=None):
+    """Run ``nbgrader ARGS`` in the course folder (nbgrader's own command line, in a child process).
+
+    Returns the finished process (output captured); raises RuntimeError with the output's end if it failed.
+    """
     try:
         import nbgrader as _  # noqa: F401
     except ImportError:

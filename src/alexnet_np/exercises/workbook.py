@@ -91,7 +91,7 @@ def cell_text(cell, where: str) -> str:
 
 
 def read_notebook(path) -> dict:
-    """A notebook file as a dict, with every cell checked to have a source; :class:`BadFile` names the file."""
+    """A notebook file as a dict, with every cell checked to have a source; a ``BadFile`` error names the file."""
     path = Path(path)
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
@@ -122,7 +122,7 @@ def source_notebooks(src_dir) -> list[Path]:
 def atomic_write(path, text: str, *, force: bool = False) -> Path:
     """Write ``text`` to ``path`` by a rename from a temporary file beside it.
 
-    Refuses (:class:`RefusedOverwrite`) an existing file unless ``force``, and a symlink always (even with
+    Refuses (``RefusedOverwrite``) an existing file unless ``force``, and a symlink always (even with
     ``force``): a command never writes through a link to somewhere else.
     """
     path = Path(path)
