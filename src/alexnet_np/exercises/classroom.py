@@ -29,7 +29,7 @@ from ..errors import BadArgument, BadFile, RefusedOverwrite
 _HEAD = re.compile(r"^(\w+): ([A-Z][A-Z ,]*[A-Z])(?: \((\d+)/(\d+) cases\))?\s*$")
 _GRADING = re.compile(r"""report\(\s*grade\(\s*["'](\w+)["']""")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_COUNT = re.compile(r"\d+ of \d+ elements wrong")
+_COUNT = re.compile(r"\d+ of \d+ (elements wrong|values are nan or inf)")
 
 NOT_ATTEMPTED = "not attempted (the stub is still there)"
 
@@ -81,12 +81,12 @@ def parse_reports(text: str) -> dict[str, tuple[str, str]]:
 
 
 def _error_of(outputs) -> str:
-    for out in outputs:
-        if out.get("output_type") == "error":
-            ename, evalue = out.get("ename", "Error"), _ANSI.sub("", str(out.get("evalue", "")))
-            if ename == "CellTimeoutError" or "timeout" in ename.lower():
-                return "the cell ran out of time (an endless loop?)"
-            return f"{ename}: {evalue}".strip().rstrip(":")[:160]
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    if any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in errors):
+        return "the cell ran out of time (an endless loop?)"  # nbgrader interrupts a cell at its time limit
+    for out in errors:
+        ename, evalue = out.get("ename", "Error"), _ANSI.sub("", str(out.get("evalue", "")))
+        return f"{ename}: {evalue}".strip().rstrip(":")[:160]
     return ""
 
 
@@ -127,6 +127,8 @@ def attempts_in_notebook(path, student: str) -> list[Attempt]:
                 status, mistake = "not graded", f"not graded: {why}"
             elif name in reports:
                 status, mistake = reports[name]
+            elif any(reports.get(n, ("",))[0] == "failed" for n in names):
+                status, mistake = "not reached", "not reached: the cell stopped at the failure before it"
             else:
                 status, mistake = "failed", error or "no report printed"
             found.append(Attempt(student, name, status, mistake))
@@ -167,7 +169,7 @@ class ClassReport:
     def passed(self, exercise: str) -> int:
         return len({a.student for a in self.attempts if a.exercise == exercise and a.status == "passed"})
 
-    def table(self, width: int = 110) -> str:
+    def table(self) -> str:
         n = len(self.scores)
         total = [s for s, _ in self.scores.values()]
         top = max((m for _, m in self.scores.values()), default=0)
@@ -183,8 +185,7 @@ class ClassReport:
             ok = self.passed(ex)
             lines.append(f"{ex:<24}{_pct(ok, n):>8}")
             for mistake, count, _ in self.mistakes(ex):
-                text = mistake if len(mistake) <= width - 40 else mistake[: width - 43] + "..."
-                lines.append(f"{'':<24}{_pct(count, n):>8}  ({count}) {text}")
+                lines.append(f"{'':<24}{_pct(count, n):>8}  ({count}) {mistake}")
         return "\n".join(lines)
 
     def plot(self, path, *, force: bool = False, top: int = 20):

@@ -382,9 +382,9 @@ def _not_graded_copy(submitted: Path, dst: Path, result: Autograded, opts: dict)
         )
     else:
         why = (
-            f"the autograder could not finish grading it ({result.message or 'no reason given'}); did a cell "
+            "the autograder could not finish grading it: did a cell delete or change files outside your own "
+            "notebook?"
         )
-        why += "delete or change files outside your own notebook?"
     dst.mkdir(parents=True, exist_ok=True)
     for p in sorted(submitted.glob("*.ipynb")):
         if p.is_symlink() or not p.is_file() or p.stat().st_size > opts["file_mib"] << 20:
@@ -405,7 +405,7 @@ def _not_graded_copy(submitted: Path, dst: Path, result: Autograded, opts: dict)
         }
         nb["cells"] = [head, *cells]
         (dst / p.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
-    result.message = why
+    result.message = why + (f" [{result.message}]" if result.message else "")
 
 
 def _grade_one(course: Path, assignment: str, student: str, opts: dict, lock, worker) -> Autograded:
