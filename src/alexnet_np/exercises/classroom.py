@@ -156,7 +156,8 @@ class ClassReport:
         return list(dict.fromkeys(a.exercise for a in self.attempts))
 
     def mistakes(self, exercise: str) -> list[tuple[str, int, list[str]]]:
-        """``(mistake, how many students, who)`` for ``exercise``, most frequent first (passes left out)."""
+        """``(mistake, how many students, who)`` for ``exercise``: the mistakes, most frequent first, then the
+        exercises not attempted, not graded or not reached (passes left out)."""
         groups, shown = defaultdict(list), {}
         for a in self.attempts:
             if a.exercise == exercise and a.status != "passed":
@@ -164,7 +165,7 @@ class ClassReport:
                 groups[k].append(a.student)
                 shown.setdefault(k, Counter())[a.mistake] += 1
         rows = [(shown[k].most_common(1)[0][0], len(set(who)), sorted(set(who))) for k, who in groups.items()]
-        return sorted(rows, key=lambda r: (-r[1], r[0]))
+        return sorted(rows, key=lambda r: (not is_mistake(r[0]), -r[1], r[0]))
 
     def passed(self, exercise: str) -> int:
         return len({a.student for a in self.attempts if a.exercise == exercise and a.status == "passed"})
@@ -189,7 +190,8 @@ class ClassReport:
         return "\n".join(lines)
 
     def plot(self, path, *, force: bool = False, top: int = 20):
-        """Horizontal bars: the ``top`` most frequent mistakes, as a share of the class, coloured by exercise.
+        """Horizontal bars: the ``top`` most frequent mistakes, as a share of the class, coloured by exercise
+        (stubs left in place and submissions not graded are in the table, not here).
 
         Written to ``path`` (a PNG) by a rename from a temporary file; an existing file is refused without
         ``force``, a symbolic link always.
@@ -198,10 +200,11 @@ class ClassReport:
 
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
+        import numpy as np
 
         path = check_png(path, force)
         n = max(len(self.scores), 1)
-        rows = [(ex, m, c) for ex in self.exercises for m, c, _ in self.mistakes(ex)]
+        rows = [(ex, m, c) for ex in self.exercises for m, c, _ in self.mistakes(ex) if is_mistake(m)]
         rows = sorted(rows, key=lambda r: -r[2])[:top][::-1]
         colours = {ex: plt.cm.tab20(i % 20) for i, ex in enumerate(self.exercises)}
         fig, ax = plt.subplots(figsize=(10, 0.9 + 0.32 * max(len(rows), 1)))
@@ -209,7 +212,7 @@ class ClassReport:
         ax.barh(range(len(rows)), [100 * c / n for *_, c in rows], color=[colours[ex] for ex, *_ in rows])
         ax.set_yticks(range(len(rows)), labels, fontsize=7)
         ax.set_xlabel(f"% of the class ({len(self.scores)} students)")
-        ax.set_xlim(0, 100)
+        ax.set_xlim(0, min(100, 10 * np.ceil(max([c for *_, c in rows], default=1) * 100 / n / 10 + 0.5)))
         ax.set_title(f"{self.assignment}: the most frequent mistakes", fontsize=10)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -222,6 +225,11 @@ class ClassReport:
             plt.close(fig)
             Path(tmp).unlink(missing_ok=True)
         return path
+
+
+def is_mistake(text: str) -> bool:
+    """A wrong answer, as opposed to an exercise not attempted, not graded, or not reached."""
+    return not text.startswith(("not attempted", "not graded", "not reached"))
 
 
 def check_png(path, force: bool = False) -> Path:
