@@ -153,3 +153,24 @@ def test_the_course_build_marks_cells_for_nbgrader(capsys, tmp_path, src):
     assert "BEGIN SOLUTION" in "".join(nb["cells"][1]["source"])  # nbgrader strips it at release
     code, _, err = run(capsys, "exercises", "--course", tmp_path / "c", "--src", src, "--assignment", "hw1")
     assert code == 2 and "exists" in err
+
+
+def test_points_per_exercise_reach_nbgrader_metadata(capsys, tmp_path):
+    code, _, _ = run(
+        capsys,
+        "exercises",
+        "--course",
+        tmp_path / "c",
+        "--src",
+        WORKBOOK,
+        "--points",
+        "lrn_backward=3,col2im=2",
+    )
+    assert code == 0
+    nb = json.loads((tmp_path / "c" / "source" / "workbook" / "01_backward_passes.ipynb").read_text())
+    points = {
+        c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"].get("points") for c in nb["cells"]
+    }
+    assert points["grade_lrn_backward"] == 3 and points["grade_col2im"] == 2 and points["grade_im2col"] == 1
+    code, _, err = run(capsys, "exercises", "--course", tmp_path / "d", "--points", "lrn_backward=lots")
+    assert code == 2 and "NAME=POINTS" in err

@@ -368,7 +368,12 @@ def cmd_exercises(args):
         from ..exercises.course import make_course
 
         written = make_course(
-            args.course, args.assignment, src, cell_timeout=args.cell_timeout, force=args.force
+            args.course,
+            args.assignment,
+            src,
+            points=_points(args.points),
+            cell_timeout=args.cell_timeout,
+            force=args.force,
         )
         print(
             f"wrote {len(written)} file(s) to {args.course}/ (nbgrader's source/{args.assignment}/); next, there: "
@@ -381,6 +386,22 @@ def cmd_exercises(args):
                 f"wrote {len(written)} notebook(s) to {dst}/ ({'with' if solutions else 'without'} solutions)"
             )
     return 0
+
+
+def _points(text):
+    """``"lrn_backward=3,derivations=1"`` -> ``{"lrn_backward": 3.0, "derivations": 1.0}``."""
+    from ..errors import BadArgument
+
+    points = {}
+    for item in filter(None, (text or "").split(",")):
+        name, _, value = item.partition("=")
+        try:
+            points[name.strip()] = float(value)
+        except ValueError:
+            raise BadArgument(f"--points {item!r}: expected NAME=POINTS, e.g. lrn_backward=3") from None
+        if not points[name.strip()] >= 0:
+            raise BadArgument(f"--points {item!r}: points must be >= 0")
+    return points
 
 
 def _same_path(a, b):
@@ -573,6 +594,10 @@ def build_parser():
     )
     s.add_argument(
         "--assignment", default="workbook", help="the nbgrader assignment's name (default workbook)"
+    )
+    s.add_argument(
+        "--points",
+        help="with --course: NAME=POINTS,... per exercise (default 1 each; 'derivations': written answers, 0)",
     )
     s.add_argument(
         "--students", help="with --autograde: comma-separated student ids (default: every submission)"
