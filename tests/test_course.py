@@ -4,7 +4,7 @@ The assignment is the workbook's first notebook (13 points: one per exercise, th
 together). The 30 simulated students are built from nbgrader's own release: correct, blank, partly done, wrong
 in one exercise in the ways tests/exercise_mistakes.py catalogues (the grader's words for each mistake come from
 there), and four hostile ones: a notebook that raises, one that loops forever, one that deletes the files
-beside it (up to the gradebook it looks for), one that prints megabytes.
+beside it (up to the gradebook it looks for), one that lists what it can reach and prints megabytes.
 
 Cost (measured with the machine loaded by other work, so not quotable): the cycle is printed with its wall and
 CPU time; about 6 CPU-seconds a submission (nbgrader's start, a kernel, the grading), the looping one 10 s more.
@@ -155,7 +155,16 @@ for up in here.parents:
 def output_size(n, kernel_size, stride, padding):
     return (n + 2 * padding - kernel_size) // stride + 1
 """
-_SPAMS = "print('spam ' * 1_000_000)  # 5 MB of output\n"
+_SPAMS = """
+import pathlib
+import sqlite3
+
+root = pathlib.Path.cwd().parents[2]  # the top of what it can reach by relative paths
+notebooks = sorted(str(p.relative_to(root)) for p in root.rglob("*.ipynb"))
+students = [r[0] for r in sqlite3.connect(root / "gradebook.db").execute("select id from student")]
+print("LOOKED AROUND", notebooks, students)
+print('spam ' * 1_000_000)  # 5 MB of output
+"""
 
 
 def _solution_cells(release, source):
@@ -296,6 +305,17 @@ def test_the_hostile_submissions_are_contained(cycle):
     # the megabytes were cut before they reached the course's files
     spam = course / "autograded" / "spams" / ASSIGNMENT / NOTEBOOK
     assert spam.stat().st_size < 200_000 and results["spams"].cut_outputs == 1
+    # what a submission can see around itself: its own notebook, a gradebook with only itself, no solutions
+    text = spam.read_text()
+    seen = re.search(r"LOOKED AROUND (\[.*?\]) (\[.*?\])", text)
+    notebooks, students = (
+        json.loads(seen.group(1).replace("'", '"')),
+        json.loads(seen.group(2).replace("'", '"')),
+    )
+    assert students == ["spams"] and notebooks and all("/spams/" in p for p in notebooks), (
+        notebooks,
+        students,
+    )
 
 
 def test_the_class_report_counts_each_mistake(cycle, tmp_path, capsys):

@@ -218,14 +218,14 @@ def _cut_outputs(nb_path: Path, max_output: int) -> int:
     return cut
 
 
-def _copy_regular(src: Path, dst: Path, limit_bytes: int) -> None:
-    """Copy the plain files of a submission folder (no links, nothing over ``limit_bytes``), recursively."""
+def _copy_regular(src: Path, dst: Path, limit_bytes: int, skip: str | None = None) -> None:
+    """Copy the plain files of a folder (no links, nothing over ``limit_bytes``, none matching ``skip``)."""
     dst.mkdir(parents=True, exist_ok=True)
     for p in src.iterdir():
-        if p.is_symlink():
+        if p.is_symlink() or (skip and p.match(skip)):
             continue
         if p.is_dir():
-            _copy_regular(p, dst / p.name, limit_bytes)
+            _copy_regular(p, dst / p.name, limit_bytes, skip)
         elif p.is_file() and p.stat().st_size <= limit_bytes:
             shutil.copyfile(p, dst / p.name)
 
@@ -349,6 +349,30 @@ def _worker_main(fd: int) -> None:
         out.flush()
 
 
+def _template_gradebook(db: Path, folder: Path) -> Path:
+    """A copy of the course's gradebook with the assignments and no student: what a sandbox starts from.
+
+    A submission's code can read its sandbox, so it gets no other student's name or score.
+    """
+    import sqlite3
+
+    from nbgrader.api import Gradebook
+
+    out = folder / "gradebook.db"
+    src = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    dst = sqlite3.connect(out)
+    src.backup(dst)  # a consistent copy even while another process writes
+    src.close()
+    dst.close()
+    with Gradebook(f"sqlite:///{out}") as gb:
+        for student in list(gb.students):
+            gb.remove_student(student.id)
+    dst = sqlite3.connect(out)
+    dst.execute("VACUUM")  # the deleted rows' pages are gone from the file, not only unlinked
+    dst.close()
+    return out
+
+
 def _record_zero(db_url: str, assignment: str, student: str) -> tuple[float, float]:
     """A submission that could not be graded: in the gradebook with every autograded score 0, flagged."""
     import warnings
@@ -415,8 +439,13 @@ def _grade_one(course: Path, assignment: str, student: str, opts: dict, lock, wo
         box = Path(tmp) / "course"
         (box / "submitted" / student).mkdir(parents=True)
         shutil.copyfile(course / "nbgrader_config.py", box / "nbgrader_config.py")
-        shutil.copytree(course / "source" / assignment, box / "source" / assignment, symlinks=False)
-        shutil.copyfile(course / "gradebook.db", box / "gradebook.db")
+        # nbgrader takes the locked and test cells from the gradebook and only the other files from source/:
+        # the instructor's notebooks (the solutions) stay out of the sandbox
+        (box / "source" / assignment).mkdir(parents=True)
+        _copy_regular(
+            course / "source" / assignment, box / "source" / assignment, opts["file_mib"] << 20, "*.ipynb"
+        )
+        shutil.copyfile(opts["template"], box / "gradebook.db")
         _copy_regular(submitted, box / "submitted" / student / assignment, opts["file_mib"] << 20)
         reply = worker.run(
             {
@@ -509,6 +538,8 @@ def autograde(
     import threading
 
     lock = threading.Lock()
+    scratch = tempfile.TemporaryDirectory(prefix="autograde-template-")
+    opts["template"] = _template_gradebook(course / "gradebook.db", Path(scratch.name))
 
     n = max(1, min(jobs or os.cpu_count() or 1, len(students)))
     workers = queue.Queue()
@@ -531,6 +562,7 @@ def autograde(
     finally:
         while not workers.empty():
             workers.get().close()
+        scratch.cleanup()
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:
