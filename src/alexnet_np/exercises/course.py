@@ -18,13 +18,14 @@ scores when it runs without an error: :func:`~alexnet_np.exercises.workbook.repo
 and a hidden line (nbgrader's ``### BEGIN HIDDEN TESTS``, left out of the release) makes a stub score nothing
 too. What a student reads in their feedback is the grader's report printed by that cell.
 
-:func:`autograde` is ``nbgrader autograde`` with the submissions kept apart: each is graded by its own
-``nbgrader autograde`` process, in a fresh temporary copy of the course holding only that submission and a copy
-of the gradebook, under a wall-clock limit (the process group is killed), a per-cell limit (nbgrader
-interrupts the cell), a memory limit and a file-size limit; outputs longer than ``max_output`` characters are
-cut before the notebook is copied back; the scores are then written into the real gradebook by this process.
-nbgrader alone runs every student's kernel in the course folder itself, one after another, with no limit
-but the per-cell timeout.
+:func:`autograde` is ``nbgrader autograde`` with the submissions kept apart: each is graded in a fresh
+temporary folder laid out as the course, holding only that submission, the source's non-notebook files (no
+solutions: nbgrader restores locked and test cells from the gradebook) and a gradebook with no other student,
+by a grading process of its own job slot that starts a fresh kernel for it, under a wall-clock limit (the
+process group is killed), a per-cell limit (nbgrader interrupts the cell), a memory limit and a file-size
+limit; outputs longer than ``max_output`` characters are cut before the notebook is copied back, and the
+scores are written into the course's gradebook by the calling process. nbgrader alone runs every student's
+kernel in the course folder itself, one after another, with no limit but the per-cell one.
 """
 
 from __future__ import annotations
