@@ -14,14 +14,17 @@ and whose ``heatmap()`` draws the error over (H, W). Built on the core; the core
 from __future__ import annotations
 
 from .catalogue import EXERCISES
+from .classroom import ClassReport, class_report
 from .grader import TOL, GradeResult, compare, grade_cases
 from .workbook import build_workbook, report, write_solution_copy, write_student_copy
 
 __all__ = [
     "EXERCISES",
+    "ClassReport",
     "TOL",
     "GradeResult",
     "build_workbook",
+    "class_report",
     "compare",
     "grade",
     "list_exercises",

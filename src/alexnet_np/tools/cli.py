@@ -467,25 +467,109 @@ def cmd_tour(args):
 
 
 def cmd_exercises(args):
-    import pathlib
-
+    from ..errors import BadArgument
     from ..exercises import build_workbook, list_exercises
+    from ..exercises.workbook import default_workbook
 
     if args.list:
         print(list_exercises())
         return 0
-    if not (args.student or args.solutions):
+    if args.autograde:
+        return _autograde(args)
+    src = args.src if args.src is not None else default_workbook()
+    if not (args.student or args.solutions or args.course):
         raise BadArgument(
-            "say --student DIR (solutions replaced by stubs) or --solutions DIR (the full copy)"
+            "say --student DIR (solutions replaced by stubs), --solutions DIR (the full copy), "
+            "--course DIR (an nbgrader course) or --autograde COURSE_DIR"
         )
-    if not pathlib.Path(args.src).is_dir():
-        raise BadArgument(f"--src {args.src}: no such folder (the workbook's source notebooks)")
+    if args.student and args.solutions and _same_path(args.student, args.solutions):
+        raise BadArgument(f"--student and --solutions are the same folder ({args.student}): give two folders")
+    if args.course:
+        from ..exercises.course import make_course
+
+        written = make_course(
+            args.course,
+            args.assignment,
+            src,
+            points=_points(args.points),
+            cell_timeout=args.cell_timeout,
+            force=args.force,
+        )
+        print(
+            f"wrote {len(written)} file(s) to {args.course}/ (nbgrader's source/{args.assignment}/); next, there: "
+            f"nbgrader generate_assignment {args.assignment}"
+        )
     for dst, solutions in ((args.student, False), (args.solutions, True)):
         if dst:
-            written = build_workbook(args.src, dst, solutions=solutions)
+            written = build_workbook(src, dst, solutions=solutions, force=args.force)
             print(
                 f"wrote {len(written)} notebook(s) to {dst}/ ({'with' if solutions else 'without'} solutions)"
             )
+    return 0
+
+
+def _points(text):
+    """``"lrn_backward=3,derivations=1"`` -> ``{"lrn_backward": 3.0, "derivations": 1.0}``."""
+    from ..errors import BadArgument
+
+    points = {}
+    for item in filter(None, (text or "").split(",")):
+        name, _, value = item.partition("=")
+        try:
+            points[name.strip()] = float(value)
+        except ValueError:
+            raise BadArgument(f"--points {item!r}: expected NAME=POINTS, e.g. lrn_backward=3") from None
+        if not points[name.strip()] >= 0:
+            raise BadArgument(f"--points {item!r}: points must be >= 0")
+    return points
+
+
+def _same_path(a, b):
+    import pathlib
+
+    return pathlib.Path(a).resolve() == pathlib.Path(b).resolve()
+
+
+def _autograde(args):
+    from ..exercises.course import autograde
+
+    def progress(r):
+        cut = f", {r.cut_outputs} long output(s) cut" if r.cut_outputs else ""
+        why = f": {r.message}" if r.message else ""
+        print(
+            f"{r.student:<20} {r.status:<9} {r.score:g}/{r.max_score:g} in {r.seconds:.0f} s{cut}{why}",
+            flush=True,
+        )
+
+    results = autograde(
+        args.autograde,
+        args.assignment,
+        args.students.split(",") if args.students else None,
+        cell_timeout=args.cell_timeout,
+        wall_timeout=args.timeout,
+        jobs=args.jobs,
+        progress=progress,
+    )
+    bad = [r.student for r in results if r.status != "graded"]
+    print(
+        f"autograded {len(results)} submission(s) of {args.assignment}"
+        + (f"; not graded (scored 0): {', '.join(bad)}" if bad else "")
+        + f". Next: nbgrader generate_feedback {args.assignment}; python -m alexnet_np class-report "
+        f"{args.autograde}/gradebook.db"
+    )
+    return 0
+
+
+def cmd_class_report(args):
+    from ..exercises.classroom import check_png, class_report
+
+    if args.plot:
+        check_png(args.plot, args.force)  # refuse before the work, not after
+    rep = class_report(args.gradebook, args.assignment)
+    print(rep.table())
+    if args.plot:
+        rep.plot(args.plot, force=args.force)
+        print(f"wrote {args.plot}")
     return 0
 
 
@@ -646,16 +730,66 @@ def build_parser():
     )
     s.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("exercises", help="build the exercise workbook: a student copy and a solutions copy")
+    s = sub.add_parser(
+        "exercises",
+        help="the exercise workbook: a student copy, a solutions copy, an nbgrader course, its autograding",
+    )
     s.add_argument(
         "--student", metavar="DIR", help="write the notebooks with every solution replaced by a stub"
     )
     s.add_argument("--solutions", metavar="DIR", help="write the full notebooks, solutions included")
     s.add_argument(
-        "--src", default="notebooks/exercises", help="the source notebooks (default notebooks/exercises)"
+        "--course",
+        metavar="DIR",
+        help="write an nbgrader course: DIR/source/ASSIGNMENT (cells marked for nbgrader) and DIR/nbgrader_config.py",
     )
+    s.add_argument(
+        "--autograde",
+        metavar="COURSE_DIR",
+        help="autograde every submission in COURSE_DIR/submitted, each in its own sandboxed nbgrader process",
+    )
+    s.add_argument(
+        "--assignment", default="workbook", help="the nbgrader assignment's name (default workbook)"
+    )
+    s.add_argument(
+        "--points",
+        help="with --course: NAME=POINTS,... per exercise (default 1 each; 'derivations': written answers, 0)",
+    )
+    s.add_argument(
+        "--students", help="with --autograde: comma-separated student ids (default: every submission)"
+    )
+    s.add_argument(
+        "--cell-timeout",
+        type=_positive_int,
+        default=60,
+        help="seconds a cell may run when autograding (default 60)",
+    )
+    s.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=600,
+        help="with --autograde: seconds one submission may take in all before it is killed (default 600)",
+    )
+    s.add_argument(
+        "--jobs", type=_positive_int, help="with --autograde: submissions at once (default: the CPUs)"
+    )
+    s.add_argument(
+        "--src",
+        help="the source notebooks (default: the workbook installed with alexnet_np, notebooks/exercises)",
+    )
+    s.add_argument("--force", action="store_true", help="replace notebooks that exist in the destination")
     s.add_argument("--list", action="store_true", help="list the exercises and their signatures")
     s.set_defaults(func=cmd_exercises)
+
+    s = sub.add_parser(
+        "class-report",
+        help="from an nbgrader gradebook: which mistakes how many students made, per exercise (table, plot)",
+    )
+    s.add_argument("gradebook", help="COURSE/gradebook.db (the autograded notebooks are read beside it)")
+    s.add_argument("--assignment", help="the assignment (default: the only one, or the latest)")
+    s.add_argument("--plot", metavar="PNG", help="also draw the mistakes' shares into this PNG file")
+    s.add_argument("--force", action="store_true", help="replace the PNG if it exists")
+    s.set_defaults(func=cmd_class_report)
 
     s = sub.add_parser(
         "docs",

@@ -1,0 +1,570 @@
+"""The workbook as an nbgrader assignment: one notebook set, released, autograded and returned by nbgrader.
+
+nbgrader (Jupyter's grading tool; ``pip install "alexnet_np[course]"``) keeps a course in one folder::
+
+    COURSE/nbgrader_config.py       written by make_course (the stub, the markers, the cell time limit)
+    COURSE/source/ASSIGNMENT/       the instructor's notebooks, with nbgrader's cell metadata (make_course)
+    COURSE/release/ASSIGNMENT/      what students get            (nbgrader generate_assignment ASSIGNMENT)
+    COURSE/submitted/STUDENT/ASSIGNMENT/   their work            (nbgrader collect / zip_collect, or a copy)
+    COURSE/autograded/STUDENT/ASSIGNMENT/  executed and scored   (autograde below, or nbgrader autograde)
+    COURSE/gradebook.db             scores per cell (SQLite)     (nbgrader export writes grades.csv)
+    COURSE/feedback/STUDENT/ASSIGNMENT/    HTML per notebook     (nbgrader generate_feedback ASSIGNMENT)
+
+:func:`make_course` turns our notebooks (``# BEGIN SOLUTION`` ... ``# END SOLUTION``, nbgrader's own markers)
+into the source: a cell with a marked solution becomes an nbgrader *solution* cell, a grading cell
+(``report(grade("name", fn))``) an autograded *test* cell worth ``points[name]`` (1 by default) per exercise,
+and every other cell is locked (nbgrader puts the instructor's version back before grading). A test cell
+scores when it runs without an error: :func:`~alexnet_np.exercises.workbook.report` raises for a wrong answer,
+and a hidden line (nbgrader's ``### BEGIN HIDDEN TESTS``, left out of the release) makes a stub score nothing
+too. What a student reads in their feedback is the grader's report printed by that cell.
+
+:func:`autograde` is ``nbgrader autograde`` with the submissions kept apart: each is graded in a fresh
+temporary folder laid out as the course, holding only that submission, the source's non-notebook files (no
+solutions: nbgrader restores locked and test cells from the gradebook) and a gradebook with no other student,
+by a grading process of its own job slot that starts a fresh kernel for it, under a wall-clock limit (the
+process group is killed), a per-cell limit (nbgrader interrupts the cell), a memory limit and a file-size
+limit; outputs longer than ``max_output`` characters are cut before the notebook is copied back, and the
+scores are written into the course's gradebook by the calling process. nbgrader alone runs every student's
+kernel in the course folder itself, one after another, with no limit but the per-cell one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import BadArgument, BadFile
+from .workbook import STUB, TEXT_STUB, atomic_write, cell_text, default_workbook, dumps, read_notebook
+from .workbook import source_notebooks as _source_notebooks
+
+GRADING = re.compile(r"""^(\s*)report\(\s*grade\(\s*["'](\w+)["']""")
+SOLUTION = re.compile(r"BEGIN SOLUTION")
+
+CONFIG = """\
+# nbgrader's settings for the alexnet_np workbook (written by alexnet_np.exercises.course.make_course).
+c = get_config()  # noqa: F821 (nbgrader provides it)
+c.CourseDirectory.course_id = {course_id!r}
+# Our markers are nbgrader's: "BEGIN SOLUTION" / "END SOLUTION" anywhere in a line, code or markdown.
+c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"
+c.ClearSolutions.end_solution_delimeter = "END SOLUTION"
+c.ClearSolutions.code_stub = {{"python": {stub!r}}}
+c.ClearSolutions.text_stub = {text_stub!r}
+# Seconds one cell may run when autograding before nbgrader interrupts it.
+c.Execute.timeout = {cell_timeout}
+"""
+
+
+def _nbgrader_meta(kind: str, grade_id: str, points: float = 0) -> dict:
+    meta = {"grade": False, "solution": False, "locked": True, "grade_id": grade_id, "schema_version": 3}
+    if kind == "solution":
+        meta.update(solution=True, locked=False)
+    elif kind == "test":
+        meta.update(grade=True, points=points)
+    return meta
+
+
+def to_nbgrader(nb: dict, *, points=None, where: str = "notebook") -> dict:
+    """Our notebook (a dict) with nbgrader's metadata: solution, test (with points) and locked cells.
+
+    ``points``: ``{exercise: points}``; an exercise not in it is worth 1. A test cell's hidden lines (stripped
+    from the release) fail it for a stub as well as for a wrong answer.
+    """
+    points = points or {}
+    used = set()
+    for i, cell in enumerate(nb["cells"]):
+        text = cell_text(cell, f"{where}, cell {i}")
+        names = [m.group(2) for m in map(GRADING.match, text.splitlines()) if m]
+        if cell["cell_type"] == "code" and names:
+            grade_id = "grade_" + "_".join(names)
+            hidden = "\n".join(
+                [
+                    "### BEGIN HIDDEN TESTS",
+                    "from alexnet_np.exercises.workbook import require_passed",
+                    f"require_passed({', '.join(repr(n) for n in names)})",
+                    "### END HIDDEN TESTS",
+                ]
+            )
+            text = text.rstrip("\n") + "\n" + hidden + "\n"
+            meta = _nbgrader_meta("test", grade_id, sum(float(points.get(n, 1)) for n in names))
+        elif SOLUTION.search(text) and cell["cell_type"] == "markdown":
+            # nbgrader wants a written answer graded by hand: worth points["derivations"] (0 by default)
+            meta = _nbgrader_meta("solution", f"derivation_{i:02d}")
+            meta.update(grade=True, points=float(points.get("derivations", 0)))
+        elif SOLUTION.search(text):
+            meta = _nbgrader_meta("solution", f"solution_{i:02d}")
+        else:
+            meta = _nbgrader_meta("locked", f"cell_{i:02d}")
+        if meta["grade_id"] in used:
+            raise BadFile(f"{where}, cell {i}: exercise graded twice ({meta['grade_id']})")
+        used.add(meta["grade_id"])
+        cell.setdefault("metadata", {})["nbgrader"] = meta
+        cell["source"] = text.splitlines(keepends=True)
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    return nb
+
+
+def make_course(
+    course_dir,
+    assignment: str = "workbook",
+    src=None,
+    *,
+    points=None,
+    cell_timeout: int = 60,
+    force: bool = False,
+) -> list[Path]:
+    """Write ``course_dir/source/ASSIGNMENT/*.ipynb`` (nbgrader's source) and ``course_dir/nbgrader_config.py``.
+
+    ``src``: the workbook folder (default: the one that came with alexnet_np). Refuses to replace an existing
+    file without ``force``; checks every notebook before writing any.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", assignment):
+        raise BadArgument(f"assignment name {assignment!r}: expected letters, digits, '_', '-', '.'")
+    course_dir = Path(course_dir)
+    src = Path(src) if src is not None else default_workbook()
+    plan = [
+        (
+            course_dir / "source" / assignment / p.name,
+            dumps(to_nbgrader(read_notebook(p), points=points, where=str(p))),
+        )
+        for p in _source_notebooks(src)
+    ]
+    config = CONFIG.format(
+        course_id=course_dir.resolve().name, stub=STUB, text_stub=TEXT_STUB, cell_timeout=int(cell_timeout)
+    )
+    cfg = course_dir / "nbgrader_config.py"
+    written = (
+        [atomic_write(cfg, config, force=force)] if not (cfg.exists() and cfg.read_text() == config) else []
+    )
+    return written + [atomic_write(path, text, force=force) for path, text in plan]
+
+
+def nbgrader(course_dir, *args, timeout=None, check=True, env=None):
+    """Run ``nbgrader ARGS`` in the course folder (nbgrader's own command line, in a child process).
+
+    Returns the finished process (output captured); raises RuntimeError with the output's end if it failed.
+    """
+    try:
+        import nbgrader as _  # noqa: F401
+    except ImportError:
+        raise BadArgument('nbgrader is not installed: pip install "alexnet_np[course]"') from None
+    cmd = [sys.executable, "-m", "nbgrader", *map(str, args)]
+    proc = subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise RuntimeError(f"nbgrader {' '.join(map(str, args))} failed (exit {proc.returncode}):\n{tail}")
+    return proc
+
+
+@dataclass
+class Autograded:
+    """How one submission's grading went: ``status`` "graded", "timed out" or "failed"; seconds of wall time."""
+
+    student: str
+    status: str
+    seconds: float
+    score: float = 0.0
+    max_score: float = 0.0
+    message: str = ""
+    cut_outputs: int = 0
+    details: dict = field(default_factory=dict)
+
+
+def _limits(memory_mib: int, file_mib: int):
+    def apply():
+        import resource
+
+        os.setsid()  # its own process group: the whole tree (nbgrader, the kernels, their children) is killed at once
+        resource.setrlimit(resource.RLIMIT_AS, (memory_mib << 20, memory_mib << 20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_mib << 20, file_mib << 20))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+def _cut_outputs(nb_path: Path, max_output: int) -> int:
+    """Shorten every output text over ``max_output`` characters in place; returns how many were cut."""
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    cut = 0
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            fields = [("text", out)] if "text" in out else []
+            fields += [(k, out["data"]) for k in list(out.get("data", {})) if k.startswith("text/")]
+            for key, holder in fields:
+                text = holder[key] if isinstance(holder[key], str) else "".join(holder[key])
+                if len(text) > max_output:
+                    holder[key] = (
+                        text[: max_output // 2]
+                        + f"\n[... {len(text) - max_output:,} characters cut by the autograder ...]\n"
+                        + text[-max_output // 2 :]
+                    )
+                    cut += 1
+            if "traceback" in out and sum(map(len, out["traceback"])) > max_output:
+                out["traceback"] = out["traceback"][-5:]
+                cut += 1
+    if cut:
+        nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
+    return cut
+
+
+def _copy_regular(src: Path, dst: Path, limit_bytes: int, skip: str | None = None) -> None:
+    """Copy the plain files of a folder (no links, nothing over ``limit_bytes``, none matching ``skip``)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for p in src.iterdir():
+        if p.is_symlink() or (skip and p.match(skip)):
+            continue
+        if p.is_dir():
+            _copy_regular(p, dst / p.name, limit_bytes, skip)
+        elif p.is_file() and p.stat().st_size <= limit_bytes:
+            shutil.copyfile(p, dst / p.name)
+
+
+def _merge_grades(tmp_db: Path, db_url: str, assignment: str, student: str) -> tuple[float, float, dict]:
+    """Copy one submission's scores and comments from the sandbox's gradebook into the course's."""
+    import warnings
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    warnings.filterwarnings(
+        "ignore", message=".*not in session", module="nbgrader"
+    )  # nbgrader's own add_submission
+    with Gradebook(f"sqlite:///{tmp_db}") as src, Gradebook(db_url) as dst:
+        sub = src.find_submission(assignment, student)
+        dst.update_or_create_student(student)
+        try:
+            new = dst.find_submission(assignment, student)
+            new.timestamp = sub.timestamp
+        except MissingEntry:
+            new = dst.add_submission(assignment, student, timestamp=sub.timestamp)
+        scores = {}
+        for nb in sub.notebooks:
+            for g in nb.grades:
+                d = dst.find_grade(g.name, nb.name, assignment, student)
+                d.auto_score, d.manual_score, d.extra_credit = g.auto_score, g.manual_score, g.extra_credit
+                scores[f"{nb.name}/{g.name}"] = (g.auto_score, g.max_score)
+            for c in nb.comments:
+                d = dst.find_comment(c.name, nb.name, assignment, student)
+                d.auto_comment, d.manual_comment = c.auto_comment, c.manual_comment
+            dst.find_submission_notebook(nb.name, assignment, student).flagged = nb.flagged
+        dst.db.commit()
+        return new.score, new.max_score, scores
+
+
+class _Worker:
+    """A grading process: imports nbgrader once, then runs ``nbgrader autograde`` (its Python API) per job.
+
+    Each submission still runs in a kernel of its own (a fresh process started by nbgrader for it). The worker
+    runs in its own process group under the memory and file-size limits (the kernels inherit them); a job
+    that overruns its wall-clock limit kills the whole group, and a fresh worker takes its place. Replies
+    come back on a pipe of their own, which the kernels do not inherit.
+    """
+
+    def __init__(self, opts: dict):
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env["NUMBA_NUM_THREADS"] = "1"
+        env.setdefault("MPLBACKEND", "Agg")
+        r, w = os.pipe()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "alexnet_np.exercises.course", "--worker", str(w)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(w,),
+            env=env,
+            cwd=tempfile.gettempdir(),
+            preexec_fn=_limits(opts["memory_mib"], opts["file_mib"]),
+        )
+        os.close(w)
+        self.fd, self.buf = r, b""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def run(self, job: dict, timeout: float):
+        """The worker's reply (a dict), or None when the job ran past ``timeout`` (the worker is then killed)."""
+        try:
+            self.proc.stdin.write((json.dumps(job) + "\n").encode())
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            return {"success": False, "error": "the grading process had died"}
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                self.close()
+                return None
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                self.close()
+                return {"success": False, "error": "the grading process died (killed by a limit?)"}
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def close(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _worker_main(fd: int) -> None:
+    """The grading process's loop: one JSON job a line on stdin, one JSON reply a line on ``fd``."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    out = os.fdopen(fd, "w")
+    for line in sys.stdin:
+        job = json.loads(line)
+        try:
+            cfg = PyFileConfigLoader("nbgrader_config.py", path=job["course"]).load_config()
+            cfg.Execute.timeout = int(job["cell_timeout"])
+            cfg.CourseDirectory.root = job["course"]
+            api = NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+            res = api.autograde(job["assignment"], job["student"], force=True, create=True)
+            reply = {
+                "success": bool(res.get("success")),
+                "log": (res.get("log") or "")[-4000:],
+                "error": (res.get("error") or "")[-4000:],
+            }
+        except Exception as err:  # noqa: BLE001 - reported for this submission; the worker goes on
+            reply = {"success": False, "log": "", "error": f"{type(err).__name__}: {err}"}
+        out.write(json.dumps(reply) + "\n")
+        out.flush()
+
+
+def _template_gradebook(db: Path, folder: Path) -> Path:
+    """A copy of the course's gradebook with the assignments and no student: what a sandbox starts from.
+
+    A submission's code can read its sandbox, so it gets no other student's name or score.
+    """
+    import sqlite3
+
+    from nbgrader.api import Gradebook
+
+    out = folder / "gradebook.db"
+    src = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    dst = sqlite3.connect(out)
+    src.backup(dst)  # a consistent copy even while another process writes
+    src.close()
+    dst.close()
+    with Gradebook(f"sqlite:///{out}") as gb:
+        for student in list(gb.students):
+            gb.remove_student(student.id)
+    dst = sqlite3.connect(out)
+    dst.execute("VACUUM")  # the deleted rows' pages are gone from the file, not only unlinked
+    dst.close()
+    return out
+
+
+def _record_zero(db_url: str, assignment: str, student: str) -> tuple[float, float]:
+    """A submission that could not be graded: in the gradebook with every autograded score 0, flagged."""
+    import warnings
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with warnings.catch_warnings(), Gradebook(db_url) as gb:
+        warnings.filterwarnings("ignore", message=".*not in session")
+        gb.update_or_create_student(student)
+        try:
+            sub = gb.find_submission(assignment, student)
+        except MissingEntry:
+            sub = gb.add_submission(assignment, student)
+        for nb in sub.notebooks:
+            for g in nb.grades:
+                g.auto_score, g.manual_score = 0.0, None
+            nb.flagged = True
+        gb.db.commit()
+        return sub.score, sub.max_score
+
+
+NOT_GRADED = "not_graded"
+
+
+def _not_graded_copy(submitted: Path, dst: Path, result: Autograded, opts: dict) -> None:
+    """For a submission that could not be graded: its own notebooks, headed by the reason, as its feedback."""
+    if result.status == "timed out":
+        why = (
+            f"the notebook ran past the autograder's limit of {opts['wall_timeout']:g} s for a whole submission "
+            "(a cell that never returns even when interrupted?)"
+        )
+    else:
+        why = (
+            "the autograder could not finish grading it: did a cell delete or change files outside your own "
+            "notebook?"
+        )
+    dst.mkdir(parents=True, exist_ok=True)
+    for p in sorted(submitted.glob("*.ipynb")):
+        if p.is_symlink() or not p.is_file() or p.stat().st_size > opts["file_mib"] << 20:
+            continue
+        try:
+            nb = json.loads(p.read_text(encoding="utf-8"))
+            cells = nb["cells"]
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+            continue
+        for cell in cells:
+            if isinstance(cell, dict) and cell.get("cell_type") == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+        head = {
+            "cell_type": "markdown",
+            "id": "not-graded",
+            "metadata": {"alexnet_np": {NOT_GRADED: why}},
+            "source": f"**Not graded: {why}** Every exercise of this notebook scores 0; ask your instructor.",
+        }
+        nb["cells"] = [head, *cells]
+        (dst / p.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False), encoding="utf-8")
+    result.message = why + (f" [{result.message}]" if result.message else "")
+
+
+def _grade_one(course: Path, assignment: str, student: str, opts: dict, lock, worker) -> Autograded:
+    start = time.monotonic()
+    submitted = course / "submitted" / student / assignment
+    with tempfile.TemporaryDirectory(prefix=f"autograde-{student}-") as tmp:
+        box = Path(tmp) / "course"
+        (box / "submitted" / student).mkdir(parents=True)
+        shutil.copyfile(course / "nbgrader_config.py", box / "nbgrader_config.py")
+        # nbgrader takes the locked and test cells from the gradebook and only the other files from source/:
+        # the instructor's notebooks (the solutions) stay out of the sandbox
+        (box / "source" / assignment).mkdir(parents=True)
+        _copy_regular(
+            course / "source" / assignment, box / "source" / assignment, opts["file_mib"] << 20, "*.ipynb"
+        )
+        shutil.copyfile(opts["template"], box / "gradebook.db")
+        _copy_regular(submitted, box / "submitted" / student / assignment, opts["file_mib"] << 20)
+        reply = worker.run(
+            {
+                "course": str(box),
+                "assignment": assignment,
+                "student": student,
+                "cell_timeout": opts["cell_timeout"],
+            },
+            opts["wall_timeout"],
+        )
+        if reply is None:
+            status, log = "timed out", ""
+        else:
+            status = "graded" if reply["success"] else "failed"
+            log = reply.get("error") or reply.get("log") or ""
+        graded_dir = box / "autograded" / student / assignment
+        result = Autograded(student, status, 0.0)
+        if status == "graded":
+            try:
+                cut = 0
+                for nb_path in graded_dir.glob("*.ipynb"):
+                    cut += _cut_outputs(nb_path, opts["max_output"])
+                with lock:  # one writer of the course's gradebook at a time
+                    result.score, result.max_score, result.details = _merge_grades(
+                        box / "gradebook.db", opts["db_url"], assignment, student
+                    )
+                    dst = course / "autograded" / student / assignment
+                    if dst.exists():
+                        shutil.rmtree(dst)
+                    _copy_regular(graded_dir, dst, opts["file_mib"] << 20)
+                result.cut_outputs = cut
+            except Exception as err:  # noqa: BLE001 - a submission that broke its own sandbox is graded 0
+                result.status, result.message = "failed", f"{type(err).__name__}: {err}"
+        else:
+            result.message = log.strip().splitlines()[-1] if log.strip() else ""
+        if result.status != "graded":
+            with lock:
+                dst = course / "autograded" / student / assignment
+                if dst.exists():
+                    shutil.rmtree(dst)  # an earlier run's notebook would contradict the zero
+                _not_graded_copy(submitted, dst, result, opts)
+                result.score, result.max_score = _record_zero(opts["db_url"], assignment, student)
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def students_of(course_dir, assignment: str) -> list[str]:
+    """The students with a submission of ``assignment`` in ``course_dir/submitted``."""
+    root = Path(course_dir) / "submitted"
+    return sorted(p.parent.name for p in root.glob(f"*/{assignment}") if p.is_dir() and not p.is_symlink())
+
+
+def autograde(
+    course_dir,
+    assignment: str = "workbook",
+    students=None,
+    *,
+    cell_timeout: int = 60,
+    wall_timeout: float = 600,
+    jobs: int | None = None,
+    memory_mib: int = 4096,
+    file_mib: int = 64,
+    max_output: int = 20_000,
+    progress=None,
+) -> list[Autograded]:
+    """Autograde each submission in its own sandboxed ``nbgrader autograde`` (see the module's docstring).
+
+    ``jobs``: submissions graded at once (default: the number of CPUs). ``progress(result)`` is called as each
+    one finishes. The course's gradebook must already know the assignment (``nbgrader generate_assignment``).
+    Returns one :class:`Autograded` per student, in the order of ``students``.
+    """
+    course = Path(course_dir).resolve()
+    if not (course / "gradebook.db").is_file():
+        raise BadArgument(
+            f"{course}: no gradebook.db (run nbgrader generate_assignment {assignment} there first)"
+        )
+    if not (course / "source" / assignment).is_dir():
+        raise BadArgument(f"{course}/source/{assignment}: no such assignment")
+    students = list(students) if students is not None else students_of(course, assignment)
+    if not students:
+        raise BadArgument(f"{course}/submitted: no submission of {assignment!r}")
+    opts = dict(
+        cell_timeout=cell_timeout,
+        wall_timeout=wall_timeout,
+        memory_mib=memory_mib,
+        file_mib=file_mib,
+        max_output=max_output,
+        db_url=f"sqlite:///{course / 'gradebook.db'}",
+    )
+    import threading
+
+    lock = threading.Lock()
+    scratch = tempfile.TemporaryDirectory(prefix="autograde-template-")
+    opts["template"] = _template_gradebook(course / "gradebook.db", Path(scratch.name))
+
+    n = max(1, min(jobs or os.cpu_count() or 1, len(students)))
+    workers = queue.Queue()
+    for _ in range(n):
+        workers.put(_Worker(opts))
+
+    def one(student):
+        worker = workers.get()
+        try:
+            r = _grade_one(course, assignment, student, opts, lock, worker)
+        finally:
+            workers.put(worker if worker.alive() else _Worker(opts))
+        if progress is not None:
+            progress(r)
+        return r
+
+    try:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            return list(pool.map(one, students))
+    finally:
+        while not workers.empty():
+            workers.get().close()
+        scratch.cleanup()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:
+    _worker_main(int(sys.argv[2]))
