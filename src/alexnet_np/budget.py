@@ -13,7 +13,8 @@ backward with the first layer's input gradient skipped, the paper's SGD with one
 Left out, and measured separately (:func:`measure_training_peak` reads both): the interpreter, NumPy, Numba
 and their compiled kernels (the baseline), the allocator's rounding and free lists, small temporaries.
 
-The paper's question: :func:`two_gpu_budget`. The roofline: :func:`roofline_points`.
+The paper's question: :func:`two_gpu_budget`, and :func:`one_device_budget` (the same step on one device).
+The roofline: :func:`roofline_points`.
 """
 
 from __future__ import annotations
@@ -203,6 +204,21 @@ def two_gpu_budget(model, batch=128, input_size=224):
         "output gradients": outputs // 2,
         "input batch": batch * 3 * input_size * input_size * dtype.itemsize,
     }
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def one_device_budget(model, batch=128, input_size=224):
+    """Bytes of the same training step as :func:`two_gpu_budget`, with the whole network on one device.
+
+    The same memory model, nothing halved: all of the weights, gradients and momentum, every layer's whole
+    output and a gradient of the same size, and the input batch once. It leaves out what
+    :func:`two_gpu_budget` leaves out (LRN's denominators, the CUDA context, cuda-convnet's scratch, the
+    prefetched next batch) and counts ReLU's in-place output again. Returns {part: bytes}, with ``"total"``.
+    """
+    halves = two_gpu_budget(model, batch, input_size)
+    parts = {k: 2 * v for k, v in halves.items() if k not in ("input batch", "total")}
+    parts["input batch"] = halves["input batch"]
     parts["total"] = sum(parts.values())
     return parts
 

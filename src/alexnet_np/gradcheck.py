@@ -49,6 +49,20 @@ def rel_error(a, b) -> float:
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 
 
+ROUNDING_TOL = float(np.finfo(np.float64).eps ** (2 / 3))  # about 3.7e-11: float64 rounding after a few sums
+
+
+def same(a, b, tol=ROUNDING_TOL) -> bool:
+    """Equal shapes, and equal values up to float64 rounding: ``|a − b| ≤ tol · max(1, max|b|)`` everywhere.
+
+    For comparing a derived formula with the library's backward on a worked example (both float64); the
+    tolerance is relative to the largest |value| of ``b``, so one large entry cannot hide a wrong small one
+    beyond rounding of the largest.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= tol * max(1.0, np.abs(b).max(initial=0.0))))
+
+
 def max_rel_error(a, b) -> float:
     """CS231n's elementwise relative error: ``max |a − b| / max(|a| + |b|, 1e-8)``."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)

@@ -140,8 +140,9 @@ def winograd_matrices(m, r, dtype=np.float64, points=None):
     with the 1/f_j moved into G. Then ``Aᵀ [(G g) ⊙ (Bᵀ d)] = [Σ_k g_k d_{i+k}]_i``.
 
     ``points``: the α − 1 finite points (default :func:`interpolation_points`). With
-    ``points=(0, 1, -1, 2, -2)`` F(4, 3) gives exactly Lavin & Gray's matrices; their F(2, 3) has
-    rows 0 and 3 of G and Bᵀ negated (any row scaling of G undone in Bᵀ is equally valid).
+    ``points=(0, 1, -1, 2, -2)`` F(4, 3) gives exactly Lavin & Gray's matrices; their F(2, 3)
+    differs in sign in G's row 0, Bᵀ's rows 0 and 3 and Aᵀ's last column (scaling G's row j by c,
+    Bᵀ's by c′ and Aᵀ's column j by 1/(c·c′) leaves every product where it was: equally valid).
     """
     if m < 1 or r < 1:
         raise ValueError(f"winograd_matrices: need m >= 1 and r >= 1, got m={m}, r={r}")
