@@ -837,6 +837,9 @@ def main(argv=None):
     else:
         args = parser.parse_args(argv)
     try:
+        from .. import ops
+
+        ops.check_environment()  # a bad ALEXNET_NP_* variable is refused now, not after the data have loaded
         return args.func(args)
     except UserError as err:  # a user's mistake; anything else is a bug in alexnet_np and keeps its traceback
         print(f"{PROG} {args.command}: error: {_one_line(err)}", file=sys.stderr)
