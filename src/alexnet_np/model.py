@@ -558,7 +558,7 @@ class _ShapeOnly(np.ndarray):
 
 
 def _shape_only(shape, dtype):
-    shape = (int(shape),) if np.isscalar(shape) else tuple(int(d) for d in shape)
+    shape = tuple(int(d) for d in np.atleast_1d(np.asarray(shape, dtype=np.int64)))
     one = np.zeros(1, dtype)
     view = np.lib.stride_tricks.as_strided(one, shape=shape, strides=(0,) * len(shape), writeable=False)
     return view.view(_ShapeOnly)
