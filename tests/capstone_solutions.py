@@ -134,10 +134,13 @@ SOLUTIONS = {
 # ---- three planted wrong backward passes, each a classic slip -----------------------------------------
 
 
-def conv_backward_flipped_kernel(dout, x, w, b, stride, padding):
-    """dx through the kernel rotated by 180° (a true convolution's adjoint): the forward has no flip."""
-    dx, dw, db = conv_backward(dout, x, w[:, :, ::-1, ::-1], b, stride, padding)
-    return dx, dw, db
+def conv_backward_dw_sign(dout, x, w, b, stride, padding):
+    """dW with the wrong sign (dout·cols read as the step instead of the gradient): the filters climb the loss.
+
+    (A kernel rotated by 180° in dx, the other classic slip, left the run at 0.68 held-out against the
+    solutions' 0.76: caught by the per-layer check, but not a visible failure to train.)"""
+    dx, dw, db = conv_backward(dout, x, w, b, stride, padding)
+    return dx, -dw, db
 
 
 def relu_backward_masks_dout(dout, x):
@@ -155,7 +158,7 @@ def softmax_cross_entropy_no_onehot(logits, labels):
 
 
 PLANTED = {  # name -> (the function it replaces, the wrong version)
-    "conv backward through a flipped kernel": ("conv_backward", conv_backward_flipped_kernel),
+    "conv backward with dW's sign flipped": ("conv_backward", conv_backward_dw_sign),
     "ReLU backward masked by dout": ("relu_backward", relu_backward_masks_dout),
     "softmax backward without the one-hot": ("softmax_cross_entropy", softmax_cross_entropy_no_onehot),
 }
