@@ -68,7 +68,7 @@ def _overlap_in(h, w, k, s, p):
 
 
 BORDER = "in the border rows/columns, where windows reach into the padding: is padding handled?"
-OVERLAP = "where windows overlap: are you accumulating (+=) instead of assigning?"
+OVERLAP = "where windows overlap: are you assigning (=) instead of accumulating (+=)?"
 FORWARD_HINTS = {  # a forward pass accumulates nothing: these tags point at where windows start and end
     "overlapping windows": "the windows overlap (stride < kernel): each starts at y·stride and holds k rows",
     "kernel wider than stride": "the windows overlap: each starts at y·stride and holds k rows and columns",

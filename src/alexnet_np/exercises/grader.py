@@ -359,7 +359,7 @@ def compare(got, check: Check) -> TensorOutcome:
 TAG_HINTS = {
     "padding": "is padding handled (windows start at −padding, zeros outside)?",
     "stride > 1": "is the stride applied (window starts at oh·stride)?",
-    "overlapping windows": "windows overlap there: are you accumulating (+=)?",
+    "overlapping windows": "windows overlap there: are you assigning (=) instead of accumulating (+=)?",
     "ties": "route each gradient to exactly one maximum of its window",
     "batch of 1": "did something drop or squeeze the batch axis?",
     "large logits": "for large logits exp overflows or a probability underflows to 0: subtract each row's own "
@@ -369,7 +369,7 @@ TAG_HINTS = {
     "eval mode": "what does each convention do at test time?",
     "training mode": "what does each convention do in training?",
     "weight decay": "the weight decay term: v ← μ·v − λ·ε·w − ε·g",
-    "kernel wider than stride": "windows overlap there: are you accumulating (+=)?",
+    "kernel wider than stride": "windows overlap there: are you assigning (=) instead of accumulating (+=)?",
     "uneven coverage": "the output size floors: some rows/columns are never covered",
     "pytorch": "inverted dropout (PyTorch) scales by 1/(1 − p) in training and does nothing at test time",
     "paper": "the paper's dropout keeps values in training and multiplies by 1 − p at test time",
