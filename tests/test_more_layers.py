@@ -96,6 +96,17 @@ CHECKPOINTS = {
     "softmax_by_hand": lambda: (np.log(8 / 3), np.array([1 / 8, 3 / 8 - 1, 4 / 8])),
     "dropout_scale": lambda p, c, t: (1 / (1 - p) if t else 1.0) if c == "pytorch" else (1.0 if t else 1 - p),
     "sgd_terminal_velocity": lambda g, mu, lr: -lr * g / (1 - mu),
+    "conv_out_by_hand": lambda: np.array([[4.0, -1.0], [2.0, 6.0]]),
+    "im2col_shape": lambda n, c, h, w, k, s, p: (
+        n * ((h + 2 * p - k) // s + 1) * ((w + 2 * p - k) // s + 1),
+        c * k * k,
+    ),
+    "col2im_count_by_hand": lambda: np.outer([1.0, 1.0, 2.0, 1.0, 1.0], [1.0, 1.0, 2.0, 1.0, 1.0]),
+    "maxpool_dx_by_hand": lambda: np.array(
+        [[0, 0, 3, 0, 0], [0] * 5, [0, 0, 0, -1, 0], [0] * 5, [0, 4, 0, 0, 0]], float
+    ),
+    "lrn_cross_derivative": lambda ac, aj, s, alpha, beta, k: -2 * alpha * beta * ac * aj * s ** (-beta - 1),
+    "relu_derivative": lambda x: 1.0 if x > 0 else 0.0,
 }
 
 
@@ -113,5 +124,13 @@ def test_the_derivation_checkpoints_pass_a_derivation_and_fail_a_wrong_one(name)
         "softmax_by_hand": lambda: (np.log(8 / 3), np.array([1 / 8, 3 / 8, 4 / 8])),
         "dropout_scale": lambda p, c, t: 1 / (1 - p) if t else 1.0,
         "sgd_terminal_velocity": lambda g, mu, lr: -lr * g / mu,
+        "conv_out_by_hand": lambda: np.array([[0.0, 3.0], [4.0, 0.0]]),  # the kernel flipped
+        "im2col_shape": lambda n, c, h, w, k, s, p: (n * ((h - k) // s + 1) * ((w - k) // s + 1), c * k * k),
+        "col2im_count_by_hand": lambda: np.ones((5, 5)),  # assigned, not summed
+        "maxpool_dx_by_hand": lambda: np.array(
+            [[0, 0, 2, 0, 0], [0] * 5, [0, 0, 0, -1, 0], [0] * 5, [0, 4, 0, 0, 0]], float
+        ),  # the overlap assigned
+        "lrn_cross_derivative": lambda ac, aj, s, alpha, beta, k: -2 * alpha * beta * ac * aj * s ** (-beta),
+        "relu_derivative": lambda x: 1.0,  # the identity's derivative
     }[name]
     assert not grade(name, wrong).passed

@@ -397,6 +397,105 @@ def _terminal_velocity_cases():
     return cases
 
 
+# ---- derivation checkpoints added before conv forward, im2col, col2im, max pool, LRN backward, ReLU --------
+
+BY_HAND_W = np.array([[1.0, 2.0], [0.0, -1.0]])  # notebook 01's 2×2 kernel for the forward checkpoint
+POOL_X = np.array(  # 5×5, 3×3/2 windows: 2×2 outputs, each window's maximum unique, (0, 2) the max of two
+    [
+        [1.0, 2.0, 9.0, 0.0, 3.0],
+        [4.0, 0.0, 1.0, 2.0, 1.0],
+        [0.0, 3.0, 2.0, 8.0, 0.0],
+        [5.0, 1.0, 0.0, 4.0, 2.0],
+        [0.0, 7.0, 1.0, 0.0, 6.0],
+    ]
+)
+POOL_DOUT = np.array([[1.0, 2.0], [4.0, -1.0]])
+
+
+def _conv_out_by_hand_cases():
+    from ..ops import reference as ref
+
+    cols = ref.im2col(BY_HAND_X[None, None], 2, 1, 0)  # (4, 4): one row per output pixel
+    out = (cols @ BY_HAND_W.reshape(-1)).reshape(2, 2)
+    flipped = (cols @ BY_HAND_W[::-1, ::-1].reshape(-1)).reshape(2, 2)
+    check = Check("out", out)
+    check.variants = [(flipped, "a true convolution (kernel flipped): deep learning correlates", "mistake")]
+    return [Case("x 3×3, w = [[1, 2], [0, -1]], b = 0", (), [check], (), "typed by hand")]
+
+
+def _im2col_shape_cases():
+    from ..shapes import conv_output_size
+
+    cases = []
+    rng = np.random.default_rng(2000)
+    for i in range(6):
+        n, c, k = int(rng.integers(1, 5)), int(rng.integers(1, 6)), int(rng.integers(1, 6))
+        s, p = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+        h, w = int(rng.integers(k, 20)), int(rng.integers(k, 20))
+        ho, wo = conv_output_size(h, k, s, p), conv_output_size(w, k, s, p)
+        rows, cols = Check("rows", n * ho * wo, integer=True), Check("cols", c * k * k, integer=True)
+        cases.append(Case(f"random #{i + 1}", (n, c, h, w, k, s, p), [rows, cols], (), "N, C, H, W, k, s, p"))
+    return cases
+
+
+def _col2im_count_cases():
+    from ..ops import reference as ref
+
+    shape = (1, 1, 5, 5)
+    ones = np.ones_like(ref.im2col(np.zeros(shape), 3, 2, 0))
+    count = ref.col2im(ones, shape, 3, 2, 0)[0, 0]  # each copy adds 1: the number of windows over a pixel
+    check = Check("count", count)
+    check.variants = [
+        (np.ones((5, 5)), "assigned, not summed: a pixel counts every window over it", "mistake")
+    ]
+    return [Case("5×5, 3×3 windows, stride 2, no padding", (), [check], (), "typed by hand")]
+
+
+def _maxpool_dx_by_hand_cases():
+    from ..ops import reference as ref
+
+    x = POOL_X[None, None]
+    _, argmax = ref.maxpool_forward(x, 3, 2)
+    dx = ref.maxpool_backward(POOL_DOUT[None, None], argmax, x.shape, 3, 2)[0, 0]
+    check = Check("dx", dx)
+    assigned = dx.copy()
+    assigned[0, 2] = POOL_DOUT[0, 1]  # the second window over (0, 2) overwrote the first
+    check.variants = [
+        (assigned, "assigned, not accumulated: (0, 2) is the maximum of two windows", "mistake")
+    ]
+    return [Case("the notebook's 5×5 x, dout = [[1, 2], [4, −1]]", (), [check], (), "typed by hand")]
+
+
+def _lrn_cross_cases():
+    from ..layers import LocalResponseNorm
+
+    cases = []
+    rng = np.random.default_rng(2100)
+    for i in range(4):
+        size, alpha = 5, float(rng.uniform(0.1, 1.0))
+        beta, k = float(rng.uniform(0.5, 1.0)), float(rng.uniform(1.0, 3.0))
+        x = rng.uniform(0.5, 2.0, size=(1, 7, 1, 1))
+        c, j = 3, [1, 2, 4, 5][i]  # j ≠ c, inside c's window
+        layer = LocalResponseNorm(size, alpha, beta, k, convention="paper")
+        layer.forward(x)
+        dout = np.zeros_like(x)
+        dout[0, c] = 1.0
+        dx = layer.backward(dout)  # dx[j] = ∂b_c/∂a_j
+        s_c = k + alpha * float((x[0, c - 2 : c + 3] ** 2).sum())
+        args = (float(x[0, c, 0, 0]), float(x[0, j, 0, 0]), s_c, alpha, beta, k)
+        cases.append(Case(f"random #{i + 1}", args, [Check("db_c/da_j", np.float64(dx[0, j, 0, 0]))]))
+    return cases
+
+
+def _relu_derivative_cases():
+    cases = []
+    rng = np.random.default_rng(2200)
+    for sign in (1, -1, 1, -1):
+        x = sign * float(rng.uniform(0.1, 5.0))  # away from the kink at 0
+        cases.append(Case(f"x = {x:.3f}", (x,), [Check("d relu/dx", np.float64(x > 0))]))
+    return cases
+
+
 # ---- the registry ------------------------------------------------------------------------------------
 
 
@@ -500,6 +599,42 @@ def exercises() -> dict:
             "sgd_terminal_velocity(g, momentum, lr) -> v after many steps with a constant g (no decay)",
             "derive first: the paper's momentum as a geometric series",
             _terminal_velocity_cases,
+        ),
+        _exercise(
+            "conv_out_by_hand",
+            "conv_out_by_hand() -> out (2, 2) for the notebook's 3×3 x and 2×2 w, typed as numbers",
+            "derive first: a convolution's output by hand",
+            _conv_out_by_hand_cases,
+        ),
+        _exercise(
+            "im2col_shape",
+            "im2col_shape(N, C, H, W, k, s, p) -> (rows, cols) ints: the shape of im2col's matrix",
+            "derive first: the shape of the column matrix",
+            _im2col_shape_cases,
+        ),
+        _exercise(
+            "col2im_count_by_hand",
+            "col2im_count_by_hand() -> (5, 5): how many 3×3/2 windows cover each pixel of a 5×5 input",
+            "derive first: the copies col2im sums",
+            _col2im_count_cases,
+        ),
+        _exercise(
+            "maxpool_dx_by_hand",
+            "maxpool_dx_by_hand() -> dx (5, 5) for the notebook's x and dout, 3×3/2 windows, typed as numbers",
+            "derive first: max pool's routed gradient by hand",
+            _maxpool_dx_by_hand_cases,
+        ),
+        _exercise(
+            "lrn_cross_derivative",
+            "lrn_cross_derivative(a_c, a_j, s_c, alpha, beta, k) -> ∂b_c/∂a_j for j ≠ c in c's window",
+            "derive first: the LRN's cross-channel derivative",
+            _lrn_cross_cases,
+        ),
+        _exercise(
+            "relu_derivative",
+            "relu_derivative(x) -> ∂relu/∂x as a float, x ≠ 0",
+            "derive first: ReLU's derivative",
+            _relu_derivative_cases,
         ),
     ]
     return {e.name: e for e in items}
