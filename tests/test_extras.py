@@ -117,12 +117,15 @@ def test_each_install_holds_what_it_is_for():
     docs = _names(_requirements("requirements-docs.txt"))
     assert {"sphinx", "myst-nb", "furo", "sphinx-mathjax-offline", "beautifulsoup4"} <= docs
     test = _names(_requirements("requirements-test.txt"))
-    assert {"pytest", "nbmake", "selenium", "torch", "ruff"} <= test
+    assert {"pytest", "nbmake", "selenium", "torch", "ruff", "mypy"} <= test
+    assert "nbgrader" in _names(_requirements("requirements-course.txt"))  # the class cycle, which CI runs
     pyproject = (ROOT / "pyproject.toml").read_text()
     for extra, files in {
         "notebooks": '["requirements-notebooks.txt"]',
         "docs": '["requirements-notebooks.txt", "requirements-docs.txt"]',
-        "test": '["requirements-notebooks.txt", "requirements-docs.txt", "requirements-test.txt"]',
+        "test": '["requirements-notebooks.txt", "requirements-docs.txt", "requirements-test.txt", '
+        '"requirements-course.txt"]',
+        "course": '["requirements-course.txt"]',
     }.items():
         assert f"{extra} = {{file = {files}}}" in pyproject, extra
 
