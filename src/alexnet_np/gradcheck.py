@@ -56,7 +56,7 @@ def same(a, b, tol=ROUNDING_TOL) -> bool:
     """Equal shapes, and equal values up to float64 rounding: ``|a − b| ≤ tol · max(1, max|b|)`` everywhere.
 
     For comparing a derived formula with the library's backward on a worked example (both float64); the
-    tolerance is relative to the largest |value| of ``b``, so one large entry cannot hide a wrong small one
+    tolerance is relative to the largest absolute value of ``b``, so one large entry cannot hide a wrong small one
     beyond rounding of the largest.
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)

@@ -42,7 +42,7 @@ def list_exercises() -> str:
 def grade(exercise_name: str, student_fn, *, time_limit: float = 20.0, isolate: bool = True) -> GradeResult:
     """Grade ``student_fn`` on the exercise ``exercise_name`` (see :func:`list_exercises`).
 
-    ``student_fn`` runs in a forked child process (:mod:`.sandbox`): it sees the inputs only, calls into
+    ``student_fn`` runs in a forked child process (exercises.sandbox): it sees the inputs only, calls into
     alexnet_np's own implementations are refused by name, and each call must return within ``time_limit``
     seconds. ``isolate=False`` runs it in this process (a debugger can step into it; nothing is protected).
     """

@@ -440,7 +440,7 @@ class GradeResult:
 
 
 def _outcome(case: Case, call) -> CaseOutcome:
-    """Read one call's :class:`~.sandbox.CallResult` against the case."""
+    """Read one call's ``sandbox.CallResult`` against the case."""
     if call.status == "refused":
         names = ", ".join(call.refused) or "alexnet_np"
         return CaseOutcome(
@@ -584,7 +584,7 @@ def _legacy_numeric(numeric, box):
 def grade_cases(
     exercise: str, fn, cases, numeric=None, *, hints=None, allowed=(), isolate=True, time_limit=20.0
 ) -> GradeResult:
-    """Run ``fn`` on ``cases`` in a child process (:class:`~.sandbox.Sandbox`) and read the results.
+    """Run ``fn`` on ``cases`` in a child process (``sandbox.Sandbox``) and read the results.
 
     ``numeric``: optional ``() -> list of Case`` whose expected values are central differences (they count
     toward the verdict like any case). The first case is called again after all the others, and must give
