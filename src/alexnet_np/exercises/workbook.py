@@ -2,9 +2,9 @@
 
 In a code cell of a source notebook::
 
-    def relu_backward(dout, x):
+    def double(x):
         # BEGIN SOLUTION
-        return dout * (x > 0)
+        return 2 * x
         # END SOLUTION
 
 :func:`write_student_copy` replaces everything from ``# BEGIN SOLUTION`` to ``# END SOLUTION`` with

@@ -379,9 +379,9 @@ class Trainer:
         is below this; None runs all ``steps``. ``log``: the first step's initial-loss verdict, then a line every
         ``log_every`` steps and at least every ``log_seconds`` seconds (a long run never goes silent).
 
-        Returns ``dict(losses=[loss before each step], final=loss after the last step (train mode),
-        final_eval=loss after the last step in eval mode, steps=steps taken, reached=the 1-based step whose loss
-        was first below ``stop_below`` or None)``. A network that cannot get near zero here has a bug in its
+        Returns a dict: ``losses`` (the loss before each step), ``final`` (the loss after the last step, train
+        mode), ``final_eval`` (the same in eval mode), ``steps`` (steps taken) and ``reached`` (the 1-based step
+        whose loss was first below ``stop_below``, or None). A network that cannot get near zero here has a bug in its
         forward, backward or update, whatever it does on the full data.
         """
         import time
