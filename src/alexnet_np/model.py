@@ -26,6 +26,13 @@ after ``pool5``; ``seed_keras`` is what the
 Keras listing of the "Getting Started With AlexNet" tutorial builds (BatchNorm after every
 block, dropout 0.4, conv2 11×11 without padding, 2×2 pools) — not AlexNet, and it shows.
 
+Which LRN ``paper`` does: by default one window over all 96 (then 256) channels, as if the two towers were
+one (``lrn=True``); ``lrn="towers"`` gives each tower its own (``LocalResponseNorm(groups=2)``: a window stops
+at its tower's 48 or 128 maps), as the layer file of cuda-convnet2's two-GPU example does (``rnorm1a`` and
+``rnorm1b``, ``channels=48`` each) — that file is cuda-convnet2's example, not the 2012 code, which is not at
+hand; the paper (section 3.3) does not say. ``alexnet_np.distributed`` runs the towers on two processes, each
+with its own LRN, and equals ``AlexNet("paper", lrn="towers")``.
+
 fc6's width is not typed in: it is read off shape inference, so ``AlexNet(input_size=224)``
 builds the 54/26/12/5 network (50,844,008 parameters) instead of failing.
 """
@@ -108,7 +115,8 @@ KERAS_BATCHNORM = dict(eps=1e-3, momentum=0.01)
 
 
 def _features(variant, lrn, activation, pool, new_rng, dtype):
-    """The layers before ``flatten`` as (name, layer) pairs; ``new_rng()`` gives a layer its own generator."""
+    """The layers before ``flatten`` as (name, layer) pairs; ``new_rng()`` gives a layer its own generator.
+    ``lrn="towers"``: one LRN window per group of conv2 (the paper's towers)."""
     act = ACTIVATIONS[activation]
     layers: list[tuple[str, Layer]] = []
     for i, (cin, cout, k, s, p, groups) in enumerate(CONVS[variant], start=1):
@@ -120,7 +128,8 @@ def _features(variant, lrn, activation, pool, new_rng, dtype):
             layers.append((f"bn{i}", BatchNorm2d(cout, **KERAS_BATCHNORM, dtype=dtype)))
             continue
         if i in (1, 2) and lrn:
-            layers.append((f"lrn{i}", LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0)))
+            towers = CONVS[variant][1][5] if lrn == "towers" else 1
+            layers.append((f"lrn{i}", LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0, groups=towers)))
         if i in (1, 2, 5):
             layers.append((f"pool{i}", MaxPool2d(pool[0], pool[1])))
     if variant == "torchvision":
@@ -174,7 +183,8 @@ class AlexNet(Sequential):
             shrinks activations by about √6 per layer, and the mini AlexNet does not train from it), or
             ``"paper"`` (weights N(0, 0.01²); biases 1 in conv2, conv4, conv5, fc6, fc7, else 0).
         input_size: H = W of the input (default 227 for single_tower/paper, 224 otherwise) or (H, W).
-        lrn: LRN after relu1 and relu2 (default: True for single_tower/paper/mini, False otherwise).
+        lrn: LRN after relu1 and relu2 (default: True for single_tower/paper/mini, False otherwise);
+            ``"towers"`` (``paper`` only): one LRN per tower instead of one across both (module docstring).
         dtype: float32 (default) or float64 (gradient checks; or use ``astype``).
         activation: ``"relu"`` (default) or ``"tanh"`` (the paper's Figure 1 comparison); the layers
             are then named ``tanh1`` … instead of ``relu1`` ….
@@ -214,7 +224,15 @@ class AlexNet(Sequential):
         dtype = _check_dtype(dtype)
         size = DEFAULT_INPUT_SIZE[variant] if input_size is None else input_size
         h, w = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-        lrn = variant in ("single_tower", "paper", "mini") if lrn is None else bool(lrn)
+        if lrn == "towers" and variant != "paper":
+            raise BadArgument(f"AlexNet: lrn='towers' needs the paper variant's two towers, not {variant!r}")
+        lrn = (
+            variant in ("single_tower", "paper", "mini")
+            if lrn is None
+            else lrn
+            if lrn == "towers"
+            else bool(lrn)
+        )
         if activation not in ACTIVATIONS:
             raise BadArgument(f"AlexNet: activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
         if dropout is not None and not 0 <= dropout < 1:
@@ -513,7 +531,7 @@ def _config_kwargs(config, where):
         variant=(lambda v: v in VARIANTS, f"one of {VARIANTS}"),
         num_classes=(lambda v: whole(v) and v >= 1, "a positive integer"),
         input_size=(pair, "two positive integers"),
-        lrn=(lambda v: v is None or isinstance(v, bool), "true, false or null"),
+        lrn=(lambda v: v is None or isinstance(v, bool) or v == "towers", 'true, false, "towers" or null'),
         activation=(lambda v: v in ACTIVATIONS, f"one of {tuple(ACTIVATIONS)}"),
         pool=(pair, "two positive integers"),
         dropout=(

@@ -22,6 +22,10 @@ class LocalResponseNorm(Layer):
     * ``convention="paper"`` (default): ``a = alpha``, the paper's formula (n=5, α=1e-4, β=0.75, k=2);
     * ``convention="pytorch"``: ``a = alpha / size``, the form of PyTorch's and Caffe's LRN layers.
 
+    ``groups=g`` splits the C channels into g consecutive blocks of C/g and clips each window at its block's
+    edges: one LRN per block, as in a network split into g towers (the paper's two GPUs), where a tower's
+    window cannot reach the other tower's maps. ``groups=1`` (default) is one window over all C channels.
+
     PyTorch's ``torch.nn.LocalResponseNorm`` divides α by n and defaults k to 1, so the paper's
     layer is ``torch.nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)``; the repr of this
     layer prints its PyTorch equivalent.
@@ -35,8 +39,11 @@ class LocalResponseNorm(Layer):
     x: np.ndarray | None
     scale: np.ndarray | None
 
-    def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, *, convention="paper"):
+    def __init__(self, size=5, alpha=1e-4, beta=0.75, k=2.0, *, convention="paper", groups=1):
         super().__init__()
+        if not isinstance(groups, (int, np.integer)) or groups < 1:
+            raise BadArgument(f"LocalResponseNorm: groups must be a positive int, got {groups!r}")
+        self.groups = int(groups)
         if not isinstance(size, (int, np.integer)) or size < 1:
             raise BadArgument(f"LocalResponseNorm: size must be a positive int, got {size!r}")
         if convention not in ("paper", "pytorch"):
@@ -49,23 +56,41 @@ class LocalResponseNorm(Layer):
         self.convention = convention
 
     def output_shape(self, input_shape):
-        return self._check_ndim(input_shape, 4, "(N, C, H, W)")
+        if self.groups == 1:
+            return self._check_ndim(input_shape, 4, "(N, C, H, W)")
+        shape = self._check_ndim(input_shape, 4, f"(N, C, H, W) with C divisible by groups={self.groups}")
+        if shape[1] % self.groups:
+            raise self._fail(
+                BadInput, "input shape", f"(N, C, H, W) with C divisible by {self.groups}", shape
+            )
+        return shape
+
+    def _grouped(self, a):
+        """(N, C, H, W) -> (N·g, C/g, H, W): each group of channels a sample of its own (a copy if ``a`` is not
+        C-contiguous)."""
+        n, c, h, w = a.shape
+        return a.reshape(n * self.groups, c // self.groups, h, w)
 
     def forward(self, x, train=False):
         self._begin_forward(x)
+        if self.groups > 1:
+            shape, x = x.shape, self._grouped(x)
         a = self.effective_alpha
         if ops.fast():  # the last call's scale array is refilled when x has the same shape and layout
             y, self.scale = kernels.lrn_forward(x, self.size, a, self.beta, self.k, out=self.scale)
         else:
             y, self.scale = reference.lrn_forward(x, self.size, a, self.beta, self.k)
-        self.x = x
-        return y
+        self.x = x  # grouped, as scale is
+        return y.reshape(shape) if self.groups > 1 else y
 
     def backward(self, dout, input_grad=True):
         self._begin_backward(dout)
         if not input_grad:
             return None
         backward = kernels.lrn_backward if ops.fast() else reference.lrn_backward
+        if self.groups > 1:
+            dx = backward(self._grouped(dout), self.x, self.scale, self.size, self.effective_alpha, self.beta)
+            return dx.reshape(dout.shape)
         return backward(dout, self.x, self.scale, self.size, self.effective_alpha, self.beta)
 
     @property
@@ -78,17 +103,26 @@ class LocalResponseNorm(Layer):
         return dict(size=self.size, alpha=self.effective_alpha * self.size, beta=self.beta, k=self.k)
 
     def torch_spec(self):
+        if self.groups > 1:
+            raise BadArgument(f"{self!r}: torch.nn.LocalResponseNorm has no groups")
         return "LocalResponseNorm", self.torch_equivalent()
 
     def describe(self):
-        return f"LRN n={self.size}, α={self.alpha:g}, β={self.beta:g}, k={self.k:g}"
+        return f"LRN n={self.size}, α={self.alpha:g}, β={self.beta:g}, k={self.k:g}" + (
+            f", {self.groups} groups" if self.groups > 1 else ""
+        )
 
     def extra_repr(self):
         t = self.torch_equivalent()
         return (
             f"size={self.size}, alpha={self.alpha:g}, beta={self.beta:g}, k={self.k:g}, "
-            f"convention={self.convention!r}; = torch.nn.LocalResponseNorm({t['size']}, alpha={t['alpha']:g}, "
-            f"beta={t['beta']:g}, k={t['k']:g})"
+            f"convention={self.convention!r}"
+            + (
+                f", groups={self.groups}"
+                if self.groups > 1
+                else f"; = torch.nn.LocalResponseNorm({t['size']}, alpha={t['alpha']:g}, beta={t['beta']:g}, "
+                f"k={t['k']:g})"
+            )
         )
 
     def linear_stand_in(self, input_shape):
