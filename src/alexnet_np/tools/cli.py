@@ -186,6 +186,10 @@ def _run_options(args, meta):
 def cmd_train(args):
     import os
 
+    if args.parallel:  # under mpiexec: the distributed wing runs the same training on every rank
+        from ..distributed.train import cmd_train_parallel
+
+        return cmd_train_parallel(args)
     if args.data_dir and args.dataset != "folder":
         raise BadArgument("--data-dir is read only with --dataset folder")
     if args.overfit_batch:
@@ -719,6 +723,19 @@ def build_parser():
         help="sanity check: train on one batch (default 16 images, dropout off) until the loss is ~0; writes nothing",
     )
     s.add_argument("--steps", type=_positive_int, help="steps of --overfit-batch (default 100)")
+    s.add_argument(
+        "--parallel",
+        choices=("model", "data", "hybrid"),
+        help="run under mpiexec across its ranks: model (the paper's two towers, 2 ranks, --variant paper), "
+        "data (a shard of each batch per rank), hybrid (data parallel convolutions, model parallel fc layers); "
+        "needs the distributed extra",
+    )
+    s.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=300.0,
+        help="with --parallel: seconds a rank waits for the others in one exchange before ending the run",
+    )
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="evaluate a training checkpoint on its held-out split")

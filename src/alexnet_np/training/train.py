@@ -436,6 +436,10 @@ class Trainer:
 
     # -- checkpoints ----------------------------------------------------------------------------
     def save_checkpoint(self, path):
+        save_npz_atomic(path, *self.checkpoint_contents())
+
+    def checkpoint_contents(self):
+        """(arrays, metadata) of a checkpoint of this run: what :meth:`save_checkpoint` writes."""
         arrays = {f"model/{k}": v for k, v in self.model.state_dict().items()}
         arrays.update({f"velocity/{k}": v for k, v in self.optimizer.velocity.items()})
         meta = dict(
@@ -456,7 +460,7 @@ class Trainer:
             steps=self.steps,
             run=self.run,
         )
-        save_npz_atomic(path, arrays, meta)
+        return arrays, meta
 
     def load_checkpoint(self, path):
         """Continue the run saved in ``path``; refused when the model, the data or the split differ."""
