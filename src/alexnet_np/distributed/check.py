@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import time
 
@@ -39,7 +41,7 @@ def _batch(args, dtype):
     return x, rng.integers(0, args.classes, args.batch)
 
 
-def _steps(net, args, x, y, after_step=None):
+def _steps(net, args, x, y, after_step=None, die_at=None):
     """``args.steps`` SGD steps of ``net`` on (x, y): (first step's gradients, losses, first logits, seconds)."""
     from ..layers import CrossEntropyLoss
     from ..training.optim import SGD
@@ -50,6 +52,10 @@ def _steps(net, args, x, y, after_step=None):
         t = time.perf_counter()
         logits = net.forward(x, train=True)
         losses.append(float(loss_fn.forward(logits, y)))
+        if die_at == i + 1:
+            if args.hang:
+                time.sleep(3600)
+            os.kill(os.getpid(), signal.SIGKILL)
         net.backward(loss_fn.backward(), input_grad=False)
         if i == 0:
             grads, logits0 = {k: g.copy() for k, g in net.grads.items()}, logits.copy()
@@ -81,6 +87,8 @@ def main(argv=None):
     p.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     p.add_argument("--no-reference", action="store_true", help="time the distributed steps only")
     p.add_argument("--timeout", type=float, default=120.0)
+    p.add_argument("--die-at", type=int, help="the last rank kills itself (SIGKILL) in this step (1-based)")
+    p.add_argument("--hang", action="store_true", help="with --die-at: the last rank hangs instead of dying")
     p.add_argument("--out", required=True, help="the JSON file rank 0 writes")
     args = p.parse_args(argv)
 
@@ -101,7 +109,8 @@ def main(argv=None):
             checks.append(True)
 
     comm.Barrier()
-    grads, losses, logits, seconds = _steps(net, args, x, y, check)
+    die_at = args.die_at if comm.rank == comm.size - 1 else None
+    grads, losses, logits, seconds = _steps(net, args, x, y, check, die_at)
     whole_grads = net.whole(grads)
     state = net.whole(dict(net.params))
     from ..layers import CrossEntropyLoss

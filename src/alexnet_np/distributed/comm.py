@@ -18,6 +18,7 @@ does not divide the size).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -50,10 +51,12 @@ class CountingComm:
     """
 
     def __init__(self, comm=None, timeout=None):
+        say_when_stopped()
         MPI = mpi()
         self.MPI = MPI
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        _WHO.update(rank=self.rank, size=self.size)
         self.sent: dict[str, int] = defaultdict(int)
         self.calls: dict[str, int] = defaultdict(int)
         self._label = "other"
@@ -133,3 +136,34 @@ class CountingComm:
                     flush=True,
                 )
                 os._exit(3)  # an MPI call cannot be interrupted; Abort could block on the dead peer too
+
+
+_WHO = {"rank": "?", "size": "?"}
+
+
+def say_when_stopped():
+    """mpiexec ends every rank when one dies (SIGCONT, SIGTERM, then SIGKILL): say so in one line instead of
+    vanishing. (In the main thread; once per process.)
+
+    A Python signal handler would run only once the main thread is back from MPI, which it never is while
+    waiting for a dead peer. The interpreter's C-level handler, though, writes the signal's number to the
+    wake-up file descriptor in whatever thread receives it; a thread of ours reads it and ends the process."""
+    if _WHO.get("waiting") or threading.current_thread() is not threading.main_thread():
+        return
+    _WHO["waiting"] = True
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+
+    def wait():
+        signum = os.read(read, 1)[0]
+        print(
+            f"alexnet_np rank {_WHO['rank']}/{_WHO['size']}: stopped by mpiexec (signal {signum}): another rank "
+            f"ended before this one was done; nothing more was written",
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)  # the number reaches the pipe first
+    signal.set_wakeup_fd(write)
+    threading.Thread(target=wait, daemon=True).start()

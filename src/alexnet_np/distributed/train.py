@@ -15,7 +15,6 @@ first: if any rank refuses, every rank exits (status 2), and rank 0 prints the o
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 import numpy as np
@@ -59,21 +58,6 @@ class DistributedTrainer(Trainer):
         self.comm.Barrier()
 
 
-def _say_when_stopped(rank, size):
-    """mpiexec ends every rank when one dies: say so in one line instead of vanishing."""
-
-    def handler(signum, frame):
-        print(
-            f"alexnet_np rank {rank}/{size}: stopped by mpiexec (signal {signum}): another rank ended; "
-            f"no files were written by this step",
-            file=sys.stderr,
-            flush=True,
-        )
-        os._exit(128 + signum)
-
-    signal.signal(signal.SIGTERM, handler)
-
-
 def _agree(comm, action):
     """Run ``action()`` on every rank; if it raised a UserError on any rank, every rank stops: the first
     failing rank's error is raised on rank 0 (the CLI prints it), the others exit with status 2 silently."""
@@ -101,7 +85,6 @@ def cmd_train_parallel(args):
     from ..training.train import OVERFIT_BATCH_SIZE
 
     comm = CountingComm(timeout=args.timeout)
-    _say_when_stopped(comm.rank, comm.size)
 
     def check():  # before any data are read or any model is built
         if args.data_dir and args.dataset != "folder":
