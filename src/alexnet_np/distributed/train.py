@@ -98,7 +98,9 @@ def cmd_train_parallel(args):
     return _train(args, comm, cli)
 
 
-def _model(args, comm, num_classes, seed, dropout=None):
+def _model(args, comm, num_classes, seed, dropout=None, lrn=None):
+    """This rank's part of the model; the paper's towers each normalise their own maps under --parallel model
+    (a resumed run keeps its checkpoint's choice, ``lrn``)."""
     from ..model import AlexNet
 
     model = AlexNet(
@@ -107,7 +109,7 @@ def _model(args, comm, num_classes, seed, dropout=None):
         seed=seed,
         input_size=args.input_size,
         activation=args.activation,
-        lrn="towers" if args.parallel == "model" else None,
+        lrn=lrn if lrn is not None else "towers" if args.parallel == "model" else None,
         dropout=dropout,
     )
     return distribute(model, args.parallel, comm)
@@ -129,7 +131,7 @@ def _overfit_batch(args, comm, cli):
     options, config = _agree(comm, prepare)
     steps = args.steps or OVERFIT_STEPS
     size = args.input_size or cli._default_input_size(args.variant)
-    train, _ = cli._load_dataset(args, options["seed"], size)
+    train, _ = _agree(comm, lambda: cli._load_dataset(args, options["seed"], size))
     net = _model(args, comm, len(train.classes), options["seed"], dropout=0)
     trainer = DistributedTrainer(net, train, _no_data(train), config)
     say = print if comm.rank == 0 and not args.quiet else None
@@ -193,8 +195,10 @@ def _train(args, comm, cli):
         if args.resume:
             prep = Preprocessing.from_dict(meta["preprocessing"], where=checkpoint)
             size, resize = prep.input_size, prep.resize
-        train, val = cli._load_dataset(args, options["seed"], size, resize)
-        net = _model(args, comm, len(train.classes), options["seed"])
+        train, val = _agree(comm, lambda: cli._load_dataset(args, options["seed"], size, resize))
+        net = _model(
+            args, comm, len(train.classes), options["seed"], lrn=meta["model"]["lrn"] if meta else None
+        )
         trainer = DistributedTrainer(net, train, val, config)
         if args.resume:
             trainer.load_checkpoint(checkpoint)
