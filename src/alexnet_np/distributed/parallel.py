@@ -360,9 +360,7 @@ def distribute(model, scheme, comm):
     cut = scheme == "model"  # layers from here on are cut by rank
     counts = None  # each rank's size along axis 1 of the activation, while it is cut; None while whole
     shape = (1, 3, *model.input_size)
-    names = list(model.layers)
-    for name in names:
-        layer = model.layers[name]
+    for name, layer in model.layers.items():
         if scheme == "hybrid" and name == "flatten":  # the fully connected layers are model parallel
             cut = True
         out = layer.output_shape(shape)

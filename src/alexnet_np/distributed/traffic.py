@@ -73,7 +73,21 @@ def bytes_per_step(model, scheme, ranks, batch, rank=0):
     return out
 
 
-def macs_per_step(net_or_model, batch):
-    """Multiply-accumulates of one training step on ``batch`` images: three times the forward's (the backward
-    computes dx and dW, each as many as the forward)."""
-    return 3 * int(batch) * net_or_model.macs((1, 3, *net_or_model.input_size))
+def macs_per_step(model, scheme, ranks, batch, rank=0):
+    """Multiply-accumulates rank ``rank`` computes in one training step of ``model`` under ``scheme``: three
+    times its forward's (the backward computes dx and dW, each as many as the forward; the first layer's dx is
+    counted too). A layer cut by rank does its share of the outputs; a layer on a shard of the batch, its rows.
+    """
+    rows = split_counts(batch, ranks)[rank] if batch >= ranks else batch
+    shape, total = (1, 3, *model.input_size), 0
+    model_parallel = scheme == "model"
+    for name, layer in model.layers.items():
+        if scheme == "hybrid" and name == "flatten":
+            model_parallel = True
+        per_image, out = layer.macs(shape), layer.output_shape(shape)
+        if model_parallel and layer.params:  # this rank's outputs, for the whole batch
+            total += batch * per_image * split_counts(out[1], ranks)[rank] // out[1]
+        else:
+            total += (batch if scheme == "model" or model_parallel else rows) * per_image
+        shape = out
+    return 3 * total
