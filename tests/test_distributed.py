@@ -9,6 +9,7 @@ fast tests ~3 s; the ``slow`` ones (each an ``mpiexec`` run, 2–4 ranks oversub
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import subprocess
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 
 import alexnet_np as an
-from alexnet_np.distributed import check_scheme, split_counts
+from alexnet_np.distributed import check_scheme, distribute, split_counts
 from alexnet_np.distributed.check import longest_sum
 from alexnet_np.distributed.traffic import bytes_per_step
 from alexnet_np.errors import BadArgument
@@ -103,6 +104,29 @@ def test_the_bytes_per_step_are_figure_2s():
     assert split_counts(10, 4) == [3, 3, 2, 2]
 
 
+class _OtherRankDiverged:
+    """A stand-in communicator for rank 0 of 2 whose all-gather says rank 1's gradient is not finite."""
+
+    rank, size = 0, 2
+
+    @contextlib.contextmanager
+    def label(self, name):
+        yield
+
+    def Allgatherv(self, block, out, counts):
+        out[...] = [block[0], 0]
+
+
+def test_a_divergence_on_another_rank_stops_this_rank_too():
+    net = distribute(
+        an.AlexNet("paper", lrn="towers", input_size=67, num_classes=10), "model", _OtherRankDiverged()
+    )
+    assert all(np.isfinite(g).all() for g in net.grads.values())
+    net._agree_on_divergence()
+    first = next(iter(net.split))
+    assert np.isnan(net.grads[first]).all()  # the training loop's gradient check now stops here as on rank 1
+
+
 # -- under mpiexec --------------------------------------------------------------------------------------------
 def assert_equal_to_one_process(result, bitwise=()):
     """Every parameter's gradient (first step) and weight (last step) within n·ε·max|reference| of one
@@ -132,6 +156,7 @@ def test_the_paper_on_two_ranks_is_the_paper_in_one_process(tmp_path):
     assert set(result["counted_bytes"]) == {
         *(f"{w} ({d})" for w in ("conv3", "fc6", "fc7", "fc8") for d in ("forward", "backward")),
         "logits (forward)",
+        "divergence check",
     }
 
 

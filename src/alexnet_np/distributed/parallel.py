@@ -233,7 +233,9 @@ class DistributedNet(Sequential):
 
     ``forward(x)``: x the whole batch (N, 3, H, W), the same on every rank -> the whole logits (N, K) on every
     rank. ``backward(dlogits)``: dlogits of the whole batch, the same on every rank -> None; fills ``grads``
-    (this rank's parameters) and sums those of the weights every rank holds whole.
+    (this rank's parameters) and sums those of the weights every rank holds whole; where the parameters are cut
+    by rank, the ranks agree whether every part of the gradient is finite (a divergence seen on one rank stops
+    every rank's loop at the same step).
 
     ``split``: {parameter name: each rank's rows} of the parameters cut by rank; ``summed``: the names whose
     gradients are all-reduced. ``state_dict()`` / ``load_state_dict()`` speak the single-process model's
@@ -273,7 +275,19 @@ class DistributedNet(Sequential):
         with self.comm.label("gradients"):
             for name in self.summed:
                 self.comm.Allreduce(self.grads[name])
+        if self.split:
+            self._agree_on_divergence()
         return None
+
+    def _agree_on_divergence(self):
+        """Each rank checks its own part of the gradient; where another rank's is not finite, this rank marks its
+        own as NaN, so that every rank's training loop stops at the same step (none waits for ever)."""
+        finite = all(np.isfinite(np.sum(self.grads[k], dtype=np.float64)) for k in self.split)
+        flags = np.empty(self.comm.size, np.int64)
+        with self.comm.label("divergence check"):
+            self.comm.Allgatherv(np.array([int(finite)], np.int64), flags, [1] * self.comm.size)
+        if finite and not flags.all():
+            self.grads[next(iter(self.split))][...] = np.nan
 
     # -- the whole model's arrays ----------------------------------------------------------------------
     def whole(self, arrays):
