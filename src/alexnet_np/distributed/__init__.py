@@ -8,7 +8,9 @@ imports this wing. Run under ``mpiexec``: ``mpiexec -n 2 python -m alexnet_np tr
 * :mod:`~alexnet_np.distributed.comm`: MPI, the counting communicator and the watchdog;
 * :mod:`~alexnet_np.distributed.parallel`: :func:`distribute` (this rank's part of a model) and its layers;
 * :mod:`~alexnet_np.distributed.traffic`: the bytes per step of each scheme, from the layer objects;
-* :mod:`~alexnet_np.distributed.train`: the training loop's distributed twin and the command line's ``--parallel``.
+* :mod:`~alexnet_np.distributed.train`: the training loop's distributed twin and the command line's ``--parallel``;
+* :mod:`~alexnet_np.distributed.check`: a step on R ranks against the same step in one process
+  (``mpiexec -n 2 python -m alexnet_np.distributed.check --scheme model --out result.json``).
 """
 
 from .parallel import SCHEMES, DistributedNet, Gather, Shard, check_scheme, distribute, split_counts
