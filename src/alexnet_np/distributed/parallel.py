@@ -29,7 +29,7 @@ import zlib
 
 import numpy as np
 
-from ..errors import BadArgument
+from ..errors import BadArgument, BadInput
 from ..layers import Layer, Sequential
 
 SCHEMES = ("model", "data", "hybrid")
@@ -148,9 +148,7 @@ class Gather(Layer):
             return tuple(shape)
         counts = self.counts()
         if shape[self.axis] != counts[self.comm.rank]:
-            raise self._fail(
-                BadArgument, f"block along axis {self.axis}", counts[self.comm.rank], tuple(shape)
-            )
+            raise self._fail(BadInput, f"block along axis {self.axis}", counts[self.comm.rank], tuple(shape))
         shape[self.axis] = sum(counts)
         return tuple(shape)
 
