@@ -128,31 +128,29 @@ def test_a_divergence_on_another_rank_stops_this_rank_too():
 
 
 # -- under mpiexec --------------------------------------------------------------------------------------------
-def assert_equal_to_one_process(result, bitwise=()):
-    """Every parameter's gradient (first step) and weight (last step) within n·ε·max|reference| of one
-    process's, n the longest sum of the step (float64: n·ε ≈ 1e-12 for n = 4096); the first step's loss and
-    the first step's gradients of those in ``bitwise`` equal bit for bit."""
+def assert_equal_to_one_process(result):
+    """Every parameter's gradient (first step) and weight (last step) and the first loss within
+    n·ε·max|reference| of one process's, n the longest sum of the step (float64: n·ε ≈ 1e-12 for n = 4096)."""
     eps = np.finfo(result["args"]["dtype"]).eps
     tol = result["longest_sum"] * eps
     loss, ref = result["losses"][0], result["reference_losses"][0]
-    assert loss == ref if bitwise else abs(loss - ref) <= tol * abs(ref)
+    assert abs(loss - ref) <= tol * abs(ref)
     for kind in ("grads", "weights"):
         for name, d in result[kind].items():
             assert d["max_abs"] <= tol * d["max_ref"], (kind, name, d, tol)
-            if name in bitwise and kind == "grads":  # the next step starts from weights that differed
-                assert d["bitwise"], (kind, name, d)
     assert result["counted_bytes"] == result["computed_bytes"]
 
 
 @pytest.mark.slow
 def test_the_paper_on_two_ranks_is_the_paper_in_one_process(tmp_path):
-    """Model parallel, float64: conv1–conv5 and fc6–fc8 split by tower. The forward adds in the same order
-    (each output is one dot product over the same inputs): the logits and the loss equal bit for bit, and so
-    does fc8's gradient (from the gathered fc7 and the same ∂L/∂logits); the rest passes through a
-    reduce-scatter, which adds two towers' partial sums where one process adds once."""
+    """Model parallel, float64: conv1–conv5 and fc6–fc8 split by tower. Each logit is one dot product over
+    the same inputs in both runs, so with the same BLAS kernel the logits, the loss and fc8's gradient come out
+    bit for bit (measured here; printed, not asserted: a BLAS may pick another kernel for a half-width
+    matrix); the rest passes through a reduce-scatter, which adds two towers' partial sums where one process
+    adds once. Asserted: everything within n·ε of one process."""
     result = step(tmp_path, 2, "model", "--steps", "2")
-    assert result["logits"]["bitwise"]
-    assert_equal_to_one_process(result, bitwise=("fc8.weight", "fc8.bias"))
+    print("bit for bit:", {k: v["bitwise"] for k, v in result["grads"].items()}, result["logits"]["bitwise"])
+    assert_equal_to_one_process(result)
     assert set(result["counted_bytes"]) == {
         *(f"{w} ({d})" for w in ("conv3", "fc6", "fc7", "fc8") for d in ("forward", "backward")),
         "logits (forward)",
