@@ -65,6 +65,8 @@ def notebooks_finished(config, timeout: float = 1800.0, log=print) -> bool:
 
 
 _NOTEBOOK_ITEMS = pytest.StashKey[list]()
+# The longest notebooks start first, so that two workers finish them together (README: time per notebook).
+LONGEST = ("07_training", "05_forward_pass", "03_capstone", "11_gradients", "13_two_gpus", "09_receptive")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -122,7 +124,10 @@ def pytest_collection_modifyitems(config, items):
             path = (Path(item.config.rootdir) / item.filename).resolve()
             if path in site and not getattr(config.option, "overwrite", False):
                 _keep_executed_copy(item)
-    notebooks = [it for it in items if getattr(it, "nbmake", False)]
+    notebooks = sorted(
+        (it for it in items if getattr(it, "nbmake", False)),
+        key=lambda it: next((i for i, name in enumerate(LONGEST) if name in it.nodeid), len(LONGEST)),
+    )  # stable: the rest in collection order
     docs_tests = [it for it in items if it.path.name == "test_docs.py"]
     placed = {id(it) for it in notebooks + docs_tests}
     rest = [it for it in items if id(it) not in placed]
