@@ -5,8 +5,12 @@
   its outputs, as in Jupyter) and, when it runs without error, kept executed in
   ``build/notebooks-executed/`` (``alexnet_np.tools.docs.store_executed``): the docs build renders that
   copy instead of executing the notebook a second time.
-- ``tests/test_docs.py`` runs last, so that in one ``python -m pytest`` the notebooks have been executed
-  (and kept) before the site is built and checked.
+- The notebooks run first (they are the longest items), ``tests/test_docs.py`` after them and the rest of
+  ``tests/`` last, so that in one ``python -m pytest`` the notebooks have been executed (and kept) before the
+  site is built and checked.
+- With two workers (``-n 2``, pytest-xdist, as the README's test command runs; ``--dist loadfile`` keeps a
+  file's module fixtures on one worker), the worker that reaches the docs tests waits until every notebook of
+  the run has finished on either worker (:func:`notebooks_finished`), then builds the site.
 """
 
 from __future__ import annotations
@@ -15,6 +19,61 @@ import os
 from pathlib import Path
 
 import pytest
+
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    # Several workers share the cores: one OpenBLAS thread each, or the idle BLAS threads of one worker spin
+    # on the cores the other worker's kernels need. Set before NumPy loads OpenBLAS; the user's value wins.
+    # Numba keeps its threads, so the parallel kernels still run (and are tested) on several.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def _finished_dir(config) -> Path | None:
+    """Where the workers of one xdist run mark the notebooks they finished; None without xdist."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run:
+        return None
+    return Path(config.rootpath) / "build" / "notebooks-finished" / run
+
+
+def _mark_finished(item):
+    folder = _finished_dir(item.config)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / item.nodeid.replace("/", "__")).touch()
+
+
+def notebooks_finished(config, timeout: float = 1800.0, log=print) -> bool:
+    """Wait until every notebook item of this run has finished on whichever worker ran it (True), or
+    ``timeout`` seconds have passed (False: the docs build then executes what it finds no copy of)."""
+    import time
+
+    folder = _finished_dir(config)
+    expected = config.stash.get(_NOTEBOOK_ITEMS, [])
+    if folder is None or not expected:
+        return True
+    deadline, said = time.monotonic() + timeout, False
+    while True:
+        missing = [n for n in expected if not (folder / n.replace("/", "__")).exists()]
+        if not missing:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        if not said:
+            log(f"waiting for {len(missing)} notebook(s) still running on the other worker: {missing[0]} ...")
+            said = True
+        time.sleep(2.0)
+
+
+_NOTEBOOK_ITEMS = pytest.StashKey[list]()
+# The longest notebooks start first, so that two workers finish them together (README: time per notebook).
+LONGEST = ("07_training", "05_forward_pass", "03_capstone", "11_gradients", "13_two_gpus", "09_receptive")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    yield
+    if getattr(item, "nbmake", False):
+        _mark_finished(item)
 
 
 def _keep_executed_copy(item):
@@ -65,5 +124,33 @@ def pytest_collection_modifyitems(config, items):
             path = (Path(item.config.rootdir) / item.filename).resolve()
             if path in site and not getattr(config.option, "overwrite", False):
                 _keep_executed_copy(item)
-    last = [it for it in items if it.path.name == "test_docs.py"]
-    items[:] = [it for it in items if it.path.name != "test_docs.py"] + last
+    notebooks = sorted(
+        (it for it in items if getattr(it, "nbmake", False)),
+        key=lambda it: next((i for i, name in enumerate(LONGEST) if name in it.nodeid), len(LONGEST)),
+    )  # stable: the rest in collection order
+    docs_tests = [it for it in items if it.path.name == "test_docs.py"]
+    placed = {id(it) for it in notebooks + docs_tests}
+    rest = [it for it in items if id(it) not in placed]
+    items[:] = notebooks + docs_tests + rest
+
+
+def pytest_sessionfinish(session):
+    folder = _finished_dir(session.config)
+    if folder is not None and not hasattr(session.config, "workerinput"):  # the controller, once all finished
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_collection_finish(session):
+    # After -m/-k deselection: the notebooks this run will execute.
+    session.config.stash[_NOTEBOOK_ITEMS] = [
+        it.nodeid for it in session.items if getattr(it, "nbmake", False)
+    ]
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(request):
+    """Every notebook of this run has finished (with xdist: on either worker) before the fixture returns."""
+    if not notebooks_finished(request.config):
+        print("the notebooks did not all finish in time: the docs build executes those it finds no copy of")

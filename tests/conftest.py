@@ -14,3 +14,18 @@ def backend(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory):
+    """A folder of two classes of six small photographs each (colour patches with noise, 48×40)."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for label, colour in (("red", (200, 40, 40)), ("blue", (40, 40, 200))):
+        (root / label).mkdir()
+        for i in range(6):
+            pixels = np.clip(np.array(colour) + rng.normal(0, 30, (40, 48, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / label / f"{i}.png")
+    return root

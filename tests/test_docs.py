@@ -5,7 +5,8 @@ network blocked, and no exercise solution is on it; the docs extra alone is enou
 Needs the docs extra (``pip install -e ".[docs]"``) and Debian's ``chromium chromium-driver``; .ci/run
 installs both. The site is built once per session by the documented command (``python -m alexnet_np
 docs``), which renders the notebooks executed earlier in the same test run (conftest.py runs this file
-last and keeps nbmake's executed copies) and executes only those it finds no current copy of.
+after the notebooks, keeps nbmake's executed copies and, with two workers, waits for the other worker's
+notebooks) and executes only those it finds no current copy of.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ OFFLINE = (
 
 
 @pytest.fixture(scope="session")
-def site():
+def site(executed_notebooks):
     out = ROOT / "build" / "site"
     run = subprocess.run(
         [sys.executable, "-m", "alexnet_np", "docs", "--out", str(out)],

@@ -227,21 +227,6 @@ def test_a_pth_whose_tensor_is_a_view_larger_than_its_data_is_refused(tmp_path):
 # ---- item 0: the data are prepared for the model being trained; item 3: a run writes over its own files only
 
 
-@pytest.fixture(scope="module")
-def photos(tmp_path_factory):
-    """A folder of two classes of six small photographs each (colour patches with noise, 48×40)."""
-    from PIL import Image
-
-    root = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(0)
-    for label, colour in (("red", (200, 40, 40)), ("blue", (40, 40, 200))):
-        (root / label).mkdir()
-        for i in range(6):
-            pixels = np.clip(np.array(colour) + rng.normal(0, 30, (40, 48, 3)), 0, 255).astype(np.uint8)
-            Image.fromarray(pixels).save(root / label / f"{i}.png")
-    return root
-
-
 def cli(capsys, *argv):
     from alexnet_np.tools.cli import main
 
