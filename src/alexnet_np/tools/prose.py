@@ -64,7 +64,8 @@ def placeholders(nb) -> list[str]:
 
 
 def fill(nb, name: str = "notebook"):
-    """Write the values ``nb`` showed into its markdown, in place; returns ``nb``.
+    """Write the values ``nb`` showed into its markdown and drop their records from the outputs (the
+    ``name = value`` lines stay), in place; returns ``nb``.
 
     Raises ValueError naming the notebook and the placeholders no cell showed (a number the prose quotes
     that no cell computed).
@@ -78,4 +79,8 @@ def fill(nb, name: str = "notebook"):
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = PLACEHOLDER.sub(lambda m: values[m.group(1)], cell.source)
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            output.get("data", {}).pop(
+                MIME, None
+            )  # the text line stays; MyST-NB knows no renderer for the record
     return nb
