@@ -351,3 +351,4 @@ def test_the_docs_build_fills_the_prose_and_refuses_a_missing_value():
         prose.fill(nb, "toy.ipynb")
     nb.cells[1].source = "shrinks by {{fall}}× and {{ fall }}×"
     assert prose.fill(nb, "toy.ipynb").cells[1].source == "shrinks by 412× and 412×"
+    assert cell.outputs[0].data == {"text/plain": "fall = 412"}  # no record left for MyST-NB to warn about
