@@ -233,6 +233,24 @@ PLANTS: dict[str, list[Plant]] = {
             """,
             'assert not np.isclose(traces["paper"]',
         ),
+        Plant(
+            "the ReLU-vs-tanh results come from uncommitted changes (not reproducible)",
+            """
+            import json
+
+            _loads = json.loads
+
+            def _dirty(text, *args, **kwargs):
+                data = _loads(text, *args, **kwargs)
+                if isinstance(data, dict) and "commit" in data and "tuning" in data:
+                    data["commit"] += "+uncommitted changes"
+                return data
+
+            json.loads = _dirty
+            """,
+            'assert "uncommitted" not in rt["commit"]',
+            skip=("trainer.fit(", "best = max(h"),  # the mini network's training: unrelated to the file
+        ),
     ],
 }
 
