@@ -13,6 +13,8 @@ The repository keeps its notebooks without outputs; the site is where the output
    current key is executed here (with nbclient, as nbmake does: the notebook's folder as working directory,
    ``timeout`` seconds per cell) and its copy kept in the site's own ``_notebooks_executed/``, where the next
    build into the same folder finds it. So CI, which runs the tests first, executes every notebook once.
+   The values its cells showed with :func:`alexnet_np.tools.prose.quote` are written into its prose
+   (``{{name}}``); a placeholder that no cell showed stops the build.
 3. **Build** with Sphinx in the temporary directory, warnings as errors (``-W``, nitpicky), MyST-NB
    rendering the stored outputs (its own execution is off), then move the site into the output folder.
 4. **Check** the built site (:func:`check_site`): every internal link and image resolves, every notebook
@@ -43,6 +45,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..errors import BadArgument, RefusedOverwrite
+from . import prose
 
 PACKAGE = Path(__file__).resolve().parent.parent  # src/alexnet_np
 # Seconds one notebook cell may run when the build executes a notebook (``--timeout``); a cell of notebook 07
@@ -228,6 +231,7 @@ def stage(root: Path, src: Path, log=print, timeout=NB_TIMEOUT, caches=(), keep:
     for notebook in site_notebooks(root):
         nb = executed_notebook(notebook, root, log, timeout, caches, keep)
         rel = notebook.relative_to(root / "notebooks")
+        prose.fill(nb, rel.as_posix())  # {{name}} in the markdown: the value a cell showed in this run
         dst = src / "notebooks" / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, str(dst))
