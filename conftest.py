@@ -9,8 +9,9 @@
   ``tests/`` last, so that in one ``python -m pytest`` the notebooks have been executed (and kept) before the
   site is built and checked.
 - With two workers (``-n 2``, pytest-xdist, as the README's test command runs; ``--dist loadfile`` keeps a
-  file's module fixtures on one worker), the worker that reaches the docs tests waits until every notebook of
-  the run has finished on either worker (:func:`notebooks_finished`), then builds the site.
+  file's module fixtures on one worker; ``--no-loadscope-reorder`` keeps this order, which xdist would
+  otherwise sort by the number of tests in a file), the worker that reaches the docs tests waits until every
+  notebook of the run has finished on either worker (:func:`notebooks_finished`), then builds the site.
 """
 
 from __future__ import annotations
@@ -67,6 +68,17 @@ def notebooks_finished(config, timeout: float = 1800.0, log=print) -> bool:
 _NOTEBOOK_ITEMS = pytest.StashKey[list]()
 # The longest notebooks start first, so that two workers finish them together (README: time per notebook).
 LONGEST = ("07_training", "05_forward_pass", "03_capstone", "11_gradients", "13_two_gpus", "09_receptive")
+# Likewise the test files that take minutes, so that no worker is left with one of them at the end.
+LONGEST_FILES = (
+    "test_notebook_claims.py",
+    "test_course.py",
+    "test_winograd.py",
+    "test_exercises.py",
+    "test_model_torch.py",
+    "test_bench.py",
+    "test_contract.py",
+    "test_distributed.py",
+)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -130,7 +142,12 @@ def pytest_collection_modifyitems(config, items):
     )  # stable: the rest in collection order
     docs_tests = [it for it in items if it.path.name == "test_docs.py"]
     placed = {id(it) for it in notebooks + docs_tests}
-    rest = [it for it in items if id(it) not in placed]
+    rest = sorted(
+        (it for it in items if id(it) not in placed),
+        key=lambda it: next(
+            (i for i, name in enumerate(LONGEST_FILES) if it.path.name == name), len(LONGEST_FILES)
+        ),
+    )
     items[:] = notebooks + docs_tests + rest
 
 
