@@ -86,7 +86,7 @@ def _margin(predicted):
     return 0.03 * predicted + 32 * B.MiB
 
 
-@pytest.mark.parametrize("variant, batch", [("single_tower", 8), ("mini", 128)])
+@pytest.mark.parametrize("variant, batch", [("single_tower", 8), ("mini", 512)])
 def test_the_predicted_peak_is_the_measured_peak(variant, batch):
     budget = B.training_budget(an.AlexNet(variant), batch)
     measured = B.measure_training_peak(variant, batch, release=True)
@@ -95,10 +95,12 @@ def test_the_predicted_peak_is_the_measured_peak(variant, batch):
     assert abs(growth - predicted) <= _margin(predicted), (
         f"{variant} batch {batch}: predicted {predicted / B.MiB:.0f} MiB, measured {growth / B.MiB:.0f} MiB"
     )
-    # the measurement can tell a budget that leaves a part out: the column matrices, and (mini at 128: 66 MiB)
-    # the activations kept for backward
+    # the measurement can tell a budget that leaves a part out: the column matrices, and (mini at 512: 264 MiB)
+    # the activations kept for backward. By construction: each part is over twice the margin, so a growth
+    # within the margin of the prediction is outside the margin of the prediction without it.
     for part in ("im2col", "kept") if variant == "mini" else ("im2col",):
         without = predicted - budget.total(part)
+        assert budget.total(part) > 2 * _margin(without), part
         assert abs(growth - without) > _margin(without), part
 
 
