@@ -317,7 +317,7 @@ def _describe_choice(layer, chosen):
     name, m = chosen
     if name == "im2col":
         return name
-    r = layer.winograd_kernel() if name == "space_to_depth" else layer.kernel_size[0]
+    r = layer.space_to_depth_kernel() if name == "space_to_depth" else layer.kernel_size[0]
     return f"{name} F({m}, {r})" if name == "winograd" else f"space_to_depth + F({m}, {r})"
 
 
