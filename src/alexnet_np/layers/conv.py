@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import ops
 from ..errors import BadArgument, BadInput
-from ..ops import winograd_reference
+from ..ops import winograd_kernels, winograd_reference
 from ..shapes import ceil_div, pair
 from .base import Layer, _as_rng, _check_dtype, _window_arithmetic
 from .conv_algorithms import Im2col, SpaceToDepth, Winograd
@@ -310,14 +310,47 @@ class Conv2d(Layer):
         return _window_field(field, out, self.kernel_size, self.stride, self.padding)
 
     def train_memory(self, input_shape, dtype=np.float32):
-        """The column matrix (N·H_out·W_out, C_in·kh·kw) is kept for the weight gradient, and the backward
+        """By the algorithm a forward on ``input_shape`` runs (:meth:`conv_algorithm`; the budget pins it).
+
+        im2col: the column matrix (N·H_out·W_out, C_in·kh·kw) is kept for the weight gradient, and the backward
         fills a scratch array of the same size with its gradient. The NumPy backend builds a new column
-        matrix each forward, so the last step's is still held while it does."""
+        matrix each forward, so the last step's is still held while it does.
+
+        Winograd on the Numba backend (``work``, kept from call to call): U (α², C_in, C_out/groups), the input
+        transform V (P, α², C_in) and the output gradient's dM (P, α², C_out), P = N·⌈H_out/m⌉·⌈W_out/m⌉ tiles;
+        the forward borrows M (the size of dM) from the scratch, the backward dV (the size of V), and dU (the
+        size of U) is a temporary. Space-to-depth adds its rearranged input z (N, H', W', C_in·s²) to ``work``
+        and counts Winograd on z; its backward's dz (z's size) is a temporary. The NumPy backend keeps the input
+        (z for space-to-depth) and makes U, V and M anew in every pass (temporaries)."""
         n, f, ho, wo = self.output_shape(input_shape)
         item = np.dtype(self.dtype).itemsize
-        cols = n * ho * wo * self.in_channels * self.kernel_size[0] * self.kernel_size[1] * item
+        name, m = self.conv_algorithm(input_shape)
+        if name == "im2col":
+            cols = n * ho * wo * self.in_channels * self.kernel_size[0] * self.kernel_size[1] * item
+            return self._memory(
+                input_shape, dtype, im2col=cols, scratch=cols, temporary=0 if ops.fast() else cols
+            )
+        shape, r, padding, z = input_shape, self.kernel_size[0], self.padding[0], 0
+        if name == "space_to_depth":
+            s2, r = self.stride[0] ** 2, self.space_to_depth_kernel()
+            shape, padding = (n, self.in_channels * s2, ho + r - 1, wo + r - 1), 0
+            z = int(np.prod(shape)) * item
+        work = {
+            k: int(np.prod(v)) * item
+            for k, v in winograd_kernels.work_shapes(
+                shape, (f, shape[1] // self.groups, r, r), padding, self.groups, m
+            ).items()
+        }
+        if not ops.fast():  # the reference keeps what its Winograd ran on (x, or z) and recomputes the rest
+            kept = z or int(np.prod(input_shape)) * item
+            return self._memory(input_shape, dtype, kept=kept, temporary=sum(work.values()))
         return self._memory(
-            input_shape, dtype, im2col=cols, scratch=cols, temporary=0 if ops.fast() else cols
+            input_shape,
+            dtype,
+            work=work["U"] + work["V"] + work["M"] + z,
+            scratch=work["V"],
+            scratch_forward=work["M"],
+            temporary=work["U"] + z,
         )
 
     def torch_spec(self):
