@@ -1,14 +1,34 @@
 """The benchmark runs and reports consistent numbers (timing goals live in the benchmark, not here).
 
-Cost: a few seconds (the ``mini`` network at batch 1, one or two rounds, no fresh processes but one child).
+Cost: about two seconds once the kernels are loaded (the ``mini`` network at batch 1, two rounds, no fresh process,
+one thread: on a loaded 2-core machine, several spinning thread pools made the same run take 30 s).
 """
 
 import json
 
+import numba
+import pytest
+import torch
+from threadpoolctl import threadpool_limits
+
 import alexnet_np.tools.bench as bench
 
 
-def test_benchmark_smoke():
+@pytest.fixture
+def one_thread(monkeypatch):
+    """Numba, OpenBLAS and PyTorch on one thread each for the test, restored after it."""
+    monkeypatch.setenv("ALEXNET_NP_BENCH_THREADS", "1")  # the benchmark sets PyTorch's count from it
+    numba_threads, torch_threads = numba.get_num_threads(), torch.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        numba.set_num_threads(numba_threads)
+        torch.set_num_threads(torch_threads)
+
+
+def test_benchmark_smoke(one_thread):
     r = bench.run(
         batches=(1,),
         variants=("mini",),
@@ -49,7 +69,7 @@ def test_summary_and_the_fresh_process_warning():
     assert "above its fresh-process range" in warning and "0.71" in warning  # 0.05 / 0.07
 
 
-def test_child_prints_json(capsys):
+def test_child_prints_json(capsys, one_thread):
     """What the fresh PyTorch process prints: one JSON object with min ≤ median ≤ max per row."""
     assert bench.main(["--child", "torch", "--variants", "mini", "--batches", "1", "--repeats", "1"]) == 0
     got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
