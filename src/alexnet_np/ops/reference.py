@@ -89,7 +89,7 @@ def space_to_depth(x, block, size, padding=0):
             = Σ_{c,a,b,u,v} w[f, c, u·s + a, v·s + b] · z[n, (c, a, b), oh + u, ow + v],   i = u·s + a.
 
     So the 11×11 stride-4 conv1 becomes a 3×3 stride-1 convolution on 48 channels, where Winograd applies
-    (:class:`alexnet_np.layers.conv_algorithms.SpaceToDepth`). Pixels of x past (H'·sh − ph, W'·sw − pw) are
+    (``SpaceToDepth`` in ``alexnet_np/layers/conv_algorithms.py``). Pixels of x past (H'·sh − ph, W'·sw − pw) are
     not read.
 
     Twin: :func:`alexnet_np.ops.kernels.space_to_depth`.
