@@ -408,7 +408,7 @@ def memory_in_subprocess(framework, variant, batch):
 def cold_compile_seconds():
     """Seconds to compile every float32 kernel from nothing: a fresh process with an empty Numba cache
     runs a forward and backward pass of a small network that reaches all of them (im2col on NCHW and
-    channels-last input, Winograd's transforms)."""
+    channels-last input, Winograd's transforms, space-to-depth)."""
     import tempfile
 
     code = (
@@ -418,7 +418,8 @@ def cold_compile_seconds():
         "an.MaxPool2d(3, 2), an.Conv2d(4, 4, 3, padding=1, algorithm='im2col'), "
         "an.Conv2d(4, 4, 3, padding=1, algorithm='winograd'), an.Flatten()); "
         "x = np.ones((1, 3, 9, 9), np.float32); y = net.forward(x, train=True); net.backward(np.ones_like(y)); "
-        "SGD(net.params, net.grads).step(); print(time.perf_counter() - t)"
+        "SGD(net.params, net.grads).step(); s2d = an.Conv2d(3, 4, 5, stride=2, algorithm='space_to_depth'); "
+        "s2d.backward(np.ones_like(s2d.forward(x))); print(time.perf_counter() - t)"
     )
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
