@@ -1,28 +1,77 @@
-"""The benchmark runs and reports consistent numbers (timing goals live in the benchmark, not here)."""
+"""The benchmark runs and reports consistent numbers (timing goals live in the benchmark, not here).
 
+Cost: about two seconds once the kernels are loaded (the ``mini`` network at batch 1, two rounds, no fresh process,
+one thread: on a loaded 2-core machine, several spinning thread pools made the same run take 30 s).
+"""
+
+import json
+
+import numba
 import pytest
+import torch
+from threadpoolctl import threadpool_limits
 
 import alexnet_np.tools.bench as bench
 
 
-@pytest.mark.slow
-def test_benchmark_smoke():
+@pytest.fixture
+def one_thread(monkeypatch):
+    """Numba, OpenBLAS and PyTorch on one thread each for the test, restored after it."""
+    monkeypatch.setenv("ALEXNET_NP_BENCH_THREADS", "1")  # the benchmark sets PyTorch's count from it
+    numba_threads, torch_threads = numba.get_num_threads(), torch.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        numba.set_num_threads(numba_threads)
+        torch.set_num_threads(torch_threads)
+
+
+def test_benchmark_smoke(one_thread):
     r = bench.run(
         batches=(1,),
-        variants=("torchvision",),
-        repeats=1,
+        variants=("mini",),
+        repeats=2,
         reference=True,
         memory=False,
         breakdown=True,
         log=lambda *a: None,
+        fresh=False,
+        best=False,
+        cold=False,
+        gemm_n=256,
     )
-    assert r["matmul_gflops"] > 0 and r["threads"] >= 1
+    assert (
+        r["matmul_gflops"] > 0
+        and r["matmul_gflops_end"] > 0
+        and r["threads"] >= 1
+        and r["torch_threads"] >= 1
+    )
     assert [(row["mode"], row["batch"]) for row in r["rows"]] == [("forward", 1), ("train_step", 1)]
     for row in r["rows"]:
         assert row["ours_s"] > 0 and row["torch_s"] > 0 and row["reference_s"] > 0
+        assert row["ours_s"] == row["ours"]["min"] <= row["ours"]["median"] <= row["ours"]["max"]
         assert abs(row["ratio"] - row["ours_s"] / row["torch_s"]) < 1e-12
         assert 0 <= row["outside_gemm"] <= 1
-    assert set(r["breakdown"]["torchvision"]) >= {"conv1", "fc8"}
+    assert set(r["breakdown"]["mini"]) >= {"conv1", "fc8"}
     table = bench.markdown_table(r)
-    assert table.count("\n") == 3 and "torchvision" in table
-    assert r["cold_start_s"] > 0 and r["cold_compile_s"] > 0
+    assert table.count("\n") == 3 and "mini" in table
+    assert "Load average" in bench.conditions(r) and "GFLOP/s" in bench.conditions(r)
+
+
+def test_summary_and_the_fresh_process_warning():
+    s = bench.summarize([0.3, 0.1, 0.2])
+    assert (s["min"], s["median"], s["max"]) == (0.1, 0.2, 0.3) and abs(s["spread"] - 2.0) < 1e-12
+    row = dict(variant="mini", batch=1, mode="forward", ours_s=0.05, torch_s=0.1)
+    assert bench.check_fresh(dict(row, torch_fresh=bench.summarize([0.08, 0.1]))) is None  # inside the range
+    warning = bench.check_fresh(dict(row, torch_fresh=bench.summarize([0.07, 0.09])))
+    assert "above its fresh-process range" in warning and "0.71" in warning  # 0.05 / 0.07
+
+
+def test_child_prints_json(capsys, one_thread):
+    """What the fresh PyTorch process prints: one JSON object with min ≤ median ≤ max per row."""
+    assert bench.main(["--child", "torch", "--variants", "mini", "--batches", "1", "--repeats", "1"]) == 0
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(got["rows"]) == {"mini/1/forward", "mini/1/train_step"}
+    assert all(0 < v["min"] <= v["median"] <= v["max"] for v in got["rows"].values())

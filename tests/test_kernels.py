@@ -173,6 +173,8 @@ def test_numba_path_is_compiled_code():
         y = conv2.forward(pool.forward(lrn.forward(conv.forward(x))))  # NCHW input, then channels-last
         conv.backward(lrn.backward(pool.backward(conv2.backward(np.ones_like(y)))))
         SGD(conv.params, conv.grads).step()
+        strided = an.Conv2d(3, 4, 5, stride=2, algorithm="space_to_depth")  # and the space-to-depth kernels
+        strided.backward(np.ones_like(strided.forward(x)))
     for kernel in kernels.KERNELS:
         assert isinstance(kernel, numba.core.registry.CPUDispatcher), kernel
         assert kernel.signatures, f"{kernel.py_func.__name__} was never compiled"

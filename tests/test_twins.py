@@ -14,6 +14,8 @@ PAIRS = {
     (reference, kernels): {
         "im2col",
         "col2im",
+        "space_to_depth",
+        "depth_to_space",
         "maxpool_forward",
         "maxpool_backward",
         "lrn_forward",

@@ -376,7 +376,8 @@ def test_filter_transform_is_never_stale(backend):
 
 
 def test_auto_rule_on_alexnet():
-    """conv1 (stride 4) runs im2col. At batch 32: conv2 F(4×4, 5×5) at 27×27, conv3–conv5 F(5×5, 3×3) at 13×13.
+    """conv1 (stride 4) runs space-to-depth + Winograd (test_space_to_depth.py). At batch 32: conv2 F(4×4, 5×5)
+    at 27×27, conv3–conv5 F(5×5, 3×3) at 13×13.
     At batch 1 the filter transform (paid once per pass) outweighs conv3–conv5's saving: im2col there, and
     conv2 takes the smaller F(3×3, 5×5)."""
     model = an.AlexNet("paper")
@@ -388,8 +389,10 @@ def test_auto_rule_on_alexnet():
                 chosen[name, batch] = layer.conv_algorithm(shape)
                 assert layer.macs(shape) >= layer.multiplies(shape)
             shape = layer.output_shape(shape)
-    assert chosen == {
-        **{("conv1", b): ("im2col", None) for b in (1, 32)},
+    assert {k: v[0] for k, v in chosen.items() if k[0] == "conv1"} == {
+        ("conv1", b): "space_to_depth" for b in (1, 32)
+    }
+    assert {k: v for k, v in chosen.items() if k[0] != "conv1"} == {
         ("conv2", 1): ("winograd", 3),
         ("conv2", 32): ("winograd", 4),
         **{(f"conv{i}", 1): ("im2col", None) for i in (3, 4, 5)},
@@ -504,7 +507,7 @@ def test_single_tower_with_auto_matches_torch():
             if name.startswith("conv"):
                 chosen[name] = layer.conv_algorithm(shape)[0]
             shape = layer.output_shape(shape)
-        assert chosen == {"conv1": "im2col", **{f"conv{i}": "winograd" for i in (2, 3, 4, 5)}}
+        assert chosen == {"conv1": "space_to_depth", **{f"conv{i}": "winograd" for i in (2, 3, 4, 5)}}
     network_matches_torch(model, x, np.array([3, 17]))
 
 

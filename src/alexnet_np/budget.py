@@ -5,8 +5,9 @@ them up under a stated model of a training step of this library (forward in trai
 backward with the first layer's input gradient skipped, the paper's SGD with one velocity per parameter):
 
 * **held for the whole step**: weights, gradients, momentum (velocities), running statistics, what every
-  layer keeps from forward for backward, every convolution's column matrix (im2col), the largest column
-  gradient (one scratch array shared by all layers), the input batch and its labels;
+  layer keeps from forward for backward, every convolution's column matrix (im2col) or its Winograd work arrays
+  (``algorithm="auto"``: transformed filters, input tiles and output gradient), the largest column
+  gradient or Winograd product (one scratch array shared by all layers), the input batch and its labels;
 * **on top of that, one layer at a time**: that layer's input and output in forward (its dout and dx in
   backward) and its temporaries. The peak is the held bytes plus the largest of these.
 
@@ -31,7 +32,7 @@ from . import ops
 
 MiB = 2**20
 GiB = 2**30
-HELD = ("weights", "grads", "momentum", "buffers", "kept", "im2col")
+HELD = ("weights", "grads", "momentum", "buffers", "kept", "im2col", "work")
 
 
 @dataclass
@@ -126,17 +127,17 @@ class TrainingBudget:
         return self.table()
 
 
-def training_budget(model, batch, momentum=True):
+def training_budget(model, batch, momentum=True, algorithm="im2col"):
     """The :class:`TrainingBudget` of ``model`` (a Sequential with ``input_size``) at ``batch`` images.
 
-    The budget of the im2col algorithm: every convolution is counted as ``use_conv_algorithm("im2col")``
-    runs it (column matrices kept for the weight gradient). Winograd's buffers (transformed filters and
-    input tiles instead of column matrices) are not modelled; :func:`measure_training_peak` measures the
-    same algorithm.
+    ``algorithm``: every convolution is counted as ``use_conv_algorithm(algorithm)`` runs it: ``"im2col"``
+    (column matrices kept for the weight gradient; the default, what notebook 10 draws) or ``"auto"`` (the
+    library's default: Winograd's and space-to-depth's work arrays where it picks them, Conv2d.train_memory).
+    :func:`measure_training_peak` measures under the same algorithm.
     """
     if not isinstance(batch, (int, np.integer)) or batch < 1:
         raise ValueError(f"training_budget: batch must be a positive int, got {batch!r}")
-    with ops.use_conv_algorithm("im2col"):
+    with ops.use_conv_algorithm(algorithm):
         return _training_budget(model, batch, momentum)
 
 
@@ -148,8 +149,7 @@ def _training_budget(model, batch, momentum):
         m = layer.train_memory(shape, dtype)
         m["momentum"] = m["weights"] if momentum else 0
         first = index == 0  # its input is data: no dx, no column gradient (input_grad=False)
-        if not first:
-            scratch = max(scratch, m["scratch"])
+        scratch = max(scratch, m["scratch_forward"], 0 if first else m["scratch"])
         forward = m["input"] + m["output"] + m["temporary"]
         backward = m["output"] + (0 if first else m["input"]) + m["temporary"]
         out = layer.output_shape(shape)
@@ -247,7 +247,9 @@ def roofline_points(budget, gemm_gflops, bandwidth_gbs):
 # -- measured ---------------------------------------------------------------------------------------
 
 
-def measure_training_peak(variant="single_tower", batch=32, steps=2, release=True, timeout=600):
+def measure_training_peak(
+    variant="single_tower", batch=32, steps=2, release=True, timeout=600, algorithm="im2col"
+):
     """Peak resident bytes of ``steps`` training steps in a fresh Python process (Linux):
     ``python -m alexnet_np.peak_memory`` (its ``measure``).
 
@@ -264,9 +266,10 @@ def measure_training_peak(variant="single_tower", batch=32, steps=2, release=Tru
     and NumPy does not ask for transparent huge pages (``NUMPY_MADVISE_HUGEPAGE=0``), which the kernel fills
     in 2 MiB steps, more or less of them depending on what else the machine is doing. ``release=False``
     measures with the defaults, what a user sees: glibc raises that threshold as large arrays are freed (up
-    to 32 MiB) and keeps the memory of freed smaller ones for reuse.
+    to 32 MiB) and keeps the memory of freed smaller ones for reuse. ``algorithm``: the convolution algorithm
+    of the process (``ALEXNET_NP_CONV_ALGORITHM``), as :func:`training_budget`'s.
     """
-    env = dict(os.environ, ALEXNET_NP_CONV_ALGORITHM="im2col")  # the algorithm training_budget counts
+    env = dict(os.environ, ALEXNET_NP_CONV_ALGORITHM=algorithm)  # the algorithm training_budget counts
     for name in ("MALLOC_MMAP_THRESHOLD_", "NUMPY_MADVISE_HUGEPAGE"):
         env.pop(name, None)
     if release:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import ops
 from .errors import BadArgument
 from .layers import ReceptiveField
 
@@ -26,7 +27,8 @@ def summarize(model, input_shape, title=None):
     for name, layer in model.layers.items():
         out = layer.output_shape(shape)
         rf = layer.receptive_field(rf)
-        memory = layer.train_memory(shape, dtype)
+        with ops.use_conv_algorithm("im2col"):  # the memory columns count im2col (alexnet_np.budget)
+            memory = layer.train_memory(shape, dtype)
         rows.append(
             SummaryRow(
                 name=name,
@@ -65,7 +67,8 @@ def _check_batch_fits(model, shape, dtype):
         raise BadArgument(f"the batch must be at least 1, got {batch}")
     one, per_image = (1, *shape[1:]), 0
     for layer in model.layers.values():
-        memory = layer.train_memory(one, dtype)
+        with ops.use_conv_algorithm("im2col"):
+            memory = layer.train_memory(one, dtype)
         per_image = max(per_image, max(int(v) for k, v in memory.items() if k not in ("weights", "grads")))
         one = layer.output_shape(one)
     if batch * per_image > _LARGEST_FIGURE:

@@ -33,7 +33,7 @@ The contract every layer keeps:
 
 The package is laid out like ``torch.nn.modules``, one file per family, each class with ``__init__``,
 ``output_shape``, ``forward`` and ``backward`` first and the facts it answers after them: ``base.py``
-(:class:`Layer`), ``conv.py`` (:class:`Conv2d`, whose two algorithms are in ``conv_algorithms.py``),
+(:class:`Layer`), ``conv.py`` (:class:`Conv2d`, whose three algorithms are in ``conv_algorithms.py``),
 ``linear.py``, ``pool.py``, ``norm.py``, ``activation.py``, ``dropout.py``, ``flatten.py``, ``container.py``
 (:class:`Sequential`), ``loss.py`` and ``receptive_field.py``.
 Every name is re-exported here: ``from alexnet_np.layers import Conv2d`` and ``an.Conv2d`` both work.

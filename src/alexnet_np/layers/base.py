@@ -116,8 +116,10 @@ class Layer:
         * ``kept``: what ``forward(train=True)`` keeps for ``backward`` (an input it keeps a reference to
           counts here: nothing else holds it once the next layer has run);
         * ``im2col``: the column matrix a convolution keeps for its weight gradient;
+        * ``work``: the work arrays a convolution by Winograd or space-to-depth keeps from call to call (the
+          transformed filters, input tiles and output gradient, the rearranged input);
         * ``scratch``: the thread's shared scratch its backward borrows (one for all layers: a network
-          needs the largest, not the sum);
+          needs the largest, not the sum); ``scratch_forward``: what its forward borrows from it;
         * ``temporary``: arrays made and dropped inside one forward or backward besides output and dx
           (a cache made anew in each forward counts once more here: the last step's is dropped only
           when the new one is stored);
@@ -136,7 +138,9 @@ class Layer:
             buffers=sum(b.nbytes for b in self.buffers.values()),
             kept=0,
             im2col=0,
+            work=0,
             scratch=0,
+            scratch_forward=0,
             temporary=0,
             input=int(np.prod(input_shape)) * item,
             output=int(np.prod(out)) * item,

@@ -1,4 +1,5 @@
-"""Convolution: :class:`Conv2d`, run by im2col or Winograd (:mod:`alexnet_np.layers.conv_algorithms`)."""
+"""Convolution: :class:`Conv2d`, run by im2col, Winograd or space-to-depth + Winograd
+(:mod:`alexnet_np.layers.conv_algorithms`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import numpy as np
 
 from .. import ops
 from ..errors import BadArgument, BadInput
-from ..ops import winograd_reference
+from ..ops import winograd_kernels, winograd_reference
 from ..shapes import ceil_div, pair
 from .base import Layer, _as_rng, _check_dtype, _window_arithmetic
-from .conv_algorithms import Im2col, Winograd
+from .conv_algorithms import Im2col, SpaceToDepth, Winograd
 from .receptive_field import _check_field, _window_field
 
 
@@ -37,14 +38,16 @@ class Conv2d(Layer):
     :func:`~alexnet_np.ops.kernels.col2im`, by the backend (:func:`alexnet_np.set_backend`).
 
     Algorithm: ``algorithm="im2col"`` (above), ``"winograd"`` (minimal filtering F(m×m, r×r),
-    :mod:`alexnet_np.ops.winograd_reference` / :mod:`~alexnet_np.ops.winograd_kernels`: fewer
-    multiplies, for stride 1 and square kernels of at most 8×8 only; anything else raises BadArgument) or
-    ``"auto"``; ``None`` (the default) follows :func:`alexnet_np.use_conv_algorithm` / ``set_conv_algorithm``,
-    which start at ``"auto"``. ``algorithm`` is checked whenever it is set. :meth:`conv_algorithm` says what
-    runs for an input shape and why. ``macs()`` stays the direct count; :meth:`multiplies` is what the chosen
-    algorithm's matrix multiplies do. Each algorithm is a small strategy object (``Im2col`` and ``Winograd``
-    in ``alexnet_np/layers/conv_algorithms.py``) chosen once per forward; the backward runs the algorithm
-    and the backend its forward ran.
+    :mod:`alexnet_np.ops.winograd_reference` / :mod:`~alexnet_np.ops.winograd_kernels`: fewer multiplies, for
+    stride 1 and square kernels of at most 8×8 only; anything else raises BadArgument), ``"space_to_depth"``
+    (a strided convolution rearranged into a stride-1 one with a ⌈k/s⌉ kernel on C·s² channels, run by
+    Winograd: conv1's 11×11 stride 4 becomes 3×3 on 48 channels; square stride > 1, kernel, padding, and 2 ≤
+    ⌈k/s⌉ ≤ 7) or ``"auto"``; ``None`` (the default) follows :func:`alexnet_np.use_conv_algorithm` /
+    ``set_conv_algorithm``, which start at ``"auto"``. ``algorithm`` is checked whenever it is set.
+    :meth:`conv_algorithm` says what runs for an input shape and why. ``macs()`` stays the direct count;
+    :meth:`multiplies` is what the chosen algorithm's matrix multiplies do. Each algorithm is a small strategy
+    object (``Im2col``, ``Winograd`` and ``SpaceToDepth`` in ``alexnet_np/layers/conv_algorithms.py``) chosen
+    once per forward; the backward runs the algorithm and the backend its forward ran.
 
     Weights edited in place between forward and backward: on every path (im2col or Winograd, NumPy or
     Numba) the backward uses the weights *as they are at backward time*, as :class:`Linear` does: dx is
@@ -58,10 +61,11 @@ class Conv2d(Layer):
     """
 
     # the strategy the last forward ran, and the layer's one object of each kind (copies get their own)
-    _cache_attrs = ("_strategy", "_im2col", "_winograd")
-    _strategy: Any  # Im2col | Winograd: what the last forward ran
+    _cache_attrs = ("_strategy", "_im2col", "_winograd", "_space_to_depth")
+    _strategy: Any  # Im2col | Winograd | SpaceToDepth: what the last forward ran
     _im2col: Im2col | None
     _winograd: Winograd | None
+    _space_to_depth: SpaceToDepth | None
 
     def __init__(
         self,
@@ -151,7 +155,8 @@ class Conv2d(Layer):
     # -- which algorithm runs ------------------------------------------------------------------
     @property
     def algorithm(self):
-        """``"auto"``, ``"im2col"``, ``"winograd"``, or None (follow the thread's default); checked when set."""
+        """``"auto"``, ``"im2col"``, ``"winograd"``, ``"space_to_depth"``, or None (follow the thread's default);
+        checked when set."""
         return self._algorithm
 
     @algorithm.setter
@@ -162,6 +167,10 @@ class Conv2d(Layer):
             )
         if name == "winograd" and self._winograd_misfit():
             raise BadArgument(f"{self._label()}: algorithm='winograd' needs {self._winograd_misfit()}")
+        if name == "space_to_depth" and self._space_to_depth_misfit():
+            raise BadArgument(
+                f"{self._label()}: algorithm='space_to_depth' needs {self._space_to_depth_misfit()}"
+            )
         self._algorithm = name
 
     def _winograd_misfit(self):
@@ -178,6 +187,29 @@ class Conv2d(Layer):
             return f"a square kernel and padding, got kernel_size {self.kernel_size}, padding {self.padding}"
         return ""
 
+    def space_to_depth_kernel(self):
+        """⌈k/s⌉: the kernel of the stride-1 convolution that space-to-depth turns this layer into."""
+        return ceil_div(self.kernel_size[0], self.stride[0])
+
+    def _space_to_depth_misfit(self):
+        """Why space-to-depth + Winograd cannot run this layer ('' when it can): square kernel, stride and
+        padding, stride > 1, and a stride-1 kernel ⌈k/s⌉ of at least 2 with a Winograd tile (α <= 8)."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        if kh != kw or sh != sw or ph != pw:
+            return (
+                f"a square kernel, stride and padding, got kernel_size {self.kernel_size}, stride {self.stride}, "
+                f"padding {self.padding}"
+            )
+        if sh == 1:
+            return "a stride above 1 (at stride 1 use 'winograd'), got stride 1"
+        r = self.space_to_depth_kernel()
+        if not 2 <= r <= winograd_reference.MAX_ALPHA - 1:
+            return (
+                f"a kernel of 2 to {winograd_reference.MAX_ALPHA - 1} after space-to-depth (⌈kernel/stride⌉), "
+                f"got ⌈{kh}/{sh}⌉ = {r}"
+            )
+        return ""
+
     def conv_algorithm(self, input_shape):
         """``(name, m)``: the algorithm a forward pass on ``input_shape`` runs, and its output tile (None for im2col).
 
@@ -191,11 +223,34 @@ class Conv2d(Layer):
         count is ``N·H_out·W_out·r²``. On AlexNet: conv2 by Winograd at every batch, conv3–conv5 by im2col
         at batch 1 and by Winograd from batch 2 (README, "Performance", has the measurements).
         ``"winograd"`` takes the tile of least cost even where im2col would cost less.
+
+        Strided layers: ``"space_to_depth"`` runs Winograd on the rearranged input with the kernel r' = ⌈k/s⌉ and
+        s² times as many input channels, so its cost per original channel pair is s² times ``auto_tile``'s
+        for r'; ``"auto"`` takes it where r' >= 3 (a 2×2 kernel saves too little to pay for the rearrangement)
+        and that cost is below the direct count. On AlexNet: conv1 (11×11 stride 4: r' = 3 on 48 channels) at
+        every batch.
         """
         n, f, ho, wo = self.output_shape(input_shape)
         requested = self.algorithm or ops.get_conv_algorithm()
         if requested == "im2col":
             return "im2col", None
+        if requested == "space_to_depth" or (requested == "auto" and self.stride[0] > 1):
+            s2d_misfit = self._space_to_depth_misfit()
+            if requested == "space_to_depth" and s2d_misfit:
+                raise BadArgument(
+                    f"{self._label()}: algorithm 'space_to_depth' (this thread's default) needs {s2d_misfit}"
+                )
+            r = self.space_to_depth_kernel()
+            if s2d_misfit or (requested == "auto" and r < 3):
+                return "im2col", None
+            m, cost = winograd_reference.auto_tile(n, r, ho, wo)
+            direct = n * ho * wo * self.kernel_size[0] ** 2
+            s2 = self.stride[0] ** 2
+            return (
+                ("space_to_depth", m)
+                if requested == "space_to_depth" or s2 * cost < direct
+                else ("im2col", None)
+            )
         misfit = self._winograd_misfit()
         if requested == "winograd" and misfit:
             raise BadArgument(
@@ -211,14 +266,16 @@ class Conv2d(Layer):
     def multiplies(self, input_shape):
         """Multiplies per image in the chosen algorithm's matrix multiplies (:meth:`macs` for im2col).
 
-        Winograd: ``α²·⌈H_out/m⌉·⌈W_out/m⌉ · C_in/groups · C_out`` (transforms not counted, notebook 08)."""
+        Winograd: ``α²·⌈H_out/m⌉·⌈W_out/m⌉ · C_in/groups · C_out`` (transforms not counted, notebook 08);
+        space-to-depth: the same with α = m + ⌈k/s⌉ − 1 and s²·C_in/groups input channels."""
         name, m = self.conv_algorithm(input_shape)
         if name == "im2col":
             return self.macs(input_shape)
         _, f, ho, wo = self.output_shape(input_shape)
-        return winograd_reference.gemm_multiplies(
-            ho, wo, self.kernel_size[0], m, self.in_channels // self.groups, f
-        )
+        r, c = self.kernel_size[0], self.in_channels // self.groups
+        if name == "space_to_depth":  # Winograd on s² times the channels with the ⌈k/s⌉ kernel
+            r, c = self.space_to_depth_kernel(), c * self.stride[0] ** 2
+        return winograd_reference.gemm_multiplies(ho, wo, r, m, c, f)
 
     def output_arithmetic(self, input_shape):
         return _window_arithmetic(input_shape, self.kernel_size, self.stride, self.padding)
@@ -232,15 +289,17 @@ class Conv2d(Layer):
 
     def gemm_shapes(self, input_shape):
         """One ``cols @ W.T`` per group: (N·H_out·W_out, C_in/groups·kh·kw) @ (…, C_out/groups); for Winograd,
-        one (tiles, C_in/groups) @ (C_in/groups, C_out/groups) per transform point and group (α²·groups)."""
+        one (tiles, C_in/groups) @ (C_in/groups, C_out/groups) per transform point and group (α²·groups); for
+        space-to-depth the same on s²·C_in/groups channels."""
         n, f, ho, wo = self.output_shape(input_shape)
         name, m = self.conv_algorithm(input_shape)
-        if name == "winograd":
-            alpha = m + self.kernel_size[0] - 1
+        if name in ("winograd", "space_to_depth"):
+            r, c = self.kernel_size[0], self.in_channels // self.groups
+            if name == "space_to_depth":
+                r, c = self.space_to_depth_kernel(), c * self.stride[0] ** 2
+            alpha = m + r - 1
             tiles = n * ceil_div(ho, m) * ceil_div(wo, m)
-            return [(tiles, self.in_channels // self.groups, f // self.groups)] * (
-                alpha * alpha * self.groups
-            )
+            return [(tiles, c, f // self.groups)] * (alpha * alpha * self.groups)
         k = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
         return [(n * ho * wo, k, f // self.groups)] * self.groups
 
@@ -251,14 +310,47 @@ class Conv2d(Layer):
         return _window_field(field, out, self.kernel_size, self.stride, self.padding)
 
     def train_memory(self, input_shape, dtype=np.float32):
-        """The column matrix (N·H_out·W_out, C_in·kh·kw) is kept for the weight gradient, and the backward
+        """By the algorithm a forward on ``input_shape`` runs (:meth:`conv_algorithm`; the budget pins it).
+
+        im2col: the column matrix (N·H_out·W_out, C_in·kh·kw) is kept for the weight gradient, and the backward
         fills a scratch array of the same size with its gradient. The NumPy backend builds a new column
-        matrix each forward, so the last step's is still held while it does."""
+        matrix each forward, so the last step's is still held while it does.
+
+        Winograd on the Numba backend (``work``, kept from call to call): U (α², C_in, C_out/groups), the input
+        transform V (P, α², C_in) and the output gradient's dM (P, α², C_out), P = N·⌈H_out/m⌉·⌈W_out/m⌉ tiles;
+        the forward borrows M (the size of dM) from the scratch, the backward dV (the size of V), and dU (the
+        size of U) is a temporary. Space-to-depth adds its rearranged input z (N, H', W', C_in·s²) to ``work``
+        and counts Winograd on z; its backward's dz (z's size) is a temporary. The NumPy backend keeps the input
+        (z for space-to-depth) and makes U, V and M anew in every pass (temporaries)."""
         n, f, ho, wo = self.output_shape(input_shape)
         item = np.dtype(self.dtype).itemsize
-        cols = n * ho * wo * self.in_channels * self.kernel_size[0] * self.kernel_size[1] * item
+        name, m = self.conv_algorithm(input_shape)
+        if name == "im2col":
+            cols = n * ho * wo * self.in_channels * self.kernel_size[0] * self.kernel_size[1] * item
+            return self._memory(
+                input_shape, dtype, im2col=cols, scratch=cols, temporary=0 if ops.fast() else cols
+            )
+        shape, r, padding, z = input_shape, self.kernel_size[0], self.padding[0], 0
+        if name == "space_to_depth":
+            s2, r = self.stride[0] ** 2, self.space_to_depth_kernel()
+            shape, padding = (n, self.in_channels * s2, ho + r - 1, wo + r - 1), 0
+            z = int(np.prod(shape)) * item
+        work = {
+            k: int(np.prod(v)) * item
+            for k, v in winograd_kernels.work_shapes(
+                shape, (f, shape[1] // self.groups, r, r), padding, self.groups, m
+            ).items()
+        }
+        if not ops.fast():  # the reference keeps what its Winograd ran on (x, or z) and recomputes the rest
+            kept = z or int(np.prod(input_shape)) * item
+            return self._memory(input_shape, dtype, kept=kept, temporary=sum(work.values()))
         return self._memory(
-            input_shape, dtype, im2col=cols, scratch=cols, temporary=0 if ops.fast() else cols
+            input_shape,
+            dtype,
+            work=work["U"] + work["V"] + work["M"] + z,
+            scratch=work["V"],
+            scratch_forward=work["M"],
+            temporary=work["U"] + z,
         )
 
     def torch_spec(self):
@@ -285,12 +377,16 @@ class Conv2d(Layer):
         return s
 
     def _choose_strategy(self, input_shape):
-        """This layer's :class:`Im2col` or :class:`Winograd` object, set for the algorithm, tile and backend
-        a forward pass on ``input_shape`` runs (one object of each kind per layer: its work arrays are
+        """This layer's :class:`Im2col`, :class:`Winograd` or :class:`SpaceToDepth` object, set for the algorithm,
+        tile and backend a forward pass on ``input_shape`` runs (one object of each kind per layer: its work arrays are
         reused from call to call)."""
         name, m = self.conv_algorithm(input_shape)
-        strategy: Im2col | Winograd
-        if name == "winograd":
+        strategy: Im2col | Winograd | SpaceToDepth
+        if name == "space_to_depth":
+            if self._space_to_depth is None:
+                self._space_to_depth = SpaceToDepth(self.kernel_size, self.stride, self.padding, self.groups)
+            strategy, strategy.m = self._space_to_depth, m
+        elif name == "winograd":
             if self._winograd is None:
                 self._winograd = Winograd(self.padding[0], self.groups)
             strategy, strategy.m = self._winograd, m

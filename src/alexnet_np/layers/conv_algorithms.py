@@ -1,4 +1,4 @@
-"""The two ways :class:`~alexnet_np.layers.Conv2d` computes a convolution, as small strategy objects.
+"""The three ways :class:`~alexnet_np.layers.Conv2d` computes a convolution, as small strategy objects.
 
 ``Conv2d.forward`` picks one per call (:meth:`Conv2d.conv_algorithm` for the algorithm,
 :func:`alexnet_np.ops.fast` for the backend) and keeps it until its backward, so a backward always runs the
@@ -11,11 +11,11 @@ algorithm *and* the backend its forward ran. Each strategy has the same two meth
   *at the time of the backward*: every strategy, on every backend, computes dx with the weights as they are
   then (an in-place edit between forward and backward shows in dx, as it does in ``Linear``).
 
-A layer keeps one object of each kind for its life and sets ``fast`` (the backend) and, for Winograd, ``m``
-(the output tile) before each forward. What a strategy keeps for its backward lives on it (``cols``; ``x`` or
-``V``), and so do the work arrays it refills from call to call (:func:`~alexnet_np.ops.buffers.reuse`);
-arrays used and dropped inside one call come from the thread's :func:`~alexnet_np.ops.buffers.scratch`. All
-of them reach the kernels as explicit arguments.
+A layer keeps one object of each kind for its life and sets ``fast`` (the backend) and, for Winograd and
+space-to-depth, ``m`` (the output tile) before each forward. What a strategy keeps for its backward lives on
+it (``cols``; ``x`` or ``V``), and so do the work arrays it refills from call to call
+(:func:`~alexnet_np.ops.buffers.reuse`); arrays used and dropped inside one call come from the thread's
+:func:`~alexnet_np.ops.buffers.scratch`. All of them reach the kernels as explicit arguments.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 
 from ..ops import kernels, reference, winograd_kernels, winograd_reference
 from ..ops.buffers import reuse, scratch
-from ..shapes import is_channels_last, output_hw
+from ..shapes import ceil_div, is_channels_last, output_hw
 
 
 class Im2col:
@@ -152,4 +152,67 @@ class Winograd:
             db[...] = db_new
         if dx is not None and not self.channels_last:
             dx = np.ascontiguousarray(dx)  # dx in the memory layout of x
+        return dx, dw, db
+
+
+class SpaceToDepth:
+    """A strided convolution as a stride-1 one: ``z = space_to_depth(x)`` turns each s×s block of the padded
+    input into one pixel of C·s² channels, the kernel becomes ⌈k/s⌉×⌈k/s⌉ on those channels
+    (``space_to_depth(weight)``, the kernel zero-padded to a multiple of s), and :class:`Winograd` runs the
+    stride-1 convolution on z. conv1 of AlexNet (11×11, stride 4, 3 channels) becomes a 3×3 convolution on
+    48 channels of a 57×57 image: F(m×m, 3×3) spends α²/m² multiplies per output and channel where the direct
+    11×11 spends 121/16 per output and z-channel (:func:`alexnet_np.ops.reference.space_to_depth` has the
+    identity).
+
+    Backward: the Winograd backward gives dz and the weight gradient of the 3×3 kernel; ``depth_to_space`` maps
+    both back (the padded kernel's extra taps are dropped: they were zero, and their gradient is no part of
+    the layer's). Kernels: :func:`alexnet_np.ops.reference.space_to_depth` / ``depth_to_space`` and Winograd's
+    reference on the NumPy backend, their Numba twins on Numba's; the weight is rearranged by the reference on
+    both (it is small). The rearranged input z is a per-layer work array (its Winograd transform V is what
+    the backward keeps).
+    """
+
+    name = "space_to_depth"
+
+    def __init__(self, kernel_size, stride, padding, groups):
+        self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
+        self.kernel = tuple(ceil_div(k, s) for k, s in zip(kernel_size, stride))  # ⌈k/s⌉: the stride-1 kernel
+        self.m, self.fast = None, True
+        self.winograd = Winograd(0, groups)  # the stride-1 convolution on z (no padding: z holds it)
+        self.z_buffer = None  # Numba backend: z, a per-layer work array
+        self.x_shape, self.channels_last = None, False
+
+    def weight(self, weight):
+        """(F, C/groups, kh, kw) -> (F, C/groups·sh·sw, ⌈kh/sh⌉, ⌈kw/sw⌉), the stride-1 kernel on z."""
+        return reference.space_to_depth(weight, self.stride, self.kernel)
+
+    def forward(self, x, weight, bias):
+        ho, wo = output_hw(x.shape[2], x.shape[3], self.kernel_size, self.stride, self.padding)
+        size = (
+            ho + self.kernel[0] - 1,
+            wo + self.kernel[1] - 1,
+        )  # z's H', W': a stride-1 'valid' conv gives ho, wo
+        self.x_shape, self.channels_last = x.shape, is_channels_last(x)
+        if self.fast:
+            n, c = x.shape[:2]
+            zshape = (n, *size, c * self.stride[0] * self.stride[1])
+            self.z_buffer = reuse(self.z_buffer, zshape, x.dtype)
+            z = kernels.space_to_depth(x, self.stride, size, self.padding, out=self.z_buffer)
+        else:
+            z = reference.space_to_depth(x, self.stride, size, self.padding)
+        self.winograd.m, self.winograd.fast = self.m, self.fast
+        return self.winograd.forward(z, self.weight(weight), bias)
+
+    def backward(self, dout, weight, *, dw, db=None, input_grad=True):
+        w = self.weight(weight)  # the weights as they are now
+        dz, dw_z, db = self.winograd.backward(dout, w, dw=np.empty_like(w), db=db, input_grad=input_grad)
+        dw[...] = reference.depth_to_space(dw_z, self.stride, dw.shape)
+        if not input_grad:
+            return None, dw, db
+        if self.fast:
+            dx = kernels.depth_to_space(
+                dz, self.stride, self.x_shape, self.padding, channels_last=self.channels_last
+            )
+        else:
+            dx = reference.depth_to_space(dz, self.stride, self.x_shape, self.padding)
         return dx, dw, db

@@ -107,9 +107,10 @@ def use_backend(name: str):
 # ---- the convolution algorithm ------------------------------------------------------------------
 # Which algorithm a Conv2d built without ``algorithm=`` uses, chosen the way the backend is: a process-wide
 # default, and a per-thread override for one block. "auto" is a static rule on the layer's shape
-# (Conv2d.conv_algorithm); "im2col" and "winograd" force one (a layer where Winograd does not apply raises).
+# (Conv2d.conv_algorithm); "im2col", "winograd" and "space_to_depth" force one (a layer where it does not apply
+# raises).
 
-CONV_ALGORITHMS = ("auto", "im2col", "winograd")
+CONV_ALGORITHMS = ("auto", "im2col", "winograd", "space_to_depth")
 _conv = _ThreadSetting("convolution algorithm", CONV_ALGORITHMS, "ALEXNET_NP_CONV_ALGORITHM", "auto")
 validate_conv_algorithm = _conv.validate
 

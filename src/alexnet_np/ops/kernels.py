@@ -109,6 +109,60 @@ def _col2im_channels_last_loop(cols, kh, kw, sh, sw, ph, pw, ho, wo, dx):
                                 dx[n, c, y, xx] += cols[row, c * area + i * kw + j]
 
 
+# ---- space-to-depth and its adjoint ------------------------------------------------------------------
+# z[n, i, j, (c·sh + a)·sw + b] = x[n, c, i·sh + a − ph, j·sw + b − pw] (0 outside x); z channels-last in memory
+
+
+@njit(cache=True, parallel=True)
+def _space_to_depth_loop(x, sh, sw, ph, pw, zh):
+    """x: (N, C, H, W) of any strides; zh: (N, H', W', C·sh·sw). One row of z per iteration; the innermost loop
+    copies sw neighbours of one image row into sw neighbouring channels of one pixel of z (the bounds are
+    tested per block, not per value, away from the image's edges)."""
+    n_img, n_ch, h, w = x.shape
+    hz, wz = zh.shape[1], zh.shape[2]
+    zero = zh.dtype.type(0)
+    for ni in prange(n_img * hz):
+        n, i = ni // hz, ni % hz
+        for c in range(n_ch):
+            for a in range(sh):
+                y = i * sh + a - ph
+                base = (c * sh + a) * sw
+                if y < 0 or y >= h:  # a row of padding, or past the image
+                    for j in range(wz):
+                        for b in range(sw):
+                            zh[n, i, j, base + b] = zero
+                    continue
+                for j in range(wz):
+                    x0 = j * sw - pw
+                    if x0 >= 0 and x0 + sw <= w:
+                        for b in range(sw):
+                            zh[n, i, j, base + b] = x[n, c, y, x0 + b]
+                    else:
+                        for b in range(sw):
+                            xx = x0 + b
+                            zh[n, i, j, base + b] = x[n, c, y, xx] if 0 <= xx < w else zero
+
+
+@njit(cache=True, parallel=True)
+def _depth_to_space_loop(dzh, sh, sw, ph, pw, dx):
+    """The adjoint: dx[n, c, i·sh + a − ph, j·sw + b − pw] = dzh[n, i, j, (c·sh + a)·sw + b]. Each pixel of dx
+    receives at most one value, so rows of z split across threads without overlapping writes."""
+    n_img, n_ch, h, w = dx.shape
+    hz, wz = dzh.shape[1], dzh.shape[2]
+    for ni in prange(n_img * hz):
+        n, i = ni // hz, ni % hz
+        for j in range(wz):
+            for c in range(n_ch):
+                for a in range(sh):
+                    y = i * sh + a - ph
+                    if y < 0 or y >= h:
+                        continue
+                    for b in range(sw):
+                        xx = j * sw + b - pw
+                        if 0 <= xx < w:
+                            dx[n, c, y, xx] = dzh[n, i, j, (c * sh + a) * sw + b]
+
+
 # ---- max pooling -------------------------------------------------------------------------------
 
 
@@ -319,6 +373,35 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, *, channels_last=Fal
 
 
 @serialised
+def space_to_depth(x, block, size, padding=0, *, out=None):
+    """x: (N, C, H, W) -> z: (N, C·sh·sw, H', W'), channels-last in memory (what Winograd's input transform
+    reads). ``out``: a C-contiguous (N, H', W', C·sh·sw) work array to fill (the layer reuses one).
+
+    Twin: :func:`alexnet_np.ops.reference.space_to_depth`."""
+    (sh, sw), (ph, pw), (hz, wz) = pair(block), pair(padding), pair(size)
+    n, c = x.shape[:2]
+    zh = np.empty((n, hz, wz, c * sh * sw), dtype=x.dtype) if out is None else out
+    _space_to_depth_loop(x, sh, sw, ph, pw, zh)
+    return zh.transpose(0, 3, 1, 2)
+
+
+@serialised
+def depth_to_space(dz, block, x_shape, padding=0, *, channels_last=False):
+    """dz: (N, C·sh·sw, H', W') -> dx: (N, C, H, W); ``channels_last``: lay dx out as (N, H, W, C) in memory.
+
+    Twin: :func:`alexnet_np.ops.reference.depth_to_space`."""
+    (sh, sw), (ph, pw) = pair(block), pair(padding)
+    dx = empty_nchw(x_shape, dz.dtype, channels_last, zero=True)
+    _depth_to_space_loop(_channels_last_memory(dz), sh, sw, ph, pw, dx)
+    return dx
+
+
+def _channels_last_memory(a):
+    """(N, C, H, W) -> the C-contiguous (N, H, W, C) array behind it (a copy only if a is not channels-last)."""
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+
+
+@serialised
 def maxpool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """x -> (out, argmax), in x's memory layout.
 
@@ -405,6 +488,8 @@ KERNELS = (
     _im2col_channels_last_loop,
     _col2im_loop,
     _col2im_channels_last_loop,
+    _space_to_depth_loop,
+    _depth_to_space_loop,
     _maxpool_forward_loop,
     _maxpool_forward_nhwc_loop,
     _maxpool_backward_loop,

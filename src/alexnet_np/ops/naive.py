@@ -36,6 +36,23 @@ def conv2d_naive(x, weight, bias=None, stride=1, padding=0, groups=1):
     return out
 
 
+def space_to_depth_naive(x, block, size, padding=0):
+    """``z[n, (c·sh + a)·sw + b, i, j] = x[n, c, i·sh + a − ph, j·sw + b − pw]`` (0 outside x), element by element."""
+    (sh, sw), (ph, pw), (hz, wz) = pair(block), pair(padding), pair(size)
+    n, c, h, w = x.shape
+    z = np.zeros((n, c * sh * sw, hz, wz), dtype=x.dtype)
+    for b_ in range(n):
+        for ch in range(c):
+            for a in range(sh):
+                for b in range(sw):
+                    for i in range(hz):
+                        for j in range(wz):
+                            y, xx = i * sh + a - ph, j * sw + b - pw
+                            if 0 <= y < h and 0 <= xx < w:
+                                z[b_, (ch * sh + a) * sw + b, i, j] = x[b_, ch, y, xx]
+    return z
+
+
 def maxpool2d_naive(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """x: (N, C, H, W) -> (N, C, H_out, W_out), the maximum of each window (padding = −inf; with
     ``ceil_mode``, a last window hanging past the bottom/right edge takes the maximum of what it covers)."""

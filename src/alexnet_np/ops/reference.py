@@ -1,4 +1,4 @@
-"""Readable NumPy reference kernels: im2col/col2im, max pooling, local response norm, the SGD step.
+"""Readable NumPy reference kernels: im2col/col2im, space-to-depth, max pooling, local response norm, the SGD step.
 
 This is the backend a student reads first: every function takes ints or (height, width) pairs,
 has PyTorch's defaults, allocates its own result and knows nothing of memory layouts or work
@@ -74,6 +74,53 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0):
             rows, columns = slice(i, i + sh * ho, sh), slice(j, j + sw * wo, sw)
             dxp[:, :, rows, columns] += cols6[:, :, :, :, i, j].transpose(0, 3, 1, 2)
     return dxp[:, :, ph : ph + h, pw : pw + w].copy()
+
+
+def space_to_depth(x, block, size, padding=0):
+    """x: (N, C, H, W) -> z: (N, C·sh·sw, H', W'), with (sh, sw) = block and (H', W') = size:
+
+        z[n, (c·sh + a)·sw + b, i, j] = x[n, c, i·sh + a − ph, j·sw + b − pw]      (0 outside x)
+
+    Each sh×sw block of the padded image becomes one pixel of sh·sw times as many channels. A convolution
+    of stride s = block and kernel k on x is a stride-1 convolution with kernel ⌈k/s⌉ on z, whose weights are
+    ``space_to_depth(weight, block, (⌈kh/sh⌉, ⌈kw/sw⌉))`` (the kernel zero-padded to a multiple of s):
+
+        Σ_{c,i,j} w[f, c, i, j] · x[n, c, oh·s + i − p, ow·s + j − p]
+            = Σ_{c,a,b,u,v} w[f, c, u·s + a, v·s + b] · z[n, (c, a, b), oh + u, ow + v],   i = u·s + a.
+
+    So the 11×11 stride-4 conv1 becomes a 3×3 stride-1 convolution on 48 channels, where Winograd applies
+    (``SpaceToDepth`` in ``alexnet_np/layers/conv_algorithms.py``). Pixels of x past (H'·sh − ph, W'·sw − pw) are
+    not read.
+
+    Twin: :func:`alexnet_np.ops.kernels.space_to_depth`.
+    """
+    (sh, sw), (ph, pw), (hz, wz) = pair(block), pair(padding), pair(size)
+    n, c, h, w = x.shape
+    xp = np.zeros(
+        (n, c, hz * sh, wz * sw), dtype=x.dtype
+    )  # the padded image, cut or extended to whole blocks
+    rows, cols = min(h, hz * sh - ph), min(w, wz * sw - pw)
+    xp[:, :, ph : ph + rows, pw : pw + cols] = x[:, :, :rows, :cols]
+    z = xp.reshape(n, c, hz, sh, wz, sw).transpose(0, 1, 3, 5, 2, 4)  # (n, c, a, b, i, j)
+    return z.reshape(n, c * sh * sw, hz, wz)
+
+
+def depth_to_space(dz, block, x_shape, padding=0):
+    """The adjoint of :func:`space_to_depth`: dz: (N, C·sh·sw, H', W') -> dx: (N, C, H, W).
+
+    Every pixel of x went to at most one entry of z, so this only moves values back (nothing is added);
+    pixels that were not read (padding aside) get 0.
+
+    Twin: :func:`alexnet_np.ops.kernels.depth_to_space`.
+    """
+    (sh, sw), (ph, pw) = pair(block), pair(padding)
+    n, c, h, w = x_shape
+    hz, wz = dz.shape[2:]
+    xp = dz.reshape(n, c, sh, sw, hz, wz).transpose(0, 1, 4, 2, 5, 3).reshape(n, c, hz * sh, wz * sw)
+    dx = np.zeros(x_shape, dtype=dz.dtype)
+    rows, cols = min(h, hz * sh - ph), min(w, wz * sw - pw)
+    dx[:, :, :rows, :cols] = xp[:, :, ph : ph + rows, pw : pw + cols]
+    return dx
 
 
 def _pad_for_ceil(xp, kernel_size, stride, out_hw, value):

@@ -14,15 +14,16 @@ The user's ``NUMBA_THREADING_LAYER`` always wins.
 
 OpenBLAS's idle threads. After each matrix multiply OpenBLAS's worker threads spin for a while
 (``OPENBLAS_THREAD_TIMEOUT``, 2^28 cycles by default) before they sleep; on a machine with few cores they take
-the CPU from the Numba kernel that runs next (im2col, Winograd's transforms, pools, LRN). The benchmark sets
-``OPENBLAS_THREAD_TIMEOUT=4``; :func:`choose_layer` sets the same default when ``alexnet_np`` is imported
-before NumPy (``python -m alexnet_np train``/``evaluate``/``bench``, or a script whose first import is
-``alexnet_np``). OpenBLAS reads the variable once, when NumPy loads it, and has no call to change it later
+the CPU from the Numba kernel that runs next (im2col, Winograd's transforms, pools, LRN). :func:`choose_layer`
+sets ``OPENBLAS_THREAD_TIMEOUT=4`` when ``alexnet_np`` is imported before NumPy (``python -m alexnet_np
+train``/``evaluate``, or a script whose first import is ``alexnet_np``; :func:`blas_timeout_set_here` says
+whether it did). OpenBLAS reads the variable once, when NumPy loads it, and has no call to change it later
 (``openblas_set_num_threads`` and threadpoolctl change the thread count only), so a program that imports NumPy
-first keeps OpenBLAS's default unless it sets the variable itself.
+first, as every notebook does, keeps OpenBLAS's default unless it sets the variable itself.
 
-What these settings are worth is measured by the benchmark (``python -m alexnet_np bench``, which runs with
-them) and reported in the README's "Performance" section, not here: a number in a docstring goes stale.
+What these settings are worth is measured by the benchmark (``python -m alexnet_np bench``: its default column
+runs as a notebook does, NumPy first and nothing set; ``--settings best`` adds a column with this setting and
+``OMP_WAIT_POLICY=passive``) and reported in docs/benchmarks.md, not here: a number in a docstring goes stale.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ DEFAULT_LAYER = "workqueue"
 
 
 BLAS_THREAD_TIMEOUT = "4"
+_set_blas_timeout = False  # whether choose_layer set OPENBLAS_THREAD_TIMEOUT in this process
 
 
 def choose_layer() -> None:
@@ -43,8 +45,10 @@ def choose_layer() -> None:
 
     Also OpenBLAS's spin time (``OPENBLAS_THREAD_TIMEOUT``, module docstring), when NumPy is not loaded yet and
     the user has not set it."""
-    if "numpy" not in sys.modules:
-        os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", BLAS_THREAD_TIMEOUT)
+    global _set_blas_timeout
+    if "numpy" not in sys.modules and "OPENBLAS_THREAD_TIMEOUT" not in os.environ:
+        os.environ["OPENBLAS_THREAD_TIMEOUT"] = BLAS_THREAD_TIMEOUT
+        _set_blas_timeout = True
     if "NUMBA_THREADING_LAYER" in os.environ:
         return
     if "numba" not in sys.modules:
@@ -70,6 +74,12 @@ def _new_lock_in_child():  # a fork while another thread holds the lock would le
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
+def blas_timeout_set_here() -> bool:
+    """True when importing alexnet_np set ``OPENBLAS_THREAD_TIMEOUT`` (NumPy was not loaded yet and the user had
+    not set it); False in a process that imported NumPy first, as a notebook does."""
+    return _set_blas_timeout
 
 
 def layer_in_use():

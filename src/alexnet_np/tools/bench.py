@@ -1,13 +1,26 @@
 """Benchmark: alexnet_np (Numba kernels, and the NumPy reference) against PyTorch on the CPU.
 
     python -m alexnet_np bench [--batches 1 8 32] [--variants single_tower torchvision] [--out bench_results]
+                               [--repeats 7] [--settings users best] [--json]
     python -m alexnet_np bench --conv [--batches ...] [--variants ...]     # per-layer, by algorithm
 
 What is measured, and how:
 
-* Timing runs in **one process** that holds both frameworks with the same thread count, and
-  interleaves them (ours, PyTorch, ours, ...), so a noisy neighbour hits both alike. Reported: the
-  median of ``--repeats`` runs after a warm-up, images/s, and the ratio ours/PyTorch.
+* **As users run it** (the default, and the column the ratios are judged on): ``python -m alexnet_np bench``
+  starts a fresh interpreter that imports NumPy *before* alexnet_np, as a notebook or a script does, and
+  sets no environment variable of its own (OpenBLAS keeps its default spin, ``OMP_WAIT_POLICY`` is whatever
+  the user has). ``--settings best`` adds a second column: the same rounds in a fresh interpreter that
+  imports alexnet_np first with ``OPENBLAS_THREAD_TIMEOUT=4`` and ``OMP_WAIT_POLICY=passive`` set before
+  anything loads (:mod:`alexnet_np.ops.threads`). Each process records the settings it ran under.
+* **PyTorch at its own defaults**: its own thread count (``torch.get_num_threads()``, recorded), timed twice:
+  interleaved with ours in one process (ours, PyTorch, ours, ...: a noisy neighbour hits both alike; the
+  ratio is taken there), and alone in a fresh process of its own (NumPy, then torch, nothing else run). A
+  warning is printed and stored when the interleaved PyTorch minimum lies above the fresh-process range (the
+  shared process slowed PyTorch down, which would flatter the ratio).
+* **Rounds**: one warm-up call each, then ``--repeats`` (default 7) rounds. Reported: the minimum (least
+  sensitive to a noisy neighbour; the ratios use it), the median, and the spread (max − min) / min.
+* **Conditions beside every table**: the load average (1 min) when the table started and ended, and
+  NumPy's float32 2048² matmul GFLOP/s measured at both times; per row, the load when it was timed.
 * **forward**: eval mode, no gradients. **train step**: forward in train mode, cross-entropy,
   backward, SGD with momentum and weight decay (PyTorch: ``torch.optim.SGD`` with the same settings).
 * **GFLOP/s**: 2 × MACs per image × batch (× 3 for a training step: forward, input gradient,
@@ -19,15 +32,14 @@ What is measured, and how:
   multiplies where "auto" picks it, the direct count elsewhere; × 3 for a training step) ÷ the same run's
   NumPy GEMM rate: the time the step would take if it were nothing but GEMMs at that rate.
 * **Per-layer convolution table** (``--conv``): every Conv2d of a variant at its input shape, forward and
-  backward (both gradients) by im2col, by Winograd where it applies, and by PyTorch's ``F.conv2d`` on
-  channels_last input, interleaved; the algorithm "auto" picks; MACs (direct) and multiplies per image.
+  backward (both gradients) by each algorithm that applies (im2col, Winograd, space-to-depth) and by
+  PyTorch's ``F.conv2d`` on channels_last input, interleaved; minimum and median; the algorithm "auto" picks;
+  MACs (direct) and multiplies per image.
 * **Peak memory**: each framework in a fresh process; the peak resident set size during the
   training steps minus the resident size before the first step (model, input and imports excluded).
 
-Thread settings: ``python -m alexnet_np bench`` starts this module in a fresh interpreter with
-``OPENBLAS_THREAD_TIMEOUT=4`` and ``OMP_WAIT_POLICY=passive`` in its environment, so they are in place
-before NumPy, Numba and torch load (they stop the thread pools spinning against each other); the same
-for both frameworks.
+``--json`` prints the results as JSON on standard output (the progress lines go to standard error) besides
+writing ``bench.json``, ``bench.md`` and ``bench.png`` under ``--out``.
 """
 
 from __future__ import annotations
@@ -47,8 +59,50 @@ from ..peak_memory import peak_rss, reset_peak, rss
 MiB = 2**20
 
 
+BEST_SETTINGS = {"OPENBLAS_THREAD_TIMEOUT": "4", "OMP_WAIT_POLICY": "passive"}
+SETTINGS_SEEN = (
+    "OPENBLAS_THREAD_TIMEOUT",
+    "OMP_WAIT_POLICY",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+    "ALEXNET_NP_BENCH_THREADS",
+)
+
+
 def _threads():
     return int(os.environ.get("ALEXNET_NP_BENCH_THREADS", os.cpu_count() or 1))
+
+
+def _torch_threads(torch):
+    """PyTorch keeps its own default thread count unless ``ALEXNET_NP_BENCH_THREADS`` asks for one."""
+    if "ALEXNET_NP_BENCH_THREADS" in os.environ:
+        torch.set_num_threads(_threads())
+    return torch.get_num_threads()
+
+
+def load_average():
+    """The machine's 1-minute load average (how many runnable jobs shared the cores), or None."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def settings_in_effect():
+    """The thread settings this process runs under, as a reader of the results needs them."""
+    from alexnet_np.ops import threads
+
+    return dict(
+        environment={k: os.environ.get(k) for k in SETTINGS_SEEN},
+        blas_timeout_set_by_alexnet_np=threads.blas_timeout_set_here(),
+    )
+
+
+def summarize(seconds):
+    """[seconds] -> {"min", "median", "max", "spread"}: spread = (max − min) / min."""
+    lo, hi = min(seconds), max(seconds)
+    return dict(min=lo, median=statistics.median(seconds), max=hi, spread=(hi - lo) / lo if lo > 0 else 0.0)
 
 
 def matmul_gflops(n=2048, repeats=5, timer=time.perf_counter):
@@ -176,7 +230,8 @@ def multiplies_per_image(model, batch=1):
 
 
 def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter):
-    """{"im2col fwd": ms, "im2col bwd": ms, "winograd …", "torch …"} for one Conv2d, medians, interleaved."""
+    """({"im2col fwd": ms, "im2col bwd": ms, "winograd …", "space_to_depth …", "torch …"}: minima, {…}: medians)
+    for one Conv2d, interleaved."""
     import torch
 
     def channels_last(a):
@@ -185,13 +240,13 @@ def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter):
     x = channels_last(rng.standard_normal(shape).astype(np.float32))
     dout = channels_last(rng.standard_normal(out).astype(np.float32))
     fns = {}
-    for algorithm in ("im2col", "winograd"):
+    for algorithm in ALGORITHMS:
         conv = layer.astype(np.float32)
-        conv.algorithm = algorithm
         try:
+            conv.algorithm = algorithm
             conv.conv_algorithm(shape)
         except ValueError:
-            continue  # Winograd does not apply (stride 4)
+            continue  # the algorithm does not apply (Winograd at stride 4, space-to-depth at stride 1)
         fns[algorithm + " fwd"] = lambda c=conv: c.forward(x)
         fns[algorithm + " bwd"] = lambda c=conv: (c.forward(x), c.backward(dout))
     xt = torch.from_numpy(np.ascontiguousarray(x)).contiguous(memory_format=torch.channels_last)
@@ -206,15 +261,20 @@ def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter):
         tconv(xt.detach().requires_grad_(True)).backward(dt)
 
     fns["torch fwd"], fns["torch bwd"] = torch_fwd, torch_bwd
-    times = {k: 1e3 * statistics.median(v) for k, v in _time_interleaved(fns, repeats, timer).items()}
-    for k in [k for k in times if k.endswith(" bwd")]:  # the backward alone: (forward + backward) − forward
-        times[k] = max(0.0, times[k] - times[k.replace("bwd", "fwd")])
-    return times
+    raw = _time_interleaved(fns, repeats, timer)
+    lows = {k: 1e3 * min(v) for k, v in raw.items()}
+    medians = {k: 1e3 * statistics.median(v) for k, v in raw.items()}
+    for times in (lows, medians):
+        for k in [
+            k for k in times if k.endswith(" bwd")
+        ]:  # the backward alone: (forward + backward) − forward
+            times[k] = max(0.0, times[k] - times[k.replace("bwd", "fwd")])
+    return lows, medians
 
 
-def conv_table(variant, batch, repeats=5, log=print, timer=time.perf_counter):
+def conv_table(variant, batch, repeats=7, log=print, timer=time.perf_counter):
     """Per Conv2d of ``variant`` at ``batch``: forward and backward ms by im2col, Winograd (where it applies)
-    and PyTorch (channels_last), interleaved; medians. Returns a list of row dicts."""
+    and PyTorch (channels_last), interleaved; ``ms``: minima, ``ms_median``: medians. Returns a list of row dicts."""
     import alexnet_np as an
 
     model = an.AlexNet(variant, seed=0)
@@ -225,17 +285,21 @@ def conv_table(variant, batch, repeats=5, log=print, timer=time.perf_counter):
         if not hasattr(layer, "conv_algorithm"):
             shape = out
             continue
-        times = _time_conv_layer(layer, shape, out, rng, repeats, timer)
+        load = load_average()
+        times, medians = _time_conv_layer(layer, shape, out, rng, repeats, timer)
         chosen = layer.conv_algorithm(shape)
         row = dict(
             variant=variant,
             layer=name,
             batch=batch,
             describe=layer.describe(),
-            auto=chosen[0] if chosen[1] is None else f"winograd F({chosen[1]}, {layer.kernel_size[0]})",
+            auto=_describe_choice(layer, chosen),
             macs=layer.macs(shape),
             multiplies=layer.multiplies(shape),
             ms={k: round(v, 2) for k, v in times.items()},
+            ms_median={k: round(v, 2) for k, v in medians.items()},
+            load=load,
+            repeats=repeats,
         )
         rows.append(row)
         log(
@@ -246,11 +310,24 @@ def conv_table(variant, batch, repeats=5, log=print, timer=time.perf_counter):
     return rows
 
 
+ALGORITHMS = ("im2col", "winograd", "space_to_depth")
+
+
+def _describe_choice(layer, chosen):
+    name, m = chosen
+    if name == "im2col":
+        return name
+    r = layer.space_to_depth_kernel() if name == "space_to_depth" else layer.kernel_size[0]
+    return f"{name} F({m}, {r})" if name == "winograd" else f"space_to_depth + F({m}, {r})"
+
+
 def conv_markdown(rows):
+    """The per-layer table: minima over the rounds (ms), and auto's forward over im2col's, both minima."""
     lines = [
         "| variant | batch | layer | auto picks | MACs/image (direct) | multiplies/image (auto) | im2col fwd / bwd ms "
-        "| Winograd fwd / bwd ms | PyTorch fwd / bwd ms | auto fwd / im2col fwd |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| Winograd fwd / bwd ms | space-to-depth fwd / bwd ms | PyTorch fwd / bwd ms | auto fwd / im2col fwd "
+        "| load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ms = r["ms"]
@@ -258,11 +335,11 @@ def conv_markdown(rows):
         def pair(alg, ms=ms):
             return f"{ms[alg + ' fwd']:.1f} / {ms[alg + ' bwd']:.1f}" if alg + " fwd" in ms else "—"
 
-        auto = "winograd" if r["auto"].startswith("winograd") else "im2col"
+        auto = r["auto"].split(" ")[0]
         lines.append(
             f"| {r['variant']} | {r['batch']} | {r['layer']} | {r['auto']} | {r['macs'] / 1e6:.0f} M "
-            f"| {r['multiplies'] / 1e6:.0f} M | {pair('im2col')} | {pair('winograd')} | {pair('torch')} "
-            f"| {ms[auto + ' fwd'] / ms['im2col fwd']:.2f} |"
+            f"| {r['multiplies'] / 1e6:.0f} M | {pair('im2col')} | {pair('winograd')} | {pair('space_to_depth')} "
+            f"| {pair('torch')} | {ms[auto + ' fwd'] / ms['im2col fwd']:.2f} | {r.get('load')} |"
         )
     return "\n".join(lines)
 
@@ -303,7 +380,7 @@ def measure_memory(framework, variant, batch, steps=3):
     """
     runner = OursRunner(variant, batch) if framework == "numpy" else TorchRunner(variant, batch)
     if framework == "torch":
-        runner.torch.set_num_threads(_threads())
+        _torch_threads(runner.torch)
     baseline = rss() / MiB
     reset_peak()
     for _ in range(steps):
@@ -331,7 +408,7 @@ def memory_in_subprocess(framework, variant, batch):
 def cold_compile_seconds():
     """Seconds to compile every float32 kernel from nothing: a fresh process with an empty Numba cache
     runs a forward and backward pass of a small network that reaches all of them (im2col on NCHW and
-    channels-last input, Winograd's transforms)."""
+    channels-last input, Winograd's transforms, space-to-depth)."""
     import tempfile
 
     code = (
@@ -341,7 +418,8 @@ def cold_compile_seconds():
         "an.MaxPool2d(3, 2), an.Conv2d(4, 4, 3, padding=1, algorithm='im2col'), "
         "an.Conv2d(4, 4, 3, padding=1, algorithm='winograd'), an.Flatten()); "
         "x = np.ones((1, 3, 9, 9), np.float32); y = net.forward(x, train=True); net.backward(np.ones_like(y)); "
-        "SGD(net.params, net.grads).step(); print(time.perf_counter() - t)"
+        "SGD(net.params, net.grads).step(); s2d = an.Conv2d(3, 4, 5, stride=2, algorithm='space_to_depth'); "
+        "s2d.backward(np.ones_like(s2d.forward(x))); print(time.perf_counter() - t)"
     )
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
@@ -362,36 +440,130 @@ def cold_start_seconds():
     return float(r.stdout.strip().splitlines()[-1])
 
 
+def _rounds(variant, batch, mode, fns, repeats, timer):
+    """Interleaved rounds of ``fns`` -> {name: summarize(seconds)}, plus the load average at the start."""
+    load = load_average()
+    return {k: summarize(v) for k, v in _time_interleaved(fns, repeats, timer).items()}, load
+
+
+def interleaved_pairs(batches, variants, repeats, timer=time.perf_counter):
+    """Only ours and PyTorch, interleaved: {"variant/batch/mode": {"ours": summary, "torch": summary, "load"}}.
+    What the best-settings process runs (:func:`main` with ``--child best``)."""
+    import torch
+
+    out = {"torch_threads": _torch_threads(torch), "settings": settings_in_effect(), "rows": {}}
+    for variant in variants:
+        for batch in batches:
+            ours, theirs = OursRunner(variant, batch), TorchRunner(variant, batch)
+            for mode in ("forward", "train_step"):
+                fns = {"ours": getattr(ours, mode), "torch": getattr(theirs, mode)}
+                summary, load = _rounds(variant, batch, mode, fns, repeats, timer)
+                out["rows"][f"{variant}/{batch}/{mode}"] = dict(summary, load=load)
+    return out
+
+
+def fresh_torch(batches, variants, repeats, timer=time.perf_counter):
+    """PyTorch alone (what ``--child torch`` runs in a fresh process): {"variant/batch/mode": summary}."""
+    import torch
+
+    out = {"torch_threads": _torch_threads(torch), "rows": {}}
+    for variant in variants:
+        for batch in batches:
+            theirs = TorchRunner(variant, batch)
+            for mode in ("forward", "train_step"):
+                summary, load = _rounds(
+                    variant, batch, mode, {"torch": getattr(theirs, mode)}, repeats, timer
+                )
+                out["rows"][f"{variant}/{batch}/{mode}"] = dict(summary["torch"], load=load)
+    return out
+
+
+def _child(kind, batches, variants, repeats, cpu_time):
+    """Run ``kind`` ("best": ours and PyTorch with :data:`BEST_SETTINGS`, alexnet_np imported first; "torch":
+    PyTorch alone, NumPy imported first, nothing set) in a fresh interpreter; its JSON results."""
+    first = "alexnet_np" if kind == "best" else "numpy"
+    env = dict(os.environ, **BEST_SETTINGS) if kind == "best" else dict(os.environ)
+    argv = [
+        "--child",
+        kind,
+        "--batches",
+        *map(str, batches),
+        "--variants",
+        *variants,
+        "--repeats",
+        str(repeats),
+    ]
+    code = f"import {first}, sys; from alexnet_np.tools.bench import main; sys.exit(main(sys.argv[1:]))"
+    r = subprocess.run(
+        [sys.executable, "-c", code, *argv, *(["--cpu-time"] if cpu_time else [])],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def check_fresh(row):
+    """A warning (or None) when PyTorch's interleaved minimum lies above its fresh-process range: the shared
+    process slowed PyTorch down, and the ratio flatters us."""
+    fresh = row.get("torch_fresh")
+    if fresh is None or row["torch_s"] <= fresh["max"]:
+        return None
+    return (
+        f"{row['variant']} batch {row['batch']} {row['mode']}: PyTorch's interleaved minimum "
+        f"{1e3 * row['torch_s']:.1f} ms lies above its fresh-process range {1e3 * fresh['min']:.1f}–"
+        f"{1e3 * fresh['max']:.1f} ms; the ratio against the fresh minimum is "
+        f"{row['ours_s'] / fresh['min']:.2f}"
+    )
+
+
 def run(
     batches=(1, 8, 32),
     variants=("single_tower", "torchvision"),
-    repeats=5,
+    repeats=7,
     reference=True,
     memory=True,
     breakdown=True,
     log=print,
     im2col=True,
     timer=time.perf_counter,
+    fresh=True,
+    best=True,
+    cold=True,
+    gemm_n=2048,
 ):
-    """The whole-network table. ``im2col``: also time our network with every convolution by im2col (the
-    algorithm before Winograd), interleaved with the rest. ``timer``: see :func:`_time_interleaved`."""
+    """The whole-network table, timed in this process (the "as users run" column when this process imported
+    NumPy first and set nothing). ``im2col``: also time our network with every convolution by im2col,
+    interleaved with the rest. ``fresh``: PyTorch alone in a fresh process too; ``best``: ours and PyTorch
+    again in a fresh process with :data:`BEST_SETTINGS`; ``cold``: the fresh-process start and compile times.
+    ``timer``: see :func:`_time_interleaved`. ``gemm_n``: the size of the square matmul that measures the GEMM
+    rate."""
     import torch
 
     from alexnet_np.model import AlexNet
 
-    threads = _threads()
-    torch.set_num_threads(threads)
     results = dict(
-        threads=threads,
+        threads=_threads(),
+        torch_threads=_torch_threads(torch),
         numpy=np.__version__,
         torch=torch.__version__,
         cpu=_cpu_name(),
-        matmul_gflops=matmul_gflops(timer=timer),
+        repeats=repeats,
+        gemm_n=gemm_n,
+        settings=settings_in_effect(),
+        load_start=load_average(),
+        matmul_gflops=matmul_gflops(gemm_n, timer=timer),
         rows=[],
         memory=[],
         breakdown={},
+        warnings=[],
     )
-    log(f"threads {threads}; NumPy float32 2048² matmul: {results['matmul_gflops']:.0f} GFLOP/s")
+    log(
+        f"load average {results['load_start']}; threads: ours {results['threads']}, PyTorch "
+        f"{results['torch_threads']}; NumPy float32 2048² matmul: {results['matmul_gflops']:.0f} GFLOP/s; "
+        f"settings {results['settings']}"
+    )
     for variant in variants:
         macs = AlexNet(variant).summary().total_macs
         for batch in batches:
@@ -405,9 +577,8 @@ def run(
                     fns["reference"] = getattr(ref, mode)
                 if direct is not None:
                     fns["im2col"] = getattr(direct, mode)
-                reps = repeats if batch < 32 or mode == "forward" else max(3, repeats - 2)
-                times = _time_interleaved(fns, reps, timer)
-                med = {k: statistics.median(v) for k, v in times.items()}
+                summary, load = _rounds(variant, batch, mode, fns, repeats, timer)
+                low = {k: v["min"] for k, v in summary.items()}
                 flops = 2 * macs * batch * (3 if mode == "train_step" else 1)
                 gemm = gemm_seconds(ours.model, batch, train=mode == "train_step", timer=timer)
                 floor = (
@@ -417,44 +588,79 @@ def run(
                     variant=variant,
                     batch=batch,
                     mode=mode,
-                    ours_s=med["ours"],
-                    torch_s=med["torch"],
-                    reference_s=med.get("reference"),
-                    im2col_s=med.get("im2col"),
-                    ratio=med["ours"] / med["torch"],
-                    images_per_s=batch / med["ours"],
-                    torch_images_per_s=batch / med["torch"],
-                    gflops=flops / med["ours"] / 1e9,
-                    torch_gflops=flops / med["torch"] / 1e9,
+                    load=load,
+                    ours_s=low["ours"],
+                    torch_s=low["torch"],
+                    ours=summary["ours"],
+                    torch_interleaved=summary["torch"],
+                    reference_s=low.get("reference"),
+                    im2col_s=low.get("im2col"),
+                    ratio=low["ours"] / low["torch"],
+                    ratio_median=summary["ours"]["median"] / summary["torch"]["median"],
+                    images_per_s=batch / low["ours"],
+                    torch_images_per_s=batch / low["torch"],
+                    gflops=flops / low["ours"] / 1e9,
+                    torch_gflops=flops / low["torch"] / 1e9,
                     gemm_s=gemm,
-                    outside_gemm=max(0.0, 1 - gemm / med["ours"]),
+                    outside_gemm=max(0.0, 1 - gemm / low["ours"]),
                     multiplies_per_image=mults,
                     floor_s=floor,
                 )
                 results["rows"].append(row)
                 log(
-                    f"{variant:12} batch {batch:>2} {mode:10} ours {1e3 * row['ours_s']:8.1f} ms  torch "
-                    f"{1e3 * row['torch_s']:8.1f} ms  ratio {row['ratio']:.2f}  {row['gflops']:.0f} GFLOP/s  "
-                    f"outside GEMM {100 * row['outside_gemm']:.0f}%  floor {1e3 * floor:.1f} ms"
+                    f"{variant:12} batch {batch:>2} {mode:10} load {load}  ours {_ms(summary['ours'])}  "
+                    f"torch {_ms(summary['torch'])}  ratio {row['ratio']:.2f} (medians {row['ratio_median']:.2f})"
+                    f"  outside GEMM {100 * row['outside_gemm']:.0f}%  floor {1e3 * floor:.1f} ms"
                     + (f"  reference {1e3 * row['reference_s']:.0f} ms" if ref is not None else "")
                     + (f"  all-im2col {1e3 * row['im2col_s']:.0f} ms" if direct is not None else "")
                 )
             del ours, theirs, ref, direct
         if breakdown:
             results["breakdown"][variant] = layer_breakdown(variant, max(batches))
+    results["load_end"] = load_average()
+    results["matmul_gflops_end"] = matmul_gflops(gemm_n, timer=timer)
+    cpu_time = timer is time.process_time
+    if fresh:
+        log("PyTorch alone in a fresh process ...")
+        got = _child("torch", batches, variants, repeats, cpu_time)
+        results["torch_fresh_threads"] = got["torch_threads"]
+        for row in results["rows"]:
+            row["torch_fresh"] = got["rows"][f"{row['variant']}/{row['batch']}/{row['mode']}"]
+            warning = check_fresh(row)
+            if warning:
+                results["warnings"].append(warning)
+                log("WARNING: " + warning)
+    if best:
+        log("ours and PyTorch with the best settings, in a fresh process ...")
+        got = _child("best", batches, variants, repeats, cpu_time)
+        results["best_settings"] = got["settings"]
+        for row in results["rows"]:
+            pair = got["rows"][f"{row['variant']}/{row['batch']}/{row['mode']}"]
+            row["best"] = dict(
+                ours=pair["ours"],
+                torch=pair["torch"],
+                load=pair["load"],
+                ratio=pair["ours"]["min"] / pair["torch"]["min"],
+            )
     if memory:
         for fw in ("numpy", "torch"):
             m = memory_in_subprocess(fw, "single_tower", max(batches))
             results["memory"].append(m)
             growth = m["peak_growth_mib"]
             log(f"peak memory of a training step, single_tower batch {max(batches)}, {fw}: {growth:.0f} MiB")
-    results["cold_start_s"] = cold_start_seconds()
-    log(f"fresh process to first forward (warm Numba cache): {results['cold_start_s']:.2f} s")
-    results["cold_compile_s"] = cold_compile_seconds()
-    log(
-        f"fresh process with an empty Numba cache, compiling every float32 kernel: {results['cold_compile_s']:.1f} s"
-    )
+    if cold:
+        results["cold_start_s"] = cold_start_seconds()
+        log(f"fresh process to first forward (warm Numba cache): {results['cold_start_s']:.2f} s")
+        results["cold_compile_s"] = cold_compile_seconds()
+        log(
+            "fresh process with an empty Numba cache, compiling every float32 kernel: "
+            f"{results['cold_compile_s']:.1f} s"
+        )
     return results
+
+
+def _ms(summary):
+    return f"{1e3 * summary['min']:.1f}/{1e3 * summary['median']:.1f} ms (±{100 * summary['spread']:.0f}%)"
 
 
 def _cpu_name():
@@ -468,20 +674,55 @@ def _cpu_name():
     return "unknown"
 
 
+def conditions(results):
+    """The line printed above every table: load, GEMM rate, threads and settings of the run."""
+    env = {k: v for k, v in results["settings"]["environment"].items() if v is not None}
+    by_us = results["settings"]["blas_timeout_set_by_alexnet_np"]
+    line = (
+        f"Load average (1 min) {results['load_start']} at the start, {results.get('load_end')} at the end; "
+        f"NumPy float32 {results['gemm_n']}² matmul {results['matmul_gflops']:.0f} GFLOP/s at the start, "
+        f"{results.get('matmul_gflops_end', float('nan')):.0f} at the end; threads: ours {results['threads']}, "
+        f"PyTorch {results['torch_threads']} (its default unless ALEXNET_NP_BENCH_THREADS); {results['repeats']} "
+        f"interleaved rounds; {results.get('timer', 'wall clock')}; ours ran with "
+        + (", ".join(f"{k}={v}" for k, v in env.items()) or "no thread setting in the environment")
+        + (" (OPENBLAS_THREAD_TIMEOUT set by alexnet_np's import)" if by_us else "")
+        + "."
+    )
+    if "best_settings" in results:
+        line += (
+            " Best settings column: a fresh process that imported alexnet_np first with "
+            + ", ".join(f"{k}={v}" for k, v in BEST_SETTINGS.items())
+            + "."
+        )
+    return line
+
+
 def markdown_table(results):
+    """One row per (variant, batch, measure): minima over the rounds, with medians and spread beside them."""
     lines = [
-        "| variant | batch | measure | alexnet_np | PyTorch | ratio | img/s | GFLOP/s (ours / torch) "
-        "| outside GEMM | floor | all im2col | NumPy reference |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| variant | batch | measure | alexnet_np min / median (spread) | PyTorch min / median (spread) "
+        "| ratio (min) | ratio (median) | PyTorch, fresh process min–max | best settings: ours min, ratio "
+        "| img/s | GFLOP/s (ours / torch) | outside GEMM | floor | all im2col | NumPy reference | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def cell(summary):
+        return (
+            f"{1e3 * summary['min']:.1f} / {1e3 * summary['median']:.1f} ms ({100 * summary['spread']:.0f}%)"
+        )
+
     for r in results["rows"]:
         ref = f"{1e3 * r['reference_s']:.0f} ms" if r.get("reference_s") else "—"
         direct = f"{1e3 * r['im2col_s']:.1f} ms" if r.get("im2col_s") else "—"
+        tf = r.get("torch_fresh")
+        fresh_cell = f"{1e3 * tf['min']:.1f}–{1e3 * tf['max']:.1f} ms" if tf else "—"
+        b = r.get("best")
+        best_cell = f"{1e3 * b['ours']['min']:.1f} ms, {b['ratio']:.2f}" if b else "—"
         lines.append(
-            f"| {r['variant']} | {r['batch']} | {r['mode'].replace('_', ' ')} | {1e3 * r['ours_s']:.1f} ms | "
-            f"{1e3 * r['torch_s']:.1f} ms | {r['ratio']:.2f} | {r['images_per_s']:.1f} | "
-            f"{r['gflops']:.0f} / {r['torch_gflops']:.0f} | {100 * r['outside_gemm']:.0f}% | "
-            f"{1e3 * r['floor_s']:.1f} ms | {direct} | {ref} |"
+            f"| {r['variant']} | {r['batch']} | {r['mode'].replace('_', ' ')} | {cell(r['ours'])} | "
+            f"{cell(r['torch_interleaved'])} | {r['ratio']:.2f} | {r['ratio_median']:.2f} | {fresh_cell} | "
+            f"{best_cell} | {r['images_per_s']:.1f} | {r['gflops']:.0f} / {r['torch_gflops']:.0f} | "
+            f"{100 * r['outside_gemm']:.0f}% | {1e3 * r['floor_s']:.1f} ms | {direct} | {ref} | {r['load']} |"
         )
     return "\n".join(lines)
 
@@ -499,7 +740,7 @@ def plot(results, path):
     ax.bar(x - 0.2, [1e3 * r["ours_s"] for r in rows], 0.4, label="alexnet_np (Numba)")
     ax.bar(x + 0.2, [1e3 * r["torch_s"] for r in rows], 0.4, label=f"PyTorch {results['torch']}")
     ax.set_yscale("log")
-    ax.set_ylabel("median time (ms, log scale)")
+    ax.set_ylabel("minimum time over the rounds (ms, log scale)")
     ax.set_xlabel("variant, batch, measure")
     ax.set_xticks(x)
     ax.set_xticklabels(labels, fontsize=7)
@@ -515,43 +756,91 @@ def main(argv=None):
     )
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     p.add_argument("--variants", nargs="+", default=["single_tower", "torchvision"])
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=7, help="interleaved rounds (default 7)")
     p.add_argument("--no-reference", dest="reference", action="store_false")
     p.add_argument("--no-memory", dest="memory", action="store_false")
+    p.add_argument(
+        "--settings",
+        nargs="+",
+        choices=["users", "best"],
+        default=["users", "best"],
+        help="users: this process as users run it (always); best: a second column with the best thread settings",
+    )
+    p.add_argument(
+        "--no-fresh", dest="fresh", action="store_false", help="skip PyTorch alone in a fresh process"
+    )
+    p.add_argument(
+        "--no-cold", dest="cold", action="store_false", help="skip the fresh-process start and compile times"
+    )
     p.add_argument("--out", default="bench_results")
+    p.add_argument("--json", action="store_true", help="print the results as JSON on standard output")
     p.add_argument("--conv", action="store_true", help="only the per-layer convolution table, by algorithm")
     p.add_argument(
         "--cpu-time",
         action="store_true",
         help="time by process CPU time (for a loaded machine, with 1 thread)",
     )
+    p.add_argument("--child", choices=["best", "torch"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     from alexnet_np.io import atomic_write
+    from alexnet_np.model import VARIANTS
 
+    # a user's mistake: one line and exit status 2, as the CLI does (this runs in the CLI's child process)
+    if args.repeats < 1 or min(args.batches) < 1:
+        p.exit(
+            2, f"{p.prog}: error: --repeats and --batches must be >= 1, got {args.repeats}, {args.batches}\n"
+        )
+    unknown = sorted(set(args.variants) - set(VARIANTS))
+    if unknown:
+        p.exit(2, f"{p.prog}: error: unknown variant(s) {unknown}; choose from {VARIANTS}\n")
     timer = time.process_time if args.cpu_time else time.perf_counter
+    if args.child:  # a fresh process the main run started: JSON on the last line of standard output
+        fn = interleaved_pairs if args.child == "best" else fresh_torch
+        print(json.dumps(fn(args.batches, args.variants, args.repeats, timer)))
+        return 0
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
     if args.conv:
         import torch
 
-        torch.set_num_threads(_threads())
+        torch_threads = _torch_threads(torch)
+        load_start, gflops = load_average(), matmul_gflops(timer=timer)
         rows = [
             r
             for v in args.variants
             for b in args.batches
-            for r in conv_table(v, b, args.repeats, timer=timer)
+            for r in conv_table(v, b, args.repeats, log=log, timer=timer)
         ]
+        head = (
+            f"Load average (1 min) {load_start} at the start, {load_average()} at the end; NumPy float32 2048² "
+            f"matmul {gflops:.0f} GFLOP/s; threads: ours {_threads()}, PyTorch {torch_threads}; "
+            f"{args.repeats} interleaved rounds, minima in ms; "
+            + ("process CPU time" if args.cpu_time else "wall clock")
+            + "."
+        )
         for r in rows:
             r.update(threads=_threads(), timer="process CPU time" if args.cpu_time else "wall clock")
         os.makedirs(args.out, exist_ok=True)
-        table = conv_markdown(rows)
+        table = head + "\n\n" + conv_markdown(rows)
         atomic_write(
             os.path.join(args.out, "conv.json"), lambda f: f.write(json.dumps(rows, indent=1).encode())
         )
         atomic_write(os.path.join(args.out, "conv.md"), lambda f: f.write(table.encode() + b"\n"))
-        print("\n" + table)
+        log("\n" + table)
+        if args.json:
+            print(json.dumps(dict(conditions=head, rows=rows), indent=1))
         return 0
 
     results = run(
-        tuple(args.batches), tuple(args.variants), args.repeats, args.reference, args.memory, timer=timer
+        tuple(args.batches),
+        tuple(args.variants),
+        args.repeats,
+        args.reference,
+        args.memory,
+        log=log,
+        timer=timer,
+        fresh=args.fresh,
+        best="best" in args.settings,
+        cold=args.cold,
     )
     results["timer"] = "process CPU time" if args.cpu_time else "wall clock"
     os.makedirs(args.out, exist_ok=True)
@@ -559,9 +848,13 @@ def main(argv=None):
         os.path.join(args.out, "bench.json"), lambda f: f.write(json.dumps(results, indent=1).encode())
     )
     plot(results, os.path.join(args.out, "bench.png"))
-    table = markdown_table(results)
+    table = conditions(results) + "\n\n" + markdown_table(results)
+    if results["warnings"]:
+        table += "\n\n" + "\n".join("Warning: " + w for w in results["warnings"])
     atomic_write(os.path.join(args.out, "bench.md"), lambda f: f.write(table.encode() + b"\n"))
-    print("\n" + table)
+    log("\n" + table)
+    if args.json:
+        print(json.dumps(results, indent=1))
     return 0
 
 

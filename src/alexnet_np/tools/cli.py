@@ -595,15 +595,21 @@ def cmd_docs(args):
 
 
 def cmd_bench(args):
-    # a fresh interpreter, so that the thread settings are in place before NumPy and torch load
+    # a fresh interpreter that imports NumPy before alexnet_np and sets nothing, as a user's notebook or script
+    # does (this process imported alexnet_np first); the benchmark's --settings best adds the tuned column
     import importlib.util
     import os
     import subprocess
 
+    from ..ops import threads
+
     if importlib.util.find_spec("torch") is None and not {"-h", "--help"} & set(args.bench_args):
         raise BadArgument("bench compares with PyTorch, which is not installed: pip install torch==2.13.0")
-    env = dict(os.environ, OPENBLAS_THREAD_TIMEOUT="4", OMP_WAIT_POLICY="passive")
-    return subprocess.call([sys.executable, "-m", "alexnet_np.tools.bench", *args.bench_args], env=env)
+    env = dict(os.environ)
+    if threads.blas_timeout_set_here():  # set by this process's import of alexnet_np, not by the user
+        env.pop("OPENBLAS_THREAD_TIMEOUT", None)
+    code = "import numpy, sys; from alexnet_np.tools.bench import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.call([sys.executable, "-c", code, *args.bench_args], env=env)
 
 
 def _config_value(name, kind):
