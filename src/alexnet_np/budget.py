@@ -177,13 +177,14 @@ def _training_budget(model, batch, momentum):
 def two_gpu_budget(model, batch=128, input_size=224):
     """Bytes per GPU of the paper's training step: did batch 128 fit in two 3 GB GTX 580s?
 
-    The memory model (an upper bound, stated, not cuda-convnet's source):
+    The memory model (stated, not read from cuda-convnet's source; not an upper bound: it leaves out LRN's
+    denominators, a prefetched batch, the CUDA context and scratch, and counts ReLU's output twice):
 
     * every layer is split across the two GPUs, half of its kernels or neurons on each (the paper,
       section 3.2), so each GPU holds half of the weights, gradients and momentum;
-    * every layer's output is kept for backward, and a gradient of the same size next to it (an upper
-      bound: a backward needs two at a time, and cuda-convnet applies ReLU in place, where this counts
-      its output again); each GPU holds its half of every layer's output;
+    * every layer's output is kept for backward, and a gradient of the same size next to it (more than
+      a backward needs at a time, and cuda-convnet applies ReLU in place, where this counts its output
+      again); each GPU holds its half of every layer's output;
     * each GPU holds the whole input batch (both see every image), at the paper's ``input_size``;
     * no im2col buffers: cuda-convnet's kernels convolve directly.
 
