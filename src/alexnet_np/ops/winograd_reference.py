@@ -201,7 +201,9 @@ FILTER_TRANSFORM_WEIGHT = 12
 
 Fitted to forward passes of a 384→384 3×3 layer on 13×13 at batch 1 (one thread, CPU time): with F(2×2) and
 F(5×5) the time was the GEMM multiplies at im2col's BLAS rate plus the filter-transform multiplies at 1/13–1/16
-of that rate (a strided loop, not BLAS). The rule it gives was then checked layer by layer at batch 1, 8 and 32
+of that rate (a strided loop, not BLAS); 12, just below that range, was kept because the choices it gives are those
+of any weight from about 9 to 34 at batch 1 (notebook 8 computes the range). The rule was then checked layer by
+layer at batch 1, 8 and 32
 (``python -m alexnet_np bench --conv``; README, "Performance")."""
 
 
