@@ -1,9 +1,11 @@
-"""The dependencies: the core runs on numpy, numba and Pillow alone, and each extra names what it installs.
+"""The dependencies: the core runs on numpy, numba, Pillow and threadpoolctl alone, and each extra names
+what it installs.
 
 The core is imported in a fresh interpreter whose import system refuses every package that is not the
-standard library, alexnet_np or a core dependency (numpy, numba and its llvmlite, Pillow): as if nothing else
-were installed, without the minutes a fresh virtual environment would take. About 10 s (one interpreter that
-imports every core module and runs a forward and backward pass of the mini AlexNet on the NumPy backend).
+standard library, alexnet_np or a core dependency (numpy, numba and its llvmlite, Pillow, threadpoolctl): as
+if nothing else were installed, without the minutes a fresh virtual environment would take. About 10 s (one
+interpreter that imports every core module and runs a forward and backward pass of the mini AlexNet on the
+NumPy backend).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE_DEPENDENCIES = ("numpy", "numba", "llvmlite", "PIL")
+CORE_DEPENDENCIES = ("numpy", "numba", "llvmlite", "PIL", "threadpoolctl")
 CORE_MODULES = (
     "alexnet_np",
     "alexnet_np.errors",
@@ -25,6 +27,7 @@ CORE_MODULES = (
     "alexnet_np.ops.kernels",
     "alexnet_np.ops.naive",
     "alexnet_np.ops.threads",
+    "alexnet_np.ops.gemm",
     "alexnet_np.ops.winograd_reference",
     "alexnet_np.ops.winograd_kernels",
     "alexnet_np.layers",
@@ -84,7 +87,7 @@ def _run(body: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_the_core_runs_with_numpy_numba_and_pillow_alone():
+def test_the_core_runs_with_its_four_dependencies_alone():
     r = _run(_CORE_RUN % {"modules": CORE_MODULES})
     assert r.returncode == 0, r.stderr[-3000:]
     assert "blocked:" in r.stdout
@@ -109,7 +112,7 @@ def _names(requirements: list[str]) -> set[str]:
 
 def test_each_install_holds_what_it_is_for():
     core = _names(_requirements("requirements.txt"))
-    assert {"numpy", "numba", "pillow"} <= core  # the core
+    assert {"numpy", "numba", "pillow", "threadpoolctl"} <= core  # the core
     assert {"scikit-image", "scikit-learn", "tqdm", "matplotlib"} <= core  # the tour and train
     assert not core & {"jupyter", "ipykernel", "torch", "sphinx"}, core
     notebooks = _names(_requirements("requirements-notebooks.txt"))

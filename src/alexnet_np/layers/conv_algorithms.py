@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import kernels, reference, winograd_kernels, winograd_reference
+from ..ops import gemm, kernels, reference, winograd_kernels, winograd_reference
 from ..ops.buffers import reuse, scratch
 from ..shapes import ceil_div, is_channels_last, output_hw
 
@@ -57,8 +57,9 @@ class Im2col:
             cols = reference.im2col(x, self.kernel_size, self.stride, self.padding)  # (N·Ho·Wo, C·kh·kw)
         w = weight.reshape(f, -1)  # (F, C/groups·kh·kw), a view
         y = np.empty((cols.shape[0], f), dtype=x.dtype)
+        mm = gemm.matmul if self.fast else np.matmul
         for cs, fs in self._group_slices(w.shape[1], f):
-            np.matmul(cols[:, cs], w[fs].T, out=y[:, fs])
+            mm(cols[:, cs], w[fs].T, out=y[:, fs])
         if bias is not None:
             y += bias
         self.cols, self.x_shape, self.channels_last = cols, x.shape, is_channels_last(x)
@@ -69,10 +70,11 @@ class Im2col:
         dy = dout.transpose(0, 2, 3, 1).reshape(-1, f)  # (N·Ho·Wo, F); a view when dout is channels-last
         w, dw_matrix = weight.reshape(f, -1), dw.reshape(f, -1)
         dcols: Any = scratch(self.cols.shape, self.cols.dtype) if input_grad else None
+        mm = gemm.matmul if self.fast else np.matmul
         for cs, fs in self._group_slices(w.shape[1], f):
-            np.matmul(dy[:, fs].T, self.cols[:, cs], out=dw_matrix[fs])
+            mm(dy[:, fs].T, self.cols[:, cs], out=dw_matrix[fs])
             if input_grad:
-                np.matmul(dy[:, fs], w[fs], out=dcols[:, cs])
+                mm(dy[:, fs], w[fs], out=dcols[:, cs])
         if db is not None:
             np.sum(dy, axis=0, out=db)
         if not input_grad:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import ops
 from ..errors import BadArgument, BadInput
+from ..ops import gemm
 from .base import Layer, _as_rng, _check_dtype
 from .receptive_field import ReceptiveField, _check_field
 
@@ -45,7 +47,8 @@ class Linear(Layer):
 
     def forward(self, x, train=False):
         self._begin_forward(x)
-        y = x @ self.params["weight"].T
+        mm = gemm.matmul if ops.fast() else np.matmul  # the same product; gemm's on the library's threads
+        y = mm(x, self.params["weight"].T)
         if "bias" in self.params:
             y += self.params["bias"]
         self.x = x
@@ -54,13 +57,14 @@ class Linear(Layer):
     def backward(self, dout, input_grad=True):
         """Fill ``grads`` and return dx (None with ``input_grad=False``, as for Conv2d)."""
         self._begin_backward(dout)
+        mm = gemm.matmul if ops.fast() else np.matmul
         if dout.shape[0] == 1:  # an outer product: BLAS's GEMM is slow for K = 1
             np.outer(dout[0], self.x[0], out=self.grads["weight"])
         else:
-            np.matmul(dout.T, self.x, out=self.grads["weight"])
+            mm(dout.T, self.x, out=self.grads["weight"])
         if "bias" in self.params:
             np.sum(dout, axis=0, out=self.grads["bias"])
-        return dout @ self.params["weight"] if input_grad else None
+        return mm(dout, self.params["weight"]) if input_grad else None
 
     def describe(self):
         return f"Linear {self.in_features}→{self.out_features}"

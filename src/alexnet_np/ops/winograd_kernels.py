@@ -45,6 +45,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..shapes import ceil_div
+from . import gemm
 from .threads import serialised
 from .winograd_reference import check, winograd_matrices, winograd_tiles
 
@@ -451,7 +452,7 @@ def conv2d_winograd(x, weight, bias=None, padding=0, groups=1, m=None, *, U=None
     U = filter_transform(weight, G, groups, out=U)
     V = input_transform(x, BT, m, padding, groups, out=V)
     Mg = gemm_view(np.empty(shapes["M"], dtype=x.dtype) if M is None else M, groups)
-    np.matmul(V, U, out=Mg)
+    gemm.matmul(V, U, out=Mg)
     return output_transform(Mg, AT, n, ho, wo, bias=bias)
 
 
@@ -487,14 +488,14 @@ def conv2d_winograd_backward(
         V = input_transform(x, BT, m, padding, groups)
     shapes = work_shapes((n, c, h, w), weight.shape, padding, groups, m)
     dM = output_transform_adjoint(dout, AT, groups, out=dM)
-    dU = np.matmul(V.swapaxes(-1, -2), dM)  # (α², groups, C/groups, F/groups)
+    dU = gemm.matmul(V.swapaxes(-1, -2), dM)  # (α², groups, C/groups, F/groups)
     dw = filter_transform_adjoint(dU, G, out=dw)
     db = dout.sum(axis=(0, 2, 3))
     dx = None
     if input_grad:
         U = filter_transform(weight, G, groups, out=U)
         dvt = np.empty(shapes["V"], dtype=dout.dtype) if dV is None else dV
-        np.matmul(dM, U.swapaxes(-1, -2), out=gemm_view(dvt, groups))
+        gemm.matmul(dM, U.swapaxes(-1, -2), out=gemm_view(dvt, groups))
         dx = input_transform_adjoint(gemm_view(dvt, groups), BT, (n, c, h, w), m, padding)
     return dx, dw, db
 

@@ -1,0 +1,188 @@
+"""Matrix multiplies split over the library's own threads, with OpenBLAS held to one thread while they run.
+
+Reference: ``np.matmul(a, b, out=out)``. :func:`matmul` computes the same product (same shapes, same dtype,
+each block by the same BLAS routine) and differs only in who runs it:
+
+* **Why.** After every multithreaded GEMM, OpenBLAS's worker threads spin for a while before they sleep
+  (``OPENBLAS_THREAD_TIMEOUT``). The Numba kernel that runs next (im2col, Winograd's transforms, LRN, pooling)
+  wants the same cores; on a 2-core machine the spinning threads take them, and the kernel runs several
+  times slower. OpenBLAS reads its spin setting once, when NumPy loads it, so a notebook that imported NumPy
+  first cannot change it; the number of threads, though, can be changed at any time.
+* **How.** While a :func:`matmul` runs, OpenBLAS is set to one thread (no worker of its own runs, so none is
+  left spinning) and the product is cut into as many blocks as OpenBLAS had threads (rows of ``a`` when
+  there are enough of them, else columns of ``b``, or the leading batch axis of a stacked product); Python
+  threads of this module's pool run one block each (NumPy releases the GIL inside BLAS), the calling thread
+  one of them, and idle pool threads *sleep* on a queue. Then OpenBLAS's thread count is put back.
+* **What it respects.** The thread count is whatever OpenBLAS had (``OPENBLAS_NUM_THREADS``,
+  ``threadpoolctl.threadpool_limits``): with one thread, :func:`matmul` is plain ``np.matmul``. Where no
+  OpenBLAS is found (another BLAS), it is plain ``np.matmul`` too.
+* **What it changes.** While one of these products runs, a NumPy matrix multiply in *another* Python thread
+  of the same process also runs on one BLAS thread.
+
+The benchmark (``python -m alexnet_np bench``) measures what this is worth in a process that imported NumPy
+first; the numbers are in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+
+import numpy as np
+
+MIN_MACS_TO_SPLIT = 1 << 21  # below ~2 M multiply-adds a block is too small to repay a thread hand-off
+MIN_ROWS_PER_BLOCK = 64
+
+
+class _Blas:
+    """OpenBLAS's thread count, read and set through threadpoolctl (None where it finds no OpenBLAS)."""
+
+    def __init__(self):
+        self.controller = None
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            found = ThreadpoolController().select(internal_api="openblas").lib_controllers
+            # NumPy's own OpenBLAS (a wheel bundles it under numpy.libs) before any other library's
+            found.sort(key=lambda c: "numpy" not in str(c.filepath))
+            self.controller = found[0] if found else None
+        except Exception:  # threadpoolctl missing or unable to inspect this process: run plain np.matmul
+            self.controller = None
+        self.lock = threading.Lock()
+        self.users = 0  # matmul calls in progress (any thread)
+        self.saved = 1  # OpenBLAS's thread count before the first of them
+
+    def enter(self) -> int:
+        """Hold OpenBLAS at one thread; the number of blocks to cut the product into."""
+        if self.controller is None:
+            return 1
+        with self.lock:
+            if self.users == 0:
+                self.saved = self.controller.get_num_threads() or 1
+                if self.saved > 1:
+                    self.controller.set_num_threads(1)
+            self.users += 1
+            return self.saved
+
+    def leave(self) -> None:
+        if self.controller is None:
+            return
+        with self.lock:
+            self.users -= 1
+            if self.users == 0 and self.saved > 1:
+                self.controller.set_num_threads(self.saved)
+
+
+class _Pool:
+    """Sleeping worker threads, each running the blocks put on one shared queue."""
+
+    def __init__(self):
+        self.tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self.workers: list[threading.Thread] = []
+        self.lock = threading.Lock()
+
+    def ensure(self, n):
+        with self.lock:
+            while len(self.workers) < n:
+                t = threading.Thread(target=self._work, name="alexnet_np-gemm", daemon=True)
+                t.start()
+                self.workers.append(t)
+
+    def _work(self):
+        while True:
+            block, done = self.tasks.get()
+            try:
+                block()
+                done.put(None)
+            except BaseException as e:  # handed to the caller, raised there
+                done.put(e)
+
+    def run(self, blocks):
+        """Run ``blocks`` (callables), the first on the calling thread; re-raise the first failure."""
+        self.ensure(len(blocks) - 1)
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        for block in blocks[1:]:
+            self.tasks.put((block, done))
+        failure = None
+        try:
+            blocks[0]()
+        except BaseException as e:
+            failure = e
+        for _ in blocks[1:]:
+            e = done.get()
+            failure = failure or e
+        if failure is not None:
+            raise failure
+
+
+_blas: _Blas | None = None
+_pool = _Pool()
+
+
+def _reset_after_fork():  # threads do not survive a fork; the child starts an empty pool
+    global _pool, _blas
+    _pool = _Pool()
+    if _blas is not None:
+        _blas.lock = threading.Lock()
+        _blas.users = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _cuts(n, parts):
+    """``parts`` + 1 boundaries cutting range(n) into nearly equal pieces."""
+    return [n * i // parts for i in range(parts + 1)]
+
+
+def _blocks(a, b, out, parts):
+    """Callables that each compute one block of ``out = a @ b``, or None when the product is not worth cutting."""
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    batch = out.shape[:-2]
+    macs = int(np.prod(batch, dtype=np.int64)) * m * k * n
+    if macs < MIN_MACS_TO_SPLIT:
+        return None
+    if a.ndim == b.ndim and a.ndim >= 3 and a.shape[0] == b.shape[0] == out.shape[0] and a.shape[0] >= parts:
+        edges = _cuts(a.shape[0], parts)  # the stacked products, a slice of them each
+        return [lambda i=i, j=j: np.matmul(a[i:j], b[i:j], out=out[i:j]) for i, j in zip(edges, edges[1:])]
+    if m >= parts * MIN_ROWS_PER_BLOCK:
+        edges = _cuts(m, parts)
+        return [
+            lambda i=i, j=j: np.matmul(a[..., i:j, :], b, out=out[..., i:j, :])
+            for i, j in zip(edges, edges[1:])
+        ]
+    if n >= parts * MIN_ROWS_PER_BLOCK:
+        edges = _cuts(n, parts)
+        return [
+            lambda i=i, j=j: np.matmul(a, b[..., i:j], out=out[..., i:j]) for i, j in zip(edges, edges[1:])
+        ]
+    return None
+
+
+def matmul(a, b, out=None):
+    """``a @ b`` (into ``out`` when given, as ``np.matmul``), cut into blocks run on this module's threads
+    with OpenBLAS held to one thread (module docstring).
+
+    a: (..., M, K), b: (..., K, N) -> (..., M, N), broadcast over the leading axes as ``np.matmul`` does.
+    Reference: ``np.matmul(a, b, out=out)``; every block of the result is one ``np.matmul`` call on slices.
+    """
+    global _blas
+    if out is None:
+        if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+            return np.matmul(a, b)  # let NumPy word the error (or handle 1-D operands)
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        out = np.empty((*batch, a.shape[-2], b.shape[-1]), dtype=np.result_type(a, b))
+    if _blas is None:
+        _blas = _Blas()
+    parts = _blas.enter()
+    try:
+        blocks = _blocks(a, b, out, parts) if parts > 1 and a.ndim >= 2 and b.ndim >= 2 else None
+        if blocks is None:
+            np.matmul(a, b, out=out)
+        else:
+            _pool.run(blocks)
+    finally:
+        _blas.leave()
+    return out

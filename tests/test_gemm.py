@@ -1,0 +1,101 @@
+"""``ops.gemm.matmul``: the same product as ``np.matmul``, cut into blocks on the library's threads with OpenBLAS
+held to one thread while it runs (and given its thread count back after). About 2 s."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from alexnet_np.ops import gemm
+
+
+def _blas():
+    blas = gemm._Blas()
+    assert blas.controller is not None, "NumPy's OpenBLAS not found by threadpoolctl"
+    return blas
+
+
+@pytest.fixture
+def two_blas_threads():
+    """OpenBLAS at two threads for the test (the suite's workers run it at one), so there is something to cut."""
+    with threadpool_limits(2, user_api="blas"):
+        assert _blas().controller.get_num_threads() == 2
+        yield
+
+
+CASES = {
+    # name: (shape of a, shape of b, how it is cut at two threads)
+    "rows": ((300, 70), (70, 110), "rows"),
+    "columns (few rows, as a Linear layer's batch)": ((32, 500), (500, 300), "columns"),
+    "stacked (Winograd's products)": ((16, 120, 40), (16, 40, 50), "stacked"),
+    "broadcast b": ((3, 200, 60), (60, 90), "rows"),
+    "too small to cut": ((20, 30), (30, 40), None),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_equal_to_numpy_matmul(name, two_blas_threads):
+    a_shape, b_shape, cut = CASES[name]
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    expected = np.matmul(a, b)
+    got = gemm.matmul(a, b)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    # float64, K ≤ 500: a different blocking may change the rounding only, ~K·eps relative to |a|·|b|
+    bound = 8 * a_shape[-1] * np.finfo(np.float64).eps * (np.abs(a) @ np.abs(b)).max()
+    assert np.max(np.abs(got - expected)) <= bound
+    out = np.full(expected.shape, np.nan)
+    assert gemm.matmul(a, b, out=out) is out and np.array_equal(out, got)
+    blocks = gemm._blocks(a, b, out, 2)
+    assert (blocks is None) == (cut is None), name
+    if cut is not None:
+        assert len(blocks) == 2
+
+
+def test_writes_through_strided_views_as_the_layers_pass_them(two_blas_threads):
+    """Im2col's groups write into column slices of one output; the weight arrives transposed."""
+    rng = np.random.default_rng(1)
+    cols, w = rng.standard_normal((400, 2 * 75)), rng.standard_normal((2 * 16, 75))
+    y = np.zeros((400, 32))
+    for g in range(2):
+        gemm.matmul(
+            cols[:, g * 75 : (g + 1) * 75], w[g * 16 : (g + 1) * 16].T, out=y[:, g * 16 : (g + 1) * 16]
+        )
+    expected = np.concatenate([cols[:, :75] @ w[:16].T, cols[:, 75:] @ w[16:].T], axis=1)
+    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-12)
+
+
+def test_openblas_runs_one_thread_inside_and_gets_its_count_back(two_blas_threads, monkeypatch):
+    seen = []
+    real = np.matmul
+
+    def spy(a, b, out=None):
+        seen.append((threading.get_ident(), gemm._blas.controller.get_num_threads()))
+        return real(a, b, out=out)
+
+    monkeypatch.setattr(gemm.np, "matmul", spy)
+    a, b = np.ones((512, 64)), np.ones((64, 64))
+    gemm.matmul(a, b)
+    assert [n for _, n in seen] == [1, 1], seen  # two blocks, each with OpenBLAS at one thread
+    assert len({t for t, _ in seen}) == 2  # on two threads: the caller's and the pool's
+    assert gemm._blas.controller.get_num_threads() == 2
+
+
+def test_one_blas_thread_means_plain_numpy(monkeypatch):
+    calls = []
+    real = np.matmul
+    monkeypatch.setattr(gemm.np, "matmul", lambda *a, **k: calls.append(1) or real(*a, **k))
+    with threadpool_limits(1, user_api="blas"):
+        gemm.matmul(np.ones((512, 64)), np.ones((64, 64)))
+    assert calls == [1]
+
+
+def test_a_failing_block_raises_in_the_caller_and_restores_openblas(two_blas_threads):
+    a, b = np.ones((512, 64)), np.ones((64, 64))
+    bad_out = np.empty((512, 64), dtype=np.int64)  # NumPy refuses to cast float64 into it
+    with pytest.raises(TypeError):
+        gemm.matmul(a, b, out=bad_out)
+    assert gemm._blas.controller.get_num_threads() == 2 and gemm._blas.users == 0
