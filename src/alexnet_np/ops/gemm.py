@@ -110,8 +110,7 @@ class _Pool:
         except BaseException as e:
             failure = e
         for _ in blocks[1:]:
-            e = done.get()
-            failure = failure or e
+            failure = failure or done.get()
         if failure is not None:
             raise failure
 
