@@ -19,7 +19,10 @@ sets ``OPENBLAS_THREAD_TIMEOUT=4`` when ``alexnet_np`` is imported before NumPy 
 train``/``evaluate``, or a script whose first import is ``alexnet_np``; :func:`blas_timeout_set_here` says
 whether it did). OpenBLAS reads the variable once, when NumPy loads it, and has no call to change it later
 (``openblas_set_num_threads`` and threadpoolctl change the thread count only), so a program that imports NumPy
-first, as every notebook does, keeps OpenBLAS's default unless it sets the variable itself.
+first, as every notebook does, keeps OpenBLAS's default unless it sets the variable itself. That program is
+covered another way: the layers' products run through :func:`alexnet_np.ops.gemm.matmul`, which holds
+OpenBLAS at one thread (so none of its workers is woken, and none is left spinning) and runs the blocks of
+each product on threads of its own that sleep when idle.
 
 What these settings are worth is measured by the benchmark (``python -m alexnet_np bench``: its default column
 runs as a notebook does, NumPy first and nothing set; ``--settings best`` adds a column with this setting and

@@ -26,7 +26,8 @@ What is measured, and how:
 * **GFLOP/s**: 2 × MACs per image × batch (× 3 for a training step: forward, input gradient,
   weight gradient) / time, beside NumPy's float32 square-matmul GFLOP/s measured in the same run.
 * **GEMM share**: the matrix multiplies of every Conv2d and Linear layer are re-run alone with the
-  same shapes and timed; the rest of the step is "outside GEMM" (im2col, col2im, pooling, LRN,
+  same shapes, as the layers run them (:func:`alexnet_np.ops.gemm.matmul`), and timed; the rest of the
+  step is "outside GEMM" (im2col, col2im, pooling, LRN,
   ReLU, dropout, the update, Python).
 * **Floor**: the multiplies the chosen convolution algorithms and the Linear layers do (Winograd's GEMM
   multiplies where "auto" picks it, the direct count elsewhere; × 3 for a training step) ÷ the same run's
@@ -191,6 +192,8 @@ def _time_interleaved(fns: dict, repeats, timer=time.perf_counter):
 
 def gemm_seconds(model, batch, train, repeats=3, timer=time.perf_counter):
     """Time the matrix multiplies of every Conv2d and Linear layer of ``model`` alone, at ``batch``."""
+    from ..ops.gemm import matmul as mm  # the products as the layers run them (on the Numba backend)
+
     rng = np.random.default_rng(0)
     shape = (batch, 3, *model.input_size)
     total = 0.0
@@ -200,13 +203,13 @@ def gemm_seconds(model, batch, train, repeats=3, timer=time.perf_counter):
             a = rng.standard_normal((m, k)).astype(np.float32)
             w = rng.standard_normal((f, k)).astype(np.float32)
             d = rng.standard_normal((m, f)).astype(np.float32)
-            calls = [lambda a=a, w=w: a @ w.T]
+            calls = [lambda a=a, w=w: mm(a, w.T)]
             if train:  # the weight gradient as the layers compute it (an outer product at batch 1)
                 calls.append(
-                    (lambda a=a, d=d: np.outer(d[0], a[0])) if m == 1 else (lambda a=a, d=d: d.T @ a)
+                    (lambda a=a, d=d: np.outer(d[0], a[0])) if m == 1 else (lambda a=a, d=d: mm(d.T, a))
                 )
                 if index > 0:  # the first layer's input gradient is not computed in a training step
-                    calls.append(lambda d=d, w=w: d @ w)
+                    calls.append(lambda d=d, w=w: mm(d, w))
             for call in calls:
                 call()
                 ts = []
