@@ -152,6 +152,28 @@ def test_channels_last_loops_equal_the_nchw_loops(shape, k, s, p, rng):
         np.testing.assert_array_equal(out, kernels.maxpool_forward(x, k, s, p)[0])
 
 
+@pytest.mark.parametrize("layout", ["nchw", "channels_last", "strided"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_twins_are_equal_in_every_layout(dtype, layout, rng):
+    """One pass (Numba) or two (NumPy): the same y, mask and dx, bit for bit, NaN and signed zeros included."""
+    x = rng.standard_normal((2, 5, 4, 3)).astype(dtype)
+    x.flat[:4] = [np.nan, 0.0, -0.0, np.inf]
+    if layout == "channels_last":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    elif layout == "strided":
+        x = np.repeat(x, 2, axis=3)[..., ::2]  # neither C order nor channels-last: the reference runs
+    y, mask = kernels.relu_forward(x)
+    y_ref, mask_ref = reference.relu_forward(x)
+    np.testing.assert_array_equal(y, y_ref)  # NaN where NaN
+    assert np.array_equal(np.signbit(y), np.signbit(y_ref)) and mask.dtype == bool
+    np.testing.assert_array_equal(mask, mask_ref)
+    if layout == "channels_last":
+        assert is_channels_last(y) and is_channels_last(mask)
+    dout = rng.standard_normal(x.shape).astype(dtype)
+    dout.flat[5] = np.nan
+    np.testing.assert_array_equal(kernels.relu_backward(dout, mask), reference.relu_backward(dout, mask_ref))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sgd_update_twins_are_equal(dtype, rng):
     w, v, g = (rng.standard_normal(1000).astype(dtype) for _ in range(3))
@@ -171,7 +193,9 @@ def test_numba_path_is_compiled_code():
         conv2 = an.Conv2d(4, 4, 3, padding=1)
         x = np.random.default_rng(0).standard_normal((1, 3, 9, 9)).astype(np.float32)
         y = conv2.forward(pool.forward(lrn.forward(conv.forward(x))))  # NCHW input, then channels-last
-        conv.backward(lrn.backward(pool.backward(conv2.backward(np.ones_like(y)))))
+        relu = an.ReLU()
+        y = relu.forward(y)
+        conv.backward(lrn.backward(pool.backward(conv2.backward(relu.backward(np.ones_like(y))))))
         SGD(conv.params, conv.grads).step()
         strided = an.Conv2d(3, 4, 5, stride=2, algorithm="space_to_depth")  # and the space-to-depth kernels
         strided.backward(np.ones_like(strided.forward(x)))

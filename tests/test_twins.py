@@ -20,6 +20,8 @@ PAIRS = {
         "maxpool_backward",
         "lrn_forward",
         "lrn_backward",
+        "relu_forward",
+        "relu_backward",
         "sgd_paper_update",
     },
     (winograd_reference, winograd_kernels): {

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from .. import ops
+from ..ops import kernels, reference
 from .base import Layer
 
 
@@ -13,18 +15,25 @@ class ReLU(Layer):
     """``y = max(x, 0)``; ``dx = dout · [x > 0]`` (the gradient at exactly 0 is 0, as in PyTorch).
 
     Shape: any -> the same.
+
+    Kernels: :func:`alexnet_np.ops.reference.relu_forward` (``np.maximum`` and ``x > 0``, two passes) or its
+    Numba twin in :mod:`alexnet_np.ops.kernels` (y and the mask in one pass over memory).
     """
 
     _cache_attrs = ("mask",)
 
     def forward(self, x, train=False):
         self._begin_forward(x)
-        self.mask = x > 0
-        return np.maximum(x, 0)
+        y, self.mask = kernels.relu_forward(x) if ops.fast() else reference.relu_forward(x)
+        return y
 
     def backward(self, dout, input_grad=True):
         self._begin_backward(dout)
-        return dout * self.mask if input_grad else None
+        if not input_grad:
+            return None
+        return (
+            kernels.relu_backward(dout, self.mask) if ops.fast() else reference.relu_backward(dout, self.mask)
+        )
 
     def kink_margin(self, x):
         """``min |x|``: the distance to the kink at 0."""

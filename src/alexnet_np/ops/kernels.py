@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..shapes import is_channels_last, output_hw, pair
+from . import reference
 from .threads import serialised
 
 # ---- im2col / col2im -------------------------------------------------------------------------
@@ -314,6 +315,26 @@ def _lrn_backward_loop(dout, x, scale, size, alpha, beta, dx):
                 dx[n, j, y, xx] = dout[n, j, y, xx] * r[j] - two_ab * x[n, j, y, xx] * s
 
 
+# ---- ReLU ---------------------------------------------------------------------------------------------
+# One pass writes both y and the mask (the reference makes two: np.maximum, then x > 0), over the arrays'
+# memory in order, whatever their layout.
+
+
+@njit(cache=True, parallel=True)
+def _relu_forward_loop(x, y, mask):
+    for i in prange(x.size):
+        v = x[i]
+        positive = v > 0
+        mask[i] = positive
+        y[i] = v if positive or v != v else 0  # max(v, 0), NaN kept as np.maximum keeps it
+
+
+@njit(cache=True, parallel=True)
+def _relu_backward_loop(dout, mask, dx):
+    for i in prange(dout.size):
+        dx[i] = dout[i] * mask[i]  # a product, as the reference's (a NaN in dout stays NaN)
+
+
 # ---- the SGD update ---------------------------------------------------------------------------------
 
 
@@ -474,6 +495,42 @@ def lrn_backward(dout, x, scale, size=5, alpha=1e-4, beta=0.75):
     return dx
 
 
+def _flat_in_memory_order(*arrays):
+    """1-D views of arrays of one shape and one layout (C order, or channels-last), else None."""
+    if all(a.flags.c_contiguous for a in arrays):
+        return [a.reshape(-1) for a in arrays]
+    if all(is_channels_last(a) for a in arrays):
+        return [a.transpose(0, 2, 3, 1).reshape(-1) for a in arrays]
+    return None
+
+
+@serialised
+def relu_forward(x):
+    """x -> (y, mask) in x's layout, in one pass over memory.
+
+    Twin: :func:`alexnet_np.ops.reference.relu_forward` (which also takes what this one hands it: an array
+    neither C-ordered nor channels-last, or one not of floats)."""
+    y, mask = np.empty_like(x), np.empty_like(x, dtype=bool)  # empty_like keeps x's layout
+    flat = _flat_in_memory_order(x, y, mask) if x.dtype.kind == "f" else None
+    if flat is None:
+        return reference.relu_forward(x)
+    _relu_forward_loop(*flat)
+    return y, mask
+
+
+@serialised
+def relu_backward(dout, mask):
+    """dx = dout · mask, in dout's layout.
+
+    Twin: :func:`alexnet_np.ops.reference.relu_backward` (which takes the cases :func:`relu_forward` hands it)."""
+    dx = np.empty_like(dout)
+    flat = _flat_in_memory_order(dout, mask, dx) if dout.dtype.kind == "f" else None
+    if flat is None:
+        return reference.relu_backward(dout, mask)
+    _relu_backward_loop(*flat)
+    return dx
+
+
 @serialised
 def sgd_paper_update(w, v, g, momentum=0.9, weight_decay=5e-4, lr=0.01):
     """In place: v ← μ·v − λ·ε·w − ε·g; w ← w + v (contiguous arrays of one dtype).
@@ -497,5 +554,7 @@ KERNELS = (
     _lrn_forward_nhwc_loop,
     _lrn_backward_loop,
     _lrn_backward_nhwc_loop,
+    _relu_forward_loop,
+    _relu_backward_loop,
     _sgd_paper_loop,
 )

@@ -214,6 +214,22 @@ def lrn_backward(dout, x, scale, size=5, alpha=1e-4, beta=0.75):
     return dout * scale ** (-beta) - (2 * alpha * beta) * x * back
 
 
+def relu_forward(x):
+    """x: any shape -> (y, mask), both x's shape: ``y = max(x, 0)`` (a NaN stays NaN), ``mask = x > 0`` (bool).
+
+    Twin: :func:`alexnet_np.ops.kernels.relu_forward`.
+    """
+    return np.maximum(x, 0), x > 0
+
+
+def relu_backward(dout, mask):
+    """dx = dout · mask (the gradient at exactly 0 is 0, as in PyTorch).
+
+    Twin: :func:`alexnet_np.ops.kernels.relu_backward`.
+    """
+    return dout * mask
+
+
 def sgd_paper_update(w, v, g, momentum=0.9, weight_decay=5e-4, lr=0.01):
     """In place: v ← μ·v − λ·ε·w − ε·g; w ← w + v (the paper's momentum update).
 
