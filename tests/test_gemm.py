@@ -99,3 +99,12 @@ def test_a_failing_block_raises_in_the_caller_and_restores_openblas(two_blas_thr
     with pytest.raises(TypeError):
         gemm.matmul(a, b, out=bad_out)
     assert gemm._blas.controller.get_num_threads() == 2 and gemm._blas.users == 0
+
+
+def test_the_blocks_run_under_the_callers_errstate(two_blas_threads):
+    """NumPy keeps errstate per thread: the pool's threads take the caller's."""
+    a, b = np.full((512, 64), 1e200), np.full((64, 64), 1e200)  # every product overflows
+    with np.errstate(over="ignore"):
+        assert np.isinf(gemm.matmul(a, b)).all()  # silently
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        gemm.matmul(a, b)

@@ -99,11 +99,23 @@ class _Pool:
                 done.put(e)
 
     def run(self, blocks):
-        """Run ``blocks`` (callables), the first on the calling thread; re-raise the first failure."""
+        """Run ``blocks`` (callables), the first on the calling thread; re-raise the first failure.
+
+        The pool's threads run under the caller's ``np.errstate`` (NumPy keeps it per thread): an overflow
+        the caller silenced stays silent, one it made an error stays an error."""
         self.ensure(len(blocks) - 1)
         done: queue.SimpleQueue = queue.SimpleQueue()
+        errors = np.geterr()
+
+        def under_callers_errstate(block):
+            def run_block():
+                with np.errstate(**errors):
+                    block()
+
+            return run_block
+
         for block in blocks[1:]:
-            self.tasks.put((block, done))
+            self.tasks.put((under_callers_errstate(block), done))
         failure = None
         try:
             blocks[0]()
