@@ -251,6 +251,27 @@ PLANTS: dict[str, list[Plant]] = {
             'assert "uncommitted" not in rt["commit"]',
             skip=("trainer.fit(", "best = max(h"),  # the mini network's training: unrelated to the file
         ),
+        Plant(
+            "ReLU's learning-rate grid stops at its best rate (the best rate at the grid's edge)",
+            """
+            import json
+
+            _loads = json.loads
+
+            def _short_grid(text, *args, **kwargs):
+                data = _loads(text, *args, **kwargs)
+                if isinstance(data, dict) and "tuning" in data and "lr" in data:
+                    best = data["lr"]["relu"]
+                    data["tuning"]["relu"] = {
+                        lr: its for lr, its in data["tuning"]["relu"].items() if float(lr) >= best
+                    }
+                return data
+
+            json.loads = _short_grid
+            """,
+            'assert grid[act][0] < rt["lr"][act] < grid[act][-1]',
+            skip=("trainer.fit(", "best = max(h"),
+        ),
     ],
 }
 

@@ -143,20 +143,25 @@ def ratio_interval(relu_iterations, tanh_iterations, confidence=0.95):
 def relu_vs_tanh(
     train,
     seeds=(0, 1, 2, 3, 4, 5),
-    lrs=(0.01, 0.03, 0.1),
+    lrs=(("relu", (0.001, 0.003, 0.01, 0.03, 0.1)), ("tanh", (0.01, 0.03, 0.1))),
     tuning_seeds=(100, 101),
     progress=print,
     **kwargs,
 ):
     """The paper's Figure 1 in miniature: tune each activation's learning rate on ``tuning_seeds``, then count the
-    iterations to the target on ``seeds`` (other seeds, so the tuning does not flatter the result).
+    iterations to the target on ``seeds`` (other seeds, so the tuning does not flatter the result). ``lrs`` gives
+    each activation's grid as ``(activation, grid)`` pairs; ReLU's reaches further down than tanh's because its
+    best rate sat at the bottom of the common grid 0.01, 0.03, 0.1, and a best rate is only known to be the best
+    when the grid has a rate on each side of it.
 
-    Returns ``dict(lr, tuning, runs, seeds, ratio)``: the chosen learning rate per activation, the tuning table,
+    Returns ``dict(lr, grid, tuning, runs, seeds, ratio)``: the chosen learning rate and the grid per activation,
+    the tuning table,
     the measured runs per activation, and :func:`ratio_interval` of tanh/ReLU iterations.
     """
     lr, tuning, runs = {}, {}, {}
+    grids = dict(lrs)
     for act in ("relu", "tanh"):
-        lr[act], tuning[act] = tune_learning_rate(train, act, lrs, tuning_seeds, **kwargs)
+        lr[act], tuning[act] = tune_learning_rate(train, act, grids[act], tuning_seeds, **kwargs)
         if progress:
             progress(f"{act}: iterations per tuning seed by learning rate {tuning[act]} -> lr {lr[act]}")
         runs[act] = []
@@ -165,7 +170,8 @@ def relu_vs_tanh(
             if progress:
                 progress(f"{act} seed {seed}: {runs[act][-1]['iterations']} iterations")
     ratio = ratio_interval([r["iterations"] for r in runs["relu"]], [t["iterations"] for t in runs["tanh"]])
-    return dict(lr=lr, tuning=tuning, runs=runs, seeds=list(seeds), ratio=ratio)
+    grid = {act: list(grids[act]) for act in ("relu", "tanh")}
+    return dict(lr=lr, grid=grid, tuning=tuning, runs=runs, seeds=list(seeds), ratio=ratio)
 
 
 def train_error_gap(train, val, model_kwargs, epochs=6, seed=0, batch_size=32):
