@@ -73,15 +73,46 @@ def test_openblas_runs_one_thread_inside_and_gets_its_count_back(two_blas_thread
     real = np.matmul
 
     def spy(a, b, out=None):
-        seen.append((threading.get_ident(), gemm._blas.controller.get_num_threads()))
+        seen.append(gemm._blas.controller.get_num_threads())
         return real(a, b, out=out)
 
     monkeypatch.setattr(gemm.np, "matmul", spy)
-    a, b = np.ones((512, 64)), np.ones((64, 64))
-    gemm.matmul(a, b)
-    assert [n for _, n in seen] == [1, 1], seen  # two blocks, each with OpenBLAS at one thread
-    assert len({t for t, _ in seen}) == 2  # on two threads: the caller's and the pool's
+    gemm.matmul(np.ones((512, 64)), np.ones((64, 64)))
+    assert seen == [1] * 4, seen  # two blocks per thread, each with OpenBLAS at one thread
     assert gemm._blas.controller.get_num_threads() == 2
+
+
+def test_a_pool_thread_takes_blocks_while_the_caller_works(two_blas_threads, monkeypatch):
+    """The caller's first block waits until another thread has run a block: only a pool thread can."""
+    caller, other_ran, runners = threading.get_ident(), threading.Event(), []
+    real = np.matmul
+
+    def spy(a, b, out=None):
+        me = threading.current_thread()
+        runners.append(me.name)
+        if me.ident == caller and len(runners) == 1:
+            assert other_ran.wait(30), "no pool thread ran a block"
+        elif me.ident != caller:
+            other_ran.set()
+        return real(a, b, out=out)
+
+    monkeypatch.setattr(gemm.np, "matmul", spy)
+    a, b = np.random.default_rng(2).standard_normal((512, 64)), np.ones((64, 64))
+    np.testing.assert_allclose(gemm.matmul(a, b), a @ b, rtol=1e-12)
+    assert "alexnet_np-gemm" in runners and len(runners) == 4
+
+
+def test_the_caller_does_not_wait_for_a_busy_pool(two_blas_threads, monkeypatch):
+    """With every pool thread held up, the caller runs all the blocks itself."""
+    gemm._pool.ensure(1)
+    release = threading.Event()
+    for _ in gemm._pool.workers:  # occupy each pool thread with a task that waits
+        gemm._pool.tasks.put(type("Hold", (), {"work": lambda self: release.wait(30)})())
+    try:
+        a = np.random.default_rng(3).standard_normal((512, 64))
+        np.testing.assert_allclose(gemm.matmul(a, np.eye(64)), a, rtol=0, atol=0)
+    finally:
+        release.set()
 
 
 def test_one_blas_thread_means_plain_numpy(monkeypatch):

@@ -9,10 +9,12 @@ each block by the same BLAS routine) and differs only in who runs it:
   times slower. OpenBLAS reads its spin setting once, when NumPy loads it, so a notebook that imported NumPy
   first cannot change it; the number of threads, though, can be changed at any time.
 * **How.** While a :func:`matmul` runs, OpenBLAS is set to one thread (no worker of its own runs, so none is
-  left spinning) and the product is cut into as many blocks as OpenBLAS had threads (rows of ``a`` when
-  there are enough of them, else columns of ``b``, or the leading batch axis of a stacked product); Python
-  threads of this module's pool run one block each (NumPy releases the GIL inside BLAS), the calling thread
-  one of them, and idle pool threads *sleep* on a queue. Then OpenBLAS's thread count is put back.
+  left spinning) and the product is cut into blocks, two per thread OpenBLAS had (rows of ``a`` when there
+  are enough of them, else columns of ``b``, or the leading batch axis of a stacked product). The calling
+  thread and the threads of this module's pool take blocks one at a time until none is left (NumPy releases
+  the GIL inside BLAS); the caller never waits for a pool thread to wake, so where another program holds a
+  core the product runs at one thread's speed rather than stalling. Idle pool threads *sleep* on a queue.
+  Then OpenBLAS's thread count is put back.
 * **What it respects.** The thread count is whatever OpenBLAS had (``OPENBLAS_NUM_THREADS``,
   ``threadpoolctl.threadpool_limits``): with one thread, :func:`matmul` is plain ``np.matmul``. Where no
   OpenBLAS is found (another BLAS), it is plain ``np.matmul`` too.
@@ -32,7 +34,8 @@ import threading
 import numpy as np
 
 MIN_MACS_TO_SPLIT = 1 << 21  # below ~2 M multiply-adds a block is too small to repay a thread hand-off
-MIN_ROWS_PER_BLOCK = 64
+MIN_ROWS_PER_BLOCK = 32
+BLOCKS_PER_THREAD = 2  # more blocks than threads: a thread slowed by another program takes fewer of them
 
 
 class _Blas:
@@ -74,8 +77,35 @@ class _Blas:
                 self.controller.set_num_threads(self.saved)
 
 
+class _Blocks:
+    """One product's blocks, taken one at a time by whichever thread is free: the caller, and pool threads."""
+
+    def __init__(self, blocks):
+        self.blocks, self.next, self.finished, self.failure = blocks, 0, 0, None
+        self.errors = np.geterr()  # NumPy keeps errstate per thread: the pool's threads take the caller's
+        self.lock, self.all_done = threading.Lock(), threading.Event()
+
+    def work(self):
+        """Run blocks until none is left to take."""
+        while True:
+            with self.lock:
+                i = self.next
+                self.next += 1
+            if i >= len(self.blocks):
+                return
+            try:
+                with np.errstate(**self.errors):
+                    self.blocks[i]()
+            except BaseException as e:  # handed to the caller, raised there
+                self.failure = self.failure or e
+            with self.lock:
+                self.finished += 1
+                if self.finished == len(self.blocks):
+                    self.all_done.set()
+
+
 class _Pool:
-    """Sleeping worker threads, each running the blocks put on one shared queue."""
+    """Worker threads that sleep on a queue until a product's blocks are put there."""
 
     def __init__(self):
         self.tasks: queue.SimpleQueue = queue.SimpleQueue()
@@ -91,40 +121,23 @@ class _Pool:
 
     def _work(self):
         while True:
-            block, done = self.tasks.get()
-            try:
-                block()
-                done.put(None)
-            except BaseException as e:  # handed to the caller, raised there
-                done.put(e)
+            self.tasks.get().work()
 
-    def run(self, blocks):
-        """Run ``blocks`` (callables), the first on the calling thread; re-raise the first failure.
+    def run(self, blocks, helpers):
+        """Run ``blocks`` (callables) on the calling thread and up to ``helpers`` pool threads; re-raise the
+        first failure.
 
-        The pool's threads run under the caller's ``np.errstate`` (NumPy keeps it per thread): an overflow
-        the caller silenced stays silent, one it made an error stays an error."""
-        self.ensure(len(blocks) - 1)
-        done: queue.SimpleQueue = queue.SimpleQueue()
-        errors = np.geterr()
-
-        def under_callers_errstate(block):
-            def run_block():
-                with np.errstate(**errors):
-                    block()
-
-            return run_block
-
-        for block in blocks[1:]:
-            self.tasks.put((under_callers_errstate(block), done))
-        failure = None
-        try:
-            blocks[0]()
-        except BaseException as e:
-            failure = e
-        for _ in blocks[1:]:
-            failure = failure or done.get()
-        if failure is not None:
-            raise failure
+        The caller does not wait for a pool thread to wake: it takes blocks itself until none is left, and
+        then waits only for the blocks a pool thread has started. Where another program holds the other
+        cores, the product so runs at one thread's speed instead of waiting for a thread that cannot run."""
+        self.ensure(helpers)
+        shared = _Blocks(blocks)
+        for _ in range(min(helpers, len(blocks) - 1)):
+            self.tasks.put(shared)
+        shared.work()
+        shared.all_done.wait()
+        if shared.failure is not None:
+            raise shared.failure
 
 
 _blas: _Blas | None = None
@@ -189,11 +202,13 @@ def matmul(a, b, out=None):
         _blas = _Blas()
     parts = _blas.enter()
     try:
-        blocks = _blocks(a, b, out, parts) if parts > 1 and a.ndim >= 2 and b.ndim >= 2 else None
+        blocks = None
+        if parts > 1 and a.ndim >= 2 and b.ndim >= 2:
+            blocks = _blocks(a, b, out, BLOCKS_PER_THREAD * parts) or _blocks(a, b, out, parts)
         if blocks is None:
             np.matmul(a, b, out=out)
         else:
-            _pool.run(blocks)
+            _pool.run(blocks, helpers=parts - 1)
     finally:
         _blas.leave()
     return out
