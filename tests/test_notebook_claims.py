@@ -108,6 +108,19 @@ PLANTS: dict[str, list[Plant]] = {
             """,
             "assert ok and worst <",
         ),
+        Plant(
+            "rel_error with a small constant in its denominator (the usual guard against 0/0)",
+            """
+            import numpy as np
+
+            def _guarded(a, b):
+                a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+                return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b) + 1e-8))
+
+            _plant("alexnet_np.gradcheck", "rel_error", _guarded)
+            """,
+            "assert rel_error(v, np.zeros_like(v)) == 1.0",
+        ),
     ],
     "04_im2col.ipynb": [
         Plant(
