@@ -50,6 +50,21 @@ def _plant(module_name, name, new):
             hits += 1
     assert hits, f"nothing bound {module_name}.{name}"
     return original
+
+
+def _edit_results(edit):
+    """Make ``json.loads`` hand every results dict (one with "commit" and "tuning") to ``edit`` first."""
+    import json
+
+    loads = json.loads
+
+    def edited(text, *args, **kwargs):
+        data = loads(text, *args, **kwargs)
+        if isinstance(data, dict) and "commit" in data and "tuning" in data:
+            edit(data)
+        return data
+
+    json.loads = edited
 '''
 
 
@@ -249,17 +264,10 @@ PLANTS: dict[str, list[Plant]] = {
         Plant(
             "the ReLU-vs-tanh results come from uncommitted changes (not reproducible)",
             """
-            import json
+            def _dirty(data):
+                data["commit"] += "+uncommitted changes"
 
-            _loads = json.loads
-
-            def _dirty(text, *args, **kwargs):
-                data = _loads(text, *args, **kwargs)
-                if isinstance(data, dict) and "commit" in data and "tuning" in data:
-                    data["commit"] += "+uncommitted changes"
-                return data
-
-            json.loads = _dirty
+            _edit_results(_dirty)
             """,
             'assert "uncommitted" not in rt["commit"]',
             skip=("trainer.fit(", "best = max(h"),  # the mini network's training: unrelated to the file
@@ -267,20 +275,11 @@ PLANTS: dict[str, list[Plant]] = {
         Plant(
             "ReLU's learning-rate grid stops at its best rate (the best rate at the grid's edge)",
             """
-            import json
+            def _short_grid(data):
+                best = data["lr"]["relu"]
+                data["tuning"]["relu"] = {lr: its for lr, its in data["tuning"]["relu"].items() if float(lr) >= best}
 
-            _loads = json.loads
-
-            def _short_grid(text, *args, **kwargs):
-                data = _loads(text, *args, **kwargs)
-                if isinstance(data, dict) and "tuning" in data and "lr" in data:
-                    best = data["lr"]["relu"]
-                    data["tuning"]["relu"] = {
-                        lr: its for lr, its in data["tuning"]["relu"].items() if float(lr) >= best
-                    }
-                return data
-
-            json.loads = _short_grid
+            _edit_results(_short_grid)
             """,
             'assert grid[act][0] < rt["lr"][act] < grid[act][-1]',
             skip=("trainer.fit(", "best = max(h"),

@@ -500,7 +500,7 @@ def _flat_in_memory_order(*arrays):
     if all(a.flags.c_contiguous for a in arrays):
         return [a.reshape(-1) for a in arrays]
     if all(is_channels_last(a) for a in arrays):
-        return [a.transpose(0, 2, 3, 1).reshape(-1) for a in arrays]
+        return [a.reshape(-1) for a in _nhwc(*arrays)]
     return None
 
 
