@@ -30,6 +30,7 @@ CASES = {
     # name: (shape of a, shape of b, how it is cut at two threads)
     "rows": ((300, 70), (70, 110), "rows"),
     "columns (few rows, as a Linear layer's batch)": ((32, 500), (500, 300), "columns"),
+    "columns (more columns than rows, as conv3's im2col at batch 1)": ((169, 60), (60, 384), "columns"),
     "stacked (Winograd's products)": ((16, 120, 40), (16, 40, 50), "stacked"),
     "broadcast b": ((3, 200, 60), (60, 90), "rows"),
     "too small to cut": ((20, 30), (30, 40), None),

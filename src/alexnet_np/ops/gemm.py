@@ -9,8 +9,8 @@ each block by the same BLAS routine) and differs only in who runs it:
   times slower. OpenBLAS reads its spin setting once, when NumPy loads it, so a notebook that imported NumPy
   first cannot change it; the number of threads, though, can be changed at any time.
 * **How.** While a :func:`matmul` runs, OpenBLAS is set to one thread (no worker of its own runs, so none is
-  left spinning) and the product is cut into blocks, two per thread OpenBLAS had (rows of ``a`` when there
-  are enough of them, else columns of ``b``, or the leading batch axis of a stacked product). The calling
+  left spinning) and the product is cut into blocks, two per thread OpenBLAS had (the leading batch axis of a stacked product, else rows of ``a`` or
+  columns of ``b``, whichever are more). The calling
   thread and the threads of this module's pool take blocks one at a time until none is left (NumPy releases
   the GIL inside BLAS); the caller never waits for a pool thread to wake, so where another program holds a
   core the product runs at one thread's speed rather than stalling. Idle pool threads *sleep* on a queue.
@@ -171,14 +171,19 @@ def _blocks(a, b, out, parts):
     if a.ndim == b.ndim and a.ndim >= 3 and a.shape[0] == b.shape[0] == out.shape[0] and a.shape[0] >= parts:
         edges = _cuts(a.shape[0], parts)  # the stacked products, a slice of them each
         return [lambda i=i, j=j: np.matmul(a[i:j], b[i:j], out=out[i:j]) for i, j in zip(edges, edges[1:])]
-    if m >= parts * MIN_ROWS_PER_BLOCK:
-        edges = _cuts(m, parts)
-        return [
-            lambda i=i, j=j: np.matmul(a[..., i:j, :], b, out=out[..., i:j, :])
-            for i, j in zip(edges, edges[1:])
-        ]
-    if n >= parts * MIN_ROWS_PER_BLOCK:
-        edges = _cuts(n, parts)
+    # Each block packs its slice of one operand and the whole of the other: cut the longer side, so the
+    # operand every block repacks is the smaller (conv3 at batch 1, 169 rows against 384 columns: cutting
+    # rows had each thread pack the whole 2304 × 384 weight, and took 1.5× as long as cutting columns).
+    for side in sorted(("rows", "columns"), key=lambda s: -(m if s == "rows" else n)):
+        length = m if side == "rows" else n
+        if length < parts * MIN_ROWS_PER_BLOCK:
+            continue
+        edges = _cuts(length, parts)
+        if side == "rows":
+            return [
+                lambda i=i, j=j: np.matmul(a[..., i:j, :], b, out=out[..., i:j, :])
+                for i, j in zip(edges, edges[1:])
+            ]
         return [
             lambda i=i, j=j: np.matmul(a, b[..., i:j], out=out[..., i:j]) for i, j in zip(edges, edges[1:])
         ]
