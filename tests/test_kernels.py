@@ -121,6 +121,26 @@ def test_lrn_twins_equal_naive(size, dtype, channels_last, rng):
         )
 
 
+@pytest.mark.parametrize("size", [1, 2, 5, 12])
+def test_lrn_pixel_loop_equals_the_nchw_loop(size, rng):
+    """The channels-last loop (zero-padded window rows, 64 pixels per task) against the NCHW loop (a window
+    with bounds per channel): 231 pixels, three full tasks and a part; a window wider than the 9 channels."""
+    x = rng.standard_normal((3, 9, 7, 11))  # float64
+    x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    dout = rng.standard_normal(x.shape)
+    dout_cl = np.ascontiguousarray(dout.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    y, scale = kernels.lrn_forward(x, size, 0.3, 0.75, 2.0)
+    y_cl, scale_cl = kernels.lrn_forward(x_cl, size, 0.3, 0.75, 2.0)
+    assert is_channels_last(y_cl) and not is_channels_last(y)
+    eps = np.finfo(np.float64).eps
+    np.testing.assert_allclose(scale_cl, scale, rtol=4 * eps)
+    np.testing.assert_allclose(y_cl, y, rtol=8 * eps)
+    dx = kernels.lrn_backward(dout, x, scale, size, 0.3, 0.75)
+    dx_cl = kernels.lrn_backward(dout_cl, x_cl, scale_cl, size, 0.3, 0.75)
+    assert is_channels_last(dx_cl)
+    np.testing.assert_allclose(dx_cl, dx, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("beta", [0.75, 0.5, 1.3])
 def test_lrn_fast_power_path_equals_pow(beta, rng):
     x = rng.standard_normal((1, 6, 2, 2)) * 5

@@ -375,6 +375,33 @@ def test_filter_transform_is_never_stale(backend):
     assert np.abs(y2 - y1).max() > 0.1
 
 
+@pytest.mark.parametrize("edit", [False, True])
+def test_backward_reuses_the_forwards_filter_transform_only_while_the_weights_are_unchanged(
+    edit, monkeypatch
+):
+    """After a training forward on the Numba backend, the backward's dx uses the forward's U when the weights
+    are as they were (no second filter transform), and the weights as they are now when they were edited in
+    place in between (the layers' contract): dx equals im2col's with the same weights either way."""
+    rng = np.random.default_rng(7)
+    conv = an.Conv2d(4, 6, 3, padding=1, rng=rng, dtype=np.float64, algorithm="winograd")
+    x = rng.standard_normal((2, 4, 9, 9))
+    dout = rng.standard_normal((2, 6, 9, 9))
+    calls = []
+    transform = K.filter_transform
+    monkeypatch.setattr(K, "filter_transform", lambda *a, **k: calls.append(1) or transform(*a, **k))
+    with an.use_backend("numba"):
+        conv.forward(x, train=True)
+        assert len(calls) == 1
+        if edit:
+            conv.params["weight"] *= -2.0  # in place, same array
+        dx = conv.backward(dout)
+    assert len(calls) == (2 if edit else 1)  # remade only for edited weights
+    direct = an.Conv2d(4, 6, 3, padding=1, dtype=np.float64, algorithm="im2col")
+    direct.params["weight"][...] = conv.params["weight"]
+    direct.forward(x)
+    assert_close_rtol(dx, direct.backward(dout), np.float64)
+
+
 def test_auto_rule_on_alexnet():
     """conv1 (stride 4) runs space-to-depth + Winograd (test_space_to_depth.py). At batch 32: conv2 F(4×4, 5×5)
     at 27×27, conv3–conv5 F(5×5, 3×3) at 13×13.

@@ -124,6 +124,7 @@ class Conv2d(Layer):
     def forward(self, x, train=False):
         self._begin_forward(x)
         self._strategy = self._choose_strategy(x.shape)  # the backward runs what this forward ran
+        self._strategy.train = train  # a training forward: Winograd keeps the weights its U was made from
         return self._strategy.forward(x, self.params["weight"], self.params.get("bias"))
 
     def backward(self, dout, input_grad=True):

@@ -41,7 +41,7 @@ class Im2col:
 
     def __init__(self, kernel_size, stride, padding, groups):
         self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
-        self.fast = True
+        self.fast, self.train = True, False  # train: set by Conv2d, as for the others (unused here)
         self.cols_buffer = None  # the Numba twin fills this work array, reused from call to call
         self.cols: Any = None  # (N·H_out·W_out, C_in·kh·kw), kept for dW
         self.x_shape, self.channels_last = None, False
@@ -95,7 +95,9 @@ class Winograd:
     :mod:`~alexnet_np.ops.winograd_kernels`), stride 1 and square kernels.
 
     The filter transform U = G·w·Gᵀ is recomputed in every forward (an optimiser updates ``params`` in
-    place) and, for dx, in every backward from the weights as they are then. The NumPy backend keeps x and
+    place); for dx, the backward uses the weights as they are then: after a training forward on the Numba
+    backend it compares them with a copy it kept and reuses the forward's U when they are equal (an optimiser
+    steps after the backward), else it recomputes U. The NumPy backend keeps x and
     recomputes V in backward; the Numba backend keeps V (the input transform, a per-layer work array) and
     borrows M and dV from the thread's scratch array.
     """
@@ -104,11 +106,15 @@ class Winograd:
 
     def __init__(self, padding, groups):
         self.padding, self.groups = padding, groups
-        self.m, self.fast = None, True
+        self.m, self.fast, self.train = None, True, False
         self.U = self.V_buffer = self.dM = None  # Numba's work arrays, reused from call to call
         self.x = None  # NumPy backend: the input, for V in backward
         self.V = None  # Numba backend: the input transform (a gemm_view of a tile-major work array)
         self.x_shape, self.channels_last = None, False
+        # Numba backend, training forward: the weights U was made from, so the backward can tell whether U
+        # still holds their transform (it does unless they were edited in between) and skip remaking it
+        self.weight_seen: Any = None
+        self.U_holds_weight_seen = False
 
     def forward(self, x, weight, bias):
         self.x_shape, self.channels_last = x.shape, is_channels_last(x)
@@ -123,6 +129,10 @@ class Winograd:
         M = scratch(shapes["M"], x.dtype)  # used only inside this call
         y = winograd_kernels.conv2d_winograd(*args, U=self.U, V=self.V_buffer, M=M)
         self.V = winograd_kernels.gemm_view(self.V_buffer, self.groups)
+        self.U_holds_weight_seen = self.train
+        if self.train:
+            self.weight_seen = reuse(self.weight_seen, weight.shape, weight.dtype)
+            np.copyto(self.weight_seen, weight)
         return y
 
     def backward(self, dout, weight, *, dw, db=None, input_grad=True):
@@ -136,6 +146,12 @@ class Winograd:
             return (dx if input_grad else None), dw, db
         shapes = winograd_kernels.work_shapes(self.x_shape, weight.shape, self.padding, self.groups, self.m)
         self.dM = reuse(self.dM, shapes["M"], dout.dtype)
+        U_ready = bool(
+            input_grad
+            and self.U_holds_weight_seen
+            and weight.shape == self.weight_seen.shape
+            and np.array_equal(weight, self.weight_seen)
+        )
         dx, _, db_new = winograd_kernels.conv2d_winograd_backward(
             dout,
             winograd_kernels.shape_only(self.x_shape, dout.dtype),
@@ -146,7 +162,8 @@ class Winograd:
             V=self.V,
             input_grad=input_grad,
             dw=dw,
-            U=self.U,  # refilled from the weights as they are now
+            U=self.U,  # the forward's while the weights are the same, else refilled from them as they are now
+            U_ready=U_ready,
             dM=self.dM,
             dV=scratch(shapes["V"], dout.dtype) if input_grad else None,
         )
@@ -179,7 +196,7 @@ class SpaceToDepth:
     def __init__(self, kernel_size, stride, padding, groups):
         self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
         self.kernel = tuple(ceil_div(k, s) for k, s in zip(kernel_size, stride))  # ⌈k/s⌉: the stride-1 kernel
-        self.m, self.fast = None, True
+        self.m, self.fast, self.train = None, True, False
         self.winograd = Winograd(0, groups)  # the stride-1 convolution on z (no padding: z holds it)
         self.z_buffer = None  # Numba backend: z, a per-layer work array
         self.x_shape, self.channels_last = None, False
@@ -202,7 +219,7 @@ class SpaceToDepth:
             z = kernels.space_to_depth(x, self.stride, size, self.padding, out=self.z_buffer)
         else:
             z = reference.space_to_depth(x, self.stride, size, self.padding)
-        self.winograd.m, self.winograd.fast = self.m, self.fast
+        self.winograd.m, self.winograd.fast, self.winograd.train = self.m, self.fast, self.train
         return self.winograd.forward(z, self.weight(weight), bias)
 
     def backward(self, dout, weight, *, dw, db=None, input_grad=True):

@@ -9,12 +9,12 @@ each block by the same BLAS routine) and differs only in who runs it:
   times slower. OpenBLAS reads its spin setting once, when NumPy loads it, so a notebook that imported NumPy
   first cannot change it; the number of threads, though, can be changed at any time.
 * **How.** While a :func:`matmul` runs, OpenBLAS is set to one thread (no worker of its own runs, so none is
-  left spinning) and the product is cut into blocks, two per thread OpenBLAS had (the leading batch axis of a stacked product, else rows of ``a`` or
-  columns of ``b``, whichever are more). The calling
-  thread and the threads of this module's pool take blocks one at a time until none is left (NumPy releases
-  the GIL inside BLAS); the caller never waits for a pool thread to wake, so where another program holds a
-  core the product runs at one thread's speed rather than stalling. Idle pool threads *sleep* on a queue.
-  Then OpenBLAS's thread count is put back.
+  left spinning) and the product is cut into blocks, two per thread OpenBLAS had (the leading batch axis of a
+  stacked product, else rows of ``a`` or columns of ``b``, whichever are more). The calling thread and the
+  threads of this module's pool take blocks one at a time until none is left (NumPy releases the GIL inside
+  BLAS); the caller never waits for a pool thread to wake, so where another program holds a core the product
+  runs at one thread's speed rather than stalling. Idle pool threads *sleep* on a queue. Then OpenBLAS's
+  thread count is put back.
 * **What it respects.** The thread count is whatever OpenBLAS had (``OPENBLAS_NUM_THREADS``,
   ``threadpoolctl.threadpool_limits``): with one thread, :func:`matmul` is plain ``np.matmul``. Where no
   OpenBLAS is found (another BLAS), it is plain ``np.matmul`` too.

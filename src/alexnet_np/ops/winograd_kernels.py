@@ -469,6 +469,7 @@ def conv2d_winograd_backward(
     input_grad=True,
     dw=None,
     U=None,
+    U_ready=False,
     dM=None,
     dV=None,
 ):
@@ -476,8 +477,10 @@ def conv2d_winograd_backward(
 
     dM = A dY Aᵀ (output-transform adjoint); dU = Vᵀ dM and dV = dM Uᵀ (stacked GEMMs; np.matmul
     hands the transposed views to BLAS without copies); dw = Gᵀ dU G; dx = Σ_tiles B dV Bᵀ.
-    U is recomputed from ``weight`` as it is now. ``V``: the forward's input transform (a :func:`gemm_view`),
-    so x is not transformed again (only its shape is read: pass :func:`shape_only`). ``input_grad=False``
+    U is recomputed from ``weight`` as it is now, unless ``U_ready``: the ``U`` passed already holds the
+    transform of ``weight`` (the forward's, the weights unchanged since). ``V``: the forward's input
+    transform (a :func:`gemm_view`), so x is not transformed again (only its shape is read: pass
+    :func:`shape_only`). ``input_grad=False``
     skips dx (the first layer). ``dw``: a C-contiguous array to write dw into; ``U``, ``dM``, ``dV``: work
     arrays (the shapes of U, M and V in :func:`work_shapes`), made here when None.
     Twin: :func:`alexnet_np.ops.winograd_reference.conv2d_winograd_backward`.
@@ -493,7 +496,8 @@ def conv2d_winograd_backward(
     db = dout.sum(axis=(0, 2, 3))
     dx = None
     if input_grad:
-        U = filter_transform(weight, G, groups, out=U)
+        if not (U_ready and U is not None):
+            U = filter_transform(weight, G, groups, out=U)
         dvt = np.empty(shapes["V"], dtype=dout.dtype) if dV is None else dV
         gemm.matmul(dM, U.swapaxes(-1, -2), out=gemm_view(dvt, groups))
         dx = input_transform_adjoint(gemm_view(dvt, groups), BT, (n, c, h, w), m, padding)
