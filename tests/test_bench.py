@@ -75,3 +75,33 @@ def test_child_prints_json(capsys, one_thread):
     got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(got["rows"]) == {"mini/1/forward", "mini/1/train_step"}
     assert all(0 < v["min"] <= v["median"] <= v["max"] for v in got["rows"].values())
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_gemm_share_times_a_layers_products_of_one_shape_as_one_stacked_product(train, monkeypatch):
+    """Winograd's α² products of one shape are one ``gemm.matmul`` in the layer, so the GEMM share times one
+    stacked product per shape (each product once untimed, then ``repeats`` times), not α² of them."""
+    import alexnet_np as an
+    from alexnet_np.ops import gemm
+
+    conv = an.Conv2d(3, 16, 3, padding=1, algorithm="winograd")
+
+    class Model:  # what gemm_seconds reads of a model: its input size and its (name, layer) pairs
+        input_size = (12, 12)
+
+        def __iter__(self):
+            return iter(an.Sequential([("conv", conv), ("relu", an.ReLU())]))
+
+    model = Model()
+    shapes = conv.gemm_shapes((2, 3, 12, 12))
+    assert len(shapes) > 1 and len(set(shapes)) == 1  # α² products of one shape
+    seen = []
+    real = gemm.matmul
+    monkeypatch.setattr(gemm, "matmul", lambda a, b, out=None: seen.append(a.shape[0]) or real(a, b, out=out))
+    repeats = 3
+    assert bench.gemm_seconds(model, 2, train=train, repeats=repeats) > 0
+    kinds = (
+        3 if train else 2
+    )  # both orientations of the forward product, then the weight gradient (first layer)
+    assert len(seen) == kinds * (repeats + 1)
+    assert set(seen) == {len(shapes)}  # every call is the whole stack

@@ -26,8 +26,9 @@ What is measured, and how:
 * **GFLOP/s**: 2 × MACs per image × batch (× 3 for a training step: forward, input gradient,
   weight gradient) / time, beside NumPy's float32 square-matmul GFLOP/s measured in the same run.
 * **GEMM share**: the matrix multiplies of every Conv2d and Linear layer are re-run alone with the
-  same shapes, as the layers run them (:func:`alexnet_np.ops.gemm.matmul`; each forward product in the
-  faster of its two orientations, ``a @ wᵀ`` and ``(w @ aᵀ)ᵀ``), and timed; the rest of the
+  same shapes, as the layers run them (:func:`alexnet_np.ops.gemm.matmul`; a layer's products of one shape
+  as one stacked product, as Winograd runs them; each forward product in the faster of its two
+  orientations, ``a @ wᵀ`` and ``(w @ aᵀ)ᵀ``), and timed; the rest of the
   step is "outside GEMM" (im2col, col2im, pooling, LRN,
   ReLU, dropout, the update, Python).
 * **Floor**: the multiplies the chosen convolution algorithms and the Linear layers do (Winograd's GEMM
@@ -53,6 +54,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import numpy as np
 
@@ -192,44 +194,55 @@ def _time_interleaved(fns: dict, repeats, timer=time.perf_counter):
 
 
 def gemm_seconds(model, batch, train, repeats=3, timer=time.perf_counter):
-    """Time the matrix multiplies of every Conv2d and Linear layer of ``model`` alone, at ``batch``."""
-    from ..ops.gemm import matmul as mm  # the products as the layers run them (on the Numba backend)
+    """Time the matrix multiplies of every Conv2d and Linear layer of ``model`` alone, at ``batch``.
 
+    A layer's products of one shape are timed as one stacked product, as Winograd runs its α² of them (one
+    ``gemm.matmul`` over the stack; timing each alone would charge α² hand-offs to the pool's threads that the
+    layer does not make). Each forward product is timed in the faster of its two orientations, ``a @ wᵀ``
+    (im2col) and ``(w @ aᵀ)ᵀ`` (Linear): the share outside the GEMMs is then, if anything, overstated.
+    """
     rng = np.random.default_rng(0)
     shape = (batch, 3, *model.input_size)
-    total, timed = 0.0, {}  # Winograd's α² products of one layer share a shape: time it once
+    total = 0.0
     for index, (_, layer) in enumerate(model):
         out = layer.output_shape(shape)
-        for m, k, f in layer.gemm_shapes(shape):
-            key = (m, k, f, index > 0)
-            if key in timed:
-                total += timed[key]
-                continue
-            a = rng.standard_normal((m, k)).astype(np.float32)
-            w = rng.standard_normal((f, k)).astype(np.float32)
-            d = rng.standard_normal((m, f)).astype(np.float32)
-            # the forward product in whichever orientation is faster, a @ wᵀ (im2col) or (w @ aᵀ)ᵀ (Linear runs
-            # this one): the share outside the GEMMs is then, if anything, overstated
-            calls = [lambda a=a, w=w: mm(a, w.T), lambda a=a, w=w: mm(w, a.T)]
-            if train:  # the weight gradient as the layers compute it (an outer product at batch 1)
-                calls.append(
-                    (lambda a=a, d=d: np.outer(d[0], a[0])) if m == 1 else (lambda a=a, d=d: mm(d.T, a))
-                )
-                if index > 0:  # the first layer's input gradient is not computed in a training step
-                    calls.append(lambda d=d, w=w: mm(d, w))
-            seconds = []
-            for call in calls:
-                call()
-                ts = []
-                for _ in range(repeats):
-                    t = timer()
-                    call()
-                    ts.append(timer() - t)
-                seconds.append(min(ts))
-            timed[key] = min(seconds[:2]) + sum(seconds[2:])
-            total += timed[key]
+        shapes = layer.gemm_shapes(shape)
+        for (m, k, f), count in Counter(shapes).items():
+            total += _products_seconds(rng, count, m, k, f, train, index > 0, repeats, timer)
         shape = out
     return total
+
+
+def _products_seconds(rng, count, m, k, f, train, input_grad, repeats, timer):
+    """``count`` stacked (m, k) @ (k, f) products: the forward's in its faster orientation, and in a training
+    step the weight gradient and (unless ``input_grad`` is False: the first layer) the input gradient."""
+    from ..ops.gemm import matmul as mm  # the products as the layers run them (on the Numba backend)
+
+    a = rng.standard_normal((count, m, k)).astype(np.float32)
+    w = rng.standard_normal((count, f, k)).astype(np.float32)
+    d = rng.standard_normal((count, m, f)).astype(np.float32)
+    forward = [lambda: mm(a, w.swapaxes(1, 2)), lambda: mm(w, a.swapaxes(1, 2))]
+    backward = []
+    if train:  # the weight gradient as the layers compute it (an outer product at batch 1)
+        if m == 1:
+            backward.append(lambda: [np.outer(d[i, 0], a[i, 0]) for i in range(count)])
+        else:
+            backward.append(lambda: mm(d.swapaxes(1, 2), a))
+        if input_grad:
+            backward.append(lambda: mm(d, w))
+    seconds = [_best_of(call, repeats, timer) for call in forward + backward]
+    return min(seconds[:2]) + sum(seconds[2:])
+
+
+def _best_of(call, repeats, timer):
+    """The least time of ``repeats`` calls, after one untimed call."""
+    call()
+    ts = []
+    for _ in range(repeats):
+        t = timer()
+        call()
+        ts.append(timer() - t)
+    return min(ts)
 
 
 def multiplies_per_image(model, batch=1):
