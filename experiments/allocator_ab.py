@@ -77,7 +77,10 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.child:
         return child(args.child, args.variant, args.batch, args.steps)
-    print(f"{args.variant}, batch {args.batch}, {args.steps} steps per process, {args.rounds} rounds", flush=True)
+    print(
+        f"{args.variant}, batch {args.batch}, {args.steps} steps per process, {args.rounds} rounds",
+        flush=True,
+    )
     for _ in range(args.rounds):
         for mode in MODES:
             cmd = [sys.executable, __file__, "--child", mode, "--variant", args.variant]

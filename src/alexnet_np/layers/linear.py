@@ -48,9 +48,9 @@ class Linear(Layer):
     def forward(self, x, train=False):
         self._begin_forward(x)
         if ops.fast():
-            # The same product as (W @ xᵀ)ᵀ, on the library's threads: OpenBLAS runs it 1.1–1.5× faster than
-            # x @ Wᵀ when the batch is small against the features (fc6 at batch 32: 24.9 → 19.5 ms, copy back
-            # to C order included; docs/benchmarks.md)
+            # The same product as (W @ xᵀ)ᵀ, on the library's threads: OpenBLAS runs it faster than x @ Wᵀ when
+            # the batch is small against the features (fc6 at batch 8 and 32: about 1.5×, with the copy back to
+            # C order; the same at batch 1; docs/benchmarks.md)
             y = np.ascontiguousarray(gemm.matmul(self.params["weight"], x.T).T)
         else:
             y = x @ self.params["weight"].T  # (N, in) @ (in, out)
