@@ -376,12 +376,11 @@ def test_filter_transform_is_never_stale(backend):
 
 
 @pytest.mark.parametrize("edit", [False, True])
-def test_backward_reuses_the_forwards_filter_transform_only_while_the_weights_are_unchanged(
-    edit, monkeypatch
-):
-    """After a training forward on the Numba backend, the backward's dx uses the forward's U when the weights
-    are as they were (no second filter transform), and the weights as they are now when they were edited in
-    place in between (the layers' contract): dx equals im2col's with the same weights either way."""
+def test_the_filter_transform_is_remade_only_when_the_weights_change(edit, monkeypatch):
+    """On the Numba backend U is remade only when the weights differ from those it was made from: a second
+    forward and the backward reuse it; an in-place edit before the backward (the layers' contract: dx uses the
+    weights as they are then) remakes it, and dx equals im2col's with the same weights either way. Edits
+    between forwards: ``test_filter_transform_is_never_stale``."""
     rng = np.random.default_rng(7)
     conv = an.Conv2d(4, 6, 3, padding=1, rng=rng, dtype=np.float64, algorithm="winograd")
     x = rng.standard_normal((2, 4, 9, 9))
@@ -391,11 +390,14 @@ def test_backward_reuses_the_forwards_filter_transform_only_while_the_weights_ar
     monkeypatch.setattr(K, "filter_transform", lambda *a, **k: calls.append(1) or transform(*a, **k))
     with an.use_backend("numba"):
         conv.forward(x, train=True)
+        conv.forward(x, train=True)  # the same weights: U is not remade
         assert len(calls) == 1
         if edit:
             conv.params["weight"] *= -2.0  # in place, same array
         dx = conv.backward(dout)
-    assert len(calls) == (2 if edit else 1)  # remade only for edited weights
+        assert len(calls) == (2 if edit else 1)  # remade only for edited weights
+        conv.forward(x)
+        assert len(calls) == (2 if edit else 1)  # and U is theirs after the backward that remade it
     direct = an.Conv2d(4, 6, 3, padding=1, dtype=np.float64, algorithm="im2col")
     direct.params["weight"][...] = conv.params["weight"]
     direct.forward(x)

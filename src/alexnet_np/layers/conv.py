@@ -124,7 +124,6 @@ class Conv2d(Layer):
     def forward(self, x, train=False):
         self._begin_forward(x)
         self._strategy = self._choose_strategy(x.shape)  # the backward runs what this forward ran
-        self._strategy.train = train  # a training forward: Winograd keeps the weights its U was made from
         return self._strategy.forward(x, self.params["weight"], self.params.get("bias"))
 
     def backward(self, dout, input_grad=True):
@@ -317,8 +316,9 @@ class Conv2d(Layer):
         fills a scratch array of the same size with its gradient. The NumPy backend builds a new column
         matrix each forward, so the last step's is still held while it does.
 
-        Winograd on the Numba backend (``work``, kept from call to call): U (α², C_in, C_out/groups), the input
-        transform V (P, α², C_in) and the output gradient's dM (P, α², C_out), P = N·⌈H_out/m⌉·⌈W_out/m⌉ tiles;
+        Winograd on the Numba backend (``work``, kept from call to call): U (α², C_in, C_out/groups) and a copy
+        of the weights it was made from, the input transform V (P, α², C_in) and the output gradient's dM
+        (P, α², C_out), P = N·⌈H_out/m⌉·⌈W_out/m⌉ tiles;
         the forward borrows M (the size of dM) from the scratch, the backward dV (the size of V), and dU (the
         size of U) is a temporary. Space-to-depth adds its rearranged input z (N, H', W', C_in·s²) to ``work``
         and counts Winograd on z; its backward's dz (z's size) is a temporary. The NumPy backend keeps the input
@@ -345,10 +345,11 @@ class Conv2d(Layer):
         if not ops.fast():  # the reference keeps what its Winograd ran on (x, or z) and recomputes the rest
             kept = z or int(np.prod(input_shape)) * item
             return self._memory(input_shape, dtype, kept=kept, temporary=sum(work.values()))
+        weight_copy = f * (shape[1] // self.groups) * r * r * item  # the weights U was made from
         return self._memory(
             input_shape,
             dtype,
-            work=work["U"] + work["V"] + work["M"] + z,
+            work=work["U"] + work["V"] + work["M"] + z + weight_copy,
             scratch=work["V"],
             scratch_forward=work["M"],
             temporary=work["U"] + z,

@@ -41,7 +41,7 @@ class Im2col:
 
     def __init__(self, kernel_size, stride, padding, groups):
         self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
-        self.fast, self.train = True, False  # train: set by Conv2d, as for the others (unused here)
+        self.fast = True
         self.cols_buffer = None  # the Numba twin fills this work array, reused from call to call
         self.cols: Any = None  # (N·H_out·W_out, C_in·kh·kw), kept for dW
         self.x_shape, self.channels_last = None, False
@@ -94,25 +94,24 @@ class Winograd:
     """Winograd F(m×m, r×r) (:mod:`alexnet_np.ops.winograd_reference`; Numba twin
     :mod:`~alexnet_np.ops.winograd_kernels`), stride 1 and square kernels.
 
-    The filter transform U = G·w·Gᵀ is recomputed in every forward (an optimiser updates ``params`` in
-    place); for dx, the backward uses the weights as they are then: after a training forward on the Numba
-    backend it compares them with a copy it kept and reuses the forward's U when they are equal (an optimiser
-    steps after the backward), else it recomputes U. The NumPy backend keeps x and
-    recomputes V in backward; the Numba backend keeps V (the input transform, a per-layer work array) and
-    borrows M and dV from the thread's scratch array.
+    The filter transform U = G·w·Gᵀ follows the weights as they are at each pass (an optimiser updates
+    ``params`` in place, and dx uses the weights as they are at the backward): the Numba backend keeps a copy of
+    the weights its U was made from and remakes U only when the weights differ from it (every forward after an
+    optimiser step; never in inference, nor in the backward that follows a forward). The NumPy backend remakes
+    U in every pass, keeps x and recomputes V in backward; the Numba backend keeps V (the input transform, a
+    per-layer work array) and borrows M and dV from the thread's scratch array.
     """
 
     name = "winograd"
 
     def __init__(self, padding, groups):
         self.padding, self.groups = padding, groups
-        self.m, self.fast, self.train = None, True, False
+        self.m, self.fast = None, True
         self.U = self.V_buffer = self.dM = None  # Numba's work arrays, reused from call to call
         self.x = None  # NumPy backend: the input, for V in backward
         self.V = None  # Numba backend: the input transform (a gemm_view of a tile-major work array)
         self.x_shape, self.channels_last = None, False
-        # Numba backend, training forward: the weights U was made from, so the backward can tell whether U
-        # still holds their transform (it does unless they were edited in between) and skip remaking it
+        # Numba backend: a copy of the weights U was made from, to tell whether U is still theirs
         self.weight_seen: Any = None
         self.U_holds_weight_seen = False
 
@@ -124,16 +123,32 @@ class Winograd:
             return winograd_reference.conv2d_winograd(*args)
         self.x = None
         shapes = winograd_kernels.work_shapes(x.shape, weight.shape, self.padding, self.groups, self.m)
-        self.U = reuse(self.U, shapes["U"], x.dtype)
+        old_U, self.U = self.U, reuse(self.U, shapes["U"], x.dtype)
+        U_ready = self.U is old_U and self._U_is_of(
+            weight
+        )  # a new buffer (another tile, dtype) holds nothing
         self.V_buffer = reuse(self.V_buffer, shapes["V"], x.dtype)  # kept for the backward, as V
         M = scratch(shapes["M"], x.dtype)  # used only inside this call
-        y = winograd_kernels.conv2d_winograd(*args, U=self.U, V=self.V_buffer, M=M)
+        y = winograd_kernels.conv2d_winograd(*args, U=self.U, U_ready=U_ready, V=self.V_buffer, M=M)
         self.V = winograd_kernels.gemm_view(self.V_buffer, self.groups)
-        self.U_holds_weight_seen = self.train
-        if self.train:
-            self.weight_seen = reuse(self.weight_seen, weight.shape, weight.dtype)
-            np.copyto(self.weight_seen, weight)
+        if not U_ready:
+            self._keep_weight(weight)
         return y
+
+    def _keep_weight(self, weight):
+        """U was just made from ``weight``: keep a copy to compare later weights with."""
+        self.weight_seen = reuse(self.weight_seen, weight.shape, weight.dtype)
+        np.copyto(self.weight_seen, weight)
+        self.U_holds_weight_seen = True
+
+    def _U_is_of(self, weight):
+        """Whether U holds the transform of ``weight`` as it is now (compared with the copy kept)."""
+        return bool(
+            self.U_holds_weight_seen
+            and weight.shape == self.weight_seen.shape
+            and weight.dtype == self.weight_seen.dtype
+            and np.array_equal(weight, self.weight_seen)
+        )
 
     def backward(self, dout, weight, *, dw, db=None, input_grad=True):
         if not self.fast:
@@ -146,12 +161,7 @@ class Winograd:
             return (dx if input_grad else None), dw, db
         shapes = winograd_kernels.work_shapes(self.x_shape, weight.shape, self.padding, self.groups, self.m)
         self.dM = reuse(self.dM, shapes["M"], dout.dtype)
-        U_ready = bool(
-            input_grad
-            and self.U_holds_weight_seen
-            and weight.shape == self.weight_seen.shape
-            and np.array_equal(weight, self.weight_seen)
-        )
+        U_ready = input_grad and self._U_is_of(weight)
         dx, _, db_new = winograd_kernels.conv2d_winograd_backward(
             dout,
             winograd_kernels.shape_only(self.x_shape, dout.dtype),
@@ -167,6 +177,8 @@ class Winograd:
             dM=self.dM,
             dV=scratch(shapes["V"], dout.dtype) if input_grad else None,
         )
+        if input_grad and not U_ready:  # the backward refilled U from the weights as they are now
+            self._keep_weight(weight)
         if db is not None:
             db[...] = db_new
         if dx is not None and not self.channels_last:
@@ -196,7 +208,7 @@ class SpaceToDepth:
     def __init__(self, kernel_size, stride, padding, groups):
         self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
         self.kernel = tuple(ceil_div(k, s) for k, s in zip(kernel_size, stride))  # ⌈k/s⌉: the stride-1 kernel
-        self.m, self.fast, self.train = None, True, False
+        self.m, self.fast = None, True
         self.winograd = Winograd(0, groups)  # the stride-1 convolution on z (no padding: z holds it)
         self.z_buffer = None  # Numba backend: z, a per-layer work array
         self.x_shape, self.channels_last = None, False
@@ -219,7 +231,7 @@ class SpaceToDepth:
             z = kernels.space_to_depth(x, self.stride, size, self.padding, out=self.z_buffer)
         else:
             z = reference.space_to_depth(x, self.stride, size, self.padding)
-        self.winograd.m, self.winograd.fast, self.winograd.train = self.m, self.fast, self.train
+        self.winograd.m, self.winograd.fast = self.m, self.fast
         return self.winograd.forward(z, self.weight(weight), bias)
 
     def backward(self, dout, weight, *, dw, db=None, input_grad=True):

@@ -435,21 +435,25 @@ def work_shapes(x_shape, weight_shape, padding, groups, m):
 
 
 @serialised
-def conv2d_winograd(x, weight, bias=None, padding=0, groups=1, m=None, *, U=None, V=None, M=None):
+def conv2d_winograd(
+    x, weight, bias=None, padding=0, groups=1, m=None, *, U=None, U_ready=False, V=None, M=None
+):
     """Stride-1 convolution by Winograd F(m×m, r×r): x: (N, C, H, W), weight: (F, C/groups, r, r),
     bias: (F,) or None -> y: (N, F, H_out, W_out), channels-last in memory.
 
     Steps: U = filter transform, V = input transform, M = V @ U (one stacked np.matmul over (ξ, group),
     on :func:`gemm_view` s of tile-major buffers), y = output transform + bias. ``U``, ``V``, ``M``: work
     arrays to fill (shapes: :func:`work_shapes`), made here when None; a caller that keeps ``V`` passes it
-    to :func:`conv2d_winograd_backward` instead of the input.
+    to :func:`conv2d_winograd_backward` instead of the input. ``U_ready``: ``U`` already holds the transform
+    of ``weight`` (a caller that kept it from an earlier pass with the same weights); it is not remade.
     Twin: :func:`alexnet_np.ops.winograd_reference.conv2d_winograd`.
     """
     n, c, h, w, f, r, m = check(x.shape, x.dtype, weight, padding, groups, m)
     ho, wo, _, _ = winograd_tiles(h, w, r, padding, m)
     shapes = work_shapes(x.shape, weight.shape, padding, groups, m)
     AT, G, BT = matrices(m, r, x.dtype)
-    U = filter_transform(weight, G, groups, out=U)
+    if not (U_ready and U is not None):
+        U = filter_transform(weight, G, groups, out=U)
     V = input_transform(x, BT, m, padding, groups, out=V)
     Mg = gemm_view(np.empty(shapes["M"], dtype=x.dtype) if M is None else M, groups)
     gemm.matmul(V, U, out=Mg)
