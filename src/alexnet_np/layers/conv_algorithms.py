@@ -124,9 +124,8 @@ class Winograd:
         self.x = None
         shapes = winograd_kernels.work_shapes(x.shape, weight.shape, self.padding, self.groups, self.m)
         old_U, self.U = self.U, reuse(self.U, shapes["U"], x.dtype)
-        U_ready = self.U is old_U and self._U_is_of(
-            weight
-        )  # a new buffer (another tile, dtype) holds nothing
+        # a new buffer (another tile or dtype) holds no transform yet
+        U_ready = self.U is old_U and self._U_is_of(weight)
         self.V_buffer = reuse(self.V_buffer, shapes["V"], x.dtype)  # kept for the backward, as V
         M = scratch(shapes["M"], x.dtype)  # used only inside this call
         y = winograd_kernels.conv2d_winograd(*args, U=self.U, U_ready=U_ready, V=self.V_buffer, M=M)
