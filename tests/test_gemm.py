@@ -54,6 +54,13 @@ def test_equal_to_numpy_matmul(name, two_blas_threads):
     assert (blocks is None) == (cut is None), name
     if cut is not None:
         assert len(blocks) == 2
+        out[...] = np.nan
+        blocks[0]()  # the first block fills the first half of the axis it cuts, across the others
+        filled = ~np.isnan(out)
+        axis = {"stacked": 0, "rows": -2, "columns": -1}[cut]
+        half = out.shape[axis] // 2
+        first, rest = np.split(filled, [half], axis=axis)
+        assert first.all() and not rest.any(), (name, cut)
 
 
 def test_writes_through_strided_views_as_the_layers_pass_them(two_blas_threads):

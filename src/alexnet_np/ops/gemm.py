@@ -173,7 +173,7 @@ def _blocks(a, b, out, parts):
         return [lambda i=i, j=j: np.matmul(a[i:j], b[i:j], out=out[i:j]) for i, j in zip(edges, edges[1:])]
     # Each block packs its slice of one operand and the whole of the other: cut the longer side, so the
     # operand every block repacks is the smaller (conv3 at batch 1, 169 rows against 384 columns: cutting
-    # rows had each thread pack the whole 2304 × 384 weight, and took 1.5× as long as cutting columns).
+    # rows had each thread pack the whole 2304 × 384 weight; docs/benchmarks.md has the batch-1 runs).
     for side in sorted(("rows", "columns"), key=lambda s: -(m if s == "rows" else n)):
         length = m if side == "rows" else n
         if length < parts * MIN_ROWS_PER_BLOCK:
