@@ -557,7 +557,9 @@ def test_bench_conv_table_reports_what_the_layers_say():
         (algorithm, m), macs, mults = expected[r["layer"]]
         assert r["auto"].startswith(algorithm) and (m is None or f"F({m}, " in r["auto"])
         assert (r["macs"], r["multiplies"]) == (macs, mults) and mults <= macs
-        assert {"im2col fwd", "im2col bwd", "torch fwd", "torch bwd"} <= set(r["ms"])
+        timed = {f"{who} {way}" for who in ("im2col", "torch", "torch_cl") for way in ("fwd", "bwd")}
+        assert timed <= set(r["ms"])
+        assert r["our_input"] == ("NCHW (the image batch)" if r["layer"] == "conv1" else "channels-last")
         assert ("winograd fwd" in r["ms"]) == (model[r["layer"]].stride == (1, 1))
         assert all(v >= 0 for v in r["ms"].values())
     assert bench.conv_markdown(rows).count("\n") == len(rows) + 1

@@ -36,8 +36,9 @@ What is measured, and how:
   NumPy GEMM rate: the time the step would take if it were nothing but GEMMs at that rate.
 * **Per-layer convolution table** (``--conv``): every Conv2d of a variant at its input shape, forward and
   backward (both gradients) by each algorithm that applies (im2col, Winograd, space-to-depth) and by
-  PyTorch's ``F.conv2d`` on channels_last input, interleaved; minimum and median; the algorithm "auto" picks;
-  MACs (direct) and multiplies per image.
+  PyTorch's ``nn.Conv2d`` at its defaults (NCHW) and on channels_last memory, interleaved; each side's input in
+  the layout it has inside its network (ours channels-last after conv1, the NCHW image batch for conv1); minimum
+  and median; the algorithm "auto" picks; MACs (direct) and multiplies per image.
 * **Peak memory**: each framework in a fresh process; the peak resident set size during the
   training steps minus the resident size before the first step (model, input and imports excluded).
 
@@ -255,15 +256,21 @@ def multiplies_per_image(model, batch=1):
     return total
 
 
-def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter):
-    """({"im2col fwd": ms, "im2col bwd": ms, "winograd …", "space_to_depth …", "torch …"}: minima, {…}: medians)
-    for one Conv2d, interleaved."""
+def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter, *, first=False):
+    """({"im2col fwd": ms, "im2col bwd": ms, "winograd …", "space_to_depth …", "torch …", "torch_cl …"}: minima,
+    {…}: medians) for one Conv2d, interleaved.
+
+    Each side gets the input it gets inside its own network: ours channels-last (what the layers before it
+    return), or NCHW for the ``first`` layer (the image batch); PyTorch at its defaults, NCHW tensors and
+    module (``torch``), and also in channels_last memory, its faster layout for these convolutions, as in
+    the earlier tables (``torch_cl``)."""
     import torch
 
     def channels_last(a):
         return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # as inside the network
 
-    x = channels_last(rng.standard_normal(shape).astype(np.float32))
+    x = rng.standard_normal(shape).astype(np.float32)
+    x = x if first else channels_last(x)
     dout = channels_last(rng.standard_normal(out).astype(np.float32))
     fns = {}
     for algorithm in ALGORITHMS:
@@ -275,18 +282,20 @@ def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter):
             continue  # the algorithm does not apply (Winograd at stride 4, space-to-depth at stride 1)
         fns[algorithm + " fwd"] = lambda c=conv: c.forward(x)
         fns[algorithm + " bwd"] = lambda c=conv: (c.forward(x), c.backward(dout))
-    xt = torch.from_numpy(np.ascontiguousarray(x)).contiguous(memory_format=torch.channels_last)
-    dt = torch.from_numpy(np.ascontiguousarray(dout)).contiguous(memory_format=torch.channels_last)
-    tconv = torch.nn.Conv2d(**layer.torch_spec()[1]).to(memory_format=torch.channels_last)
+    spec = layer.torch_spec()[1]
+    for key, layout in (("torch", torch.contiguous_format), ("torch_cl", torch.channels_last)):
+        xt = torch.from_numpy(np.ascontiguousarray(x)).contiguous(memory_format=layout)
+        dt = torch.from_numpy(np.ascontiguousarray(dout)).contiguous(memory_format=layout)
+        tconv = torch.nn.Conv2d(**spec).to(memory_format=layout)
 
-    def torch_fwd():
-        with torch.no_grad():
-            return tconv(xt)
+        def torch_fwd(tconv=tconv, xt=xt):
+            with torch.no_grad():
+                return tconv(xt)
 
-    def torch_bwd():
-        tconv(xt.detach().requires_grad_(True)).backward(dt)
+        def torch_bwd(tconv=tconv, xt=xt, dt=dt):
+            tconv(xt.detach().requires_grad_(True)).backward(dt)
 
-    fns["torch fwd"], fns["torch bwd"] = torch_fwd, torch_bwd
+        fns[key + " fwd"], fns[key + " bwd"] = torch_fwd, torch_bwd
     raw = _time_interleaved(fns, repeats, timer)
     lows = {k: 1e3 * min(v) for k, v in raw.items()}
     medians = {k: 1e3 * statistics.median(v) for k, v in raw.items()}
@@ -300,7 +309,8 @@ def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter):
 
 def conv_table(variant, batch, repeats=7, log=print, timer=time.perf_counter):
     """Per Conv2d of ``variant`` at ``batch``: forward and backward ms by im2col, Winograd (where it applies)
-    and PyTorch (channels_last), interleaved; ``ms``: minima, ``ms_median``: medians. Returns a list of row dicts."""
+    and PyTorch (at its defaults, NCHW; and channels_last), interleaved; ``ms``: minima, ``ms_median``: medians.
+    Returns a list of row dicts."""
     import alexnet_np as an
 
     model = an.AlexNet(variant, seed=0)
@@ -312,7 +322,8 @@ def conv_table(variant, batch, repeats=7, log=print, timer=time.perf_counter):
             shape = out
             continue
         load = load_average()
-        times, medians = _time_conv_layer(layer, shape, out, rng, repeats, timer)
+        first = shape == (batch, 3, *model.input_size)  # conv1: it takes the image batch, NCHW
+        times, medians = _time_conv_layer(layer, shape, out, rng, repeats, timer, first=first)
         chosen = layer.conv_algorithm(shape)
         row = dict(
             variant=variant,
@@ -322,6 +333,7 @@ def conv_table(variant, batch, repeats=7, log=print, timer=time.perf_counter):
             auto=_describe_choice(layer, chosen),
             macs=layer.macs(shape),
             multiplies=layer.multiplies(shape),
+            our_input="NCHW (the image batch)" if first else "channels-last",
             ms={k: round(v, 2) for k, v in times.items()},
             ms_median={k: round(v, 2) for k, v in medians.items()},
             load=load,
@@ -351,9 +363,9 @@ def conv_markdown(rows):
     """The per-layer table: minima over the rounds (ms), and auto's forward over im2col's, both minima."""
     lines = [
         "| variant | batch | layer | auto picks | MACs/image (direct) | multiplies/image (auto) | im2col fwd / bwd ms "
-        "| Winograd fwd / bwd ms | space-to-depth fwd / bwd ms | PyTorch fwd / bwd ms | auto fwd / im2col fwd "
-        "| load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| Winograd fwd / bwd ms | space-to-depth fwd / bwd ms | PyTorch fwd / bwd ms | PyTorch channels_last "
+        "fwd / bwd ms | auto fwd / im2col fwd | auto fwd / PyTorch fwd | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ms = r["ms"]
@@ -365,7 +377,8 @@ def conv_markdown(rows):
         lines.append(
             f"| {r['variant']} | {r['batch']} | {r['layer']} | {r['auto']} | {r['macs'] / 1e6:.0f} M "
             f"| {r['multiplies'] / 1e6:.0f} M | {pair('im2col')} | {pair('winograd')} | {pair('space_to_depth')} "
-            f"| {pair('torch')} | {ms[auto + ' fwd'] / ms['im2col fwd']:.2f} | {r.get('load')} |"
+            f"| {pair('torch')} | {pair('torch_cl')} | {ms[auto + ' fwd'] / ms['im2col fwd']:.2f} "
+            f"| {ms[auto + ' fwd'] / ms['torch fwd']:.2f} | {r.get('load')} |"
         )
     return "\n".join(lines)
 
