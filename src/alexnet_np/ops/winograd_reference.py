@@ -219,7 +219,8 @@ def auto_tile(n, r, ho, wo, max_alpha=8, filter_weight=FILTER_TRANSFORM_WEIGHT):
         cost(m) = n·α²·⌈H_out/m⌉·⌈W_out/m⌉  +  filter_weight · α·r·(r + α),     α = m + r − 1 ≤ max_alpha,
 
     in units of one GEMM multiply; the direct convolution costs n·H_out·W_out·r² in the same units. The
-    filter transform is paid once per forward pass whatever the batch, so at batch 1 it can outweigh
+    filter transform is paid whatever the batch in each training step (the Numba backend remakes it only when
+    the weights have changed, so on fixed weights it is paid once), so at batch 1 it can outweigh
     the GEMM saving (AlexNet's 13×13 layers: im2col wins there, measured) and smaller tiles win at small
     batches. The input and output transforms scale with C_in + C_out rather than C_in·C_out: left out.
     """
