@@ -407,7 +407,7 @@ def test_the_filter_transform_is_remade_only_when_the_weights_change(edit, monke
 def test_auto_rule_on_alexnet():
     """conv1 (stride 4) runs space-to-depth + Winograd (test_space_to_depth.py). At batch 32: conv2 F(4×4, 5×5)
     at 27×27, conv3–conv5 F(5×5, 3×3) at 13×13.
-    At batch 1 the filter transform (paid once per pass) outweighs conv3–conv5's saving: im2col there, and
+    At batch 1 the filter transform (paid in every training step) outweighs conv3–conv5's saving: im2col there, and
     conv2 takes the smaller F(3×3, 5×5)."""
     model = an.AlexNet("paper")
     chosen = {}

@@ -220,7 +220,8 @@ class Conv2d(Layer):
         in GEMM multiplies (:func:`~alexnet_np.ops.winograd_reference.auto_tile`), is
         ``N·α²·⌈H_out/m⌉·⌈W_out/m⌉ + 12·α·r·(r + α)`` with α = m + r − 1 ≤ 8 (the second term: the
         filter transform, paid whatever the batch in the first pass after the weights change, so in every
-        training step; 12 fitted to measurements; on fixed weights the layer keeps it); the direct
+        training step; 12 fitted to measurements; on fixed weights the Numba backend keeps it, the NumPy backend
+        remakes it in every pass); the direct
         count is ``N·H_out·W_out·r²``. On AlexNet: conv2 by Winograd at every batch, conv3–conv5 by im2col
         at batch 1 and by Winograd from batch 2 (README, "Performance", has the measurements).
         ``"winograd"`` takes the tile of least cost even where im2col would cost less.

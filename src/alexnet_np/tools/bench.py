@@ -37,8 +37,9 @@ What is measured, and how:
 * **Per-layer convolution table** (``--conv``): every Conv2d of a variant at its input shape, forward and
   backward (both gradients) by each algorithm that applies (im2col, Winograd, space-to-depth) and by
   PyTorch's ``nn.Conv2d`` at its defaults (NCHW) and on channels_last memory, interleaved; each side's input in
-  the layout it has inside its network (ours channels-last after conv1, the NCHW image batch for conv1); minimum
-  and median; the algorithm "auto" picks; MACs (direct) and multiplies per image.
+  the layout it has inside its network (ours channels-last after conv1, the NCHW image batch for conv1, whose
+  backward computes no input gradient); minimum and median; the algorithm "auto" picks; MACs (direct) and
+  multiplies per image.
 * **Peak memory**: each framework in a fresh process; the peak resident set size during the
   training steps minus the resident size before the first step (model, input and imports excluded).
 
@@ -261,9 +262,9 @@ def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter, *
     {…}: medians) for one Conv2d, interleaved.
 
     Each side gets the input it gets inside its own network: ours channels-last (what the layers before it
-    return), or NCHW for the ``first`` layer (the image batch); PyTorch at its defaults, NCHW tensors and
-    module (``torch``), and also in channels_last memory, its faster layout for these convolutions, as in
-    the earlier tables (``torch_cl``)."""
+    return), or NCHW for the ``first`` layer (the image batch), whose backward computes no input gradient on
+    either side, as in the networks; PyTorch at its defaults, NCHW tensors and module (``torch``), and also in
+    channels_last memory (``torch_cl``, what the earlier tables timed)."""
     import torch
 
     def channels_last(a):
@@ -271,6 +272,7 @@ def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter, *
 
     x = rng.standard_normal(shape).astype(np.float32)
     x = x if first else channels_last(x)
+    input_grad = not first  # neither network computes the image's gradient
     dout = channels_last(rng.standard_normal(out).astype(np.float32))
     fns = {}
     for algorithm in ALGORITHMS:
@@ -281,7 +283,7 @@ def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter, *
         except ValueError:
             continue  # the algorithm does not apply (Winograd at stride 4, space-to-depth at stride 1)
         fns[algorithm + " fwd"] = lambda c=conv: c.forward(x)
-        fns[algorithm + " bwd"] = lambda c=conv: (c.forward(x), c.backward(dout))
+        fns[algorithm + " bwd"] = lambda c=conv: (c.forward(x), c.backward(dout, input_grad=input_grad))
     spec = layer.torch_spec()[1]
     for key, layout in (("torch", torch.contiguous_format), ("torch_cl", torch.channels_last)):
         xt = torch.from_numpy(np.ascontiguousarray(x)).contiguous(memory_format=layout)
@@ -293,7 +295,7 @@ def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter, *
                 return tconv(xt)
 
         def torch_bwd(tconv=tconv, xt=xt, dt=dt):
-            tconv(xt.detach().requires_grad_(True)).backward(dt)
+            tconv(xt.detach().requires_grad_(input_grad)).backward(dt)
 
         fns[key + " fwd"], fns[key + " bwd"] = torch_fwd, torch_bwd
     raw = _time_interleaved(fns, repeats, timer)
@@ -360,11 +362,12 @@ def _describe_choice(layer, chosen):
 
 
 def conv_markdown(rows):
-    """The per-layer table: minima over the rounds (ms), and auto's forward over im2col's, both minima."""
+    """The per-layer table: minima over the rounds (ms); auto's forward over im2col's and over PyTorch's (at its
+    defaults), all minima."""
     lines = [
         "| variant | batch | layer | auto picks | MACs/image (direct) | multiplies/image (auto) | im2col fwd / bwd ms "
-        "| Winograd fwd / bwd ms | space-to-depth fwd / bwd ms | PyTorch fwd / bwd ms | PyTorch channels_last "
-        "fwd / bwd ms | auto fwd / im2col fwd | auto fwd / PyTorch fwd | load |",
+        "| Winograd fwd / bwd ms | space-to-depth fwd / bwd ms | PyTorch NCHW (default) fwd / bwd ms "
+        "| PyTorch channels_last fwd / bwd ms | auto fwd / im2col fwd | auto fwd / PyTorch fwd | load |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
