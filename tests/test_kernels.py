@@ -219,10 +219,12 @@ def test_numba_path_is_compiled_code():
         SGD(conv.params, conv.grads).step()
         strided = an.Conv2d(3, 4, 5, stride=2, algorithm="space_to_depth")  # and the space-to-depth kernels
         strided.backward(np.ones_like(strided.forward(x)))
-    for kernel in kernels.KERNELS:
-        assert isinstance(kernel, numba.core.registry.CPUDispatcher), kernel
-        assert kernel.signatures, f"{kernel.py_func.__name__} was never compiled"
-        assert any(sig[0].dtype == numba.float32 for sig in kernel.signatures)
+    for kernel in kernels.KERNELS:  # small arrays run a loop as its serial twin (ops.threads.sized)
+        ran = [k for k in (kernel, an.ops.threads.serial_twin(kernel)) if k is not None]
+        assert all(isinstance(k, numba.core.registry.CPUDispatcher) for k in ran), kernel
+        signatures = [sig for k in ran for sig in k.signatures]
+        assert signatures, f"{kernel.py_func.__name__} was never compiled"
+        assert any(sig[0].dtype == numba.float32 for sig in signatures)
 
 
 def test_backend_switch(rng):
@@ -263,3 +265,30 @@ def test_kernels_run_as_plain_python_with_jit_disabled():
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
     r = subprocess.run([sys.executable, "-c", PURE_PYTHON], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "im2col"])
+def test_serial_twins_give_the_parallel_loops_bits(algorithm, monkeypatch):
+    """Small work runs each kernel's loop compiled without threads (ops.threads.sized): a training step of the
+    mini network, every kernel forced parallel and then every kernel forced serial, gives the same bits."""
+    from alexnet_np.ops import threads
+
+    def step(small_work):
+        monkeypatch.setattr(threads, "SMALL_WORK", small_work)
+        model = an.AlexNet("mini", seed=0)
+        rng = np.random.default_rng(1)
+        x = rng.standard_normal((2, 3, *model.input_size)).astype(np.float32)
+        loss = an.CrossEntropyLoss()
+        with an.use_backend("numba"), an.use_conv_algorithm(algorithm):
+            logits = model.forward(x, train=True)
+            loss.forward(logits, np.array([1, 3]))
+            dx = model.backward(loss.backward())
+            SGD(model.params, model.grads, lr=0.1, momentum=0.9, weight_decay=5e-4).step()
+        return [logits, dx, *model.grads.values(), *model.params.values()]
+
+    parallel = step(0)
+    serial = step(1 << 62)
+    assert threads.serial_twin(kernels._relu_forward_loop) is not None  # the serial loops did run
+    assert threads.serial_twin(kernels._sgd_paper_loop) is not None
+    for a, b in zip(parallel, serial):
+        np.testing.assert_array_equal(a, b)

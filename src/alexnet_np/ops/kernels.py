@@ -19,7 +19,10 @@ two Python threads take turns instead of aborting the process.
 
 Parallel loops (``prange``) only ever split work whose writes do not overlap — rows of
 ``cols``, output pixels of a pool, images of a batch — so there is no shared accumulation and
-the result does not depend on the thread count (bit-identical runs).
+the result does not depend on the thread count (bit-identical runs). Small work skips the threads: each
+wrapper calls its loop through :func:`alexnet_np.ops.threads.sized`, which below
+:data:`~alexnet_np.ops.threads.SMALL_WORK` elements runs the same loop compiled without ``parallel`` (waking
+the worker threads would cost more than the loop), with the same bits.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from numba import njit, prange
 
 from ..shapes import is_channels_last, output_hw, pair
 from . import reference
-from .threads import serialised
+from .threads import serialised, sized
 
 # ---- im2col / col2im -------------------------------------------------------------------------
 # cols[(n·Ho + oh)·Wo + ow, (c·kh + i)·kw + j] = x[n, c, oh·sh − ph + i, ow·sw − pw + j] (0 outside)
@@ -407,7 +410,7 @@ def im2col(x, kernel_size, stride=1, padding=0, *, out=None):
     ho, wo = output_hw(h, w, kernel_size, stride, padding)
     cols = np.empty((n * ho * wo, c * kh * kw), dtype=x.dtype) if out is None else out
     loop = _im2col_channels_last_loop if is_channels_last(x) else _im2col_loop
-    loop(x, kh, kw, sh, sw, ph, pw, ho, wo, cols)
+    sized(loop, cols.size)(x, kh, kw, sh, sw, ph, pw, ho, wo, cols)
     return cols
 
 
@@ -423,7 +426,7 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, *, channels_last=Fal
     ho, wo = output_hw(h, w, kernel_size, stride, padding)
     dx = empty_nchw(x_shape, cols.dtype, channels_last, zero=True)
     loop = _col2im_channels_last_loop if channels_last else _col2im_loop
-    loop(cols, kh, kw, sh, sw, ph, pw, ho, wo, dx)
+    sized(loop, dx.size)(cols, kh, kw, sh, sw, ph, pw, ho, wo, dx)
     return dx
 
 
@@ -436,7 +439,7 @@ def space_to_depth(x, block, size, padding=0, *, out=None):
     (sh, sw), (ph, pw), (hz, wz) = pair(block), pair(padding), pair(size)
     n, c = x.shape[:2]
     zh = np.empty((n, hz, wz, c * sh * sw), dtype=x.dtype) if out is None else out
-    _space_to_depth_loop(x, sh, sw, ph, pw, zh)
+    sized(_space_to_depth_loop, zh.size)(x, sh, sw, ph, pw, zh)
     return zh.transpose(0, 3, 1, 2)
 
 
@@ -447,7 +450,7 @@ def depth_to_space(dz, block, x_shape, padding=0, *, channels_last=False):
     Twin: :func:`alexnet_np.ops.reference.depth_to_space`."""
     (sh, sw), (ph, pw) = pair(block), pair(padding)
     dx = empty_nchw(x_shape, dz.dtype, channels_last, zero=True)
-    _depth_to_space_loop(_channels_last_memory(dz), sh, sw, ph, pw, dx)
+    sized(_depth_to_space_loop, dz.size)(_channels_last_memory(dz), sh, sw, ph, pw, dx)
     return dx
 
 
@@ -470,9 +473,9 @@ def maxpool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     out = empty_nchw((n, c, ho, wo), x.dtype, channels_last)
     argmax = empty_nchw((n, c, ho, wo), np.int32, channels_last)  # a position inside the window
     if channels_last:
-        _maxpool_forward_nhwc_loop(*_nhwc(x), kh, kw, sh, sw, ph, pw, *_nhwc(out, argmax))
+        sized(_maxpool_forward_nhwc_loop, out.size)(*_nhwc(x), kh, kw, sh, sw, ph, pw, *_nhwc(out, argmax))
     else:
-        _maxpool_forward_loop(x, kh, kw, sh, sw, ph, pw, out, argmax)
+        sized(_maxpool_forward_loop, out.size)(x, kh, kw, sh, sw, ph, pw, out, argmax)
     return out, argmax
 
 
@@ -485,7 +488,7 @@ def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0,
     stride = kernel_size if stride is None else stride
     (_, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(padding)
     dx = empty_nchw(x_shape, dout.dtype, is_channels_last(argmax), zero=True)
-    _maxpool_backward_loop(dout, argmax, kw, sh, sw, ph, pw, dx)
+    sized(_maxpool_backward_loop, dx.size)(dout, argmax, kw, sh, sw, ph, pw, dx)
     return dx
 
 
@@ -508,9 +511,11 @@ def lrn_forward(x, size=5, alpha=1e-4, beta=0.75, k=2.0, *, out=None):
     scale = out if same else np.empty_like(x)
     t = x.dtype.type
     if is_channels_last(x):
-        _lrn_forward_pixels_loop(*_pixels(x), size, t(alpha), t(beta), t(k), *_pixels(y, scale))
+        sized(_lrn_forward_pixels_loop, y.size)(
+            *_pixels(x), size, t(alpha), t(beta), t(k), *_pixels(y, scale)
+        )
     else:
-        _lrn_forward_loop(x, size, t(alpha), t(beta), t(k), y, scale)
+        sized(_lrn_forward_loop, y.size)(x, size, t(alpha), t(beta), t(k), y, scale)
     return y, scale
 
 
@@ -523,9 +528,11 @@ def lrn_backward(dout, x, scale, size=5, alpha=1e-4, beta=0.75):
     t = x.dtype.type
     arrays = (dout, x, scale, dx)
     if all(is_channels_last(a) for a in arrays):
-        _lrn_backward_pixels_loop(*_pixels(*arrays[:3]), size, t(alpha), t(beta), *_pixels(dx))
+        sized(_lrn_backward_pixels_loop, dx.size)(
+            *_pixels(*arrays[:3]), size, t(alpha), t(beta), *_pixels(dx)
+        )
     else:
-        _lrn_backward_loop(dout, x, scale, size, t(alpha), t(beta), dx)
+        sized(_lrn_backward_loop, dx.size)(dout, x, scale, size, t(alpha), t(beta), dx)
     return dx
 
 
@@ -548,7 +555,7 @@ def relu_forward(x):
     flat = _flat_in_memory_order(x, y, mask) if x.dtype.kind == "f" else None
     if flat is None:
         return reference.relu_forward(x)
-    _relu_forward_loop(*flat)
+    sized(_relu_forward_loop, y.size)(*flat)
     return y, mask
 
 
@@ -561,7 +568,7 @@ def relu_backward(dout, mask):
     flat = _flat_in_memory_order(dout, mask, dx) if dout.dtype.kind == "f" else None
     if flat is None:
         return reference.relu_backward(dout, mask)
-    _relu_backward_loop(*flat)
+    sized(_relu_backward_loop, dx.size)(*flat)
     return dx
 
 
@@ -571,7 +578,9 @@ def sgd_paper_update(w, v, g, momentum=0.9, weight_decay=5e-4, lr=0.01):
 
     Twin: :func:`alexnet_np.ops.reference.sgd_paper_update`."""
     t = w.dtype.type
-    _sgd_paper_loop(w.reshape(-1), v.reshape(-1), g.reshape(-1), t(momentum), t(weight_decay * lr), t(lr))
+    sized(_sgd_paper_loop, w.size)(
+        w.reshape(-1), v.reshape(-1), g.reshape(-1), t(momentum), t(weight_decay * lr), t(lr)
+    )
 
 
 KERNELS = (

@@ -109,3 +109,52 @@ def serialised(fn):
         return out
 
     return wrapper
+
+
+# ---- small work runs without threads ------------------------------------------------------------------
+
+SMALL_WORK = 1 << 17
+"""The size (elements) of a kernel's largest array below which it runs its loop on the calling thread alone
+(:func:`sized`).
+
+Starting a ``parallel=True`` loop wakes Numba's worker threads and waits for them, tens of microseconds a call:
+more than a ReLU on 2^17 floats takes on one thread; heavier loops (LRN, Winograd's transforms) break even at
+smaller sizes, hence a value between. The mini network makes about seventy kernel calls a
+training step, most of them on small arrays (biases in the update, the later layers' activations).
+``python experiments/small_work.py`` measures the levels; docs/benchmarks.md has the numbers."""
+
+_serial_twins: dict = {}
+
+
+def sized(kernel, work):
+    """``kernel`` (a ``parallel=True`` Numba loop) when ``work`` (the size of its largest array) is at least
+    :data:`SMALL_WORK`, else its *serial twin*: the same Python function compiled without ``parallel``, where
+    ``prange`` runs as ``range``. The kernels' parallel loops split only work whose writes do not overlap, so
+    both compute every element by the same arithmetic and give the same bits.
+
+    With ``NUMBA_DISABLE_JIT=1`` a kernel is its plain Python function, returned as it is.
+    """
+    if work >= SMALL_WORK or not hasattr(kernel, "py_func"):
+        return kernel
+    twin = _serial_twins.get(kernel)
+    if twin is None:
+        twin = _serial_twins[kernel] = _compile_serial(kernel)
+    return twin
+
+
+def serial_twin(kernel):
+    """The serial twin :func:`sized` runs for small work (compiled on first use), or None before that."""
+    return _serial_twins.get(kernel)
+
+
+def _compile_serial(kernel):
+    import types
+
+    from numba import njit
+
+    f = kernel.py_func
+    twin = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+    twin.__qualname__ = f.__qualname__ + "_serial"  # its own entry in Numba's on-disk cache
+    twin.__module__, twin.__doc__ = f.__module__, f.__doc__
+    options = {k: v for k, v in kernel.targetoptions.items() if k not in ("parallel", "nopython")}
+    return njit(cache=True, **options)(twin)

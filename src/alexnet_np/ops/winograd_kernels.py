@@ -31,7 +31,8 @@ of the direct convolution runs through a chain of non-zero coefficients), but Wi
 
 Parallel loops (``prange``) split only work whose writes do not overlap: rows of tiles for the
 transforms that write per tile, images for the input-transform adjoint (whose tiles overlap),
-(group, channel) pairs for the filter transforms. Results do not depend on the thread count.
+(group, channel) pairs for the filter transforms. Results do not depend on the thread count, nor on
+whether the loop ran on threads or, for small work, as its serial twin (:func:`alexnet_np.ops.threads.sized`).
 Accumulators live in the arrays' dtype: float32 work stays float32. The only fast-math flag is
 ``contract`` (fused multiply-add), so NaN and Inf propagate as IEEE says.
 
@@ -46,7 +47,7 @@ from numba import njit, prange
 
 from ..shapes import ceil_div
 from . import gemm
-from .threads import serialised
+from .threads import serialised, sized
 from .winograd_reference import check, winograd_matrices, winograd_tiles
 
 # FMA contraction only: a·b + c may be fused into one rounding. No flag that assumes finite values
@@ -337,7 +338,7 @@ def filter_transform(weight, G, groups=1, *, out=None):
     f, cg = weight.shape[:2]
     alpha = G.shape[0]
     U = np.empty((alpha * alpha, groups, cg, f // groups), dtype=weight.dtype) if out is None else out
-    _filter_transform_loop(np.ascontiguousarray(weight), G, U)
+    sized(_filter_transform_loop, U.size)(np.ascontiguousarray(weight), G, U)
     return U
 
 
@@ -349,7 +350,7 @@ def filter_transform_adjoint(du, G, *, out=None):
     _, groups, cg, fg = du.shape
     r = G.shape[1]
     dw = np.empty((groups * fg, cg, r, r), dtype=du.dtype) if out is None else out
-    _filter_adjoint_loop(np.ascontiguousarray(du), G, dw)
+    sized(_filter_adjoint_loop, dw.size)(np.ascontiguousarray(du), G, dw)
     return dw
 
 
@@ -364,7 +365,7 @@ def input_transform(x, BT, m, padding=0, groups=1, *, out=None):
     alpha = BT.shape[0]
     _, _, th, tw = winograd_tiles(h, w, alpha - m + 1, padding, m)
     vt = np.empty((n * th * tw, alpha * alpha, c), dtype=x.dtype) if out is None else out
-    _input_transform_loop(_channels_last(x), BT, m, padding, th, tw, vt)
+    sized(_input_transform_loop, vt.size)(_channels_last(x), BT, m, padding, th, tw, vt)
     return gemm_view(vt, groups)
 
 
@@ -377,7 +378,7 @@ def input_transform_adjoint(dv, BT, x_shape, m, padding=0):
     alpha = BT.shape[0]
     _, _, th, tw = winograd_tiles(h, w, alpha - m + 1, padding, m)
     dxh = np.zeros((n, h, w, c), dtype=dv.dtype)
-    _input_adjoint_loop(tile_major(dv), BT, m, padding, th, tw, dxh)
+    sized(_input_adjoint_loop, dv.size)(tile_major(dv), BT, m, padding, th, tw, dxh)
     return dxh.transpose(0, 3, 1, 2)
 
 
@@ -391,7 +392,7 @@ def output_transform(M, AT, n, ho, wo, *, bias=None):
     f = groups * fg
     yh = np.empty((n, ho, wo, f), dtype=M.dtype)
     b = np.zeros(f, dtype=M.dtype) if bias is None else np.ascontiguousarray(bias, dtype=M.dtype)
-    _output_transform_loop(tile_major(M), AT, b, ceil_div(ho, m), ceil_div(wo, m), yh)
+    sized(_output_transform_loop, M.size)(tile_major(M), AT, b, ceil_div(ho, m), ceil_div(wo, m), yh)
     return yh.transpose(0, 3, 1, 2)
 
 
@@ -404,7 +405,7 @@ def output_transform_adjoint(dout, AT, groups=1, *, out=None):
     m, alpha = AT.shape
     th, tw = ceil_div(ho, m), ceil_div(wo, m)
     dmt = np.empty((n * th * tw, alpha * alpha, f), dtype=dout.dtype) if out is None else out
-    _output_adjoint_loop(_channels_last(dout), AT, th, tw, dmt)
+    sized(_output_adjoint_loop, dmt.size)(_channels_last(dout), AT, th, tw, dmt)
     return gemm_view(dmt, groups)
 
 
