@@ -147,6 +147,11 @@ def serial_twin(kernel):
     return _serial_twins.get(kernel)
 
 
+def with_serial_twins(kernels):
+    """``kernels`` and the serial twins made of them so far: every dispatcher that may have compiled code."""
+    return [*kernels, *(t for t in map(_serial_twins.get, kernels) if t is not None)]
+
+
 def _compile_serial(kernel):
     import types
 
