@@ -119,8 +119,8 @@ SMALL_WORK = 1 << 17
 
 Starting a ``parallel=True`` loop wakes Numba's worker threads and waits for them, tens of microseconds a call:
 more than a ReLU on 2^17 floats takes on one thread; heavier loops (LRN, Winograd's transforms) break even at
-smaller sizes, hence a value between. The mini network makes about seventy kernel calls a
-training step, most of them on small arrays (biases in the update, the later layers' activations).
+smaller sizes, hence a value between. A training step of the mini network makes about seventy kernel calls,
+most of them on small arrays (biases in the update, the later layers' activations).
 ``python experiments/small_work.py`` measures the levels; docs/benchmarks.md has the numbers."""
 
 _serial_twins: dict = {}
