@@ -219,12 +219,11 @@ def test_numba_path_is_compiled_code():
         SGD(conv.params, conv.grads).step()
         strided = an.Conv2d(3, 4, 5, stride=2, algorithm="space_to_depth")  # and the space-to-depth kernels
         strided.backward(np.ones_like(strided.forward(x)))
-    for kernel in kernels.KERNELS:  # small arrays run a loop as its serial twin (ops.threads.sized)
-        ran = [k for k in (kernel, an.ops.threads.serial_twin(kernel)) if k is not None]
-        assert all(isinstance(k, numba.core.registry.CPUDispatcher) for k in ran), kernel
-        signatures = [sig for k in ran for sig in k.signatures]
-        assert signatures, f"{kernel.py_func.__name__} was never compiled"
-        assert any(sig[0].dtype == numba.float32 for sig in signatures)
+    # small arrays run a loop as its serial twin (ops.threads.sized): both must be compiled code; every loop
+    # compiled in float32 both ways: test_every_loop_gives_the_same_bits_on_threads_and_as_its_serial_twin
+    for kernel in kernels.KERNELS:
+        for compiled in (kernel, an.ops.threads.sized(kernel, 0)):
+            assert isinstance(compiled, numba.core.registry.CPUDispatcher), kernel
 
 
 def test_backend_switch(rng):
@@ -292,3 +291,48 @@ def test_serial_twins_give_the_parallel_loops_bits(algorithm, monkeypatch):
     assert threads.serial_twin(kernels._sgd_paper_loop) is not None
     for a, b in zip(parallel, serial):
         np.testing.assert_array_equal(a, b)
+
+
+def test_every_loop_gives_the_same_bits_on_threads_and_as_its_serial_twin(monkeypatch):
+    """Every Numba loop (kernels.KERNELS and Winograd's) on NCHW and channels-last inputs, through the layers:
+    run once with every loop on threads and once with every loop as its serial twin, float32; the same bits,
+    and every twin is compiled code."""
+    from alexnet_np.ops import threads, winograd_kernels
+
+    def run_all(small_work):
+        monkeypatch.setattr(threads, "SMALL_WORK", small_work)
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((2, 4, 11, 11)).astype(np.float32)
+        layouts = (x, np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2))
+        outs = []
+        with an.use_backend("numba"):
+            for a in layouts:
+                for layer in (
+                    an.Conv2d(4, 6, 3, padding=1, algorithm="im2col", rng=0),
+                    an.Conv2d(4, 6, 3, padding=1, algorithm="winograd", rng=0),
+                    an.Conv2d(4, 6, 5, stride=2, padding=1, algorithm="space_to_depth", rng=0),
+                    an.MaxPool2d(3, 2),
+                    an.LocalResponseNorm(),
+                    an.ReLU(),
+                ):
+                    y = layer.forward(a)
+                    dout = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
+                    outs += [y, layer.backward(dout), *layer.grads.values()]
+                    if layer.params:
+                        SGD(layer.params, layer.grads, lr=0.1, momentum=0.9, weight_decay=5e-4).step()
+                        outs += [p.copy() for p in layer.params.values()]
+        return outs
+
+    loops = (*kernels.KERNELS, *winograd_kernels.KERNELS)
+    on_threads = run_all(0)
+    serial = run_all(1 << 62)
+    for a, b in zip(on_threads, serial, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for loop in loops:
+        assert isinstance(loop, numba.core.registry.CPUDispatcher), loop
+        twin = threads.serial_twin(loop)
+        assert isinstance(twin, numba.core.registry.CPUDispatcher), (
+            f"{loop.py_func.__name__}: no serial twin ran"
+        )
+        assert any(sig[0].dtype == numba.float32 for sig in twin.signatures), loop.py_func.__name__
+        assert threads.sized(loop, 0) is twin and threads.sized(loop, 1 << 62) is loop

@@ -21,8 +21,8 @@ Parallel loops (``prange``) only ever split work whose writes do not overlap —
 ``cols``, output pixels of a pool, images of a batch — so there is no shared accumulation and
 the result does not depend on the thread count (bit-identical runs). Small work skips the threads: each
 wrapper calls its loop through :func:`alexnet_np.ops.threads.sized`, which below
-:data:`~alexnet_np.ops.threads.SMALL_WORK` elements runs the same loop compiled without ``parallel`` (waking
-the worker threads would cost more than the loop), with the same bits.
+:data:`~alexnet_np.ops.threads.SMALL_WORK` elements (the loop's largest array) runs the same loop compiled
+without ``parallel`` (waking the worker threads would cost more than the loop), with the same bits.
 """
 
 from __future__ import annotations
@@ -426,7 +426,7 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0, *, channels_last=Fal
     ho, wo = output_hw(h, w, kernel_size, stride, padding)
     dx = empty_nchw(x_shape, cols.dtype, channels_last, zero=True)
     loop = _col2im_channels_last_loop if channels_last else _col2im_loop
-    sized(loop, dx.size)(cols, kh, kw, sh, sw, ph, pw, ho, wo, dx)
+    sized(loop, cols.size)(cols, kh, kw, sh, sw, ph, pw, ho, wo, dx)
     return dx
 
 
@@ -473,9 +473,9 @@ def maxpool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     out = empty_nchw((n, c, ho, wo), x.dtype, channels_last)
     argmax = empty_nchw((n, c, ho, wo), np.int32, channels_last)  # a position inside the window
     if channels_last:
-        sized(_maxpool_forward_nhwc_loop, out.size)(*_nhwc(x), kh, kw, sh, sw, ph, pw, *_nhwc(out, argmax))
+        sized(_maxpool_forward_nhwc_loop, x.size)(*_nhwc(x), kh, kw, sh, sw, ph, pw, *_nhwc(out, argmax))
     else:
-        sized(_maxpool_forward_loop, out.size)(x, kh, kw, sh, sw, ph, pw, out, argmax)
+        sized(_maxpool_forward_loop, x.size)(x, kh, kw, sh, sw, ph, pw, out, argmax)
     return out, argmax
 
 

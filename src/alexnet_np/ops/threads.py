@@ -117,11 +117,11 @@ SMALL_WORK = 1 << 17
 """The size (elements) of a kernel's largest array below which it runs its loop on the calling thread alone
 (:func:`sized`).
 
-Starting a ``parallel=True`` loop wakes Numba's worker threads and waits for them, tens of microseconds a call:
-more than a ReLU on 2^17 floats takes on one thread; heavier loops (LRN, Winograd's transforms) break even at
-smaller sizes, hence a value between. A training step of the mini network makes about seventy kernel calls,
-most of them on small arrays (biases in the update, the later layers' activations).
-``python experiments/small_work.py`` measures the levels; docs/benchmarks.md has the numbers."""
+Starting a ``parallel=True`` loop wakes Numba's worker threads and waits for them on every call, which costs
+more than a small loop takes on one thread; a training step of the mini network makes about seventy kernel
+calls, most of them on small arrays (biases in the update, the later layers' activations). 2^17 is the level
+that kept every network measured at or below its all-threads time: ``python experiments/small_work.py`` times
+one kernel and four networks at several levels, and docs/benchmarks.md has its numbers."""
 
 _serial_twins: dict = {}
 
@@ -129,8 +129,10 @@ _serial_twins: dict = {}
 def sized(kernel, work):
     """``kernel`` (a ``parallel=True`` Numba loop) when ``work`` (the size of its largest array) is at least
     :data:`SMALL_WORK`, else its *serial twin*: the same Python function compiled without ``parallel``, where
-    ``prange`` runs as ``range``. The kernels' parallel loops split only work whose writes do not overlap, so
-    both compute every element by the same arithmetic and give the same bits.
+    ``prange`` runs as ``range``. The kernels' parallel loops split only work whose writes do not overlap and add
+    nothing across iterations, and no fast-math flag lets the compiler reorder their arithmetic (Winograd's
+    loops allow only ``contract``), so both compute every element the same way; ``tests/test_kernels.py`` holds
+    every loop's two compilations to the same bits.
 
     With ``NUMBA_DISABLE_JIT=1`` a kernel is its plain Python function, returned as it is.
     """

@@ -350,7 +350,7 @@ def filter_transform_adjoint(du, G, *, out=None):
     _, groups, cg, fg = du.shape
     r = G.shape[1]
     dw = np.empty((groups * fg, cg, r, r), dtype=du.dtype) if out is None else out
-    sized(_filter_adjoint_loop, dw.size)(np.ascontiguousarray(du), G, dw)
+    sized(_filter_adjoint_loop, du.size)(np.ascontiguousarray(du), G, dw)
     return dw
 
 
