@@ -138,6 +138,12 @@ def sized(kernel, work):
     """
     if work >= SMALL_WORK or not hasattr(kernel, "py_func"):
         return kernel
+    return make_serial_twin(kernel)
+
+
+def make_serial_twin(kernel):
+    """``kernel``'s serial twin, made on first use (a Numba dispatcher: it compiles on its first call, or loads
+    from Numba's on-disk cache)."""
     twin = _serial_twins.get(kernel)
     if twin is None:
         twin = _serial_twins[kernel] = _compile_serial(kernel)
@@ -145,7 +151,7 @@ def sized(kernel, work):
 
 
 def serial_twin(kernel):
-    """The serial twin :func:`sized` runs for small work (compiled on first use), or None before that."""
+    """The serial twin :func:`sized` runs for small work, or None before it was first needed."""
     return _serial_twins.get(kernel)
 
 

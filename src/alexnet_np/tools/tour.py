@@ -12,7 +12,7 @@ from ..gradcheck import LAYER_TOL, check_all_layers
 from ..layers import CrossEntropyLoss, softmax
 from ..model import AlexNet
 from ..ops import kernels, winograd_kernels
-from ..ops.threads import with_serial_twins
+from ..ops.threads import make_serial_twin, with_serial_twins
 from ..shapes import conv_output_arithmetic
 from ..training.data import SAMPLE_IMAGES, read_image, sample_image
 
@@ -20,16 +20,18 @@ from ..training.data import SAMPLE_IMAGES, read_image, sample_image
 def kernels_cached() -> bool | None:
     """Whether Numba's on-disk cache is warm (True), empty (False), or cannot be read (None).
 
-    Warm: the index file (``__pycache__/*.nbi``) of at least one kernel exists, as after any earlier run (a
-    run compiles only the kernels and dtypes it uses, so "every kernel" would stay False). A kernel or dtype
-    no earlier run used, or whose source changed since, still compiles, in a few seconds each.
+    Warm: the index file (``__pycache__/*.nbi``) of at least one kernel or of its serial twin (small arrays run
+    the twin: :func:`alexnet_np.ops.threads.sized`) exists, as after any earlier run (a run compiles only the
+    kernels and dtypes it uses, so "every kernel" would stay False). A kernel or dtype no earlier run used, or
+    whose source changed since, still compiles, in a few seconds each.
     """
     try:
         return any(
             Path(
-                k._cache._cache_file._index_path
+                d._cache._cache_file._index_path
             ).is_file()  # numba's FunctionCache: private, hence the guard
             for k in (*kernels.KERNELS, *winograd_kernels.KERNELS)
+            for d in (k, make_serial_twin(k))
         )
     except (AttributeError, TypeError):
         return None
