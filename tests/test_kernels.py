@@ -219,11 +219,17 @@ def test_numba_path_is_compiled_code():
         SGD(conv.params, conv.grads).step()
         strided = an.Conv2d(3, 4, 5, stride=2, algorithm="space_to_depth")  # and the space-to-depth kernels
         strided.backward(np.ones_like(strided.forward(x)))
-    # small arrays run a loop as its serial twin (ops.threads.sized): both must be compiled code; every loop
-    # compiled in float32 both ways: test_every_loop_gives_the_same_bits_on_threads_and_as_its_serial_twin
+        for layer in (an.MaxPool2d(3, 2), an.LocalResponseNorm()):  # their NCHW loops
+            layer.backward(np.ones_like(layer.forward(x)))
+    # small arrays run a loop as its serial twin (ops.threads.sized): both must be compiled code, and every loop
+    # ran compiled in float32 one way or the other (both ways: test_every_loop_gives_the_same_bits_...)
     for kernel in kernels.KERNELS:
-        for compiled in (kernel, an.ops.threads.sized(kernel, 0)):
+        ran = (kernel, an.ops.threads.sized(kernel, 0))
+        for compiled in ran:
             assert isinstance(compiled, numba.core.registry.CPUDispatcher), kernel
+        signatures = [sig for k in ran for sig in k.signatures]
+        assert signatures, f"{kernel.py_func.__name__} was never compiled"
+        assert any(sig[0].dtype == numba.float32 for sig in signatures)
 
 
 def test_backend_switch(rng):
