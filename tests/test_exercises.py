@@ -123,7 +123,16 @@ def test_changing_an_input_in_place_is_reported():
         dout *= 0
         return dx
 
-    assert "changed in place" in str(grade("maxpool_backward", scribbles))
+    assert "argument 1 (dout) was changed in place" in str(grade("maxpool_backward", scribbles))
+
+
+def test_a_result_that_cannot_be_compared_is_not_called_state_kept_between_calls():
+    def lazy(dout, x, k, s):  # a new generator each call: never equal to the last one, with or without state
+        return (a for a in [CORRECT["maxpool_backward"](dout, x, k, s)])
+
+    report = str(grade("maxpool_backward", lazy))
+    assert "cannot be read as an array (generator" in report
+    assert "keeps state" not in report
 
 
 def test_tolerance_is_derived_from_float64_and_separates_rounding_from_mistakes():
@@ -307,6 +316,16 @@ def test_an_in_place_update_that_also_returns_w_is_accepted():
 
     assert grade("sgd_momentum_paper", returns_w).passed
     assert grade("sgd_momentum_paper", returns_both).passed
+
+
+def test_returning_a_new_w_alone_is_told_apart_from_an_unchanged_w():
+    def returns_new_w(w, v, g, momentum, weight_decay, lr):
+        w, v = w.copy(), v.copy()
+        CORRECT["sgd_momentum_paper"](w, v, g, momentum, weight_decay, lr)
+        return w
+
+    report = str(grade("sgd_momentum_paper", returns_new_w))
+    assert "FAILED" in report and "returned one array, not w as it was left" in report
 
 
 def test_any_one_maximum_per_tied_window_is_a_convention_not_a_mistake():

@@ -48,6 +48,7 @@ MISTAKES = [
     ("linear_forward", lambda x, w, b: x @ w.T, "the bias is missing"),
     ("linear_backward", lambda d, x, w, b: (d @ w, x.T @ d, d.sum(0)), "dW = dout.T @ x"),
     ("relu_backward", lambda d, x: d * (d > 0), "masked by the sign of dout"),
+    ("relu_backward", lambda d, x: d * (x >= 0), "the gradient is 1 at x = 0"),
     ("relu_forward", np.abs, "|x|"),
     (
         "batchnorm_forward",

@@ -233,7 +233,8 @@ def _precision(err, scale):
     if 1e-12 < rel < 2e-6:
         return [
             f"right to a relative {rel:.1e} only (a float64 answer agrees to ~1e-15; float32 to ~1e-7): "
-            "something inside is float32 (an array made with dtype=np.float32?); compute in the inputs' dtype"
+            "something inside is float32 (an array made with dtype=np.float32?); compute in the inputs' dtype "
+            "(if not: a small term is missing, extra or applied at the wrong moment)"
         ]
     return []
 
@@ -359,7 +360,8 @@ def compare(got, check: Check) -> TensorOutcome:
 TAG_HINTS = {
     "padding": "is padding handled (windows start at −padding, zeros outside)?",
     "stride > 1": "is the stride applied (window starts at oh·stride)?",
-    "overlapping windows": "windows overlap there: are you assigning (=) instead of accumulating (+=)?",
+    "overlapping windows": "windows overlap there: are you assigning (=) instead of accumulating (+=), or "
+    "using the stride where the kernel size belongs (right only when they are equal)?",
     "ties": "route each gradient to exactly one maximum of its window",
     "batch of 1": "did something drop or squeeze the batch axis?",
     "large logits": "for large logits exp overflows or a probability underflows to 0: subtract each row's own "
@@ -369,7 +371,8 @@ TAG_HINTS = {
     "eval mode": "what does each convention do at test time?",
     "training mode": "what does each convention do in training?",
     "weight decay": "the weight decay term: v ← μ·v − λ·ε·w − ε·g",
-    "kernel wider than stride": "windows overlap there: are you assigning (=) instead of accumulating (+=)?",
+    "kernel wider than stride": "windows overlap there: are you assigning (=) instead of accumulating (+=), or "
+    "using the stride where the kernel size belongs (right only when they are equal)?",
     "uneven coverage": "the output size floors: some rows/columns are never covered",
     "pytorch": "inverted dropout (PyTorch) scales by 1/(1 − p) in training and does nothing at test time",
     "paper": "the paper's dropout keeps values in training and multiplies by 1 − p at test time",
@@ -439,8 +442,24 @@ class GradeResult:
         return fig
 
 
-def _outcome(case: Case, call) -> CaseOutcome:
-    """Read one call's ``sandbox.CallResult`` against the case."""
+def _argument(i, names):
+    """'argument 2 (dout)': the position, and the parameter's name in the student's own signature if known."""
+    return f"argument {i + 1}" + (f" ({names[i]})" if i < len(names) else "")
+
+
+def _parameter_names(fn) -> list:
+    """The names of ``fn``'s positional parameters, in order ([] where they cannot be read)."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _outcome(case: Case, call, names=()) -> CaseOutcome:
+    """Read one call's ``sandbox.CallResult`` against the case (``names``: the answer's parameter names)."""
     if call.status == "refused":
         names = ", ".join(call.refused) or "alexnet_np"
         return CaseOutcome(
@@ -458,13 +477,14 @@ def _outcome(case: Case, call) -> CaseOutcome:
             case, "raised", messages=[call.message if call.status != "raised" else f"raised {call.message}"]
         )
     got, checks = call.value, case.checks
+    single = None  # one array returned where the in-place arrays are read instead
     if case.in_place:
         updated = tuple(call.args_after)
         if got is None:
             got = updated
         elif not isinstance(got, (tuple, list)) and len(updated) == len(checks):
             # the in-place update that also returns its first argument (``return w``): read the updated arrays
-            got = updated
+            single, got = got, updated
     elif len(checks) == 1 and not isinstance(got, tuple):
         got = (got,)
     if not isinstance(got, (tuple, list)) or len(got) != len(checks):
@@ -476,7 +496,7 @@ def _outcome(case: Case, call) -> CaseOutcome:
             messages=[f"returned {type(got).__name__} ({n} value(s)); expected {len(checks)}: {names}"],
         )
     messages = [
-        f"argument {i + 1} was changed in place: work on a copy"
+        f"{_argument(i, names)} was changed in place: work on a copy"
         for i in call.mutated
         if i not in case.in_place
     ]
@@ -486,6 +506,11 @@ def _outcome(case: Case, call) -> CaseOutcome:
             "(module-level) array each time; create the output inside the function"
         )
     tensors = [compare(g, c) for g, c in zip(got, checks)]
+    if single is not None and not all(t.ok for t in tensors) and not _same(single, got[0]):
+        names = ", ".join(c.name for c in checks)
+        messages.append(
+            f"returned one array, not {checks[0].name} as it was left: update {names} in place, or return ({names})"
+        )
     if messages or not all(t.ok for t in tensors):
         status = "wrong"
     elif any(t.convention for t in tensors):
@@ -505,6 +530,14 @@ def _same(a, b):
         except TypeError:
             return False
     return type(a) is type(b) and (a == b or (a != a and b != b))
+
+
+def _comparable(value) -> bool:
+    """Whether two results can be told equal or not: arrays, numbers, None, and tuples or lists of them (a
+    generator or another object made anew in each call is never equal to the last one, state or not)."""
+    if isinstance(value, (tuple, list)):
+        return all(_comparable(v) for v in value)
+    return value is None or isinstance(value, (np.ndarray, np.generic, int, float, complex, bool, str))
 
 
 def _specific(t: TensorOutcome) -> bool:
@@ -595,6 +628,7 @@ def grade_cases(
     legacy = numeric is not None and _takes_the_function(numeric)
     cases = list(cases) + (list(numeric()) if numeric is not None and not legacy else [])
     outcomes, first_value, printed, fresh = [], None, "", None
+    names = _parameter_names(fn)
     with Sandbox(fn, time_limit=time_limit, allowed=allowed, isolate=isolate) as box:
         timed_out = None
         for i, case in enumerate(cases):
@@ -611,8 +645,14 @@ def grade_cases(
             printed = printed or call.printed
             if i == 0:
                 first_value = (call.status, call.value, tuple(call.args_after))
-            outcomes.append(_outcome(case, call))
-        if cases and first_value[0] == "returned" and len(cases) > 1 and timed_out is None:
+            outcomes.append(_outcome(case, call, names))
+        if (
+            cases
+            and first_value[0] == "returned"
+            and _comparable(first_value[1])
+            and len(cases) > 1
+            and timed_out is None
+        ):
             # after the other inputs, then once more right away (a buffer kept per shape shows there)
             for _ in range(2):
                 again = box.call(cases[0].args, keep=cases[0].in_place)

@@ -102,6 +102,20 @@ def _relu_backward_cases():
             (dout.copy(), "not masked: no gradient flows where x <= 0", "mistake"),
         ]
         cases.append(Case(name, (dout, x), [check], (), f"x {'×'.join(map(str, shape))}"))
+    # x exactly 0 where an earlier ReLU or zero padding made it: the kink's convention decides (0, as PyTorch)
+    x, dout = _relu_inputs(len(RELU_SHAPES), (2, 6))
+    x[:, ::3] = 0.0  # a third of it exactly 0, the rest away from the kink on both sides
+    layer = ReLU()
+    layer.forward(x)
+    check = Check("dx", layer.backward(dout))
+    check.variants = [
+        (
+            dout * (x >= 0),
+            "the gradient is 1 at x = 0: the mask is x > 0 (0 at the kink, as PyTorch)",
+            "mistake",
+        )
+    ]
+    cases.append(Case("zeros in x", (dout, x), [check], ("x exactly 0",), "x 2×6, a third of it exactly 0"))
     return cases
 
 
@@ -514,7 +528,14 @@ def exercises() -> dict:
             _linear_backward_cases,
         ),
         _exercise("relu_forward", "relu_forward(x) -> out", "ReLU", _relu_forward_cases),
-        _exercise("relu_backward", "relu_backward(dout, x) -> dx", "ReLU backward", _relu_backward_cases),
+        _exercise(
+            "relu_backward",
+            "relu_backward(dout, x) -> dx",
+            "ReLU backward",
+            _relu_backward_cases,
+            None,
+            {"x exactly 0": "what does your mask give at x = 0?"},
+        ),
         _exercise(
             "batchnorm_forward",
             "batchnorm_forward(x, gamma, beta, eps) -> out (training mode, x: (N, D))",
