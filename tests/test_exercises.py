@@ -318,6 +318,34 @@ def test_an_in_place_update_that_also_returns_w_is_accepted():
     assert grade("sgd_momentum_paper", returns_both).passed
 
 
+def test_outputs_returned_in_another_order_are_told_so():
+    def v_then_w(w, v, g, momentum, weight_decay, lr):
+        w, v = w.copy(), v.copy()
+        CORRECT["sgd_momentum_paper"](w, v, g, momentum, weight_decay, lr)
+        return v, w
+
+    report = str(grade("sgd_momentum_paper", v_then_w))
+    assert "FAILED" in report and "the right values in the wrong order: return (w, v)" in report
+
+
+def test_numpy_shape_errors_get_a_hint():
+    def no_keepdims(logits, labels):
+        shifted = logits - logits.max(axis=1)  # broadcasts only when N == C or N == 1
+        return CORRECT["softmax_cross_entropy"](shifted, labels)
+
+    report = str(grade("softmax_cross_entropy", no_keepdims))
+    assert "could not be broadcast" in report and "keepdims=True" in report
+
+
+def test_a_shape_right_only_for_square_images_is_named():
+    def height_for_both(dout, x, w, b, stride, padding):
+        dx, dw, db = CORRECT["conv_backward"](dout, x, w, b, stride, padding)
+        return np.zeros(x.shape[:3] + (x.shape[2],)), dw, db
+
+    report = str(grade("conv_backward", height_for_both))
+    assert "used for both (right only for square images)" in report
+
+
 def test_returning_a_new_w_alone_is_told_apart_from_an_unchanged_w():
     def returns_new_w(w, v, g, momentum, weight_decay, lr):
         w, v = w.copy(), v.copy()

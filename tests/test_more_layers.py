@@ -19,6 +19,16 @@ def batchnorm_backward(dout, x, gamma, beta, eps):
     return gamma * inv / n * (n * dout - dbeta - xh * dgamma), dgamma, dbeta
 
 
+def unbiased_backward(
+    dout, x, gamma, eps
+):  # the whole gradient with var(ddof=1) in place of the batch variance
+    n = x.shape[0]
+    inv = 1 / np.sqrt(x.var(0, ddof=1) + eps)
+    xh = (x - x.mean(0)) * inv
+    dgamma, dbeta = (dout * xh).sum(0), dout.sum(0)
+    return gamma * inv / n * (n * dout - dbeta - xh * dgamma), dgamma, dbeta
+
+
 def winograd_f23(d, g):
     m1 = (d[0] - d[2]) * g[0]
     m2 = (d[1] + d[2]) * (g[0] + g[1] + g[2]) / 2
@@ -59,6 +69,24 @@ MISTAKES = [
         "batchnorm_backward",
         lambda d, x, g, b, e: (d * g / np.sqrt(x.var(0) + e), *batchnorm_backward(d, x, g, b, e)[1:]),
         "eval-mode gradient",
+    ),
+    (
+        "batchnorm_backward",
+        lambda d, x, g, b, e: (
+            g / np.sqrt(x.var(0) + e) * (d - d.mean(0)),
+            *batchnorm_backward(d, x, g, b, e)[1:],
+        ),
+        "the variance's term is missing",
+    ),
+    (
+        "batchnorm_backward",
+        lambda d, x, g, b, e: (batchnorm_backward(d, x, g, b, e)[0], (d * x).sum(0), d.sum(0)),
+        "dγ = Σ dout · x̂, with the normalised input",
+    ),
+    (
+        "batchnorm_backward",
+        lambda d, x, g, b, e: unbiased_backward(d, x, g, e),
+        "the unbiased variance (N − 1)",
     ),
     ("winograd_f23", lambda d, g: np.array([d[0:3] @ g[::-1], d[1:4] @ g[::-1]]), "true convolution"),
     (

@@ -283,6 +283,13 @@ def compare(got, check: Check) -> TensorOutcome:
             return TensorOutcome(name, False, messages=[f"{msg}: {check_empty}"])
         if g.shape in check.shapes:
             msg += f": {check.shapes[g.shape]}"
+        elif (
+            g.ndim == exp.ndim == 4
+            and g.shape[:2] == exp.shape[:2]
+            and exp.shape[2] != exp.shape[3]
+            and g.shape[2] == g.shape[3] in exp.shape[2:]
+        ):
+            msg += ": one of the height and the width is used for both (right only for square images)"
         elif g.ndim == exp.ndim and sorted(g.shape) == sorted(exp.shape):
             msg += ": the right sizes in the wrong order: are the axes transposed?"
         elif g.size == exp.size:
@@ -458,6 +465,20 @@ def _parameter_names(fn) -> list:
     return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
+def _raised_hint(message: str) -> list:
+    """What a NumPy shape error most often means in these exercises."""
+    if "could not be broadcast" in message:
+        return [
+            "a reduction without keepdims? x.max(axis=1) has shape (N,) and does not broadcast against (N, C); "
+            "x.max(axis=1, keepdims=True) has shape (N, 1)"
+        ]
+    if "mismatch in its core dimension" in message:
+        return [
+            "the inner sizes of a matrix product disagree: check each operand's shape (a transpose missing?)"
+        ]
+    return []
+
+
 def _outcome(case: Case, call, names=()) -> CaseOutcome:
     """Read one call's ``sandbox.CallResult`` against the case (``names``: the answer's parameter names)."""
     if call.status == "refused":
@@ -473,9 +494,9 @@ def _outcome(case: Case, call, names=()) -> CaseOutcome:
     if call.status == "not implemented":
         return CaseOutcome(case, "not implemented", messages=["raised NotImplementedError"])
     if call.status != "returned":
-        return CaseOutcome(
-            case, "raised", messages=[call.message if call.status != "raised" else f"raised {call.message}"]
-        )
+        text = call.message if call.status != "raised" else f"raised {call.message}"
+        hint = _raised_hint(call.message or "") if call.status == "raised" else []
+        return CaseOutcome(case, "raised", messages=[text, *hint])
     got, checks = call.value, case.checks
     single = None  # one array returned where the in-place arrays are read instead
     if case.in_place:
@@ -506,6 +527,9 @@ def _outcome(case: Case, call, names=()) -> CaseOutcome:
             "(module-level) array each time; create the output inside the function"
         )
     tensors = [compare(g, c) for g, c in zip(got, checks)]
+    if len(checks) > 1 and not any(t.ok for t in tensors) and _right_in_another_order(got, checks):
+        names = ", ".join(c.name for c in checks)
+        messages.append(f"the right values in the wrong order: return ({names}), in that order")
     if single is not None and not all(t.ok for t in tensors) and not _same(single, got[0]):
         names = ", ".join(c.name for c in checks)
         messages.append(
@@ -530,6 +554,18 @@ def _same(a, b):
         except TypeError:
             return False
     return type(a) is type(b) and (a == b or (a != a and b != b))
+
+
+def _right_in_another_order(got, checks) -> bool:
+    """Whether the returned values match the expected ones in some other order (w and v swapped)."""
+    from itertools import permutations
+
+    for order in permutations(range(len(checks))):
+        if list(order) == sorted(order):
+            continue
+        if all(compare(got[j], c).ok for j, c in zip(order, checks)):
+            return True
+    return False
 
 
 def _comparable(value) -> bool:

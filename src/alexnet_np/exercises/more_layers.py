@@ -59,7 +59,10 @@ def _linear_backward_cases():
         )
         cdw.shapes = {(fin, fout): "x.T @ dout is (in, out): the weight is (out, in), so dW = dout.T @ x"}
         cdb = Check("db", layer.grads["bias"].copy(), factors=[(1 / n, f"divided by N = {n}: db sums")])
-        cdb.shapes = {(n,): "summed over the features: sum over the batch (axis 0)"}
+        cdb.shapes = {
+            (n,): "summed over the features: sum over the batch (axis 0)",
+            (n, fout): "one value per output feature: sum dout over the batch (axis 0)",
+        }
         cases.append(Case(name, (dout, x, w, b), [cdx, cdw, cdb], tags, f"x {n}×{fin}, W {fout}×{fin}"))
     return cases
 
@@ -85,6 +88,19 @@ def _relu_forward_cases():
     return cases
 
 
+def _leaky(x, dout):
+    """Whether an answer is right where x > 0 and a constant non-zero multiple of dout where x < 0."""
+
+    def predicate(got, expected):
+        neg, pos = x < 0, x > 0
+        if not neg.any() or not np.allclose(got[pos], expected[pos]):
+            return False
+        slope = got[neg] / dout[neg]
+        return bool(np.allclose(slope, slope.flat[0]) and slope.flat[0] != 0)
+
+    return predicate
+
+
 def _relu_backward_cases():
     cases = []
     for i, (name, shape) in enumerate(RELU_SHAPES):
@@ -100,6 +116,14 @@ def _relu_backward_cases():
             ),
             (dout * np.maximum(x, 0), "multiplied by the output: the derivative is 1 where x > 0", "mistake"),
             (dout.copy(), "not masked: no gradient flows where x <= 0", "mistake"),
+            (
+                dout * np.sign(x),
+                "dout · sign(x) is the gradient of |x|: ReLU's is 0 where x < 0, not −1",
+                "mistake",
+            ),
+        ]
+        check.relations = [
+            (_leaky(x, dout), "a slope where x < 0 (a leaky ReLU?): ReLU passes no gradient there")
         ]
         cases.append(Case(name, (dout, x), [check], (), f"x {'×'.join(map(str, shape))}"))
     # x exactly 0 where an earlier ReLU or zero padding made it: the kink's convention decides (0, as PyTorch)
@@ -154,23 +178,45 @@ def _bn_backward_cases():
         g, b = layer.params["weight"].copy(), layer.params["bias"].copy()
         layer.forward(x, train=True)
         dx = layer.backward(dout)
+        n = shape[0]
+        inv = 1 / np.sqrt(x.var(0) + eps)
+        xh = (x - x.mean(0)) * inv
+        inv1 = 1 / np.sqrt(x.var(0, ddof=1) + eps)  # the unbiased variance, throughout
+        xh1 = (x - x.mean(0)) * inv1
+        dgamma1 = (dout * xh1).sum(0)
         cdx = Check("dx", dx)
         cdx.variants = [
+            (dout * g * inv, "the eval-mode gradient: in training μ and σ depend on x", "mistake"),
             (
-                dout * g / np.sqrt(x.var(0) + eps),
-                "the eval-mode gradient: in training μ and σ depend on x",
+                g * inv * (dout - dout.mean(0)),
+                "the variance's term is missing: dx = γ/σ · (dout − mean(dout) − x̂ · mean(dout · x̂))",
                 "mistake",
-            )
+            ),
+            (
+                g * inv * (dout - xh * (dout * xh).mean(0)),
+                "the mean's term is missing: dx = γ/σ · (dout − mean(dout) − x̂ · mean(dout · x̂))",
+                "mistake",
+            ),
+            (
+                g * inv1 / n * (n * dout - dout.sum(0) - xh1 * dgamma1),
+                "the unbiased variance (N − 1): batch norm normalises with the biased one (N)",
+                "mistake",
+            ),
+        ]
+        cdgamma = Check("dgamma", layer.grads["weight"].copy())
+        cdgamma.variants = [
+            ((dout * x).sum(0), "Σ dout · x: dγ = Σ dout · x̂, with the normalised input", "mistake"),
+            (
+                dgamma1,
+                "the unbiased variance (N − 1): batch norm normalises with the biased one (N)",
+                "mistake",
+            ),
         ]
         cases.append(
             Case(
                 name,
                 (dout, x, g, b, eps),
-                [
-                    cdx,
-                    Check("dgamma", layer.grads["weight"].copy()),
-                    Check("dbeta", layer.grads["bias"].copy()),
-                ],
+                [cdx, cdgamma, Check("dbeta", layer.grads["bias"].copy())],
                 tags,
                 f"x {shape[0]}×{shape[1]}, eps {eps}",
             )
