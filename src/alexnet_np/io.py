@@ -27,7 +27,7 @@ import zlib
 
 import numpy as np
 
-from .errors import BadArgument, BadFile
+from .errors import BadArgument, BadFile, RefusedOverwrite
 
 META_KEY = "__meta__"
 # The one budget for what a file or an argument may make us allocate: the arrays a file unpacks to, the weights
@@ -110,10 +110,32 @@ def open_regular_file(path):
 TEMP_PREFIX = ".tmp-alexnet_np-"  # temporary files of ours: short (a long target name stays valid)
 
 
-def _umask():
+def new_file_mode():
+    """The permissions a new file gets here: 0666 less the process's umask (what ``open(path, "w")`` gives)."""
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    return 0o666 & ~mask
+
+
+def check_target(path, *, force=False):
+    """``path`` as a Path, if a command may write a file there; else :class:`RefusedOverwrite`, in one line.
+
+    Refused: a symbolic link, always (a command never writes through one, nor replaces it); something that
+    is not a regular file; an existing file unless ``force`` (the user's ``--force``). A command checks every
+    file it will write before it starts the work, so a refusal costs nothing.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    if path.is_symlink():
+        raise RefusedOverwrite(
+            f"{path} is a symbolic link: refusing to write through it (to {os.readlink(path)})"
+        )
+    if path.exists() and not path.is_file():
+        raise RefusedOverwrite(f"{path} exists and is not a file: refusing to replace it")
+    if path.exists() and not force:
+        raise RefusedOverwrite(f"{path} exists: refusing to replace it (--force replaces it)")
+    return path
 
 
 def atomic_write(path, write):
@@ -134,7 +156,7 @@ def atomic_write(path, write):
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
-            os.fchmod(f.fileno(), 0o666 & ~_umask())
+            os.fchmod(f.fileno(), new_file_mode())
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

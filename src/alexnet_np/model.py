@@ -137,6 +137,24 @@ def _features(variant, lrn, activation, pool, new_rng, dtype):
     return layers
 
 
+MAX_CLASSES = 1_000_000  # fc8 alone is then 4096 × 10^6 weights (16 GB in float32)
+MAX_INPUT_SIZE = 1 << 16  # per side; the layer sizes of a larger image pass what NumPy can index
+
+
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _input_hw(size):
+    """``input_size`` (an int, or (H, W)) -> (H, W), or a one-line error naming what was received."""
+    hw = (size, size) if _is_int(size) else tuple(size) if isinstance(size, (tuple, list)) else None
+    if hw is None or len(hw) != 2 or not all(_is_int(v) and 1 <= v <= MAX_INPUT_SIZE for v in hw):
+        raise BadArgument(
+            f"AlexNet: input_size must be an int or (H, W) of ints from 1 to {MAX_INPUT_SIZE}, got {size!r}"
+        )
+    return int(hw[0]), int(hw[1])
+
+
 def _classifier(variant, in_features, num_classes, activation, dropout, new_rng, dtype):
     """The layers after ``flatten``: fc6, fc7, fc8 with their activations and dropout."""
     act = ACTIVATIONS[activation]
@@ -219,11 +237,15 @@ class AlexNet(Sequential):
             raise BadArgument(f"AlexNet: unknown variant {variant!r}; choose one of {VARIANTS}")
         if init not in INITS:
             raise BadArgument(f"AlexNet: unknown init {init!r}; choose one of {INITS}")
-        if not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-            raise BadArgument(f"AlexNet: num_classes must be a positive int, got {num_classes!r}")
+        if not _is_int(num_classes) or not 1 <= num_classes <= MAX_CLASSES:
+            raise BadArgument(
+                f"AlexNet: num_classes must be an int from 1 to {MAX_CLASSES:,}, got {num_classes!r}"
+            )
+        if not (seed is None or _is_int(seed) and seed >= 0):
+            raise BadArgument(f"AlexNet: seed must be a non-negative int (or None), got {seed!r}")
         dtype = _check_dtype(dtype)
         size = DEFAULT_INPUT_SIZE[variant] if input_size is None else input_size
-        h, w = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+        h, w = _input_hw(size)
         if lrn == "towers" and variant != "paper":
             raise BadArgument(f"AlexNet: lrn='towers' needs the paper variant's two towers, not {variant!r}")
         lrn = (

@@ -16,15 +16,18 @@ time) is counted under the error it ended with.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import BadArgument, BadFile, RefusedOverwrite
+from ..errors import BadArgument, BadFile
+from ..io import check_target
 
 _HEAD = re.compile(r"^(\w+): ([A-Z][A-Z ,]*[A-Z])(?: \((\d+)/(\d+) cases\))?\s*$")
 _GRADING = re.compile(r"""report\(\s*grade\(\s*["'](\w+)["']""")
@@ -237,38 +240,34 @@ def check_png(path, force: bool = False) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise BadArgument(f"--plot {path}: expected a .png file name")
-    if path.is_symlink():
-        raise RefusedOverwrite(f"{path} is a symbolic link: refusing to write through it")
-    if path.exists() and not force:
-        raise RefusedOverwrite(f"{path} exists: refusing to replace it (--force replaces it)")
-    return path
+    return check_target(path, force=force)
 
 
 def _pct(k: int, n: int) -> str:
     return f"{100 * k / n:.0f}%" if n else "-"
 
 
-def class_report(gradebook, assignment: str | None = None) -> ClassReport:
-    """The :class:`ClassReport` of ``assignment`` (default: the gradebook's only or latest one).
+def _check_gradebook(gradebook: Path) -> None:
+    """A one-line error unless ``gradebook`` is an SQLite database with nbgrader's tables (read only)."""
+    import sqlite3
 
-    ``gradebook``: nbgrader's ``COURSE/gradebook.db``; the autograded notebooks are read from
-    ``COURSE/autograded/``. A student with no autograded notebook (stopped by the time limit, or a submission
-    that broke its own sandbox) is counted as "not graded" on every exercise.
-    """
-    gradebook = Path(gradebook)
-    if not gradebook.is_file():
-        raise BadArgument(f"{gradebook}: no such gradebook (expected COURSE/gradebook.db from nbgrader)")
+    with open(gradebook, "rb") as f:
+        head = f.read(16)
+    if head != b"SQLite format 3\x00":
+        what = "an empty file" if not head else "not an SQLite database"
+        raise BadFile(f"{gradebook}: not an nbgrader gradebook ({what})")
     try:
-        from nbgrader.api import Gradebook, MissingEntry
-    except ImportError:
-        raise BadArgument(
-            'the class report reads nbgrader\'s gradebook: pip install "alexnet_np[course]"'
-        ) from None
-    course = gradebook.resolve().parent
-    try:
-        gb_ctx = Gradebook(f"sqlite:///{gradebook.resolve()}")
-    except Exception as err:  # noqa: BLE001 - sqlalchemy's errors for a file that is no gradebook
-        raise BadFile(f"{gradebook}: not an nbgrader gradebook ({type(err).__name__})") from None
+        with contextlib.closing(sqlite3.connect(f"{gradebook.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as err:
+        raise BadFile(f"{gradebook}: not an nbgrader gradebook ({err})") from None
+    missing = sorted({"assignment", "student", "submitted_assignment"} - tables)
+    if missing:
+        raise BadFile(f"{gradebook}: not an nbgrader gradebook (no table {', '.join(missing)})")
+
+
+def _read_gradebook(gb_ctx, gradebook, assignment, MissingEntry):
+    """(scores by student, the exercises graded in order, the assignment) from an open nbgrader Gradebook."""
     with gb_ctx as gb:
         names = [a.name for a in gb.assignments]
         if not names:
@@ -286,6 +285,37 @@ def class_report(gradebook, assignment: str | None = None) -> ClassReport:
         for nb in gb.find_assignment(assignment).notebooks:
             for cell in nb.source_cells:
                 exercises += [n for n in _GRADING.findall(cell.source or "") if n not in exercises]
+    return scores, exercises, assignment
+
+
+def class_report(gradebook, assignment: str | None = None) -> ClassReport:
+    """The :class:`ClassReport` of ``assignment`` (default: the gradebook's only or latest one).
+
+    ``gradebook``: nbgrader's ``COURSE/gradebook.db``; the autograded notebooks are read from
+    ``COURSE/autograded/``. A student with no autograded notebook (stopped by the time limit, or a submission
+    that broke its own sandbox) is counted as "not graded" on every exercise.
+    """
+    gradebook = Path(gradebook)
+    if not gradebook.is_file():
+        what = "a folder, not a gradebook" if gradebook.is_dir() else "no such gradebook"
+        raise BadArgument(f"{gradebook}: {what} (expected COURSE/gradebook.db from nbgrader)")
+    _check_gradebook(gradebook)
+    try:
+        from nbgrader.api import Gradebook, MissingEntry
+    except ImportError:
+        raise BadArgument(
+            'the class report reads nbgrader\'s gradebook: pip install "alexnet_np[course]"'
+        ) from None
+    course = gradebook.resolve().parent
+    with tempfile.TemporaryDirectory() as tmp:
+        # nbgrader's Gradebook adds its tables to any database it opens: it reads a copy, never the user's file
+        copy = Path(tmp) / "gradebook.db"
+        shutil.copyfile(gradebook, copy)
+        try:
+            gb_ctx = Gradebook(f"sqlite:///{copy}")
+        except Exception as err:  # noqa: BLE001 - sqlalchemy's errors for a file that is no gradebook
+            raise BadFile(f"{gradebook}: not an nbgrader gradebook ({type(err).__name__})") from None
+        scores, exercises, assignment = _read_gradebook(gb_ctx, gradebook, assignment, MissingEntry)
     attempts = []
     for student in sorted(scores):
         folder = course / "autograded" / student / assignment

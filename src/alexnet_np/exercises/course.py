@@ -134,12 +134,23 @@ def make_course(
         raise BadArgument(f"assignment name {assignment!r}: expected letters, digits, '_', '-', '.'")
     course_dir = Path(course_dir)
     src = Path(src) if src is not None else default_workbook()
-    plan = [
-        (
-            course_dir / "source" / assignment / p.name,
-            dumps(to_nbgrader(read_notebook(p), points=points, where=str(p))),
+    notebooks = [(p, read_notebook(p)) for p in _source_notebooks(src)]
+    graded = {
+        m.group(2)
+        for p, nb in notebooks
+        for i, cell in enumerate(nb["cells"])
+        for m in map(GRADING.match, cell_text(cell, f"{p}, cell {i}").splitlines())
+        if m
+    }
+    unknown = sorted(set(points or {}) - graded - {"derivations"})
+    if unknown:
+        raise BadArgument(
+            f"--points {', '.join(unknown)}: no such exercise in {src} "
+            f"(its exercises: {', '.join(sorted(graded))}; and 'derivations')"
         )
-        for p in _source_notebooks(src)
+    plan = [
+        (course_dir / "source" / assignment / p.name, dumps(to_nbgrader(nb, points=points, where=str(p))))
+        for p, nb in notebooks
     ]
     config = CONFIG.format(
         course_id=course_dir.resolve().name, stub=STUB, text_stub=TEXT_STUB, cell_timeout=int(cell_timeout)

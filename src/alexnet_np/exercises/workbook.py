@@ -32,6 +32,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import BadArgument, BadFile, RefusedOverwrite
+from ..io import check_target, new_file_mode
 from .grader import GradeResult
 
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
@@ -125,20 +126,13 @@ def atomic_write(path, text: str, *, force: bool = False) -> Path:
     Refuses (``RefusedOverwrite``) an existing file unless ``force``, and a symlink always (even with
     ``force``): a command never writes through a link to somewhere else.
     """
-    path = Path(path)
-    if path.is_symlink():
-        raise RefusedOverwrite(
-            f"{path} is a symbolic link: refusing to write through it (to {os.readlink(path)})"
-        )
-    if path.exists() and not force:
-        raise RefusedOverwrite(f"{path} exists: refusing to replace it (--force replaces it)")
-    if path.exists() and not path.is_file():
-        raise RefusedOverwrite(f"{path} exists and is not a file: refusing to replace it")
+    path = check_target(path, force=force)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+            os.fchmod(f.fileno(), new_file_mode())  # a handout others read: not mkstemp's private 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -132,7 +132,10 @@ class Sequential(Layer):
         self.dtype = dtypes.pop() if dtypes else None
 
     def __getitem__(self, name):
-        return self.layers[name]
+        try:
+            return self.layers[name]
+        except KeyError:
+            raise KeyError(f"no layer {name!r}; the layers are {', '.join(self.layers)}") from None
 
     def __iter__(self):
         return iter(self.layers.items())

@@ -60,6 +60,8 @@ from collections import Counter
 
 import numpy as np
 
+from ..errors import BadArgument, RefusedOverwrite, UserError
+from ..io import atomic_write, check_target
 from ..peak_memory import peak_rss, reset_peak, rss
 
 MiB = 2**20
@@ -789,7 +791,19 @@ def plot(results, path):
     ax.set_title(f"{results['threads']} threads, {results['cpu']}")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    atomic_write(path, lambda f: fig.savefig(f, dpi=110, format="png"))
+    plt.close(fig)
+
+
+def _check_out(folder, names, force):
+    """``folder`` may hold the run's files: not a file or a symbolic link itself, and none of ``names`` in it
+    unless ``force`` (nor ever a link or a folder in their place)."""
+    if os.path.islink(folder) and not os.path.isdir(folder):
+        raise RefusedOverwrite(f"--out {folder}: a broken symbolic link, not a folder")
+    if os.path.lexists(folder) and not os.path.isdir(folder):
+        raise BadArgument(f"--out {folder}: a file, not a folder")
+    for name in names:
+        check_target(os.path.join(folder, name), force=force)
 
 
 def main(argv=None):
@@ -814,7 +828,13 @@ def main(argv=None):
     p.add_argument(
         "--no-cold", dest="cold", action="store_false", help="skip the fresh-process start and compile times"
     )
-    p.add_argument("--out", default="bench_results")
+    p.add_argument(
+        "--out",
+        default="bench_results",
+        help="folder for bench.json, bench.md and bench.png (conv.json and conv.md with --conv); "
+        "default bench_results",
+    )
+    p.add_argument("--force", action="store_true", help="replace those files if they exist")
     p.add_argument("--json", action="store_true", help="print the results as JSON on standard output")
     p.add_argument("--conv", action="store_true", help="only the per-layer convolution table, by algorithm")
     p.add_argument(
@@ -824,7 +844,6 @@ def main(argv=None):
     )
     p.add_argument("--child", choices=["best", "torch"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    from alexnet_np.io import atomic_write
     from alexnet_np.model import VARIANTS
 
     # a user's mistake: one line and exit status 2, as the CLI does (this runs in the CLI's child process)
@@ -836,6 +855,12 @@ def main(argv=None):
     if unknown:
         p.exit(2, f"{p.prog}: error: unknown variant(s) {unknown}; choose from {VARIANTS}\n")
     timer = time.process_time if args.cpu_time else time.perf_counter
+    if not args.child:  # every file it will write, checked before the minutes of work
+        names = ("conv.json", "conv.md") if args.conv else ("bench.json", "bench.md", "bench.png")
+        try:
+            _check_out(args.out, names, args.force)
+        except UserError as err:
+            p.exit(2, f"{p.prog}: error: {err}\n")
     if args.child:  # a fresh process the main run started: JSON on the last line of standard output
         fn = interleaved_pairs if args.child == "best" else fresh_torch
         print(json.dumps(fn(args.batches, args.variants, args.repeats, timer)))

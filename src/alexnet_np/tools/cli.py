@@ -445,9 +445,11 @@ def cmd_predict(args):
 
 
 def cmd_convert(args):
+    from ..io import check_target
     from .inference import npz_to_torch, torch_to_npz
 
     src, dst = args.src, args.dst
+    check_target(dst, force=args.force)  # before reading anything: the destination is the user's
     if src.endswith(".pth") or src.endswith(".pt"):
         if not dst.endswith(".npz"):
             raise BadArgument(f"converting {src} from PyTorch: the destination must end in .npz, got {dst}")
@@ -672,16 +674,21 @@ def build_parser():
         default="astronaut",
         help=f"a bundled photograph ({', '.join(SAMPLE_IMAGES)}) or the path of an image file",
     )
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=_non_negative_int, default=0)
     s.set_defaults(func=cmd_tour)
 
     s = sub.add_parser("summary", help="print the layer table of a variant (no data needed)")
     s.add_argument("--variant", choices=VARIANTS, default="single_tower")
     s.add_argument("--input", type=_input_shape, help="C×H×W, e.g. 3x227x227 (default: the variant's own)")
-    s.add_argument("--classes", type=int, default=1000)
+    s.add_argument("--classes", type=_positive_int, default=1000)
     lrn = s.add_mutually_exclusive_group()
     lrn.add_argument("--lrn", dest="lrn", action="store_true", default=None, help="force LRN layers on")
-    lrn.add_argument("--no-lrn", dest="lrn", action="store_false", help="leave LRN out (seeds/003's table)")
+    lrn.add_argument(
+        "--no-lrn",
+        dest="lrn",
+        action="store_false",
+        help="leave LRN out (the layer table of the article notebook 06 calls D)",
+    )
     s.add_argument(
         "--columns",
         help="comma-separated columns (default type,output,params,macs,activations; output_size adds the "
@@ -847,6 +854,7 @@ def build_parser():
     s.add_argument("src")
     s.add_argument("dst")
     s.add_argument("--variant", choices=VARIANTS, default="torchvision", help="the layout of a .pth source")
+    s.add_argument("--force", action="store_true", help="replace DST if it exists")
     s.set_defaults(func=cmd_convert)
     return p
 
