@@ -346,6 +346,37 @@ def test_a_shape_right_only_for_square_images_is_named():
     assert "used for both (right only for square images)" in report
 
 
+def test_whole_numbers_typed_as_ints_are_accepted_and_other_ints_are_not():
+    assert grade(
+        "conv_out_by_hand", lambda: [[4, -1], [2, 6]]
+    ).passed  # the checkpoint's result, typed by hand
+    as_ints = grade("relu_backward", lambda d, x: (d * (x > 0)).astype(int))
+    assert "dtype int64, expected a float array" in str(as_ints)
+
+
+def test_a_hard_coded_beta_is_named_not_blamed_on_the_window():
+    report = str(
+        grade("lrn_forward", lambda x, size, alpha, beta, k: CORRECT["lrn_forward"](x, size, alpha, 0.75, k))
+    )
+    assert (
+        "wrong only in the cases with beta not 0.75" in report and "even size" not in report.split("also")[0]
+    )
+
+
+def test_a_loss_normalised_per_column_is_not_called_a_clipped_probability():
+    def column_max(logits, labels):
+        return CORRECT["softmax_cross_entropy"](logits - logits.max(axis=0, keepdims=True), labels)
+
+    def clipped(logits, labels):
+        z = logits - logits.max(axis=1, keepdims=True)
+        p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+        loss, d = CORRECT["softmax_cross_entropy"](logits, labels)
+        return -np.mean(np.log(p[np.arange(len(labels)), labels] + 1e-12)), d
+
+    assert "clipped" not in str(grade("softmax_cross_entropy", column_max))
+    assert "clipped" in str(grade("softmax_cross_entropy", clipped))
+
+
 def test_returning_a_new_w_alone_is_told_apart_from_an_unchanged_w():
     def returns_new_w(w, v, g, momentum, weight_decay, lr):
         w, v = w.copy(), v.copy()

@@ -895,8 +895,9 @@ def _maxpool_numeric():
 
 LRN_CASES = [
     ("7 channels, size 5", (2, 7, 3, 2), 5, 0.1, 0.75, 2.0, ()),
-    ("even size 4, batch of 1", (1, 6, 2, 3), 4, 0.2, 0.6, 1.0, ("even size", "batch of 1")),
+    ("even size 4, batch of 1", (1, 6, 2, 3), 4, 0.2, 0.6, 1.0, ("even size", "batch of 1", "beta not 0.75")),
     ("3 channels, size 5", (1, 3, 2, 2), 5, 0.3, 0.75, 1.0, ("window wider than the channels", "batch of 1")),
+    ("size 3, beta 0.5", (2, 5, 2, 2), 3, 0.5, 0.5, 1.5, ("beta not 0.75",)),
 ]
 
 
@@ -1103,6 +1104,8 @@ def _lrn_numeric():
 
 # ---- 10. softmax + cross-entropy ----------------------------------------------------------------------
 
+CLIP_EPS = (1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12, 1e-15, 1e-16, 1e-20, 1e-30, np.finfo(float).tiny)
+
 SOFTMAX_CASES = [
     ("4 samples, 5 classes", (4, 5), 1.0, ()),
     ("batch of 1", (1, 3), 1.0, ("batch of 1",)),
@@ -1176,9 +1179,11 @@ def _softmax_cases():
         )
         closs = Check("loss", np.float64(loss), factors=f_loss, nonfinite=NONFINITE_LOSS)
         if "large logits" in tags:
+            picked = p[np.arange(n), labels]
+            clipped = [-np.mean(np.log(np.maximum(picked, eps))) for eps in CLIP_EPS]
             closs.relations = [
-                (
-                    lambda got, exp: bool(np.isfinite(got)),
+                (  # the loss of log(p + eps) or log(clip(p, eps, 1)) for a common eps: not just any wrong loss
+                    lambda got, exp, clipped=clipped: any(np.isclose(got, c, rtol=1e-6) for c in clipped),
                     "wrong only with large logits: a probability underflowed to 0 and was clipped (log(p + eps)?); "
                     "compute the log-probability as (z − max) − log Σ exp(z − max)",
                 )
