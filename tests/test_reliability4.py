@@ -4,7 +4,11 @@ Three commands wrote over files they had not made (``bench``, ``convert-weights`
 given to read (``class-report`` let nbgrader add its tables to any SQLite file, through a symbolic link too);
 a few arguments ended in a traceback (``summary --input 3x99999999x99999999``, ``--classes 10**21``, ``tour
 --seed -1``) or were dropped in silence (``exercises --points foo=3``); the course's notebooks were written
-private (0600). Each test below failed before its fix.
+private (0600). A second tester then found the same in ``exercises --autograde`` (it deleted a student's earlier
+autograded folder with whatever was in it, through a linked ``autograded/`` too, and let nbgrader add its tables
+to a gradebook.db that was no gradebook), the class report's plot written 0600, a traceback for nbgrader's table
+names with other columns, and ``--points`` of infinity, given twice, or given where it does nothing. Each test
+below failed before its fix.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import alexnet_np as an
 from alexnet_np.errors import BadArgument
 from alexnet_np.tools import bench
 from alexnet_np.tools.cli import main
+
+nbgrader_api = pytest.importorskip("nbgrader.api", reason="the course extra: the test extra has it")
 
 
 def digest(path):
@@ -134,12 +140,12 @@ def test_class_report_leaves_a_file_that_is_no_gradebook_as_it_was(tmp_path, cap
     assert (digest(watched), os.path.getsize(watched)) == before
 
 
-def test_class_report_reads_a_copy_of_the_gradebook(tmp_path, monkeypatch):
+def test_class_report_reads_a_copy_of_the_gradebook(tmp_path, monkeypatch, gradebook):
     """Even a real gradebook is not opened in place: nbgrader's Gradebook sees a copy elsewhere."""
-    nbgrader_api = pytest.importorskip("nbgrader.api")
+    import shutil
+
     book = tmp_path / "gradebook.db"
-    with nbgrader_api.Gradebook(f"sqlite:///{book}") as gb:
-        gb.add_assignment("hw1")
+    shutil.copyfile(gradebook, book)
     opened = []
 
     class Spy(nbgrader_api.Gradebook):
@@ -151,7 +157,7 @@ def test_class_report_reads_a_copy_of_the_gradebook(tmp_path, monkeypatch):
     before = digest(book)
     from alexnet_np.exercises.classroom import class_report
 
-    assert class_report(book).assignment == "hw1"
+    assert class_report(book).assignment == "workbook"
     assert opened and str(book.resolve()) not in opened[0] and digest(book) == before
 
 
@@ -220,3 +226,102 @@ def test_an_unknown_layer_name_lists_the_layers():
     model = an.AlexNet("mini", seed=0, dtype=np.float64)
     with pytest.raises(KeyError, match="no layer 'conv9'; the layers are conv1, relu1"):
         model["conv9"]
+
+
+# ---- a second tester, after the fixes above -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gradebook(tmp_path_factory):
+    """A real nbgrader gradebook that knows the assignment 'workbook' (made once: nbgrader takes seconds)."""
+    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
+    with nbgrader_api.Gradebook(f"sqlite:///{path}") as gb:
+        gb.add_assignment("workbook")
+    return path
+
+
+def a_course(root, gradebook, *, graded=("alice",)):
+    """A course folder with a copy of ``gradebook``, one submission, earlier autograded notebooks."""
+    import shutil
+
+    (root / "source" / "workbook").mkdir(parents=True)
+    (root / "submitted" / "alice" / "workbook").mkdir(parents=True)
+    shutil.copyfile(gradebook, root / "gradebook.db")
+    for student in graded:
+        (root / "autograded" / student / "workbook").mkdir(parents=True)
+        (root / "autograded" / student / "workbook" / "notes.txt").write_text("mine")
+    return root
+
+
+def test_autograde_replaces_earlier_graded_notebooks_only_with_force(tmp_path, capsys, gradebook):
+    course = a_course(tmp_path / "c", gradebook)
+    code, _, err = run(capsys, "exercises", "--autograde", course, "--students", "alice")
+    refused_in_one_line(code, err, "alice already graded (workbook); --force regrades")
+    assert (course / "autograded" / "alice" / "workbook" / "notes.txt").read_text() == "mine"
+
+
+def test_autograde_never_writes_through_a_linked_autograded_folder(tmp_path, capsys, gradebook):
+    course, victim = a_course(tmp_path / "c", gradebook, graded=()), tmp_path / "victim"
+    (victim / "alice" / "workbook").mkdir(parents=True)
+    (victim / "alice" / "workbook" / "precious.txt").write_text("keep")
+    (course / "autograded").symlink_to(victim)
+    code, _, err = run(capsys, "exercises", "--autograde", course, "--students", "alice", "--force")
+    refused_in_one_line(code, err, "is a symbolic link")
+    assert (victim / "alice" / "workbook" / "precious.txt").read_text() == "keep"
+
+
+@pytest.mark.parametrize("kind", ["another database", "a link to a gradebook"])
+def test_autograde_refuses_a_gradebook_it_would_change_and_leaves_it_as_it_was(
+    tmp_path, capsys, gradebook, kind
+):
+    course = a_course(tmp_path / "c", gradebook, graded=())
+    db = course / "gradebook.db"
+    if kind == "another database":
+        db.unlink()
+        watched = some_sqlite_file(db)
+    else:
+        watched = tmp_path / "real.db"
+        db.rename(watched)
+        db.symlink_to(watched)
+    before = digest(watched)
+    code, _, err = run(capsys, "exercises", "--autograde", course, "--students", "alice")
+    refused_in_one_line(
+        code, err, "not an nbgrader gradebook" if kind == "another database" else "symbolic link"
+    )
+    assert digest(watched) == before
+
+
+def test_class_report_blames_nbgraders_table_names_with_other_columns_in_one_line(tmp_path, capsys):
+    fake = tmp_path / "fake.db"
+    with sqlite3.connect(fake) as db:
+        for table in ("assignment", "student", "submitted_assignment"):
+            db.execute(f"CREATE TABLE {table} (x INTEGER)")
+    code, _, err = run(capsys, "class-report", fake)
+    refused_in_one_line(code, err, "not an nbgrader gradebook")
+
+
+def test_the_class_reports_plot_gets_a_new_files_permissions(tmp_path):
+    from alexnet_np.exercises.classroom import Attempt, ClassReport
+
+    report = ClassReport("hw", {"ann": (0.0, 1.0)}, [Attempt("ann", "col2im", "failed", "dx: not cropped")])
+    old = os.umask(0o022)
+    try:
+        path = report.plot(tmp_path / "mistakes.png")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--course", "c", "--points", "derivations=1e400"], "finite"),
+        (["--course", "c", "--points", "col2im=1,col2im=2"], "given twice"),
+        (["--student", "s", "--points", "col2im=2"], "goes with --course"),
+    ],
+)
+def test_points_that_cannot_be_used_are_refused(tmp_path, capsys, monkeypatch, argv, words):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "exercises", *argv)
+    refused_in_one_line(code, err, words)
+    assert not any(tmp_path.iterdir())

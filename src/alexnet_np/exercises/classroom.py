@@ -16,9 +16,7 @@ time) is counted under the error it ended with.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -27,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BadArgument, BadFile
-from ..io import check_target
+from ..io import atomic_write, check_target
+from .course import check_gradebook
 
 _HEAD = re.compile(r"^(\w+): ([A-Z][A-Z ,]*[A-Z])(?: \((\d+)/(\d+) cases\))?\s*$")
 _GRADING = re.compile(r"""report\(\s*grade\(\s*["'](\w+)["']""")
@@ -219,14 +218,10 @@ class ClassReport:
         ax.set_title(f"{self.assignment}: the most frequent mistakes", fontsize=10)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=120)
-            os.replace(tmp, path)
+        try:  # atomically, with a new file's permissions (not a temporary file's 0600)
+            atomic_write(path, lambda f: fig.savefig(f, dpi=120, format="png"))
         finally:
             plt.close(fig)
-            Path(tmp).unlink(missing_ok=True)
         return path
 
 
@@ -245,25 +240,6 @@ def check_png(path, force: bool = False) -> Path:
 
 def _pct(k: int, n: int) -> str:
     return f"{100 * k / n:.0f}%" if n else "-"
-
-
-def _check_gradebook(gradebook: Path) -> None:
-    """A one-line error unless ``gradebook`` is an SQLite database with nbgrader's tables (read only)."""
-    import sqlite3
-
-    with open(gradebook, "rb") as f:
-        head = f.read(16)
-    if head != b"SQLite format 3\x00":
-        what = "an empty file" if not head else "not an SQLite database"
-        raise BadFile(f"{gradebook}: not an nbgrader gradebook ({what})")
-    try:
-        with contextlib.closing(sqlite3.connect(f"{gradebook.resolve().as_uri()}?mode=ro", uri=True)) as db:
-            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.Error as err:
-        raise BadFile(f"{gradebook}: not an nbgrader gradebook ({err})") from None
-    missing = sorted({"assignment", "student", "submitted_assignment"} - tables)
-    if missing:
-        raise BadFile(f"{gradebook}: not an nbgrader gradebook (no table {', '.join(missing)})")
 
 
 def _read_gradebook(gb_ctx, gradebook, assignment, MissingEntry):
@@ -299,7 +275,7 @@ def class_report(gradebook, assignment: str | None = None) -> ClassReport:
     if not gradebook.is_file():
         what = "a folder, not a gradebook" if gradebook.is_dir() else "no such gradebook"
         raise BadArgument(f"{gradebook}: {what} (expected COURSE/gradebook.db from nbgrader)")
-    _check_gradebook(gradebook)
+    check_gradebook(gradebook)
     try:
         from nbgrader.api import Gradebook, MissingEntry
     except ImportError:
@@ -315,7 +291,13 @@ def class_report(gradebook, assignment: str | None = None) -> ClassReport:
             gb_ctx = Gradebook(f"sqlite:///{copy}")
         except Exception as err:  # noqa: BLE001 - sqlalchemy's errors for a file that is no gradebook
             raise BadFile(f"{gradebook}: not an nbgrader gradebook ({type(err).__name__})") from None
-        scores, exercises, assignment = _read_gradebook(gb_ctx, gradebook, assignment, MissingEntry)
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            scores, exercises, assignment = _read_gradebook(gb_ctx, gradebook, assignment, MissingEntry)
+        except SQLAlchemyError as err:  # nbgrader's table names with another schema's columns
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise BadFile(f"{gradebook}: not an nbgrader gradebook ({first})") from None
     attempts = []
     for student in sorted(scores):
         folder = course / "autograded" / student / assignment

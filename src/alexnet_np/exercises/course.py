@@ -30,6 +30,7 @@ kernel in the course folder itself, one after another, with no limit but the per
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -45,7 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import BadArgument, BadFile
+from ..errors import BadArgument, BadFile, RefusedOverwrite
 from .workbook import STUB, TEXT_STUB, atomic_write, cell_text, default_workbook, dumps, read_notebook
 from .workbook import source_notebooks as _source_notebooks
 
@@ -361,6 +362,26 @@ def _worker_main(fd: int) -> None:
         out.flush()
 
 
+def check_gradebook(gradebook: Path) -> None:
+    """A one-line error unless ``gradebook`` is an SQLite database with nbgrader's tables (read only: nbgrader's
+    own ``Gradebook`` adds its tables to whatever database it opens)."""
+    import sqlite3
+
+    with open(gradebook, "rb") as f:
+        head = f.read(16)
+    if head != b"SQLite format 3\x00":
+        what = "an empty file" if not head else "not an SQLite database"
+        raise BadFile(f"{gradebook}: not an nbgrader gradebook ({what})")
+    try:
+        with contextlib.closing(sqlite3.connect(f"{gradebook.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as err:
+        raise BadFile(f"{gradebook}: not an nbgrader gradebook ({err})") from None
+    missing = sorted({"assignment", "student", "submitted_assignment"} - tables)
+    if missing:
+        raise BadFile(f"{gradebook}: not an nbgrader gradebook (no table {', '.join(missing)})")
+
+
 def _template_gradebook(db: Path, folder: Path) -> Path:
     """A copy of the course's gradebook with the assignments and no student: what a sandbox starts from.
 
@@ -504,6 +525,35 @@ def _grade_one(course: Path, assignment: str, student: str, opts: dict, lock, wo
     return result
 
 
+def _assignments(db: Path) -> set:
+    """The assignments an nbgrader gradebook knows, read without opening it for writing."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)) as con:
+        try:
+            return {r[0] for r in con.execute("SELECT name FROM assignment")}
+        except sqlite3.Error as err:
+            raise BadFile(f"{db}: not an nbgrader gradebook ({err})") from None
+
+
+def _check_autograded(course: Path, assignment: str, students, force: bool) -> None:
+    """Refuse, before any grading, to write through a link under autograded/ or, without ``force``, to replace a
+    student's earlier autograded notebooks (nbgrader's own autograde skips them unless --force, too)."""
+    root = course / "autograded"
+    graded = []
+    for student in students:
+        for p in (root, root / student, root / student / assignment):
+            if p.is_symlink():
+                raise RefusedOverwrite(f"{p} is a symbolic link: refusing to write through it")
+        if (root / student / assignment).exists():
+            graded.append(student)
+    if graded and not force:
+        names = ", ".join(graded[:5]) + (f" and {len(graded) - 5} more" if len(graded) > 5 else "")
+        raise RefusedOverwrite(
+            f"{root}: {names} already graded ({assignment}); --force regrades and replaces their autograded notebooks"
+        )
+
+
 def students_of(course_dir, assignment: str) -> list[str]:
     """The students with a submission of ``assignment`` in ``course_dir/submitted``."""
     root = Path(course_dir) / "submitted"
@@ -522,23 +572,35 @@ def autograde(
     file_mib: int = 64,
     max_output: int = 20_000,
     progress=None,
+    force: bool = False,
 ) -> list[Autograded]:
     """Autograde each submission in its own sandboxed ``nbgrader autograde`` (see the module's docstring).
 
     ``jobs``: submissions graded at once (default: the number of CPUs). ``progress(result)`` is called as each
     one finishes. The course's gradebook must already know the assignment (``nbgrader generate_assignment``).
+    A student already graded (``COURSE/autograded/STUDENT/ASSIGNMENT`` exists) is regraded, and that folder
+    replaced, only with ``force``; a symbolic link on the way there is refused, as is a linked gradebook.
     Returns one :class:`Autograded` per student, in the order of ``students``.
     """
     course = Path(course_dir).resolve()
-    if not (course / "gradebook.db").is_file():
+    db = course / "gradebook.db"
+    if db.is_symlink():
+        raise RefusedOverwrite(f"{db} is a symbolic link: the scores are never written through one")
+    if not db.is_file():
         raise BadArgument(
             f"{course}: no gradebook.db (run nbgrader generate_assignment {assignment} there first)"
+        )
+    check_gradebook(db)
+    if assignment not in _assignments(db):
+        raise BadArgument(
+            f"{db}: no assignment {assignment!r} (run nbgrader generate_assignment {assignment} first)"
         )
     if not (course / "source" / assignment).is_dir():
         raise BadArgument(f"{course}/source/{assignment}: no such assignment")
     students = list(students) if students is not None else students_of(course, assignment)
     if not students:
         raise BadArgument(f"{course}/submitted: no submission of {assignment!r}")
+    _check_autograded(course, assignment, students, force)
     opts = dict(
         cell_timeout=cell_timeout,
         wall_timeout=wall_timeout,

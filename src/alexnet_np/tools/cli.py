@@ -488,6 +488,8 @@ def cmd_exercises(args):
             "say --student DIR (solutions replaced by stubs), --solutions DIR (the full copy), "
             "--course DIR (an nbgrader course) or --autograde COURSE_DIR"
         )
+    if args.points and not args.course:
+        raise BadArgument("--points sets an nbgrader course's points: it goes with --course DIR")
     if args.student and args.solutions and _same_path(args.student, args.solutions):
         raise BadArgument(f"--student and --solutions are the same folder ({args.student}): give two folders")
     if args.course:
@@ -516,17 +518,23 @@ def cmd_exercises(args):
 
 def _points(text):
     """``"lrn_backward=3,derivations=1"`` -> ``{"lrn_backward": 3.0, "derivations": 1.0}``."""
+    import math
+
     from ..errors import BadArgument
 
     points = {}
     for item in filter(None, (text or "").split(",")):
         name, _, value = item.partition("=")
+        name = name.strip()
         try:
-            points[name.strip()] = float(value)
+            v = float(value)
         except ValueError:
             raise BadArgument(f"--points {item!r}: expected NAME=POINTS, e.g. lrn_backward=3") from None
-        if not points[name.strip()] >= 0:
-            raise BadArgument(f"--points {item!r}: points must be >= 0")
+        if not (v >= 0 and math.isfinite(v)):
+            raise BadArgument(f"--points {item!r}: points must be a finite number >= 0")
+        if name in points:
+            raise BadArgument(f"--points: {name} given twice ({points[name]:g} and {v:g})")
+        points[name] = v
     return points
 
 
@@ -555,6 +563,7 @@ def _autograde(args):
         wall_timeout=args.timeout,
         jobs=args.jobs,
         progress=progress,
+        force=args.force,
     )
     bad = [r.student for r in results if r.status != "graded"]
     print(
