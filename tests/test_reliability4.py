@@ -325,3 +325,11 @@ def test_points_that_cannot_be_used_are_refused(tmp_path, capsys, monkeypatch, a
     code, _, err = run(capsys, "exercises", *argv)
     refused_in_one_line(code, err, words)
     assert not any(tmp_path.iterdir())
+
+
+def test_train_says_out_must_be_a_folder(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code, _, err = run(capsys, "train", "--out", afile, "--epochs", "1", "--quiet")
+    refused_in_one_line(code, err, "a file, not a folder")
+    assert afile.read_text() == "x"

@@ -25,7 +25,10 @@ def _as_rng(rng):
 
 
 def _check_dtype(dtype):
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
     if dtype.type not in _FLOATS:
         raise TypeError(f"dtype must be float32 or float64, got {dtype}")
     return dtype

@@ -799,7 +799,8 @@ def _check_out(folder, names, force):
     """``folder`` may hold the run's files: not a file or a symbolic link itself, and none of ``names`` in it
     unless ``force`` (nor ever a link or a folder in their place)."""
     if os.path.islink(folder) and not os.path.isdir(folder):
-        raise RefusedOverwrite(f"--out {folder}: a broken symbolic link, not a folder")
+        what = "a symbolic link to a file" if os.path.exists(folder) else "a broken symbolic link"
+        raise RefusedOverwrite(f"--out {folder}: {what}, not a folder")
     if os.path.lexists(folder) and not os.path.isdir(folder):
         raise BadArgument(f"--out {folder}: a file, not a folder")
     for name in names:

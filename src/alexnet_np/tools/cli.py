@@ -196,6 +196,15 @@ def cmd_train(args):
         return _overfit_batch(args)
     if args.steps is not None:
         raise BadArgument("--steps is read only with --overfit-batch (a full run is counted in --epochs)")
+    if os.path.lexists(args.out) and not os.path.isdir(args.out):
+        what = (
+            "a broken symbolic link"
+            if os.path.islink(args.out) and not os.path.exists(args.out)
+            else "a file"
+        )
+        raise BadArgument(
+            f"--out {args.out}: {what}, not a folder (the run's checkpoint and records go in a folder)"
+        )
     os.makedirs(args.out, exist_ok=True)
     lock = _lock_output_folder(args.out)
     try:
