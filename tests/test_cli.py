@@ -193,7 +193,9 @@ def test_resume_refuses_what_would_change_the_run(capsys, tmp_path, trained, pho
 def test_os_errors_are_one_line(capsys, tmp_path):
     a_file = tmp_path / "file"
     a_file.write_text("x")
-    code, _, err = run(capsys, "train", "--epochs", "1", "--out", str(a_file / "sub"))  # makedirs under a file
+    code, _, err = run(
+        capsys, "train", "--epochs", "1", "--out", str(a_file / "sub")
+    )  # makedirs under a file
     assert code == 2 and err.count("\n") == 1 and "not a directory" in err.lower()
     code, _, err = run(
         capsys, "train", "--epochs", "1", "--dataset", "digits", "--data-dir", "x", "--out", str(tmp_path)
