@@ -236,6 +236,8 @@ def test_bad_pth_files_and_atomic_conversion(converted, tmp_path, capsys, monkey
 
     monkeypatch.setattr(torch, "save", broken_save)
     code, _, err = run(capsys, "convert-weights", d / "tv.npz", target)
+    assert code == 2 and "keep.pth exists: refusing to replace it (--force replaces it)" in err
+    code, _, err = run(capsys, "convert-weights", d / "tv.npz", target, "--force")
     assert code == 2 and err.count("\n") == 1 and "disk full" in err  # one line, no traceback
     assert target.read_bytes() == b"previous contents"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
