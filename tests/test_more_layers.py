@@ -59,6 +59,22 @@ MISTAKES = [
     ("linear_backward", lambda d, x, w, b: (d @ w, x.T @ d, d.sum(0)), "dW = dout.T @ x"),
     ("relu_backward", lambda d, x: d * (d > 0), "masked by the sign of dout"),
     ("relu_backward", lambda d, x: d * (x >= 0), "the gradient is 1 at x = 0"),
+    (
+        "lrn_window",
+        lambda c, C, n: (max(0, c - n // 2), min(C, c + n // 2 + 1)),
+        "an even size has (size − 1)//2 after",
+    ),
+    (
+        "lrn_window",
+        lambda c, C, n: (max(0, c - n // 2), c + (n - 1) // 2 + 1),
+        "hi is not clipped: at most C",
+    ),
+    ("receptive_field_step", lambda r, j, st, k, s, p: (r + k - 1, j * s, st - p * j), "not k − 1"),
+    (
+        "receptive_field_step",
+        lambda r, j, st, k, s, p: (r + (k - 1) * j, st - p * j, j * s),
+        "in the wrong order",
+    ),
     ("relu_forward", np.abs, "|x|"),
     (
         "batchnorm_forward",

@@ -532,7 +532,7 @@ def _outcome(case: Case, call, names=()) -> CaseOutcome:
             "(module-level) array each time; create the output inside the function"
         )
     tensors = [compare(g, c) for g, c in zip(got, checks)]
-    if len(checks) > 1 and not any(t.ok for t in tensors) and _right_in_another_order(got, checks):
+    if len(checks) > 1 and not all(t.ok for t in tensors) and _right_in_another_order(got, checks):
         names = ", ".join(c.name for c in checks)
         messages.append(f"the right values in the wrong order: return ({names}), in that order")
     if single is not None and not all(t.ok for t in tensors) and not _same(single, got[0]):

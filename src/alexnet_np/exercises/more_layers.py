@@ -356,6 +356,29 @@ def _rf_step_cases():
             Check("start", start - p * jump, integer=True),
         ]
         checks[1].variants = [(jump, "the jump multiplies by the stride", "mistake")]
+        checks[0].variants = [
+            (size + k - 1, "the kernel reaches (k − 1)·jump input pixels, not k − 1", "mistake"),
+            (
+                size + (k - 1) * s,
+                "the size grows by (k − 1)·jump (the jump so far), not by the stride",
+                "mistake",
+            ),
+            (
+                size + (k - 1) * jump * s,
+                "the size grows with the jump *before* this layer: update it last",
+                "mistake",
+            ),
+        ]
+        checks[2].variants = [
+            (start - p, "the padding moves the start by p·jump input pixels, not p", "mistake"),
+            (
+                start - p * jump * s,
+                "the start moves with the jump *before* this layer: update it last",
+                "mistake",
+            ),
+        ]
+        for check in checks:  # keep only variants that differ from the right value in this case
+            check.variants = [v for v in check.variants if v[0] != check.expected]
         cases.append(
             Case(f"random #{i + 1}", (size, jump, start, k, s, p), checks, (), "size, jump, start, k, s, p")
         )
@@ -395,11 +418,41 @@ def _lrn_window_cases():
     cases = []
     for c, channels, size in [(0, 7, 5), (6, 7, 5), (3, 7, 5), (2, 6, 4), (0, 3, 5), (5, 6, 4)]:
         lo, hi = max(0, c - size // 2), min(channels, c + (size - 1) // 2 + 1)
+        clo, chi = Check("lo", lo, integer=True), Check("hi", hi, integer=True)
+        chi.variants = [
+            (hi - 1, "hi is exclusive: one past the last channel of the window (… + 1)", "mistake"),
+            (c + (size - 1) // 2 + 1, "hi is not clipped: at most C", "mistake"),
+            (
+                min(channels - 1, c + (size - 1) // 2 + 1),
+                "clipped at C − 1: hi is exclusive, clip it at C",
+                "mistake",
+            ),
+        ]
+        if size % 2 == 0:
+            chi.variants.insert(
+                0,
+                (
+                    min(channels, c + size // 2 + 1),
+                    "size//2 after too: an even size has (size − 1)//2 after",
+                    "mistake",
+                ),
+            )
+            clo.variants = [
+                (
+                    max(0, c - (size - 1) // 2),
+                    "the even size's extra channel goes before: size//2 before",
+                    "mistake",
+                )
+            ]
+        clo.variants.append((c - size // 2, "lo is not clipped: at least 0", "mistake"))
+        # a variant equal to the right value here explains nothing, and would be read out beside a right answer
+        clo.variants = [v for v in clo.variants if v[0] != lo]
+        chi.variants = [v for v in chi.variants if v[0] != hi]
         cases.append(
             Case(
                 f"c={c}, C={channels}, size={size}",
                 (c, channels, size),
-                [Check("lo", lo, integer=True), Check("hi", hi, integer=True)],
+                [clo, chi],
                 (),
                 "the window is channels lo … hi − 1",
             )
