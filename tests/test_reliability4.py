@@ -26,7 +26,12 @@ from alexnet_np.errors import BadArgument
 from alexnet_np.tools import bench
 from alexnet_np.tools.cli import main
 
-nbgrader_api = pytest.importorskip("nbgrader.api", reason="the course extra: the test extra has it")
+
+@pytest.fixture(scope="module")
+def nbgrader_api():
+    """nbgrader's API, for the tests that need a real gradebook (the course extra; the test extra has it): only
+    they depend on it, so the rest of this module runs without it."""
+    return pytest.importorskip("nbgrader.api", reason="the course extra: the test extra has it")
 
 
 def digest(path):
@@ -140,7 +145,7 @@ def test_class_report_leaves_a_file_that_is_no_gradebook_as_it_was(tmp_path, cap
     assert (digest(watched), os.path.getsize(watched)) == before
 
 
-def test_class_report_reads_a_copy_of_the_gradebook(tmp_path, monkeypatch, gradebook):
+def test_class_report_reads_a_copy_of_the_gradebook(tmp_path, monkeypatch, gradebook, nbgrader_api):
     """Even a real gradebook is not opened in place: nbgrader's Gradebook sees a copy elsewhere."""
     import shutil
 
@@ -232,7 +237,7 @@ def test_an_unknown_layer_name_lists_the_layers():
 
 
 @pytest.fixture(scope="module")
-def gradebook(tmp_path_factory):
+def gradebook(tmp_path_factory, nbgrader_api):
     """A real nbgrader gradebook that knows the assignment 'workbook' (made once: nbgrader takes seconds)."""
     path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
     with nbgrader_api.Gradebook(f"sqlite:///{path}") as gb:
@@ -291,7 +296,9 @@ def test_autograde_refuses_a_gradebook_it_would_change_and_leaves_it_as_it_was(
     assert digest(watched) == before
 
 
-def test_class_report_blames_nbgraders_table_names_with_other_columns_in_one_line(tmp_path, capsys):
+def test_class_report_blames_nbgraders_table_names_with_other_columns_in_one_line(
+    tmp_path, capsys, nbgrader_api
+):
     fake = tmp_path / "fake.db"
     with sqlite3.connect(fake) as db:
         for table in ("assignment", "student", "submitted_assignment"):

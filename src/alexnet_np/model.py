@@ -138,7 +138,7 @@ def _features(variant, lrn, activation, pool, new_rng, dtype):
 
 
 MAX_CLASSES = 1_000_000  # fc8 alone is then 4096 × 10^6 weights (16 GB in float32)
-MAX_INPUT_SIZE = 1 << 16  # per side; the layer sizes of a larger image pass what NumPy can index
+MAX_INPUT_SIZE = 1 << 16  # per side: far past any image a CPU runs; 10^8 a side overflowed NumPy's sizes
 
 
 def _is_int(v):

@@ -538,7 +538,8 @@ def _assignments(db: Path) -> set:
 
 def _check_autograded(course: Path, assignment: str, students, force: bool) -> None:
     """Refuse, before any grading, to write through a link under autograded/ or, without ``force``, to replace a
-    student's earlier autograded notebooks (nbgrader's own autograde skips them unless --force, too)."""
+    student's earlier autograded notebooks (nbgrader's own autograde skips them too, unless --force or a newer
+    submission)."""
     root = course / "autograded"
     graded = []
     for student in students:
