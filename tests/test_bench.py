@@ -105,3 +105,50 @@ def test_gemm_share_times_a_layers_products_of_one_shape_as_one_stacked_product(
     )  # both orientations of the forward product, then the weight gradient (first layer)
     assert len(seen) == kinds * (repeats + 1)
     assert set(seen) == {len(shapes)}  # every call is the whole stack
+
+
+def test_each_timed_call_of_a_round_follows_a_pause():
+    """PyTorch's threads spin for a few ms after each call: the interleaved rounds pause before every timed call,
+    so neither side is timed on a core the other still holds (``--settle``; 0 runs them back to back)."""
+    import time
+
+    marks = []
+
+    def fn(name):
+        return lambda: marks.append((name, time.perf_counter(), time.perf_counter()))
+
+    settle = 0.01
+    times = bench._time_interleaved({"a": fn("a"), "b": fn("b")}, repeats=3, settle=settle)
+    assert [len(v) for v in times.values()] == [3, 3]
+    timed = marks[2:]  # after the one untimed warm-up call of each
+    assert [name for name, _, _ in timed] == ["a", "b"] * 3
+    gaps = [start - end for (_, _, end), (_, start, _) in zip(timed, timed[1:])]
+    assert min(gaps) >= settle  # time.sleep waits at least as long as asked
+
+
+def test_idle_spin_counts_the_cpu_a_call_leaves_burning():
+    """A call that leaves a thread to burn 5 ms of CPU after it returns is charged at least that, a call that leaves
+    nothing, less. The thread waits 0.2 s before it spins (the caller is inside its pause by then: it has two
+    lines to run) and has 0.8 s of the pause to burn its 5 ms."""
+    import threading
+    import time
+
+    def leaves_a_spinner():
+        def spin():
+            time.sleep(0.2)
+            t = time.thread_time()
+            while time.thread_time() - t < 0.005:
+                pass
+
+        threading.Thread(target=spin).start()
+
+    assert bench.idle_spin_ms(leaves_a_spinner, pause=1.0, repeats=1) >= 4.9
+    assert bench.idle_spin_ms(lambda: None, pause=0.05, repeats=3) < 4.9
+
+
+@pytest.mark.parametrize("bad", ["-1", "nan", "inf", "20000"])
+def test_settle_out_of_range_is_one_line(bad, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--settle", bad, "--variants", "mini", "--batches", "1", "--repeats", "1"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--settle must be between 0 and 10000 ms" in err and err.count("\n") == 1

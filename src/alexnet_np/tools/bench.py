@@ -1,7 +1,7 @@
 """Benchmark: alexnet_np (Numba kernels, and the NumPy reference) against PyTorch on the CPU.
 
     python -m alexnet_np bench [--batches 1 8 32] [--variants single_tower torchvision] [--out bench_results]
-                               [--repeats 7] [--settings users best] [--json]
+                               [--repeats 7] [--settle 20] [--settings users best] [--json]
     python -m alexnet_np bench --conv [--batches ...] [--variants ...]     # per-layer, by algorithm
 
 What is measured, and how:
@@ -17,8 +17,11 @@ What is measured, and how:
   ratio is taken there), and alone in a fresh process of its own (NumPy, then torch, nothing else run). A
   warning is printed and stored when the interleaved PyTorch minimum lies above the fresh-process range (the
   shared process slowed PyTorch down, which would flatter the ratio).
-* **Rounds**: one warm-up call each, then ``--repeats`` (default 7) rounds. Reported: the minimum (least
-  sensitive to a noisy neighbour; the ratios use it), the median, and the spread (max − min) / min.
+* **Rounds**: one warm-up call each, then ``--repeats`` (default 7) rounds, each timed call after a pause of
+  ``--settle`` ms (default 20): PyTorch's OpenMP threads keep spinning for a few ms after each of its calls,
+  and a call that started at once would be timed on a core they still hold (the conditions line gives the
+  CPU time they burned after a call, :func:`idle_spin_ms`). Reported: the minimum (least sensitive to a noisy
+  neighbour; the ratios use it), the median, and the spread (max − min) / min.
 * **Conditions beside every table**: the load average (1 min) when the table started and ended, and
   NumPy's float32 2048² matmul GFLOP/s measured at both times; per row, the load when it was timed.
 * **forward**: eval mode, no gradients. **train step**: forward in train mode, cross-entropy,
@@ -181,8 +184,17 @@ class TorchRunner:
         self.opt.step()
 
 
-def _time_interleaved(fns: dict, repeats, timer=time.perf_counter):
-    """{name: fn} -> {name: [seconds]}; one warm-up call each, then rounds that call every fn once.
+SETTLE_S = 0.02
+"""The pause before each timed call of an interleaved round (``--settle``, in ms). After a call PyTorch's OpenMP
+threads keep spinning on a core (libgomp's default wait policy; :func:`idle_spin_ms` measures it: about 4 ms of
+CPU after a small convolution on the 2-core development machine), and a call that starts at once shares that
+core with them; alexnet_np's threads sleep when idle. Without a pause the side that follows PyTorch is timed
+on a core PyTorch still holds, which a user of either library, running one of them, does not see."""
+
+
+def _time_interleaved(fns: dict, repeats, timer=time.perf_counter, settle=SETTLE_S):
+    """{name: fn} -> {name: [seconds]}; one warm-up call each, then rounds that call every fn once, each timed
+    call after a pause of ``settle`` seconds (:data:`SETTLE_S`; 0: back to back).
 
     ``timer``: wall clock, or ``time.process_time`` (this process's CPU seconds, all threads together),
     which a machine saturated by other jobs inflates far less than the wall clock (run with 1 thread)."""
@@ -191,10 +203,38 @@ def _time_interleaved(fns: dict, repeats, timer=time.perf_counter):
     times = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
+            if settle > 0:
+                time.sleep(settle)
             t = timer()
             fn()
             times[k].append(timer() - t)
     return times
+
+
+def idle_spin_ms(fn, pause=0.05, repeats=5):
+    """The CPU time (ms, median of ``repeats``) this process spends during a ``pause`` of the calling thread right
+    after ``fn()`` returns: what the threads ``fn`` woke burn while they wait for more work."""
+    fn()
+    burned = []
+    for _ in range(repeats):
+        fn()
+        t = time.process_time()
+        time.sleep(pause)
+        burned.append(1e3 * (time.process_time() - t))
+    return statistics.median(burned)
+
+
+def torch_idle_spin_ms(torch):
+    """:func:`idle_spin_ms` of a small PyTorch convolution at its defaults: the CPU time its threads burn in the
+    50 ms after a call (about 0 with ``OMP_WAIT_POLICY=passive`` or one thread)."""
+    conv = torch.nn.Conv2d(3, 16, 3)
+    x = torch.zeros(1, 3, 64, 64)
+
+    def call():
+        with torch.no_grad():
+            conv(x)
+
+    return idle_spin_ms(call)
 
 
 def gemm_seconds(model, batch, train, repeats=3, timer=time.perf_counter):
@@ -259,7 +299,9 @@ def multiplies_per_image(model, batch=1):
     return total
 
 
-def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter, *, first=False):
+def _time_conv_layer(
+    layer, shape, out, rng, repeats, timer=time.perf_counter, *, first=False, settle=SETTLE_S
+):
     """({"im2col fwd": ms, "im2col bwd": ms, "winograd …", "space_to_depth …", "torch …", "torch_cl …"}: minima,
     {…}: medians) for one Conv2d, interleaved.
 
@@ -300,7 +342,7 @@ def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter, *
             tconv(xt.detach().requires_grad_(input_grad)).backward(dt)
 
         fns[key + " fwd"], fns[key + " bwd"] = torch_fwd, torch_bwd
-    raw = _time_interleaved(fns, repeats, timer)
+    raw = _time_interleaved(fns, repeats, timer, settle)
     lows = {k: 1e3 * min(v) for k, v in raw.items()}
     medians = {k: 1e3 * statistics.median(v) for k, v in raw.items()}
     for times in (lows, medians):
@@ -311,7 +353,7 @@ def _time_conv_layer(layer, shape, out, rng, repeats, timer=time.perf_counter, *
     return lows, medians
 
 
-def conv_table(variant, batch, repeats=7, log=print, timer=time.perf_counter):
+def conv_table(variant, batch, repeats=7, log=print, timer=time.perf_counter, settle=SETTLE_S):
     """Per Conv2d of ``variant`` at ``batch``: forward and backward ms by im2col, Winograd (where it applies)
     and PyTorch (at its defaults, NCHW; and channels_last), interleaved; ``ms``: minima, ``ms_median``: medians.
     Returns a list of row dicts."""
@@ -327,7 +369,7 @@ def conv_table(variant, batch, repeats=7, log=print, timer=time.perf_counter):
             continue
         load = load_average()
         first = shape == (batch, 3, *model.input_size)  # conv1: it takes the image batch, NCHW
-        times, medians = _time_conv_layer(layer, shape, out, rng, repeats, timer, first=first)
+        times, medians = _time_conv_layer(layer, shape, out, rng, repeats, timer, first=first, settle=settle)
         chosen = layer.conv_algorithm(shape)
         row = dict(
             variant=variant,
@@ -484,13 +526,13 @@ def cold_start_seconds():
     return float(r.stdout.strip().splitlines()[-1])
 
 
-def _rounds(variant, batch, mode, fns, repeats, timer):
+def _rounds(variant, batch, mode, fns, repeats, timer, settle=SETTLE_S):
     """Interleaved rounds of ``fns`` -> {name: summarize(seconds)}, plus the load average at the start."""
     load = load_average()
-    return {k: summarize(v) for k, v in _time_interleaved(fns, repeats, timer).items()}, load
+    return {k: summarize(v) for k, v in _time_interleaved(fns, repeats, timer, settle).items()}, load
 
 
-def interleaved_pairs(batches, variants, repeats, timer=time.perf_counter):
+def interleaved_pairs(batches, variants, repeats, timer=time.perf_counter, settle=SETTLE_S):
     """Only ours and PyTorch, interleaved: {"variant/batch/mode": {"ours": summary, "torch": summary, "load"}}.
     What the best-settings process runs (:func:`main` with ``--child best``)."""
     import torch
@@ -501,12 +543,12 @@ def interleaved_pairs(batches, variants, repeats, timer=time.perf_counter):
             ours, theirs = OursRunner(variant, batch), TorchRunner(variant, batch)
             for mode in ("forward", "train_step"):
                 fns = {"ours": getattr(ours, mode), "torch": getattr(theirs, mode)}
-                summary, load = _rounds(variant, batch, mode, fns, repeats, timer)
+                summary, load = _rounds(variant, batch, mode, fns, repeats, timer, settle)
                 out["rows"][f"{variant}/{batch}/{mode}"] = dict(summary, load=load)
     return out
 
 
-def fresh_torch(batches, variants, repeats, timer=time.perf_counter):
+def fresh_torch(batches, variants, repeats, timer=time.perf_counter, settle=SETTLE_S):
     """PyTorch alone (what ``--child torch`` runs in a fresh process): {"variant/batch/mode": summary}."""
     import torch
 
@@ -516,13 +558,13 @@ def fresh_torch(batches, variants, repeats, timer=time.perf_counter):
             theirs = TorchRunner(variant, batch)
             for mode in ("forward", "train_step"):
                 summary, load = _rounds(
-                    variant, batch, mode, {"torch": getattr(theirs, mode)}, repeats, timer
+                    variant, batch, mode, {"torch": getattr(theirs, mode)}, repeats, timer, settle
                 )
                 out["rows"][f"{variant}/{batch}/{mode}"] = dict(summary["torch"], load=load)
     return out
 
 
-def _child(kind, batches, variants, repeats, cpu_time):
+def _child(kind, batches, variants, repeats, cpu_time, settle=SETTLE_S):
     """Run ``kind`` ("best": ours and PyTorch with :data:`BEST_SETTINGS`, alexnet_np imported first; "torch":
     PyTorch alone, NumPy imported first, nothing set) in a fresh interpreter; its JSON results."""
     first = "alexnet_np" if kind == "best" else "numpy"
@@ -536,6 +578,8 @@ def _child(kind, batches, variants, repeats, cpu_time):
         *variants,
         "--repeats",
         str(repeats),
+        "--settle",
+        str(1e3 * settle),
     ]
     code = f"import {first}, sys; from alexnet_np.tools.bench import main; sys.exit(main(sys.argv[1:]))"
     r = subprocess.run(
@@ -576,13 +620,14 @@ def run(
     best=True,
     cold=True,
     gemm_n=2048,
+    settle=SETTLE_S,
 ):
     """The whole-network table, timed in this process (the "as users run" column when this process imported
     NumPy first and set nothing). ``im2col``: also time our network with every convolution by im2col,
     interleaved with the rest. ``fresh``: PyTorch alone in a fresh process too; ``best``: ours and PyTorch
     again in a fresh process with :data:`BEST_SETTINGS`; ``cold``: the fresh-process start and compile times.
-    ``timer``: see :func:`_time_interleaved`. ``gemm_n``: the size of the square matmul that measures the GEMM
-    rate."""
+    ``timer``, ``settle``: see :func:`_time_interleaved`. ``gemm_n``: the size of the square matmul that measures
+    the GEMM rate."""
     import torch
 
     from alexnet_np.model import AlexNet
@@ -598,6 +643,8 @@ def run(
         settings=settings_in_effect(),
         load_start=load_average(),
         matmul_gflops=matmul_gflops(gemm_n, timer=timer),
+        settle_ms=1e3 * settle,
+        torch_idle_spin_ms=torch_idle_spin_ms(torch),
         rows=[],
         memory=[],
         breakdown={},
@@ -621,7 +668,7 @@ def run(
                     fns["reference"] = getattr(ref, mode)
                 if direct is not None:
                     fns["im2col"] = getattr(direct, mode)
-                summary, load = _rounds(variant, batch, mode, fns, repeats, timer)
+                summary, load = _rounds(variant, batch, mode, fns, repeats, timer, settle)
                 low = {k: v["min"] for k, v in summary.items()}
                 flops = 2 * macs * batch * (3 if mode == "train_step" else 1)
                 gemm = gemm_seconds(ours.model, batch, train=mode == "train_step", timer=timer)
@@ -666,7 +713,7 @@ def run(
     cpu_time = timer is time.process_time
     if fresh:
         log("PyTorch alone in a fresh process ...")
-        got = _child("torch", batches, variants, repeats, cpu_time)
+        got = _child("torch", batches, variants, repeats, cpu_time, settle)
         results["torch_fresh_threads"] = got["torch_threads"]
         for row in results["rows"]:
             row["torch_fresh"] = got["rows"][f"{row['variant']}/{row['batch']}/{row['mode']}"]
@@ -676,7 +723,7 @@ def run(
                 log("WARNING: " + warning)
     if best:
         log("ours and PyTorch with the best settings, in a fresh process ...")
-        got = _child("best", batches, variants, repeats, cpu_time)
+        got = _child("best", batches, variants, repeats, cpu_time, settle)
         results["best_settings"] = got["settings"]
         for row in results["rows"]:
             pair = got["rows"][f"{row['variant']}/{row['batch']}/{row['mode']}"]
@@ -727,7 +774,9 @@ def conditions(results):
         f"NumPy float32 {results['gemm_n']}² matmul {results['matmul_gflops']:.0f} GFLOP/s at the start, "
         f"{results.get('matmul_gflops_end', float('nan')):.0f} at the end; threads: ours {results['threads']}, "
         f"PyTorch {results['torch_threads']} (its default unless ALEXNET_NP_BENCH_THREADS); {results['repeats']} "
-        f"interleaved rounds; {results.get('timer', 'wall clock')}; ours ran with "
+        f"interleaved rounds, each call after a pause of {results.get('settle_ms', 0):.0f} ms (PyTorch's threads "
+        f"burned {results.get('torch_idle_spin_ms', float('nan')):.1f} ms of CPU in the 50 ms after a call); "
+        f"{results.get('timer', 'wall clock')}; ours ran with "
         + (", ".join(f"{k}={v}" for k, v in env.items()) or "no thread setting in the environment")
         + (" (OPENBLAS_THREAD_TIMEOUT set by alexnet_np's import)" if by_us else "")
         + "."
@@ -843,6 +892,14 @@ def main(argv=None):
         action="store_true",
         help="time by process CPU time (for a loaded machine, with 1 thread)",
     )
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=1e3 * SETTLE_S,
+        metavar="MS",
+        help=f"pause before each timed call, in ms (default {1e3 * SETTLE_S:.0f}; 0: back to back): "
+        "PyTorch's threads spin for a few ms after each of its calls",
+    )
     p.add_argument("--child", choices=["best", "torch"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     from alexnet_np.model import VARIANTS
@@ -852,6 +909,9 @@ def main(argv=None):
         p.exit(
             2, f"{p.prog}: error: --repeats and --batches must be >= 1, got {args.repeats}, {args.batches}\n"
         )
+    if not 0 <= args.settle <= 10_000:  # also refuses nan and inf
+        p.exit(2, f"{p.prog}: error: --settle must be between 0 and 10000 ms, got {args.settle}\n")
+    settle = args.settle / 1e3
     unknown = sorted(set(args.variants) - set(VARIANTS))
     if unknown:
         p.exit(2, f"{p.prog}: error: unknown variant(s) {unknown}; choose from {VARIANTS}\n")
@@ -864,24 +924,25 @@ def main(argv=None):
             p.exit(2, f"{p.prog}: error: {err}\n")
     if args.child:  # a fresh process the main run started: JSON on the last line of standard output
         fn = interleaved_pairs if args.child == "best" else fresh_torch
-        print(json.dumps(fn(args.batches, args.variants, args.repeats, timer)))
+        print(json.dumps(fn(args.batches, args.variants, args.repeats, timer, settle)))
         return 0
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
     if args.conv:
         import torch
 
-        torch_threads = _torch_threads(torch)
+        torch_threads, spin = _torch_threads(torch), torch_idle_spin_ms(torch)
         load_start, gflops = load_average(), matmul_gflops(timer=timer)
         rows = [
             r
             for v in args.variants
             for b in args.batches
-            for r in conv_table(v, b, args.repeats, log=log, timer=timer)
+            for r in conv_table(v, b, args.repeats, log=log, timer=timer, settle=settle)
         ]
         head = (
             f"Load average (1 min) {load_start} at the start, {load_average()} at the end; NumPy float32 2048² "
             f"matmul {gflops:.0f} GFLOP/s; threads: ours {_threads()}, PyTorch {torch_threads}; "
-            f"{args.repeats} interleaved rounds, minima in ms; "
+            f"{args.repeats} interleaved rounds, each call after a pause of {args.settle:.0f} ms (PyTorch's "
+            f"threads burned {spin:.1f} ms of CPU in the 50 ms after a call), minima in ms; "
             + ("process CPU time" if args.cpu_time else "wall clock")
             + "."
         )
@@ -909,6 +970,7 @@ def main(argv=None):
         fresh=args.fresh,
         best="best" in args.settings,
         cold=args.cold,
+        settle=settle,
     )
     results["timer"] = "process CPU time" if args.cpu_time else "wall clock"
     os.makedirs(args.out, exist_ok=True)
