@@ -1,4 +1,4 @@
-"""The grader on the held-out classes of student answers written after its catalogue (classes 2, 3 and 4: wrong
+"""The grader on the held-out classes of student answers written after its catalogue (classes 2 to 5: wrong
 answers with one mistake each and correct answers in unusual styles, by people who had not read the grader, its
 catalogue or the earlier classes). Each class was graded before it joined the suite; tests/heldoutN_judgement.md
 has the reports and, answer by answer, whether each names the mistake. The suite holds the verdicts: no wrong
@@ -8,6 +8,7 @@ runs with the catalogue in tests/test_exercises.py.)"""
 import heldout2_answers
 import heldout3_answers
 import heldout4_answers
+import heldout5_answers
 import pytest
 
 from alexnet_np.exercises import grade
@@ -16,7 +17,12 @@ from alexnet_np.exercises import grade
 # two outputs exactly, so the grader, which compares values, passes it. A teacher reads the method by hand.
 KNOWN = {"winograd_f23_direct": "the values of F(2, 3) do not show how many multiplications made them"}
 
-CLASSES = {"class2": heldout2_answers, "class3": heldout3_answers, "class4": heldout4_answers}
+CLASSES = {
+    "class2": heldout2_answers,
+    "class3": heldout3_answers,
+    "class4": heldout4_answers,
+    "class5": heldout5_answers,
+}
 
 
 def _params():

@@ -377,7 +377,7 @@ IM2COL_CASES = [
         1,
         ("stride > 1", "padding", "kernel wider than stride"),
     ),
-    ("2x2 stride 2, no overlap", (2, 2, 5, 4), 2, 2, 0, ("stride > 1", "uneven coverage")),
+    ("2x2 stride 2, no overlap", (2, 2, 5, 7), 2, 2, 0, ("stride > 1", "uneven coverage")),
     (
         "batch of 1, 5x5, padding 2",
         (1, 3, 6, 5),
@@ -972,6 +972,16 @@ def _lrn_forward_variants(x, size, alpha, beta, k):
             "alpha divided by size (PyTorch/Caffe's form): the paper's form uses alpha as given",
         ),
     ]
+    if (
+        x.ndim == 4
+    ):  # the window run along the width (the last axis, channels-last thinking), not the channels
+        along_w = np.moveaxis(x, 3, 1)
+        out.append(
+            (
+                np.moveaxis(along_w / (k + alpha * _wsum(along_w * along_w, b, a)) ** beta, 1, 3),
+                "the window runs along the last axis (W): in NCHW the channels are axis 1",
+            )
+        )
     return out
 
 

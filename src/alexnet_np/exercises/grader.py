@@ -17,7 +17,7 @@ Tolerances come from the dtype: float64 results agree with the reference to
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -66,6 +66,7 @@ class TensorOutcome:
     messages: list = field(default_factory=list)
     error: np.ndarray | None = None  # got − expected, when the shapes agree
     matches: list = field(default_factory=list)  # the named alternatives this answer equals
+    offered: list = field(default_factory=list)  # the named alternatives this case offered (integer checks)
     specific: bool = True  # the report names a pattern, not only how many elements are wrong
     rel: float | None = None  # largest |error| relative to the largest expected value
 
@@ -252,13 +253,15 @@ def compare(got, check: Check) -> TensorOutcome:
                 msg += ": a size is a whole number; use floor division //"
             return TensorOutcome(name, False, messages=[msg])
         matches = [m for alt, m, _ in check.variants if int(got) == alt]
+        offered = [m for _, m, _ in check.variants]
         if int(got) == int(exp):
-            return TensorOutcome(name, True, matches=matches)
+            return TensorOutcome(name, True, matches=matches, offered=offered)
         return TensorOutcome(
             name,
             False,
             messages=[f"{name}: expected {exp}, got {got}"],
             matches=matches,
+            offered=offered,
             specific=bool(matches),
         )
     if got is None:
@@ -329,6 +332,21 @@ def compare(got, check: Check) -> TensorOutcome:
     for predicate, message in check.accept:
         if predicate(g, exp):
             return TensorOutcome(name, True, convention=message, error=err, rel=rel)
+    for alt, message, kind in check.variants:
+        alt = np.asarray(alt)
+        if (
+            kind == "convention"
+            and alt.shape == g.shape
+            and (np.abs(g - alt) > tol * scale).sum() < wrong.sum()
+        ):
+            # the answer follows another accepted convention: diagnose it against that one, or the elements
+            # the convention changes would be blamed and the real mistake hidden among them
+            others = [v for v in check.variants if v[2] != "convention"]
+            outcome = compare(got, replace(check, expected=alt, variants=others))
+            outcome.messages.insert(
+                0, f"{name}: read against the {message}, which the rest of your answer follows"
+            )
+            return outcome
     head = f"{name}: {_where(wrong)}, largest error {float(np.max(np.abs(err))):.3g}"
     if check.tol is None:
         msgs = _precision(err, scale)
@@ -749,9 +767,16 @@ def grade_cases(
                     continue
                 said.add(text)
                 result.diagnosis.append(f"  {m}")
-            if t.matches:  # several explanations fit this case: keep the one most failing cases share
-                votes = [  # in how many cases (passing ones too) the answer equals this explanation's value
-                    sum(m in u.matches for o in outcomes for u in o.tensors if u.name == t.name)
+            if t.matches:  # several explanations fit this case: keep the one the other cases bear out best
+                # +1 for each case (passing ones too) where the answer equals this explanation's value, −1 for
+                # each where the explanation gives another value than the answer's (it would have failed there)
+                votes = [
+                    sum(
+                        (m in u.matches) - (m in u.offered and m not in u.matches)
+                        for o in outcomes
+                        for u in o.tensors
+                        if u.name == t.name
+                    )
                     for m in t.matches
                 ]
                 result.diagnosis.append(f"  {t.matches[int(np.argmax(votes))]}")

@@ -80,10 +80,16 @@ RELU_SHAPES = [("(N, C, H, W)", (2, 3, 4, 5)), ("(N, features)", (3, 7))]
 
 def _relu_forward_cases():
     cases = []
-    for i, (name, shape) in enumerate(RELU_SHAPES):
+    # the last case has values far above 6: ReLU has no upper bound (a ReLU6 habit clips there)
+    for i, (name, shape) in enumerate(RELU_SHAPES + [("large values (many above 6)", (2, 9))]):
         x, _ = _relu_inputs(i, shape)
+        x = x * 15 if i == len(RELU_SHAPES) else x
         check = Check("out", ReLU().forward(x))
-        check.variants = [(np.abs(x), "|x|: negative inputs give 0, not −x", "mistake")]
+        check.variants = [
+            (np.abs(x), "|x|: negative inputs give 0, not −x", "mistake"),
+            (np.clip(x, 0, 6), "clipped at 6 (ReLU6): ReLU has no upper bound", "mistake"),
+        ]
+        check.variants = [v for v in check.variants if not np.array_equal(v[0], check.expected)]
         cases.append(Case(name, (x,), [check], (), f"x {'×'.join(map(str, shape))}"))
     return cases
 
@@ -164,8 +170,20 @@ def _bn_forward_cases():
         g, b = layer.params["weight"].copy(), layer.params["bias"].copy()
         check = Check("out", layer.forward(x, train=True))
         unbiased = (x - x.mean(0)) / np.sqrt(x.var(0, ddof=1) + eps) * g + b
+        per_sample = (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + eps) * g + b
         check.variants = [
-            (unbiased, "the unbiased variance (N − 1): normalise with the biased one (N)", "mistake")
+            (unbiased, "the unbiased variance (N − 1): normalise with the biased one (N)", "mistake"),
+            (
+                per_sample,
+                "normalised over each sample's features (axis 1, layer norm): batch norm averages over the "
+                "batch, axis 0",
+                "mistake",
+            ),
+            (
+                (x - x.mean(0)) / (x.std(0) + eps) * g + b,
+                "ε added to the standard deviation: it goes inside the square root, √(σ² + ε)",
+                "mistake",
+            ),
         ]
         cases.append(Case(name, (x, g, b, eps), [check], tags, f"x {shape[0]}×{shape[1]}, eps {eps}"))
     return cases
@@ -204,6 +222,7 @@ def _bn_backward_cases():
             ),
         ]
         cdgamma = Check("dgamma", layer.grads["weight"].copy())
+        cdgamma.shapes = {(n,): "one value per sample: sum over the batch (axis 0), one value per feature"}
         cdgamma.variants = [
             ((dout * x).sum(0), "Σ dout · x: dγ = Σ dout · x̂, with the normalised input", "mistake"),
             (
@@ -312,8 +331,30 @@ def _bn_formula_cases():
         gamma, inv_std = float(layer.params["weight"][0]), float(layer.inv_std[0])
         sum_g, sum_gx = float(dout.sum()), float((dout * layer.x_hat).sum())
         for j in range(2):
-            args = (float(dout[j, 0]), float(layer.x_hat[j, 0]), sum_g, sum_gx, gamma, inv_std, n)
+            g_i, xhat_i = float(dout[j, 0]), float(layer.x_hat[j, 0])
+            args = (g_i, xhat_i, sum_g, sum_gx, gamma, inv_std, n)
             check = Check("dx_i", np.float64(dx[j, 0]))
+            check.factors = [
+                (n, "the 1/N in front is missing"),
+                (1 / gamma, "γ is missing: dx̂ = γ · dy"),
+                (n / (n - 1), "1/(N − 1) in front: the batch variance divides by N (it is biased)"),
+                (gamma, "γ twice"),
+            ]
+            scale = gamma * inv_std / n
+            check.variants = [
+                (scale * (n * g_i - sum_g), "the variance term −x̂_i · Σ g·x̂ is missing", "mistake"),
+                (scale * (n * g_i - xhat_i * sum_gx), "the mean term −Σ g is missing", "mistake"),
+                (
+                    scale * (n * g_i - sum_g + xhat_i * sum_gx),
+                    "the variance term's sign is flipped",
+                    "mistake",
+                ),
+                (
+                    scale * (n * g_i - sum_g - xhat_i * sum_gx * n / (n - 1)),
+                    "the variance term scaled by N/(N − 1): the batch variance is the biased one (÷ N)",
+                    "mistake",
+                ),
+            ]
             cases.append(Case(f"N = {n}, element {j}", args, [check], (), "random batch, one feature"))
     return cases
 
@@ -504,9 +545,14 @@ def _terminal_velocity_cases():
         w, v = np.zeros(1), np.zeros(1)
         for _ in range(3000):  # μ^3000 < 1e-130: v has converged in float64
             ref.sgd_paper_update(w, v, np.array([g]), mu, 0.0, lr)
-        cases.append(
-            Case(f"random #{i + 1}", (g, mu, lr), [Check("v", np.float64(v[0]))], (), "constant g, no decay")
-        )
+        check = Check("v", np.float64(v[0]))
+        check.factors = [
+            (mu, "one factor μ too many: the sum starts at the first step, −lr·g·(1 + μ + μ² + …)"),
+            (1 / lr, "lr is missing: each step adds −lr·g"),
+            ((1 - mu) / (1 + mu), "1/(1 + μ) where the geometric series gives 1/(1 − μ)"),
+            ((1 - mu) / mu, "1/μ where the geometric series gives 1/(1 − μ)"),
+        ]
+        cases.append(Case(f"random #{i + 1}", (g, mu, lr), [check], (), "constant g, no decay"))
     return cases
 
 
@@ -596,7 +642,22 @@ def _lrn_cross_cases():
         dx = layer.backward(dout)  # dx[j] = ∂b_c/∂a_j
         s_c = k + alpha * float((x[0, c - 2 : c + 3] ** 2).sum())
         args = (float(x[0, c, 0, 0]), float(x[0, j, 0, 0]), s_c, alpha, beta, k)
-        cases.append(Case(f"random #{i + 1}", args, [Check("db_c/da_j", np.float64(dx[0, j, 0, 0]))]))
+        check = Check("db_c/da_j", np.float64(dx[0, j, 0, 0]))
+        check.factors = [(0.5, "the 2 from ∂(a_j²)/∂a_j is missing"), (2.0, "a factor 2 too many")]
+        a_c, a_j = args[0], args[1]
+        check.variants = [
+            (
+                -2 * alpha * beta * a_c * a_j * s_c ** (-beta),
+                "s^(−β) where the chain rule gives s^(−β − 1)",
+                "mistake",
+            ),
+            (
+                -2 * alpha * beta * a_c * a_j * s_c ** (-beta - 1) / size,
+                "α/n: this is the paper's convention, where α multiplies the sum itself (no division by n)",
+                "mistake",
+            ),
+        ]
+        cases.append(Case(f"random #{i + 1}", args, [check]))
     return cases
 
 
