@@ -154,7 +154,9 @@ def _shift(got, exp, wrong, scale):
     return []
 
 
-def _factor(got, exp, scale, factors):
+def _factor(got, exp, scale, factors, hidden=False):
+    """The answer is a constant multiple of the expected array: the factor, and what it means where the check
+    names it (``hidden``: the factor is not shown, the expected array could be read back from it)."""
     denom = float(np.sum(exp * exp))
     if denom == 0:
         return []
@@ -163,16 +165,15 @@ def _factor(got, exp, scale, factors):
         return []
     if abs(c + 1) < 1e-9:
         return ["sign flipped: your answer is exactly −1 × the expected one"]
+    factor = "a constant factor" if hidden else f"a constant factor {c:.6g}"
     for value, message in factors:
         if abs(c - value) <= 1e-9 * max(1.0, abs(value)):
-            return [f"off by a constant factor {c:.6g}: {message}"]
+            return [f"off by {factor}: {message}"]
     if (
         np.ndim(exp) == 0
     ):  # a scalar is always some factor of another: say it only when the factor means something
         return []
-    return [
-        f"off by a constant factor {c:.6g} everywhere: a scale (a mean, a learning rate, 1 − p) applied wrongly?"
-    ]
+    return [f"off by {factor} everywhere: a scale (a mean, a learning rate, 1 − p) applied wrongly?"]
 
 
 def _per_image(a, n):
@@ -240,8 +241,12 @@ def _precision(err, scale):
     return []
 
 
-def compare(got, check: Check) -> TensorOutcome:
-    """Compare one output with its expected value; on a mismatch, diagnose the pattern."""
+def compare(got, check: Check, hidden=False) -> TensorOutcome:
+    """Compare one output with its expected value; on a mismatch, diagnose the pattern.
+
+    ``hidden``: the expected value is the answer to a checkpoint worked by hand (a case with no arguments), so
+    the report does not show it, nor the size of the error or a constant factor it could be read back from; a
+    named slip is still named."""
     from .sandbox import Opaque
 
     name, exp = check.name, check.expected
@@ -259,7 +264,11 @@ def compare(got, check: Check) -> TensorOutcome:
         return TensorOutcome(
             name,
             False,
-            messages=[f"{name}: expected {exp}, got {got}"],
+            messages=[
+                f"{name}: {got} is not it (worked by hand: the right value is not shown)"
+                if hidden
+                else f"{name}: expected {exp}, got {got}"
+            ],
             matches=matches,
             offered=offered,
             specific=bool(matches),
@@ -342,17 +351,19 @@ def compare(got, check: Check) -> TensorOutcome:
             # the answer follows another accepted convention: diagnose it against that one, or the elements
             # the convention changes would be blamed and the real mistake hidden among them
             others = [v for v in check.variants if v[2] != "convention"]
-            outcome = compare(got, replace(check, expected=alt, variants=others))
+            outcome = compare(got, replace(check, expected=alt, variants=others), hidden)
             outcome.messages.insert(
                 0, f"{name}: read against the {message}, which the rest of your answer follows"
             )
             return outcome
-    head = f"{name}: {_where(wrong)}, largest error {float(np.max(np.abs(err))):.3g}"
+    head = f"{name}: {_where(wrong)}" + (
+        "" if hidden else f", largest error {float(np.max(np.abs(err))):.3g}"
+    )
     if check.tol is None:
         msgs = _precision(err, scale)
         if msgs:
             return TensorOutcome(name, False, messages=[head] + msgs, error=err)
-    msgs = _factor(g, exp, scale, check.factors) or _symmetries(g, exp, scale)
+    msgs = _factor(g, exp, scale, check.factors, hidden) or _symmetries(g, exp, scale)
     if msgs:
         return TensorOutcome(name, False, messages=[f"{name}: {m}" for m in msgs], error=err)
     msgs = _shift(g, exp, wrong, scale)
@@ -549,7 +560,7 @@ def _outcome(case: Case, call, names=()) -> CaseOutcome:
             "an array your function returned earlier changed during this call: it returns the same "
             "(module-level) array each time; create the output inside the function"
         )
-    tensors = [compare(g, c) for g, c in zip(got, checks)]
+    tensors = [compare(g, c, hidden=not case.args) for g, c in zip(got, checks)]
     if len(checks) > 1 and not all(t.ok for t in tensors) and _right_in_another_order(got, checks):
         names = ", ".join(c.name for c in checks)
         messages.append(f"the right values in the wrong order: return ({names}), in that order")
@@ -763,7 +774,7 @@ def grade_cases(
                 if text and text in said:  # the same explanation for w and v: say it once, for both
                     k = next(i for i, d in enumerate(result.diagnosis) if d.endswith(": " + text))
                     head, _, _ = result.diagnosis[k].partition(": ")
-                    result.diagnosis[k] = f"{head}, {name}: {text}"
+                    result.diagnosis[k] = f"{head} and {name}: {text}"
                     continue
                 said.add(text)
                 result.diagnosis.append(f"  {m}")
