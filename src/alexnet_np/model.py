@@ -200,7 +200,8 @@ class AlexNet(Sequential):
             ``"pytorch"`` (PyTorch's layer default U(−1/√fan_in, 1/√fan_in) for weights and biases; it
             shrinks activations by about √6 per layer, and the mini AlexNet does not train from it), or
             ``"paper"`` (weights N(0, 0.01²); biases 1 in conv2, conv4, conv5, fc6, fc7, else 0).
-        input_size: H = W of the input (default 227 for single_tower/paper, 224 otherwise) or (H, W).
+        input_size: H = W of the input (default 227 for single_tower/paper, 224 for torchvision/seed_keras,
+            31 for mini: :data:`DEFAULT_INPUT_SIZE`) or (H, W).
         lrn: LRN after relu1 and relu2 (default: True for single_tower/paper/mini, False otherwise);
             ``"towers"`` (``paper`` only): one LRN per tower instead of one across both (module docstring).
         dtype: float32 (default) or float64 (gradient checks; or use ``astype``).
@@ -216,7 +217,8 @@ class AlexNet(Sequential):
         >>> model = AlexNet("paper")
         >>> model.num_params()
         60965224
-        >>> print(model.summary())        # layer table, computed without data
+        >>> model.summary().total_macs    # the layer table (print it), computed without data
+        724406816
     """
 
     def __init__(

@@ -9,10 +9,12 @@ and :mod:`alexnet_np.ops.naive`, loops written straight from the definitions, wh
 both to. A layer calls one or the other in plain sight (``if ops.fast(): kernels.im2col(...) else:
 reference.im2col(...)``), so go-to-definition leads from a layer to both.
 
-    >>> import alexnet_np as an
+    >>> import numpy as np, alexnet_np as an
+    >>> layer, x = an.ReLU(), np.linspace(-1, 1, 6, dtype=np.float32)
     >>> an.set_backend("numpy")          # the process-wide default
     >>> with an.use_backend("numba"):    # for one block, in this thread only
     ...     y = layer.forward(x)
+    >>> an.set_backend("numba")          # back to the library's default
 
 The environment variable ``ALEXNET_NP_BACKEND`` sets the starting default. Numba is a hard
 dependency: the layers import the kernels module (and so Numba) even when the NumPy backend is

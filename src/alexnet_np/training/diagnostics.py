@@ -144,11 +144,17 @@ class NonFinite:
 class StepMonitor:
     """Forward and backward of a :class:`~alexnet_np.layers.Sequential` one layer at a time, with statistics.
 
+    >>> import numpy as np, alexnet_np as an
+    >>> from alexnet_np.training.optim import SGD
+    >>> model = an.AlexNet("mini", num_classes=10, seed=0)
+    >>> loss_fn, optimizer = an.CrossEntropyLoss(), SGD(model.params, model.grads, lr=0.01)
+    >>> x, y = np.random.default_rng(0).standard_normal((4, 3, 31, 31), dtype=np.float32), np.arange(4)
     >>> monitor = StepMonitor(model)
     >>> logits = monitor.forward(x, train=True)                  # x: (N, 3, H, W) -> (N, K)
     >>> loss = loss_fn.forward(logits, y); monitor.backward(loss_fn.backward())
     >>> norms = monitor.weight_norms(); optimizer.step(); monitor.record_update(optimizer, norms)
-    >>> monitor.end_epoch()     # {"activations": {...}, "gradients": {...}, "dead": {...}, "update_ratio": {...}}
+    >>> sorted(monitor.end_epoch())
+    ['activations', 'dead', 'gradients', 'update_ratio']
 
     ``first_non_finite`` is None or the :class:`NonFinite` of the last step. With ``keep=True`` the last
     step's arrays stay readable: ``activations`` {name: output} and ``gradients`` {name: ∂L/∂output} (for

@@ -510,9 +510,10 @@ def fit(model, train, val=None, *, epochs=None, checkpoint=None, progress=True, 
     :class:`TrainConfig` (``lr``, ``batch_size``, ``schedule``, ``flip``, ``pca_noise``, ``seed``, ...).
     ``checkpoint``: a path written after every epoch. Returns the history, one dict per epoch.
 
+        >>> from alexnet_np import AlexNet, fit, load_digits
         >>> train, val = load_digits()
         >>> model = AlexNet("mini", num_classes=len(train.classes))
-        >>> history = fit(model, train, val, epochs=3)
+        >>> history = fit(model, train, val, epochs=3)  # doctest: +SKIP
     """
     if epochs is not None:
         options["epochs"] = epochs
@@ -541,11 +542,12 @@ def overfit_batch(
     ``options``: any field of :class:`TrainConfig` (``lr``, ``momentum``, ``seed``, ...); ``stop_below``: stop
     once a step's loss is below it. Returns ``dict(losses, final, final_eval, steps, batch_size, reached)``;
     ``final`` near 0 is the pass mark (the mini AlexNet without dropout, 16 digits, lr 0.01: below 0.01 from
-    step 25, measured).
+    its 26th step, measured).
 
+        >>> from alexnet_np import AlexNet, load_digits, overfit_batch
         >>> train, _ = load_digits()
-        >>> result = overfit_batch(AlexNet("mini", num_classes=10, dropout=0), train, steps=100)
-        >>> result["losses"][0], result["final"]     # about ln 10 = 2.30, then near 0
+        >>> result = overfit_batch(AlexNet("mini", num_classes=10, dropout=0), train, steps=100)  # doctest: +SKIP
+        >>> result["losses"][0], result["final"]     # about ln 10 = 2.30, then near 0  # doctest: +SKIP
     """
     config = TrainConfig(batch_size=batch_size, **{"schedule": "none", "pca_noise": 0.0, **options})
     _check_count("overfit_batch: steps", steps)
