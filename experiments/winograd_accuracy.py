@@ -2,6 +2,7 @@
 docstring of :mod:`alexnet_np.ops.winograd_reference` ("Accuracy"). Deterministic (seeded), no timing:
 
     python experiments/winograd_accuracy.py            # writes experiments/results/winograd_accuracy.json
+    python experiments/winograd_accuracy.py --out FILE  # writes FILE instead (atomically, as the default)
 
 Per stride-1 layer of the single tower (conv2–conv5), at the tile "auto" picks for batch 1 and for batch 32,
 on one image of random N(0, 1) input and the model's default weights: the float32 error's maximum over the
@@ -12,12 +13,14 @@ which the float32 output first holds an inf for each algorithm (doubling |x| fro
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 
 import alexnet_np as an
+from alexnet_np.io import atomic_write
 from alexnet_np.ops import winograd_reference as wr
 
 
@@ -40,7 +43,13 @@ def first_overflow(conv, x):
     return None
 
 
-def main():
+RESULTS = Path(__file__).resolve().parent / "results" / "winograd_accuracy.json"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=RESULTS, help=f"the JSON file to write (default {RESULTS})")
+    args = p.parse_args(argv)
     rng = np.random.default_rng(0)
     rows = []
     with an.use_backend("numba"):
@@ -93,9 +102,9 @@ def main():
                 scale *= 2
         overflow.append(dict(tile=f"F({m}, {r})", im2col_inf_at=im2col_at, winograd_inf_at=wino_at))
     out = dict(layers=rows, overflow=overflow)
-    path = Path(__file__).resolve().parent / "results" / "winograd_accuracy.json"
-    path.write_text(json.dumps(out, indent=1) + "\n")
-    print(json.dumps(out, indent=1))
+    text = json.dumps(out, indent=1) + "\n"
+    atomic_write(args.out, lambda f: f.write(text.encode()))
+    print(text, end="")
 
 
 if __name__ == "__main__":
