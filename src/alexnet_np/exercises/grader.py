@@ -186,19 +186,19 @@ def _batch(got, exp, wrong, n, scale):
         return []
     g, e, w = _per_image(got, n), _per_image(exp, n), _per_image(wrong, n)
     bad = np.flatnonzero(w.any(axis=1))
+    # where image n's values are: its own row (Linear, batch norm), a block of rows (im2col's cols), or x[n]
+    blocks = exp.ndim == 2 and exp.shape[0] != n
+    where = "; image n's rows of cols start at n·H_out·W_out" if blocks else ""
     if _close(g, np.broadcast_to(e[:1], e.shape), scale):
-        return [
-            "every image gets image 0's result: is the batch index used (x[n], not x[0]; "
-            "image n's rows of cols start at n·H_out·W_out)?"
-        ]
+        return [f"every image gets image 0's result: is the batch index used (x[n], not x[0]{where})?"]
     if len(bad) == n:
         if _close(g, np.broadcast_to(e[-1:], e.shape), scale):
             return ["every image gets the last image's result: is the batch index overwritten in a loop?"]
         return []
     if bad[0] >= 1 and len(bad) == n - bad[0]:
         return [
-            f"only images n ≥ {bad[0]} are wrong (image 0 is right): is the batch index used everywhere "
-            "(the rows of image n start at n·H_out·W_out)?"
+            f"only images n ≥ {bad[0]} are wrong (image 0 is right): is the batch index used everywhere"
+            + (" (the rows of image n start at n·H_out·W_out)?" if blocks else "?")
         ]
     return [f"only images n = {_fmt_idx(bad)} of {n} are wrong"]
 

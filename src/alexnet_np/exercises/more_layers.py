@@ -39,7 +39,7 @@ def _linear_forward_cases():
     for i, (name, n, fin, fout, tags) in enumerate(LINEAR_CASES):
         layer, x, _ = _linear_layer(i, n, fin, fout)
         w, b = layer.params["weight"].copy(), layer.params["bias"].copy()
-        check = Check("out", layer.forward(x))
+        check = Check("out", layer.forward(x), batch=n)
         check.variants = [(x @ w.T, "the bias is missing", "mistake")]
         check.shapes = {(fout, n): "the transpose: one row per sample, y = x @ W.T + b"}
         cases.append(Case(name, (x, w, b), [check], tags, f"x {n}×{fin}, W {fout}×{fin} (PyTorch's layout)"))
@@ -122,6 +122,7 @@ def _relu_backward_cases():
             ),
             (dout * np.maximum(x, 0), "multiplied by the output: the derivative is 1 where x > 0", "mistake"),
             (dout.copy(), "not masked: no gradient flows where x <= 0", "mistake"),
+            ((x > 0).astype(x.dtype), "the mask alone: multiply dout by it", "mistake"),
             (
                 dout * np.sign(x),
                 "dout · sign(x) is the gradient of |x|: ReLU's is 0 where x < 0, not −1",
