@@ -175,6 +175,12 @@ root = pathlib.Path.cwd().parents[2]  # the top of what it can reach by relative
 notebooks = sorted(str(p.relative_to(root)) for p in root.rglob("*.ipynb"))
 students = [r[0] for r in sqlite3.connect(root / "gradebook.db").execute("select id from student")]
 print("LOOKED AROUND", notebooks, students)
+# what ~ is, and a startup file every IPython started after it would run, if ~ were the teacher's home
+import os
+startup = pathlib.Path.home() / ".ipython" / "profile_default" / "startup"
+startup.mkdir(parents=True, exist_ok=True)
+(startup / "00-spams.py").write_text("print('SPAMS WAS HERE')")
+print("HOME IS", repr(str(pathlib.Path.home())), "PWD IS", repr(os.environ.get("PWD")))
 print('spam ' * 1_000_000)  # 5 MB of output
 """
 
@@ -328,6 +334,12 @@ def test_the_hostile_submissions_are_contained(cycle):
         notebooks,
         students,
     )
+    # ~ was a home of its own inside the submission's sandbox, gone with it (with the IPython startup file it
+    # wrote, which every kernel started later would have run); the folder autograde was started from was not
+    # in the environment
+    home, pwd = re.search(r"HOME IS '([^']*)' PWD IS (None|'[^']*')", text).groups()
+    assert "autograde-spams-" in home and not Path(home).exists(), home
+    assert pwd == "None" or str(course) not in pwd, pwd
 
 
 def test_the_class_report_counts_each_mistake(cycle, tmp_path, capsys):
@@ -375,3 +387,20 @@ def test_nbgrader_releases_what_our_student_build_writes(cycle, tmp_path):
         if b["metadata"]["nbgrader"]["grade"] and b["cell_type"] == "code":
             text = text.split("### BEGIN HIDDEN TESTS")[0]  # nbgrader leaves the hidden check's place empty
         assert "".join(a["source"]).rstrip() == text.rstrip()
+
+
+def test_points_without_a_passing_report_are_flagged():
+    """A grading cell scores when it runs without an error: a submission that replaced ``report`` and ``grade``
+    scores while no cell printed a passing report. The class report names such a student for the teacher."""
+    from alexnet_np.exercises.classroom import Attempt, ClassReport
+
+    attempts = [
+        Attempt("honest", "conv_forward", "passed", ""),
+        Attempt("honest", "im2col", "failed", "cols: the channels are missing"),
+        Attempt("patched", "conv_forward", "failed", "no report printed"),
+        Attempt("patched", "im2col", "failed", "no report printed"),
+        Attempt("blank", "conv_forward", "not attempted", "not attempted"),
+    ]
+    rep = ClassReport("ps1", {"honest": (1.0, 2.0), "patched": (2.0, 2.0), "blank": (0.0, 2.0)}, attempts)
+    assert rep.unexplained == ["patched"]
+    assert "look at patched by hand: 2/2 points" in rep.table() and "look at honest" not in rep.table()

@@ -172,6 +172,14 @@ class ClassReport:
     def passed(self, exercise: str) -> int:
         return len({a.student for a in self.attempts if a.exercise == exercise and a.status == "passed"})
 
+    @property
+    def unexplained(self) -> list[str]:
+        """Students the gradebook gave points although no exercise of theirs printed a passing report: a
+        grading cell scores when it runs without an error, so a submission that replaced the grader's
+        functions in its own kernel scores without answering. To be looked at by hand."""
+        passed = {a.student for a in self.attempts if a.status == "passed"}
+        return sorted(s for s, (score, _) in self.scores.items() if score > 0 and s not in passed)
+
     def table(self) -> str:
         n = len(self.scores)
         total = [s for s, _ in self.scores.values()]
@@ -189,6 +197,12 @@ class ClassReport:
             lines.append(f"{ex:<24}{_pct(ok, n):>8}")
             for mistake, count, _ in self.mistakes(ex):
                 lines.append(f"{'':<24}{_pct(count, n):>8}  ({count}) {mistake}")
+        for student in self.unexplained:
+            score, out_of = self.scores[student]
+            lines.append(
+                f"look at {student} by hand: {score:g}/{out_of:g} points, but no grading cell printed a passing "
+                "report (were the grader's functions replaced?)"
+            )
         return "\n".join(lines)
 
     def plot(self, path, *, force: bool = False, top: int = 20):

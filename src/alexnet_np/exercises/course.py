@@ -192,6 +192,8 @@ class Autograded:
     message: str = ""
     cut_outputs: int = 0
     details: dict = field(default_factory=dict)
+    skipped: list = field(default_factory=list)  # files of the submission left out of the sandbox, and why
+    log: str = field(default="", repr=False)  # the end of nbgrader's log, when it could not grade
 
 
 def _limits(memory_mib: int, file_mib: int):
@@ -231,16 +233,37 @@ def _cut_outputs(nb_path: Path, max_output: int) -> int:
     return cut
 
 
-def _copy_regular(src: Path, dst: Path, limit_bytes: int, skip: str | None = None) -> None:
-    """Copy the plain files of a folder (no links, nothing over ``limit_bytes``, none matching ``skip``)."""
+TOTAL_COPY_FACTOR = 4
+"""A folder copied in or out of a sandbox holds at most this many times the per-file limit in all."""
+
+
+def _copy_regular(src: Path, dst: Path, limit_bytes: int, skip: str | None = None, budget=None) -> list[str]:
+    """Copy the plain files of a folder (no links, nothing over ``limit_bytes``, none matching ``skip``, and
+    no more than :data:`TOTAL_COPY_FACTOR` × ``limit_bytes`` in all); returns what was left out, and why."""
+    budget = [TOTAL_COPY_FACTOR * limit_bytes] if budget is None else budget
     dst.mkdir(parents=True, exist_ok=True)
-    for p in src.iterdir():
-        if p.is_symlink() or (skip and p.match(skip)):
+    left_out = []
+    for p in sorted(src.iterdir()):
+        if skip and p.match(skip):
             continue
-        if p.is_dir():
-            _copy_regular(p, dst / p.name, limit_bytes, skip)
-        elif p.is_file() and p.stat().st_size <= limit_bytes:
-            shutil.copyfile(p, dst / p.name)
+        if p.is_symlink():
+            left_out.append(f"{p.name}: a symbolic link")
+        elif p.is_dir():
+            left_out += [f"{p.name}/{s}" for s in _copy_regular(p, dst / p.name, limit_bytes, skip, budget)]
+        elif p.is_file():
+            size = p.stat().st_size
+            if size > limit_bytes:
+                left_out.append(
+                    f"{p.name}: {size / 2**20:.0f} MiB, over the {limit_bytes >> 20} MiB a file may have"
+                )
+            elif size > budget[0]:
+                left_out.append(
+                    f"{p.name}: past the {TOTAL_COPY_FACTOR * limit_bytes >> 20} MiB a folder may hold"
+                )
+            else:
+                shutil.copyfile(p, dst / p.name)
+                budget[0] -= size
+    return left_out
 
 
 def _merge_grades(tmp_db: Path, db_url: str, assignment: str, student: str) -> tuple[float, float, dict]:
@@ -286,6 +309,8 @@ class _Worker:
     def __init__(self, opts: dict):
         env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
         env["NUMBA_NUM_THREADS"] = "1"
+        for name in ("PWD", "OLDPWD"):  # the folder the teacher ran autograde from: the course, often
+            env.pop(name, None)
         env.setdefault("MPLBACKEND", "Agg")
         r, w = os.pipe()
         self.proc = subprocess.Popen(
@@ -325,11 +350,16 @@ class _Worker:
         line, self.buf = self.buf.split(b"\n", 1)
         return json.loads(line)
 
-    def close(self):
+    def kill(self):
+        """Kill the grading process and its kernels (from any thread: the thread waiting in :meth:`run` then
+        reads the end of the pipe and closes it)."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+    def close(self):
+        self.kill()
         self.proc.wait()
         if self.fd is not None:
             os.close(self.fd)
@@ -345,6 +375,17 @@ def _worker_main(fd: int) -> None:
     out = os.fdopen(fd, "w")
     for line in sys.stdin:
         job = json.loads(line)
+        # the kernels get a home of their own in the sandbox: what a submission writes under ~ (an IPython
+        # startup file, a shell profile, caches) goes away with the sandbox instead of reaching the teacher's
+        # home and every kernel started after it
+        home = Path(job["home"])
+        os.environ.update(
+            HOME=str(home),
+            IPYTHONDIR=str(home / ".ipython"),
+            MPLCONFIGDIR=str(home / ".matplotlib"),
+            XDG_CACHE_HOME=str(home / ".cache"),
+            XDG_CONFIG_HOME=str(home / ".config"),
+        )
         try:
             cfg = PyFileConfigLoader("nbgrader_config.py", path=job["course"]).load_config()
             cfg.Execute.timeout = int(job["cell_timeout"])
@@ -353,7 +394,7 @@ def _worker_main(fd: int) -> None:
             res = api.autograde(job["assignment"], job["student"], force=True, create=True)
             reply = {
                 "success": bool(res.get("success")),
-                "log": (res.get("log") or "")[-4000:],
+                "log": (res.get("log") or "")[-20000:],
                 "error": (res.get("error") or "")[-4000:],
             }
         except Exception as err:  # noqa: BLE001 - reported for this submission; the worker goes on
@@ -429,6 +470,30 @@ def _record_zero(db_url: str, assignment: str, student: str) -> tuple[float, flo
 
 NOT_GRADED = "not_graded"
 
+# what nbgrader's log says when it could not grade a submission, and what to tell the student (the first found)
+FAILURES = [
+    (
+        r"NotJSONError|does not appear to be JSON|JSONDecodeError|Unreadable Notebook",
+        "a notebook of it is not valid JSON (cut short, or edited outside Jupyter?)",
+    ),
+    (
+        r"DeadKernelError|[Kk]ernel died",
+        "its kernel died (out of memory, or a cell ended the Python process?)",
+    ),
+    (
+        r"CellTimeoutError|[Tt]imeout waiting|did not respond|TimeoutError",
+        "a cell kept running after the cell time limit interrupted it (does it catch KeyboardInterrupt?)",
+    ),
+]
+
+
+def _failure(log: str) -> str:
+    """Why nbgrader could not grade a submission, from its log (the generic reason when nothing is recognised)."""
+    for pattern, why in FAILURES:
+        if re.search(pattern, log):
+            return why
+    return "the autograder could not finish grading it: did a cell delete or change files outside your own notebook?"
+
 
 def _not_graded_copy(submitted: Path, dst: Path, result: Autograded, opts: dict) -> None:
     """For a submission that could not be graded: its own notebooks, headed by the reason, as its feedback."""
@@ -438,10 +503,7 @@ def _not_graded_copy(submitted: Path, dst: Path, result: Autograded, opts: dict)
             "(a cell that never returns even when interrupted?)"
         )
     else:
-        why = (
-            "the autograder could not finish grading it: did a cell delete or change files outside your own "
-            "notebook?"
-        )
+        why = _failure(result.log)
     dst.mkdir(parents=True, exist_ok=True)
     for p in sorted(submitted.glob("*.ipynb")):
         if p.is_symlink() or not p.is_file() or p.stat().st_size > opts["file_mib"] << 20:
@@ -479,23 +541,28 @@ def _grade_one(course: Path, assignment: str, student: str, opts: dict, lock, wo
             course / "source" / assignment, box / "source" / assignment, opts["file_mib"] << 20, "*.ipynb"
         )
         shutil.copyfile(opts["template"], box / "gradebook.db")
-        _copy_regular(submitted, box / "submitted" / student / assignment, opts["file_mib"] << 20)
+        skipped = _copy_regular(submitted, box / "submitted" / student / assignment, opts["file_mib"] << 20)
+        (Path(tmp) / "home").mkdir()
         reply = worker.run(
             {
                 "course": str(box),
+                "home": str(Path(tmp) / "home"),
                 "assignment": assignment,
                 "student": student,
                 "cell_timeout": opts["cell_timeout"],
             },
             opts["wall_timeout"],
         )
+        if opts["stop"].is_set():  # interrupted: the course is left as it was for this student
+            return Autograded(student, "interrupted", time.monotonic() - start)
         if reply is None:
-            status, log = "timed out", ""
+            status, log, full_log = "timed out", "", ""
         else:
             status = "graded" if reply["success"] else "failed"
             log = reply.get("error") or reply.get("log") or ""
+            full_log = (reply.get("error") or "") + "\n" + (reply.get("log") or "")
         graded_dir = box / "autograded" / student / assignment
-        result = Autograded(student, status, 0.0)
+        result = Autograded(student, status, 0.0, skipped=skipped)
         if status == "graded":
             try:
                 cut = 0
@@ -514,6 +581,7 @@ def _grade_one(course: Path, assignment: str, student: str, opts: dict, lock, wo
                 result.status, result.message = "failed", f"{type(err).__name__}: {err}"
         else:
             result.message = log.strip().splitlines()[-1] if log.strip() else ""
+            result.log = full_log
         if result.status != "graded":
             with lock:
                 dst = course / "autograded" / student / assignment
@@ -601,6 +669,10 @@ def autograde(
     students = list(students) if students is not None else students_of(course, assignment)
     if not students:
         raise BadArgument(f"{course}/submitted: no submission of {assignment!r}")
+    missing = [s for s in students if not (course / "submitted" / s / assignment).is_dir()]
+    if missing:  # before anything is graded or replaced
+        names = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise BadArgument(f"{course}/submitted: no submission of {assignment!r} by {names}")
     _check_autograded(course, assignment, students, force)
     opts = dict(
         cell_timeout=cell_timeout,
@@ -617,26 +689,44 @@ def autograde(
     opts["template"] = _template_gradebook(course / "gradebook.db", Path(scratch.name))
 
     n = max(1, min(jobs or os.cpu_count() or 1, len(students)))
+    stop = opts["stop"] = threading.Event()  # set when the run is interrupted: nothing more is written
+    started = []  # every grading process, to kill them all at once on an interruption
+
+    def new_worker():
+        started.append(_Worker(opts))
+        return started[-1]
+
     workers = queue.Queue()
     for _ in range(n):
-        workers.put(_Worker(opts))
+        workers.put(new_worker())
 
     def one(student):
+        if stop.is_set():
+            return None
         worker = workers.get()
         try:
             r = _grade_one(course, assignment, student, opts, lock, worker)
         finally:
-            workers.put(worker if worker.alive() else _Worker(opts))
-        if progress is not None:
+            workers.put(worker if worker.alive() or stop.is_set() else new_worker())
+        if progress is not None and not stop.is_set():
             progress(r)
         return r
 
+    pool = ThreadPoolExecutor(max_workers=n)
+    futures = [pool.submit(one, student) for student in students]
     try:
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            return list(pool.map(one, students))
+        return [f.result() for f in futures]
+    except BaseException:  # Ctrl-C (or SIGTERM from the command line): stop now, and leave no sandbox behind
+        stop.set()
+        for f in futures:
+            f.cancel()
+        for worker in started:
+            worker.kill()  # the submissions being graded end at once; their threads remove their sandboxes
+        raise
     finally:
-        while not workers.empty():
-            workers.get().close()
+        pool.shutdown(wait=True)
+        for worker in started:
+            worker.close()
         scratch.cleanup()
 
 

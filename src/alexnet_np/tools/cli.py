@@ -558,22 +558,43 @@ def _autograde(args):
 
     def progress(r):
         cut = f", {r.cut_outputs} long output(s) cut" if r.cut_outputs else ""
+        cut += "".join(f"; left out: {s}" for s in r.skipped)
         why = f": {r.message}" if r.message else ""
         print(
             f"{r.student:<20} {r.status:<9} {r.score:g}/{r.max_score:g} in {r.seconds:.0f} s{cut}{why}",
             flush=True,
         )
 
-    results = autograde(
-        args.autograde,
-        args.assignment,
-        args.students.split(",") if args.students else None,
-        cell_timeout=args.cell_timeout,
-        wall_timeout=args.timeout,
-        jobs=args.jobs,
-        progress=progress,
-        force=args.force,
-    )
+    import signal
+    import threading
+
+    def terminate(signum, frame):
+        raise KeyboardInterrupt  # `kill` stops grading as Ctrl-C does: the sandboxes go on the way out
+
+    graded = []
+    main_thread = threading.current_thread() is threading.main_thread()  # only there can a handler be set
+    previous = signal.signal(signal.SIGTERM, terminate) if main_thread else None
+    try:
+        results = autograde(
+            args.autograde,
+            args.assignment,
+            args.students.split(",") if args.students else None,
+            cell_timeout=args.cell_timeout,
+            wall_timeout=args.timeout,
+            jobs=args.jobs,
+            progress=lambda r: (graded.append(r.student), progress(r)),
+            force=args.force,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"interrupted after {len(graded)} submission(s); the ones being graded were stopped and left as they "
+            "were in the course (run again with --students, or --force)",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     bad = [r.student for r in results if r.status != "graded"]
     print(
         f"autograded {len(results)} submission(s) of {args.assignment}"
