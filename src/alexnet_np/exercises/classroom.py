@@ -223,8 +223,12 @@ class ClassReport:
         rows = [(ex, m, c) for ex in self.exercises for m, c, _ in self.mistakes(ex) if is_mistake(m)]
         rows = sorted(rows, key=lambda r: -r[2])[:top][::-1]
         colours = {ex: plt.cm.tab20(i % 20) for i, ex in enumerate(self.exercises)}
-        fig, ax = plt.subplots(figsize=(10, 0.9 + 0.32 * max(len(rows), 1)))
-        labels = [f"{ex}: {m if len(m) <= 70 else m[:67] + '...'}" for ex, m, _ in rows]
+        import textwrap
+
+        # two lines of at most 60 characters a label: longer ones ran off the figure's left edge
+        labels = [textwrap.shorten(f"{ex}: {m}", 120, placeholder=" ...") for ex, m, _ in rows]
+        labels = [textwrap.fill(label, 60) for label in labels]
+        fig, ax = plt.subplots(figsize=(11, 0.9 + 0.42 * max(len(rows), 1)))
         ax.barh(range(len(rows)), [100 * c / n for *_, c in rows], color=[colours[ex] for ex, *_ in rows])
         ax.set_yticks(range(len(rows)), labels, fontsize=7)
         ax.set_xlabel(f"% of the class ({len(self.scores)} students)")
