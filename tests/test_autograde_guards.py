@@ -32,13 +32,14 @@ def test_a_copy_says_what_it_left_out(tmp_path):
     assert "link: a symbolic link" in left
 
 
-def test_a_copy_stops_at_the_folders_total(tmp_path):
+def test_a_copy_stops_at_the_folders_total_and_the_notebooks_go_first(tmp_path):
     src, dst = tmp_path / "src", tmp_path / "dst"
     src.mkdir()
     for i in range(6):  # six files of 900 bytes under a limit of 1000 a file and 4000 in all: four fit
         (src / f"f{i}.bin").write_bytes(b"x" * 900)
+    (src / "zz.ipynb").write_bytes(b"x" * 900)  # sorts last by name, copied first
     left = course._copy_regular(src, dst, limit_bytes=1000)
-    assert len(list(dst.iterdir())) == 4 and len(left) == 2
+    assert (dst / "zz.ipynb").is_file() and len(list(dst.iterdir())) == 4 and len(left) == 3
     assert all("past the" in s for s in left), left
 
 
@@ -51,6 +52,7 @@ def test_a_copy_stops_at_the_folders_total(tmp_path):
         ),
         ("nbclient.exceptions.DeadKernelError: Kernel died", "kernel died"),
         ("TimeoutError: Timeout waiting for execute reply (15s).", "kept running after the cell time limit"),
+        ("[AutogradeApp | ERROR] No notebooks were matched by 'submitted/s1/ps1/*.ipynb'", "no notebook"),
         ("NbGraderException: Please see the above traceback", "delete or change files"),
     ],
 )

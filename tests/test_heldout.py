@@ -1,4 +1,4 @@
-"""The grader on the held-out classes of student answers written after its catalogue (classes 2 to 5: wrong
+"""The grader on the held-out classes of student answers written after its catalogue (classes 2 to 6: wrong
 answers with one mistake each and correct answers in unusual styles, by people who had not read the grader, its
 catalogue or the earlier classes). Each class was graded before it joined the suite; tests/heldoutN_judgement.md
 has the reports and, answer by answer, whether each names the mistake. The suite holds the verdicts: no wrong
@@ -9,6 +9,7 @@ import heldout2_answers
 import heldout3_answers
 import heldout4_answers
 import heldout5_answers
+import heldout6_answers
 import pytest
 
 from alexnet_np.exercises import grade
@@ -22,6 +23,7 @@ CLASSES = {
     "class3": heldout3_answers,
     "class4": heldout4_answers,
     "class5": heldout5_answers,
+    "class6": heldout6_answers,
 }
 
 

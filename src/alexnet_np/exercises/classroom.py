@@ -322,7 +322,10 @@ def class_report(gradebook, assignment: str | None = None) -> ClassReport:
         notebooks = sorted(folder.glob("*.ipynb")) if folder.is_dir() and not folder.is_symlink() else []
         found = [a for p in notebooks for a in attempts_in_notebook(p, student)]
         seen = {a.exercise for a in found}
-        reason = "not graded (the submission was stopped or broke its sandbox)"
+        reason = (
+            "not graded (no graded notebook holds it: not submitted, left out by the autograder, or a submission "
+            "that could not be graded; autograde's output says which)"
+        )
         found += [Attempt(student, ex, "not graded", reason) for ex in exercises if ex not in seen]
         attempts += found
     order = {ex: i for i, ex in enumerate(exercises)}

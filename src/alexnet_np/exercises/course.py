@@ -243,7 +243,8 @@ def _copy_regular(src: Path, dst: Path, limit_bytes: int, skip: str | None = Non
     budget = [TOTAL_COPY_FACTOR * limit_bytes] if budget is None else budget
     dst.mkdir(parents=True, exist_ok=True)
     left_out = []
-    for p in sorted(src.iterdir()):
+    # the notebooks first: other files a student left beside them cannot use up the folder's allowance
+    for p in sorted(src.iterdir(), key=lambda p: (p.suffix != ".ipynb", p.name)):
         if skip and p.match(skip):
             continue
         if p.is_symlink():
@@ -482,7 +483,12 @@ FAILURES = [
     ),
     (
         r"CellTimeoutError|[Tt]imeout waiting|did not respond|TimeoutError",
-        "a cell kept running after the cell time limit interrupted it (does it catch KeyboardInterrupt?)",
+        "a cell kept running after the cell time limit interrupted it (does it catch KeyboardInterrupt or "
+        "ignore SIGINT?)",
+    ),
+    (
+        r"No notebooks were matched",
+        "no notebook of the assignment reached the autograder (not submitted, or left out: see the files named)",
     ),
 ]
 

@@ -17,6 +17,7 @@ Tolerances come from the dtype: float64 results agree with the reference to
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -56,6 +57,7 @@ class Case:
     describe: str = ""
     in_place: tuple = ()  # indices of arguments the function is meant to update in place (SGD)
     numeric: bool = False  # expected values are central differences (compared to ``Check.tol``)
+    strided: bool = False  # the array arguments arrive in memory that is not C-contiguous (same values)
 
 
 @dataclass
@@ -165,6 +167,11 @@ def _factor(got, exp, scale, factors, hidden=False):
         return []
     if abs(c + 1) < 1e-9:
         return ["sign flipped: your answer is exactly −1 × the expected one"]
+    if not np.any(got):
+        return [
+            "every value is 0: nothing reached the output (written into a copy, such as ravel() or reshape() "
+            "of an array that is not C-contiguous, or never written?)"
+        ]
     factor = "a constant factor" if hidden else f"a constant factor {c:.6g}"
     for value, message in factors:
         if abs(c - value) <= 1e-9 * max(1.0, abs(value)):
@@ -353,7 +360,8 @@ def compare(got, check: Check, hidden=False) -> TensorOutcome:
             others = [v for v in check.variants if v[2] != "convention"]
             outcome = compare(got, replace(check, expected=alt, variants=others), hidden)
             outcome.messages.insert(
-                0, f"{name}: read against the {message}, which the rest of your answer follows"
+                0,
+                f"{name}: compared with the other accepted convention, the one your answer follows ({message})",
             )
             return outcome
     head = f"{name}: {_where(wrong)}" + (
@@ -397,7 +405,12 @@ def compare(got, check: Check, hidden=False) -> TensorOutcome:
     return TensorOutcome(name, False, messages=msgs, error=err, specific=len(msgs) > 1, rel=rel)
 
 
+STRIDED = "inputs not C-contiguous"
+
 TAG_HINTS = {
+    STRIDED: "an input that is not C-contiguous (a transposed or sliced array, as the network's channels-last "
+    "activations are): a new shape set with .shape =, a write through ravel() or reshape(), or strides computed "
+    "by hand assume C order; np.reshape copies where it must, np.ascontiguousarray makes a C-ordered copy",
     "padding": "is padding handled (windows start at −padding, zeros outside)?",
     "stride > 1": "is the stride applied (window starts at oh·stride)?",
     "overlapping windows": "windows overlap there: are you assigning (=) instead of accumulating (+=), or "
@@ -502,6 +515,16 @@ def _parameter_names(fn) -> list:
 def _raised_hint(message: str) -> list:
     """What a NumPy shape error most often means in these exercises."""
     if "could not be broadcast" in message:
+        shapes = [
+            tuple(int(d) for d in s.split(",") if d.strip())
+            for s in re.findall(r"\(([\d,\s]*)\)", message.split("shapes", 1)[-1])
+        ]
+        vectors = {s[0] for s in shapes if len(s) == 1}
+        if any(len(s) >= 3 and s[1] in vectors for s in shapes):
+            return [
+                "a (C,) vector against (N, C, H, W): NumPy lines a 1-D array up with the LAST axis; give it the "
+                "shape (C, 1, 1) (b[:, None, None]) to add it per channel"
+            ]
         return [
             "a reduction without keepdims? x.max(axis=1) has shape (N,) and does not broadcast against (N, C); "
             "x.max(axis=1, keepdims=True) has shape (N, 1)"
@@ -555,12 +578,20 @@ def _outcome(case: Case, call, names=()) -> CaseOutcome:
         for i in call.mutated
         if i not in case.in_place
     ]
+    aliased = [i for i in call.aliased if i not in case.in_place]  # an update in place may return its array
     if call.clobbered or call.shared:
         messages.append(
             "an array your function returned earlier changed during this call: it returns the same "
             "(module-level) array each time; create the output inside the function"
         )
     tensors = [compare(g, c, hidden=not case.args) for g, c in zip(got, checks)]
+    if aliased and all(t.ok and not t.convention for t in tensors):
+        # right values, in an input's own memory: PyTorch's dropout does the same in eval; said, not failed
+        tensors[0].convention = (
+            f"convention of returning {_argument(aliased[0], names)} itself (or a view of it) where the output "
+            "equals it, as PyTorch's dropout does in eval: whoever writes into the output writes into that input; "
+            "the library returns a new array"
+        )
     if len(checks) > 1 and not all(t.ok for t in tensors) and _right_in_another_order(got, checks):
         names = ", ".join(c.name for c in checks)
         messages.append(f"the right values in the wrong order: return ({names}), in that order")
@@ -684,6 +715,16 @@ def _legacy_numeric(numeric, box):
         return [f"numerical gradient check not run: {type(e).__name__}: {e}"]
 
 
+def _strided_twin(cases) -> list:
+    """The first case with an array argument of two or more elements, again with its arrays in memory that is not
+    C-contiguous (a transposed or sliced array, as the network's channels-last activations are): code that
+    reshapes with ``.shape =``, writes through ``ravel()`` or computes strides by hand goes wrong there."""
+    for case in cases:
+        if not case.numeric and any(isinstance(a, np.ndarray) and a.size > 1 for a in case.args):
+            return [replace(case, name=f"{case.name}, {STRIDED}", tags=(*case.tags, STRIDED), strided=True)]
+    return []
+
+
 def grade_cases(
     exercise: str, fn, cases, numeric=None, *, hints=None, allowed=(), isolate=True, time_limit=20.0
 ) -> GradeResult:
@@ -697,6 +738,7 @@ def grade_cases(
 
     legacy = numeric is not None and _takes_the_function(numeric)
     cases = list(cases) + (list(numeric()) if numeric is not None and not legacy else [])
+    cases += _strided_twin(cases)
     outcomes, first_value, printed, fresh = [], None, "", None
     names = _parameter_names(fn)
     with Sandbox(fn, time_limit=time_limit, allowed=allowed, isolate=isolate) as box:
@@ -709,7 +751,7 @@ def grade_cases(
                     )
                 )
                 continue
-            call = box.call(case.args, keep=case.in_place)
+            call = box.call(case.args, keep=case.in_place, strided=case.strided)
             if call.status == "timeout":
                 timed_out = case.name
             printed = printed or call.printed

@@ -23,7 +23,11 @@ def _exercise(*args):
 
 # ---- Linear -----------------------------------------------------------------------------------------
 
-LINEAR_CASES = [("4 samples, 5 -> 3", 4, 5, 3, ()), ("batch of 1, 6 -> 2", 1, 6, 2, ("batch of 1",))]
+LINEAR_CASES = [
+    ("4 samples, 5 -> 3", 4, 5, 3, ()),
+    ("batch of 1, 6 -> 2", 1, 6, 2, ("batch of 1",)),
+    ("3 samples, 4 -> 4 (square W)", 3, 4, 4, ()),  # where writing the output into x has the right shape
+]
 
 
 def _linear_layer(i, n, fin, fout):

@@ -254,7 +254,9 @@ def _child(conn, fn, allowed):
             request = _recv(conn)
         except EOFError:
             return
-        args, keep = request
+        args, keep, strided = request
+        if strided:
+            args = [not_contiguous(a) for a in args]
         originals = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
         out, err = io.StringIO(), io.StringIO()
         sys.stdout, sys.stderr = out, err
@@ -279,6 +281,7 @@ def _child(conn, fn, allowed):
             if isinstance(a, np.ndarray) and not np.array_equal(a, o, equal_nan=True)
         ]
         arrays = _arrays_in(value)
+        aliased = _aliased(args, arrays)
         clobbered = any(not np.array_equal(a, snap, equal_nan=True) for a, snap in history)
         shared = any(np.may_share_memory(a, b) for a in arrays for b, _ in history)
         history += [(a, a.copy()) for a in arrays]
@@ -290,6 +293,7 @@ def _child(conn, fn, allowed):
             "mutated": mutated,
             "clobbered": clobbered,
             "shared": shared,
+            "aliased": aliased,
             "printed": printed,
         }
         try:
@@ -317,6 +321,7 @@ class CallResult:
         self.mutated = info.get("mutated", [])
         self.clobbered = info.get("clobbered", False)
         self.shared = info.get("shared", False)
+        self.aliased = info.get("aliased", [])  # arguments a returned array shares memory with
         self.printed = info.get("printed", "")
         self.args_after = info.get("args_after", [])
 
@@ -343,14 +348,16 @@ class Sandbox:
         self.conn = parent
         self.forks += 1
 
-    def call(self, args, keep=()):
-        """Call the function on ``args``; ``keep``: indices of arguments to send back (updated in place)."""
+    def call(self, args, keep=(), strided=False):
+        """Call the function on ``args``; ``keep``: indices of arguments to send back (updated in place);
+        ``strided``: the array arguments, same values, in memory that is not C-contiguous (:func:`not_contiguous`;
+        made where the function runs, since a pickled array arrives contiguous)."""
         if not self.isolated:
-            return self._call_here(args, keep)
+            return self._call_here(args, keep, strided)
         if self.proc is None:
             self._start()
         try:
-            _send(self.conn, (list(args), list(keep)))
+            _send(self.conn, (list(args), list(keep), strided))
             if not self.conn.poll(self.time_limit):
                 self.close()
                 return CallResult(
@@ -369,8 +376,10 @@ class Sandbox:
         info = json.loads(head)
         return CallResult(info.pop("status"), value, info.pop("message"), args_after=after, **info)
 
-    def _call_here(self, args, keep):
+    def _call_here(self, args, keep, strided=False):
         args = copy.deepcopy(list(args))  # the grader's own inputs stay untouched
+        if strided:
+            args = [not_contiguous(a) for a in args]
         originals = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
         try:
             with np.errstate(all="ignore"):
@@ -384,8 +393,11 @@ class Sandbox:
             for i, (a, o) in enumerate(zip(args, originals))
             if isinstance(a, np.ndarray) and not np.array_equal(a, o, equal_nan=True)
         ]
+        aliased = _aliased(args, _arrays_in(value))
         value = _copy_out(value)
-        return CallResult("returned", value, mutated=mutated, args_after=[np.copy(args[i]) for i in keep])
+        return CallResult(
+            "returned", value, mutated=mutated, aliased=aliased, args_after=[np.copy(args[i]) for i in keep]
+        )
 
     def close(self):
         if self.proc is not None:
@@ -400,6 +412,30 @@ class Sandbox:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def not_contiguous(a):
+    """``a`` with the same values in memory that is not C-contiguous: Fortran order where that differs (as a
+    transposed array's), else every other element of a larger buffer (as a slice ``big[..., ::2]``); anything
+    not an array, or an array with fewer than two elements, as it is."""
+    if not isinstance(a, np.ndarray) or a.size < 2:
+        return a
+    f = np.asfortranarray(a)
+    if not f.flags.c_contiguous:
+        return f
+    big = np.empty(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)
+    view = big[..., ::2]
+    view[...] = a
+    return view
+
+
+def _aliased(args, arrays):
+    """Indices of the array arguments that a returned array shares memory with (the input itself, or a view)."""
+    return [
+        i
+        for i, a in enumerate(args)
+        if isinstance(a, np.ndarray) and any(np.may_share_memory(out, a) for out in arrays)
+    ]
 
 
 def _copy_out(value):
