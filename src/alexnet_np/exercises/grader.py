@@ -9,7 +9,11 @@ A diagnosis is read from the error's pattern, never from the student's code:
    or a classic slip such as PyTorch's momentum form): matching one of them names it;
 4. where the wrong elements are: only in the border rows/columns, only where windows overlap, only at tied
    maxima, only in the first/last channels, only at the labels' positions;
-5. across cases: wrong only in the cases with padding, with stride > 1, with a batch of one, ...
+5. across cases: wrong only in the cases with padding, with stride > 1, with a batch of one, with inputs that
+   are not C-contiguous (every exercise grades its first array case once more so, :func:`_strided_twin`), ...
+
+Besides the values: an input changed in place, an output array shared from call to call or with an input,
+state kept between calls; a checkpoint typed by hand (a case with no arguments) never shows its right value.
 
 Tolerances come from the dtype: float64 results agree with the reference to
 ``TOL = eps ** (2/3)`` (about 4e-11) relative to the array's largest value; a mistake lands orders above.
