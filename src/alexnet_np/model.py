@@ -201,7 +201,7 @@ class AlexNet(Sequential):
             shrinks activations by about √6 per layer, and the mini AlexNet does not train from it), or
             ``"paper"`` (weights N(0, 0.01²); biases 1 in conv2, conv4, conv5, fc6, fc7, else 0).
         input_size: H = W of the input (default 227 for single_tower/paper, 224 for torchvision/seed_keras,
-            31 for mini: :data:`DEFAULT_INPUT_SIZE`) or (H, W).
+            31 for mini: ``DEFAULT_INPUT_SIZE``) or (H, W).
         lrn: LRN after relu1 and relu2 (default: True for single_tower/paper/mini, False otherwise);
             ``"towers"`` (``paper`` only): one LRN per tower instead of one across both (module docstring).
         dtype: float32 (default) or float64 (gradient checks; or use ``astype``).

@@ -10,7 +10,7 @@ A diagnosis is read from the error's pattern, never from the student's code:
 4. where the wrong elements are: only in the border rows/columns, only where windows overlap, only at tied
    maxima, only in the first/last channels, only at the labels' positions;
 5. across cases: wrong only in the cases with padding, with stride > 1, with a batch of one, with inputs that
-   are not C-contiguous (every exercise grades its first array case once more so, :func:`_strided_twin`), ...
+   are not C-contiguous (every exercise grades its first array case once more so, ``_strided_twin``), ...
 
 Besides the values: an input changed in place, an output array shared from call to call or with an input,
 state kept between calls; a checkpoint typed by hand (a case with no arguments) never shows its right value.
