@@ -174,9 +174,10 @@ class ClassReport:
 
     @property
     def unexplained(self) -> list[str]:
-        """Students the gradebook gave points although no exercise of theirs printed a passing report: a
-        grading cell scores when it runs without an error, so a submission that replaced the grader's
-        functions in its own kernel scores without answering. To be looked at by hand."""
+        """The students the gradebook gave points although no exercise of theirs printed a passing report.
+
+        A grading cell scores when it runs without an error, so a submission that replaced the grader's
+        functions in its own kernel scores without answering; the teacher looks at these by hand."""
         passed = {a.student for a in self.attempts if a.status == "passed"}
         return sorted(s for s, (score, _) in self.scores.items() if score > 0 and s not in passed)
 
