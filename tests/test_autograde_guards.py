@@ -140,3 +140,16 @@ def test_a_student_with_no_submission_is_refused_before_anything(tmp_path, monke
     monkeypatch.setattr(course, "_assignments", lambda db: {"ps1"})
     with pytest.raises(BadArgument, match="no submission of 'ps1' by nobody"):
         course.autograde(course_dir, "ps1", students=["s1", "nobody"])
+
+
+def test_a_damaged_notebook_is_left_out_and_the_others_stay(tmp_path):
+    """nbgrader grades none of a submission's notebooks when one is not valid JSON: the sandbox's copy leaves that
+    one out, says why, and keeps the others."""
+    (tmp_path / "good.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    (tmp_path / "cut.ipynb").write_text('{"cells": [{"cell_type": "code", "sour')
+    (tmp_path / "odd.ipynb").write_text("[1, 2, 3]")
+    (tmp_path / "notes.txt").write_text("not a notebook: left alone")
+    dropped = course._unreadable_notebooks(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.ipynb", "notes.txt"]
+    assert any(d.startswith("cut.ipynb: not valid JSON (line 1") for d in dropped), dropped
+    assert any(d.startswith("odd.ipynb: no list of cells") for d in dropped), dropped

@@ -267,6 +267,29 @@ def _copy_regular(src: Path, dst: Path, limit_bytes: int, skip: str | None = Non
     return left_out
 
 
+def _unreadable_notebooks(folder: Path) -> list[str]:
+    """Remove from ``folder`` (a sandbox's copy of a submission) the notebooks that are not JSON with a list of
+    cells, and say why: nbgrader stops on the first such notebook and grades none of the others, so one damaged
+    notebook would cost the points of every notebook beside it."""
+    dropped = []
+    for p in sorted(folder.rglob("*.ipynb")):
+        try:
+            nb = json.loads(p.read_text(encoding="utf-8"))
+            problem = (
+                None if isinstance(nb, dict) and isinstance(nb.get("cells"), list) else "no list of cells"
+            )
+        except UnicodeDecodeError:
+            problem = "not UTF-8 text"
+        except json.JSONDecodeError as err:
+            problem = f"not valid JSON (line {err.lineno}: {err.msg})"
+        if problem:
+            p.unlink()
+            dropped.append(
+                f"{p.relative_to(folder)}: {problem}; its exercises score 0, the other notebooks are graded"
+            )
+    return dropped
+
+
 def _merge_grades(tmp_db: Path, db_url: str, assignment: str, student: str) -> tuple[float, float, dict]:
     """Copy one submission's scores and comments from the sandbox's gradebook into the course's."""
     import warnings
@@ -548,6 +571,7 @@ def _grade_one(course: Path, assignment: str, student: str, opts: dict, lock, wo
         )
         shutil.copyfile(opts["template"], box / "gradebook.db")
         skipped = _copy_regular(submitted, box / "submitted" / student / assignment, opts["file_mib"] << 20)
+        skipped += _unreadable_notebooks(box / "submitted" / student / assignment)
         (Path(tmp) / "home").mkdir()
         reply = worker.run(
             {
