@@ -520,3 +520,27 @@ def test_the_catalogue_report_prints_every_exercise_and_every_mistake_with_its_d
     assert len(reports) == len(MISTAKES + OTHER_STYLE)
     for name, _, _, words in MISTAKES + OTHER_STYLE:
         assert words in reports[name], f"{name}: {words!r} missing from its report"
+
+
+def test_a_checkpoint_typed_by_hand_never_shows_its_answer():
+    """A case with no arguments is a value worked out by hand: a wrong answer is told where it is wrong, not the
+    right value, the error's size or a factor that would give the right value away."""
+    report = str(grade("output_size_by_hand", lambda: (3, 4, 54)))  # the second and third are wrong
+    assert "FAILED" in report and "4 is not it" in report and "54 is not it" in report, report
+    assert "expected" not in report and "55" not in report, report  # 227, 11, 4, 0 gives 55
+    wrong = np.array([[1.0, 2.0], [3.0, 4.0]])
+    report = str(grade("conv_out_by_hand", lambda: wrong))
+    assert "FAILED" in report and "largest error" not in report and "factor" not in report, report
+
+
+def test_an_output_that_is_its_input_passes_up_to_a_convention_and_says_so():
+    """Dropout in eval, PyTorch's convention, returning x itself (as PyTorch does): right values, shared memory."""
+
+    def returns_x_in_eval(x, mask, p, convention, train):
+        if not train:
+            return x if convention == "pytorch" else x * (1 - p)
+        return x * mask / (1 - p) if convention == "pytorch" else x * mask
+
+    result = grade("dropout_forward", returns_x_in_eval)
+    assert result.passed and result.status == "passed up to a convention", str(result)
+    assert "argument 1 (x) itself" in str(result)

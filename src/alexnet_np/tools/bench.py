@@ -14,7 +14,8 @@ What is measured, and how:
   anything loads (:mod:`alexnet_np.ops.threads`). Each process records the settings it ran under.
 * **PyTorch at its own defaults**: its own thread count (``torch.get_num_threads()``, recorded), timed twice:
   interleaved with ours in one process (ours, PyTorch, ours, ...: a noisy neighbour hits both alike; the
-  ratio is taken there), and alone in a fresh process of its own (NumPy, then torch, nothing else run). A
+  ratio is taken there), and alone in a fresh process of its own (NumPy, then torch, nothing else run; its
+  calls back to back, so its threads are still awake for the next: PyTorch at its best). A
   warning is printed and stored when the interleaved PyTorch minimum lies above the fresh-process range (the
   shared process slowed PyTorch down, which would flatter the ratio).
 * **Rounds**: one warm-up call each, then ``--repeats`` (default 7) rounds, each timed call after a pause of
@@ -186,10 +187,11 @@ class TorchRunner:
 
 SETTLE_S = 0.02
 """The pause before each timed call of an interleaved round (``--settle``, in ms). After a call PyTorch's OpenMP
-threads keep spinning on a core (libgomp's default wait policy; :func:`idle_spin_ms` measures it: about 4 ms of
-CPU after a small convolution on the 2-core development machine), and a call that starts at once shares that
-core with them; alexnet_np's threads sleep when idle. Without a pause the side that follows PyTorch is timed
-on a core PyTorch still holds, which a user of either library, running one of them, does not see."""
+threads keep spinning on a core for some milliseconds (libgomp's default wait policy; :func:`idle_spin_ms`
+measures it, every run prints it, docs/benchmarks.md has the figures), and a call that starts at once shares
+that core with them; alexnet_np's threads sleep when idle. Without a pause the side that follows PyTorch is
+timed on a core PyTorch still holds, which a user of either library, running one of them, does not see.
+PyTorch alone in its fresh process runs back to back (a PyTorch loop's next call finds its threads awake)."""
 
 
 def _time_interleaved(fns: dict, repeats, timer=time.perf_counter, settle=SETTLE_S):
@@ -713,7 +715,7 @@ def run(
     cpu_time = timer is time.process_time
     if fresh:
         log("PyTorch alone in a fresh process ...")
-        got = _child("torch", batches, variants, repeats, cpu_time, settle)
+        got = _child("torch", batches, variants, repeats, cpu_time, 0.0)  # back to back: PyTorch at its best
         results["torch_fresh_threads"] = got["torch_threads"]
         for row in results["rows"]:
             row["torch_fresh"] = got["rows"][f"{row['variant']}/{row['batch']}/{row['mode']}"]
