@@ -147,3 +147,31 @@ def test_the_blocks_run_under_the_callers_errstate(two_blas_threads):
         assert np.isinf(gemm.matmul(a, b)).all()  # silently
     with np.errstate(over="raise"), pytest.raises(FloatingPointError):
         gemm.matmul(a, b)
+
+
+def test_run_blocks_runs_each_block_once_with_openblas_at_one_thread(two_blas_threads):
+    """``run_blocks`` (Winograd's forward in blocks): every block once, on the caller and a pool thread, OpenBLAS
+    held at one thread while they run and given its count back; a failing block raises in the caller."""
+    assert gemm.threads() == 2
+    ran, lock, gate = [], threading.Lock(), threading.Barrier(2, timeout=30)
+
+    def block(i):
+        if i < 2:
+            gate.wait()  # the first two blocks wait for each other: two threads must run them
+        with lock:
+            ran.append((i, threading.current_thread().name, gemm._blas.controller.get_num_threads()))
+
+    gemm.run_blocks([lambda i=i: block(i) for i in range(6)])
+    assert sorted(i for i, _, _ in ran) == list(range(6))
+    assert {threads for _, _, threads in ran} == {1}
+    assert "alexnet_np-gemm" in {name for _, name, _ in ran}
+    assert gemm._blas.controller.get_num_threads() == 2 and gemm._blas.users == 0
+
+    def fail():
+        raise ValueError("block 3")
+
+    with pytest.raises(ValueError, match="block 3"):
+        gemm.run_blocks([lambda: None, fail, lambda: None])
+    assert gemm._blas.controller.get_num_threads() == 2 and gemm._blas.users == 0
+    with threadpool_limits(1, user_api="blas"):
+        assert gemm.threads() == 1

@@ -191,3 +191,14 @@ def test_the_auto_budget_held_to_its_recorded_peak():
         assert run["predicted"] == predicted  # the file holds the library's own prediction, not a stale one
         assert abs(run["release"]["growth"] - predicted) <= _margin(predicted), batch
         assert predicted < B.training_budget(model, int(batch)).peak  # smaller than im2col's columns
+
+
+def test_a_forward_in_blocks_borrows_one_block_of_M():
+    """conv1 by space-to-depth runs its forward in blocks: its budget borrows one block of M (11 tiles of 7×7
+    per tile row, 96 filters), not the whole (P, 49, 96) M that the whole passes borrow."""
+    conv1, shape = an.AlexNet("single_tower")["conv1"], (32, 3, 227, 227)
+    with an.use_conv_algorithm("auto"):
+        rows = conv1.winograd_rows_per_block(shape)
+        memory = conv1.train_memory(shape)
+    assert conv1.conv_algorithm(shape)[0] == "space_to_depth" and rows > 0
+    assert memory["scratch_forward"] == rows * 11 * 49 * 96 * 4 < 32 * 11 * 11 * 49 * 96 * 4 // 8

@@ -545,17 +545,19 @@ def test_bench_conv_table_reports_what_the_layers_say():
     taken from the same layer objects (timing goals live in the benchmark, not here)."""
     from alexnet_np.tools import bench
 
-    rows = bench.conv_table("mini", 2, repeats=1, log=lambda *a: None)
-    model, shape = an.AlexNet("mini"), (2, 3, *an.AlexNet("mini").input_size)
-    expected = {}
+    rows = bench.conv_table("mini", 8, repeats=1, log=lambda *a: None)
+    model, shape = an.AlexNet("mini"), (8, 3, *an.AlexNet("mini").input_size)
+    expected, blocks = {}, {}
     for name, layer in model:
         if name.startswith("conv"):
             expected[name] = (layer.conv_algorithm(shape), layer.macs(shape), layer.multiplies(shape))
+            blocks[name] = layer.winograd_rows_per_block(shape) > 0
         shape = layer.output_shape(shape)
     assert [r["layer"] for r in rows] == list(expected)
     for r in rows:
         (algorithm, m), macs, mults = expected[r["layer"]]
         assert r["auto"].startswith(algorithm) and (m is None or f"F({m}, " in r["auto"])
+        assert r["auto"].endswith(", in blocks") == blocks[r["layer"]]
         assert (r["macs"], r["multiplies"]) == (macs, mults) and mults <= macs
         timed = {f"{who} {way}" for who in ("im2col", "torch", "torch_cl") for way in ("fwd", "bwd")}
         assert timed <= set(r["ms"])
@@ -564,6 +566,7 @@ def test_bench_conv_table_reports_what_the_layers_say():
         assert all(v >= 0 for v in r["ms"].values())
     assert bench.conv_markdown(rows).count("\n") == len(rows) + 1
     assert bench.multiplies_per_image(model, 32) < model.summary().total_macs
+    assert any(blocks.values()) and not all(blocks.values())  # mini at batch 8: conv1 whole, the others in blocks
 
 
 # ---- the kernels run as plain Python (NUMBA_DISABLE_JIT=1), for stepping through in a debugger ------
@@ -574,6 +577,7 @@ def test_kernels_run_without_jit():
         "import numpy as np, torch\n"
         "from alexnet_np.ops import winograd_kernels as K\n"
         "assert type(K._input_transform_loop).__name__ == 'function'\n"
+        "K.SMALL_WORK = 0; assert K.rows_per_block((1, 4, 5, 6), (4, 2, 3, 3), 1, 2, 8) > 0  # in blocks\n"
         "rng = np.random.default_rng(0)\n"
         "x = rng.standard_normal((1, 4, 5, 6)); w = rng.standard_normal((4, 2, 3, 3))\n"
         "d = rng.standard_normal((1, 4, 5, 6))\n"
@@ -699,3 +703,98 @@ def test_float32_errors_stay_within_the_stated_bound(case):
         err = np.abs(y - exact)
         assert (err <= bound).all(), float((err / bound).max())
     assert bound.max() < 1e-2 * np.abs(exact).max()
+
+
+# ---- the forward in blocks of tile rows (winograd_kernels.rows_per_block) ------------------------------------
+
+# (N, C, H, W, F, r, padding, groups, m): each runs in blocks, the last block shorter than the others
+BLOCKED = [
+    (1, 48, 53, 53, 16, 3, 0, 1, 5),  # conv1 by space-to-depth, fewer filters: 3×3 on 48 channels, F(5, 3)
+    (3, 32, 35, 35, 12, 3, 1, 2, 4),  # grouped, padded, overhanging tiles (35 = 8·4 + 3)
+    (1, 32, 43, 36, 8, 5, 2, 1, 3),  # 5×5, F(3, 5), a non-square image
+]
+
+
+@pytest.fixture
+def two_blas_threads():
+    """OpenBLAS at two threads (the suite's workers run it at one), so the blocks are shared by two threads."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(2, user_api="blas"):
+        yield
+
+
+@pytest.mark.parametrize("case", BLOCKED, ids=str)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_forward_in_blocks_equals_the_whole_passes(case, dtype, two_blas_threads, monkeypatch):
+    """Same loops and products in another order: y and the V kept for the backward equal the whole passes'."""
+    n, c, h, w, f, r, pad, groups, m = case
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    weight = rng.standard_normal((f, c // groups, r, r)).astype(dtype)
+    bias = rng.standard_normal(f).astype(dtype)
+    rows = K.rows_per_block(x.shape, weight.shape, pad, m, x.dtype.itemsize)
+    _, _, th, _ = R.winograd_tiles(h, w, r, pad, m)
+    assert 0 < rows < n * th and (n * th) % rows != 0  # in blocks, and the last one shorter
+    shapes = K.work_shapes(x.shape, weight.shape, pad, groups, m)
+    V_blocks = np.full(shapes["V"], np.nan, dtype=dtype)
+    y_blocks = K.conv2d_winograd(x, weight, bias, pad, groups, m, V=V_blocks)
+    monkeypatch.setattr(K, "MAX_BLOCKED_U_BYTES", 0)  # every forward in whole passes
+    assert K.rows_per_block(x.shape, weight.shape, pad, m, x.dtype.itemsize) == 0
+    V_whole = np.empty(shapes["V"], dtype=dtype)
+    y_whole = K.conv2d_winograd(x, weight, bias, pad, groups, m, V=V_whole)
+    np.testing.assert_array_equal(V_blocks, V_whole)  # the same loop on the same tiles
+    # each product row is one BLAS dot product of K = C/groups terms, blocks or not; allow its rounding anyway
+    eps = np.finfo(dtype).eps
+    assert np.abs(y_blocks - y_whole).max() <= 8 * c * eps * np.abs(y_whole).max()
+    y_direct = torch.nn.functional.conv2d(
+        torch.from_numpy(x), torch.from_numpy(weight), torch.from_numpy(bias), padding=pad, groups=groups
+    ).numpy()
+    assert_close_rtol(y_blocks, y_direct, dtype)
+
+
+def test_a_layer_run_in_blocks_keeps_what_its_backward_needs(two_blas_threads):
+    """conv1 by space-to-depth runs in blocks; its backward (from the V the blocks wrote) equals PyTorch's."""
+    conv = an.Conv2d(3, 16, 11, stride=4, padding=2, algorithm="space_to_depth", dtype=np.float64, rng=0)
+    x = np.random.default_rng(1).standard_normal((2, 3, 131, 131))
+    assert conv.winograd_rows_per_block(x.shape) > 0
+    with an.use_backend("numba"):
+        y = conv.forward(x)
+        dy = np.random.default_rng(2).standard_normal(y.shape)
+        dx = conv.backward(dy)
+    xt = torch.tensor(x, requires_grad=True)
+    wt = torch.tensor(conv.params["weight"], requires_grad=True)
+    bt = torch.tensor(conv.params["bias"], requires_grad=True)
+    yt = torch.nn.functional.conv2d(xt, wt, bt, stride=4, padding=2)
+    yt.backward(torch.from_numpy(dy))
+    for ours, theirs in (
+        (y, yt),
+        (dx, xt.grad),
+        (conv.grads["weight"], wt.grad),
+        (conv.grads["bias"], bt.grad),
+    ):
+        assert_close_rtol(ours, theirs.detach().numpy(), np.float64)
+
+
+def test_which_forwards_run_in_blocks():
+    """The rule: a small U, V and M at least twice U, V not small work; blocks of at most BLOCK_BYTES (or one
+    row), about MIN_BLOCKS of them or more."""
+    item = 4
+    assert K.rows_per_block((32, 48, 57, 57), (96, 48, 3, 3), 0, 5, item) > 0  # conv1 by space-to-depth
+    assert K.rows_per_block((1, 48, 57, 57), (96, 48, 3, 3), 0, 5, item) > 0  # ... at batch 1 too
+    assert K.rows_per_block((32, 384, 13, 13), (384, 384, 3, 3), 1, 5, item) == 0  # conv4: U is 29 MB
+    assert K.rows_per_block((1, 64, 27, 27), (192, 64, 5, 5), 2, 3, item) == 0  # V and M under twice U
+    assert K.rows_per_block((1, 4, 9, 9), (4, 4, 3, 3), 1, 2, item) == 0  # small work
+    for x_shape, w_shape, pad, m in [
+        ((32, 48, 57, 57), (96, 48, 3, 3), 0, 5),
+        ((3, 32, 35, 35), (12, 16, 3, 3), 1, 4),
+    ]:
+        rows = K.rows_per_block(x_shape, w_shape, pad, m, item)
+        n, c, h, w = x_shape
+        _, _, th, tw = R.winograd_tiles(h, w, w_shape[2], pad, m)
+        row_bytes = tw * (m + w_shape[2] - 1) ** 2 * (c + w_shape[0]) * item
+        assert rows == 1 or rows * row_bytes <= K.BLOCK_BYTES
+        assert rows <= -(-n * th // K.MIN_BLOCKS)  # about MIN_BLOCKS blocks or more
+    single = an.AlexNet("single_tower")
+    assert single["conv1"].winograd_rows_per_block((1, 3, 227, 227)) > 0
+    assert single["conv3"].winograd_rows_per_block((32, 256, 13, 13)) == 0

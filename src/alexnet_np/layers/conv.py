@@ -223,7 +223,7 @@ class Conv2d(Layer):
         training step; 12 fitted to measurements; on fixed weights the Numba backend keeps it, the NumPy backend
         remakes it in every pass); the direct
         count is ``N·H_out·W_out·r²``. On AlexNet: conv2 by Winograd at every batch, conv3–conv5 by im2col
-        at batch 1 and by Winograd from batch 2 (README, "Performance", has the measurements).
+        at batch 1 and by Winograd from batch 2 (docs/benchmarks.md has the measurements).
         ``"winograd"`` takes the tile of least cost even where im2col would cost less.
 
         Strided layers: ``"space_to_depth"`` runs Winograd on the rearranged input with the kernel r' = ⌈k/s⌉ and
@@ -322,8 +322,12 @@ class Conv2d(Layer):
         of the weights it was made from, the input transform V (P, α², C_in) and the output gradient's dM
         (P, α², C_out), P = N·⌈H_out/m⌉·⌈W_out/m⌉ tiles;
         the forward borrows M (the size of dM) from the scratch, the backward dV (the size of V), and dU (the
-        size of U) is a temporary. Space-to-depth adds its rearranged input z (N, H', W', C_in·s²) to ``work``
-        and counts Winograd on z; its backward's dz (z's size) is a temporary. The NumPy backend keeps the input
+        size of U) is a temporary. Where the forward runs in blocks
+        (:func:`~alexnet_np.ops.winograd_kernels.rows_per_block`), it borrows one block of M instead; each of the
+        other threads of :func:`~alexnet_np.ops.gemm.run_blocks` keeps one in its own scratch, left out (at most
+        ``BLOCK_BYTES``, 1 MiB, a thread; counting them would make the budget depend on the thread count).
+        Space-to-depth adds its rearranged input z (N, H', W', C_in·s²) to ``work`` and counts Winograd on z;
+        its backward's dz (z's size) is a temporary. The NumPy backend keeps the input
         (z for space-to-depth) and makes U, V and M anew in every pass (temporaries)."""
         n, f, ho, wo = self.output_shape(input_shape)
         item = np.dtype(self.dtype).itemsize
@@ -333,29 +337,46 @@ class Conv2d(Layer):
             return self._memory(
                 input_shape, dtype, im2col=cols, scratch=cols, temporary=0 if ops.fast() else cols
             )
-        shape, r, padding, z = input_shape, self.kernel_size[0], self.padding[0], 0
-        if name == "space_to_depth":
-            s2, r = self.stride[0] ** 2, self.space_to_depth_kernel()
-            shape, padding = (n, self.in_channels * s2, ho + r - 1, wo + r - 1), 0
-            z = int(np.prod(shape)) * item
+        shape, weight_shape, padding = self._winograd_problem(input_shape, name)
+        z = int(np.prod(shape)) * item if name == "space_to_depth" else 0
+        r = weight_shape[2]
         work = {
             k: int(np.prod(v)) * item
-            for k, v in winograd_kernels.work_shapes(
-                shape, (f, shape[1] // self.groups, r, r), padding, self.groups, m
-            ).items()
+            for k, v in winograd_kernels.work_shapes(shape, weight_shape, padding, self.groups, m).items()
         }
         if not ops.fast():  # the reference keeps what its Winograd ran on (x, or z) and recomputes the rest
             kept = z or int(np.prod(input_shape)) * item
             return self._memory(input_shape, dtype, kept=kept, temporary=sum(work.values()))
         weight_copy = f * (shape[1] // self.groups) * r * r * item  # the weights U was made from
+        rows = self.winograd_rows_per_block(input_shape)
+        # the forward in blocks borrows one block of M (the thread count's other blocks are left out)
+        m_forward = rows * work["M"] // (shape[0] * ceil_div(ho, m)) if rows else work["M"]
         return self._memory(
             input_shape,
             dtype,
             work=work["U"] + work["V"] + work["M"] + z + weight_copy,
             scratch=work["V"],
-            scratch_forward=work["M"],
+            scratch_forward=m_forward,
             temporary=work["U"] + z,
         )
+
+    def _winograd_problem(self, input_shape, name):
+        """(input shape, weight shape, padding) of the stride-1 convolution Winograd runs for ``name``
+        ("winograd": the layer's own; "space_to_depth": the one on the rearranged input z)."""
+        if name == "space_to_depth":
+            n, _, ho, wo = self.output_shape(input_shape)
+            r, c = self.space_to_depth_kernel(), self.in_channels * self.stride[0] ** 2
+            return (n, c, ho + r - 1, wo + r - 1), (self.out_channels, c // self.groups, r, r), 0
+        return tuple(input_shape), self.params["weight"].shape, self.padding[0]
+
+    def winograd_rows_per_block(self, input_shape):
+        """Tile rows per block where a forward on ``input_shape`` runs Winograd in blocks on the Numba backend
+        (:func:`alexnet_np.ops.winograd_kernels.rows_per_block`), else 0 (im2col, or whole passes)."""
+        name, m = self.conv_algorithm(input_shape)
+        if name == "im2col":
+            return 0
+        shape, weight_shape, padding = self._winograd_problem(input_shape, name)
+        return winograd_kernels.rows_per_block(shape, weight_shape, padding, m, np.dtype(self.dtype).itemsize)
 
     def torch_spec(self):
         return "Conv2d", dict(

@@ -99,7 +99,8 @@ class Winograd:
     the weights its U was made from and remakes U only when the weights differ from it (every forward after an
     optimiser step; never in inference, nor in the backward that follows a forward). The NumPy backend remakes
     U in every pass, keeps x and recomputes V in backward; the Numba backend keeps V (the input transform, a
-    per-layer work array) and borrows M and dV from the thread's scratch array.
+    per-layer work array) and borrows M and dV from the thread's scratch array (M one block at a time where the
+    forward runs in blocks: :func:`alexnet_np.ops.winograd_kernels.conv2d_winograd`).
     """
 
     name = "winograd"
@@ -127,8 +128,8 @@ class Winograd:
         # a new buffer (another tile or dtype) holds no transform yet
         U_ready = self.U is old_U and self._U_is_of(weight)
         self.V_buffer = reuse(self.V_buffer, shapes["V"], x.dtype)  # kept for the backward, as V
-        M = scratch(shapes["M"], x.dtype)  # used only inside this call
-        y = winograd_kernels.conv2d_winograd(*args, U=self.U, U_ready=U_ready, V=self.V_buffer, M=M)
+        # M: the thread's scratch array, whole or one block at a time (conv2d_winograd's forward in blocks)
+        y = winograd_kernels.conv2d_winograd(*args, U=self.U, U_ready=U_ready, V=self.V_buffer)
         self.V = winograd_kernels.gemm_view(self.V_buffer, self.groups)
         if not U_ready:
             self._keep_weight(weight)

@@ -190,6 +190,37 @@ def _blocks(a, b, out, parts):
     return None
 
 
+def threads() -> int:
+    """How many threads :func:`matmul` and :func:`run_blocks` share work between: OpenBLAS's thread count (1
+    where no OpenBLAS is found)."""
+    global _blas
+    if _blas is None:
+        _blas = _Blas()
+    if _blas.controller is None:
+        return 1
+    return _blas.controller.get_num_threads() or 1
+
+
+def run_blocks(blocks):
+    """Run the callables ``blocks`` (each one block of some work, writing where no other block writes) on the
+    calling thread and this module's pool, with OpenBLAS held to one thread, exactly as :func:`matmul` runs its
+    blocks; return when all are done, re-raising the first failure. A block may call ``np.matmul`` and Numba
+    code compiled with ``nogil=True`` (both release the GIL, so the blocks run side by side); it must not call
+    a ``parallel=True`` kernel."""
+    global _blas
+    if _blas is None:
+        _blas = _Blas()
+    parts = _blas.enter()
+    try:
+        if parts > 1 and len(blocks) > 1:
+            _pool.run(blocks, helpers=parts - 1)
+        else:
+            for block in blocks:
+                block()
+    finally:
+        _blas.leave()
+
+
 def matmul(a, b, out=None):
     """``a @ b`` (into ``out`` when given, as ``np.matmul``), cut into blocks run on this module's threads
     with OpenBLAS held to one thread (module docstring).

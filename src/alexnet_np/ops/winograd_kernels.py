@@ -36,18 +36,29 @@ whether the loop ran on threads or, for small work, as its serial twin (:func:`a
 Accumulators live in the arrays' dtype: float32 work stays float32. The only fast-math flag is
 ``contract`` (fused multiply-add), so NaN and Inf propagate as IEEE says.
 
+The forward in blocks. The whole passes write V and M out to memory and read them back (conv1 at batch 32:
+36 MB and 73 MB), at about the memory's speed. Where U is small, :func:`conv2d_winograd` instead runs the input
+transform, the products and the output transform one block of tile rows at a time (:func:`rows_per_block`),
+so a block's V and M are read back from the cache they were just written to; the blocks are shared between the
+threads of :func:`alexnet_np.ops.gemm.run_blocks`. Its loops (:func:`_input_transform_rows`,
+:func:`_output_transform_rows`) are the ones the whole passes run row by row: the same V, and y by the same
+arithmetic (each product row is one BLAS dot product either way).
+
 Threads: the wrappers are ``@serialised`` (:mod:`alexnet_np.ops.threads`), like those of
 :mod:`alexnet_np.ops.kernels`: on Numba's ``workqueue`` layer two Python threads take turns.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit, prange
 
 from ..shapes import ceil_div
 from . import gemm
-from .threads import serialised, sized
+from .buffers import scratch
+from .threads import SMALL_WORK, serialised, sized
 from .winograd_reference import check, winograd_matrices, winograd_tiles
 
 # FMA contraction only: a·b + c may be fused into one rounding. No flag that assumes finite values
@@ -136,24 +147,24 @@ def _filter_adjoint_loop(dU, G, dw):
 # ---- input transform and its adjoint --------------------------------------------------------------
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
-def _input_transform_loop(xh, BT, m, pad, th, tw, Vt):
-    """Vt[p, u·α + v, :] = Σ_{a,b} Bᵀ[u, a] · d[a, b, :] · Bᵀ[v, b]   (V = Bᵀ d B, all C channels at once).
+@njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _input_transform_rows(xh, BT, m, pad, th, tw, r0, r1, Vt, tmp):
+    """Vt[(ni − r0)·tw + j, u·α + v, :] = Σ_{a,b} Bᵀ[u, a] · d[a, b, :] · Bᵀ[v, b]   (V = Bᵀ d B, all C channels
+    at once) for the tile rows ni = n·th + i in r0 … r1 − 1 and every tile j of a row.
 
-    xh: (N, H, W, C); Vt: (P, α², C), tile-major. d is the α×α patch of tile p = (n·th + i)·tw + j,
-    read straight from xh at rows i·m − pad + a, columns j·m − pad + b (zero outside the image:
-    the padding and the overhang of the last tiles).
+    xh: (N, H, W, C); Vt: ((r1 − r0)·tw, α², C), tile-major; tmp: (α, α, C), a work array. d is the α×α patch
+    of tile (n, i, j), read straight from xh at rows i·m − pad + a, columns j·m − pad + b (zero outside the
+    image: the padding and the overhang of the last tiles).
     """
-    n_img, h, w, c_all = xh.shape
+    _, h, w, c_all = xh.shape
     alpha = BT.shape[0]
     zero = xh.dtype.type(0)
-    for ni in prange(n_img * th):  # one row of tiles per iteration: writes Vt[p] of its own tiles
+    for ni in range(r0, r1):
         n, i = ni // th, ni % th
         y0 = i * m - pad
-        tmp = np.empty((alpha, alpha, c_all), dtype=xh.dtype)  # (Bᵀ d)[u, b, :]
         for j in range(tw):
             x0 = j * m - pad
-            p = ni * tw + j
+            p = (ni - r0) * tw + j
             for u in range(alpha):  # pass 1, down the columns: tmp[u, b, :] = Σ_a Bᵀ[u, a] · d[a, b, :]
                 for b in range(alpha):
                     for c in range(c_all):
@@ -175,6 +186,17 @@ def _input_transform_loop(xh, BT, m, pad, th, tw, Vt):
                         if coef != 0:
                             for c in range(c_all):
                                 Vt[p, xi, c] += coef * tmp[u, b, c]
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def _input_transform_loop(xh, BT, m, pad, th, tw, Vt):
+    """Vt[p] for every tile p = (n·th + i)·tw + j of xh (:func:`_input_transform_rows`, one row of tiles per
+    iteration). xh: (N, H, W, C); Vt: (P, α², C), tile-major."""
+    n_img, c_all = xh.shape[0], xh.shape[3]
+    alpha = BT.shape[0]
+    for ni in prange(n_img * th):  # writes Vt[p] of its own row's tiles only
+        tmp = np.empty((alpha, alpha, c_all), dtype=xh.dtype)
+        _input_transform_rows(xh, BT, m, pad, th, tw, ni, ni + 1, Vt[ni * tw : (ni + 1) * tw], tmp)
 
 
 @njit(cache=True, parallel=True, fastmath=_FASTMATH)
@@ -223,22 +245,22 @@ def _input_adjoint_loop(dVt, BT, m, pad, th, tw, dxh):
 # ---- output transform and its adjoint -------------------------------------------------------------
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
-def _output_transform_loop(Mt, AT, bias, th, tw, yh):
-    """yh[n, i·m + u, j·m + v, :] = bias + Σ_{a,b} Aᵀ[u, a] · Mt[p, a·α + b, :] · Aᵀ[v, b]   (Y = Aᵀ M A).
+@njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _output_transform_rows(Mt, AT, bias, th, tw, r0, r1, yh, tmp):
+    """yh[n, i·m + u, j·m + v, :] = bias + Σ_{a,b} Aᵀ[u, a] · Mt[(ni − r0)·tw + j, a·α + b, :] · Aᵀ[v, b]
+    (Y = Aᵀ M A) for the tile rows ni = n·th + i in r0 … r1 − 1 and every tile j of a row.
 
-    Mt: (P, α², F) tile-major; yh: (N, H_out, W_out, F). The outputs of an overhanging tile that
-    fall outside H_out × W_out are neither computed nor written.
+    Mt: ((r1 − r0)·tw, α², F) tile-major; yh: (N, H_out, W_out, F); tmp: (m, α, F), a work array. The
+    outputs of an overhanging tile that fall outside H_out × W_out are neither computed nor written.
     """
-    n_img, ho, wo, f = yh.shape
+    _, ho, wo, f = yh.shape
     m, alpha = AT.shape
     zero = yh.dtype.type(0)
-    for ni in prange(n_img * th):  # one row of tiles: writes output rows i·m … i·m + m − 1 only
+    for ni in range(r0, r1):
         n, i = ni // th, ni % th
         rows = min(m, ho - i * m)
-        tmp = np.empty((m, alpha, f), dtype=yh.dtype)  # (Aᵀ M)[u, b, :]
         for j in range(tw):
-            p = ni * tw + j
+            p = (ni - r0) * tw + j
             cols = min(m, wo - j * m)
             for u in range(rows):  # pass 1, down the columns: tmp[u, b, :] = Σ_a Aᵀ[u, a] · M[a·α + b, :]
                 for b in range(alpha):
@@ -259,6 +281,17 @@ def _output_transform_loop(Mt, AT, bias, th, tw, yh):
                         if coef != 0:
                             for k in range(f):
                                 yh[n, i * m + u, j * m + v, k] += coef * tmp[u, b, k]
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def _output_transform_loop(Mt, AT, bias, th, tw, yh):
+    """yh from every tile of Mt (:func:`_output_transform_rows`, one row of tiles per iteration).
+    Mt: (P, α², F) tile-major; yh: (N, H_out, W_out, F)."""
+    n_img, f = yh.shape[0], yh.shape[3]
+    m, alpha = AT.shape
+    for ni in prange(n_img * th):  # one row of tiles: writes output rows i·m … i·m + m − 1 only
+        tmp = np.empty((m, alpha, f), dtype=yh.dtype)
+        _output_transform_rows(Mt[ni * tw : (ni + 1) * tw], AT, bias, th, tw, ni, ni + 1, yh, tmp)
 
 
 @njit(cache=True, parallel=True, fastmath=_FASTMATH)
@@ -435,6 +468,39 @@ def work_shapes(x_shape, weight_shape, padding, groups, m):
     return {"U": (a2, groups, cg, f // groups), "V": (p, a2, c), "M": (p, a2, f)}
 
 
+BLOCK_BYTES = 1 << 20
+"""The most bytes of V and M that one block of :func:`conv2d_winograd`'s forward in blocks holds (a core's
+share of a mid-sized cache; they are written and read back while still there)."""
+
+MAX_BLOCKED_U_BYTES = 4 << 20
+"""The largest filter transform U for which the forward runs in blocks: each block's products read the whole of
+U, which then stays in cache from block to block only while it is small (conv3–conv5's 19–29 MB are not)."""
+
+MIN_BLOCKS = 8
+"""About this many blocks or more (a block takes at most ⌈rows / MIN_BLOCKS⌉ tile rows), so the threads share
+them evenly."""
+
+
+def rows_per_block(x_shape, weight_shape, padding, m, itemsize):
+    """Tile rows per block of :func:`conv2d_winograd`'s forward in blocks, or 0 where it runs whole passes.
+
+    In blocks where U is at most :data:`MAX_BLOCKED_U_BYTES` and V and M together are at least twice U (the
+    whole passes write V and M out and read them back; the blocks read U again each), and V is not small
+    work (:data:`~alexnet_np.ops.threads.SMALL_WORK` values). A row of tiles holds tw·α²·(C + F) values of
+    V and M; a block takes as many rows as fit in :data:`BLOCK_BYTES` (one at least), and no more than
+    ⌈N·th / :data:`MIN_BLOCKS`⌉. On AlexNet: conv1 (by space-to-depth) at every batch, and torchvision's and the paper's
+    conv2 from batch 2 (``python -m alexnet_np bench --conv`` names the layers that ran in blocks).
+    """
+    n, c, h, w = x_shape
+    f, cg, r, _ = weight_shape
+    _, _, th, tw = winograd_tiles(h, w, r, padding, m)
+    a2 = (m + r - 1) ** 2
+    u_bytes, row_bytes = a2 * cg * f * itemsize, tw * a2 * (c + f) * itemsize
+    if u_bytes > MAX_BLOCKED_U_BYTES or n * th * row_bytes < 2 * u_bytes or n * th * tw * a2 * c < SMALL_WORK:
+        return 0
+    return max(1, min(BLOCK_BYTES // row_bytes, ceil_div(n * th, MIN_BLOCKS)))
+
+
 @serialised
 def conv2d_winograd(
     x, weight, bias=None, padding=0, groups=1, m=None, *, U=None, U_ready=False, V=None, M=None
@@ -443,22 +509,55 @@ def conv2d_winograd(
     bias: (F,) or None -> y: (N, F, H_out, W_out), channels-last in memory.
 
     Steps: U = filter transform, V = input transform, M = V @ U (one stacked np.matmul over (ξ, group),
-    on :func:`gemm_view` s of tile-major buffers), y = output transform + bias. ``U``, ``V``, ``M``: work
-    arrays to fill (shapes: :func:`work_shapes`), made here when None; a caller that keeps ``V`` passes it
+    on :func:`gemm_view` s of tile-major buffers), y = output transform + bias. ``U``, ``V``: work arrays to
+    fill (shapes: :func:`work_shapes`), made here when None; a caller that keeps ``V`` passes it
     to :func:`conv2d_winograd_backward` instead of the input. ``U_ready``: ``U`` already holds the transform
     of ``weight`` (a caller that kept it from an earlier pass with the same weights); it is not remade.
+    ``M``: a work array for M, borrowed from the thread's scratch when None.
+
+    **In blocks** where :func:`rows_per_block` says so (a small U, as conv1's by space-to-depth): the last
+    three steps run block by block of tile rows, each block's V, its products (one stacked np.matmul) and
+    its output transform in turn while V and M are still in cache, blocks shared between threads by
+    :func:`alexnet_np.ops.gemm.run_blocks`; V is written whole (the backward reads it), M is never whole.
+    The same loops (:func:`_input_transform_rows`, :func:`_output_transform_rows`) and the same products
+    per row as the whole passes: only the order of the work changes.
     Twin: :func:`alexnet_np.ops.winograd_reference.conv2d_winograd`.
     """
     n, c, h, w, f, r, m = check(x.shape, x.dtype, weight, padding, groups, m)
-    ho, wo, _, _ = winograd_tiles(h, w, r, padding, m)
+    ho, wo, th, tw = winograd_tiles(h, w, r, padding, m)
     shapes = work_shapes(x.shape, weight.shape, padding, groups, m)
     AT, G, BT = matrices(m, r, x.dtype)
     if not (U_ready and U is not None):
         U = filter_transform(weight, G, groups, out=U)
+    rows = rows_per_block(x.shape, weight.shape, padding, m, x.dtype.itemsize)
+    if rows:
+        vt = np.empty(shapes["V"], dtype=x.dtype) if V is None else V
+        return _forward_in_blocks(x, U, bias, AT, BT, padding, groups, rows, vt)
     V = input_transform(x, BT, m, padding, groups, out=V)
-    Mg = gemm_view(np.empty(shapes["M"], dtype=x.dtype) if M is None else M, groups)
+    Mg = gemm_view(scratch(shapes["M"], x.dtype) if M is None else M, groups)
     gemm.matmul(V, U, out=Mg)
     return output_transform(Mg, AT, n, ho, wo, bias=bias)
+
+
+def _forward_in_blocks(x, U, bias, AT, BT, padding, groups, rows, vt):
+    """y from x and U, ``rows`` tile rows at a time (:func:`conv2d_winograd`); vt: the tile-major V to fill."""
+    n, c, h, w = x.shape
+    (m, alpha), f = AT.shape, U.shape[1] * U.shape[3]
+    ho, wo, th, tw = winograd_tiles(h, w, alpha - m + 1, padding, m)
+    xh = _channels_last(x)
+    yh = np.empty((n, ho, wo, f), dtype=x.dtype)
+    b = np.zeros(f, dtype=x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
+
+    def block(r0, r1):
+        vb = vt[r0 * tw : r1 * tw]  # this block's tiles: contiguous in the tile-major V
+        mb = scratch(((r1 - r0) * tw, alpha * alpha, f), x.dtype)  # the running thread's own
+        _input_transform_rows(xh, BT, m, padding, th, tw, r0, r1, vb, np.empty((alpha, alpha, c), x.dtype))
+        np.matmul(gemm_view(vb, groups), U, out=gemm_view(mb, groups))
+        _output_transform_rows(mb, AT, b, th, tw, r0, r1, yh, np.empty((m, alpha, f), x.dtype))
+
+    total = n * th
+    gemm.run_blocks([functools.partial(block, r0, min(r0 + rows, total)) for r0 in range(0, total, rows)])
+    return yh.transpose(0, 3, 1, 2)
 
 
 @serialised

@@ -204,7 +204,7 @@ F(5×5) the time was the GEMM multiplies at im2col's BLAS rate plus the filter-t
 of that rate (a strided loop, not BLAS); 12, just below that range, was kept because the choices it gives are those
 of any weight from about 9 to 34 at batch 1 (notebook 8 computes the range). The rule was then checked layer by
 layer at batch 1, 8 and 32
-(``python -m alexnet_np bench --conv``; README, "Performance")."""
+(``python -m alexnet_np bench --conv``; docs/benchmarks.md)."""
 
 
 def filter_transform_multiplies(r, m):

@@ -378,7 +378,7 @@ def conv_table(variant, batch, repeats=7, log=print, timer=time.perf_counter, se
             layer=name,
             batch=batch,
             describe=layer.describe(),
-            auto=_describe_choice(layer, chosen),
+            auto=_describe_choice(layer, chosen, shape),
             macs=layer.macs(shape),
             multiplies=layer.multiplies(shape),
             our_input="NCHW (the image batch)" if first else "channels-last",
@@ -399,12 +399,13 @@ def conv_table(variant, batch, repeats=7, log=print, timer=time.perf_counter, se
 ALGORITHMS = ("im2col", "winograd", "space_to_depth")
 
 
-def _describe_choice(layer, chosen):
+def _describe_choice(layer, chosen, shape):
     name, m = chosen
     if name == "im2col":
         return name
     r = layer.space_to_depth_kernel() if name == "space_to_depth" else layer.kernel_size[0]
-    return f"{name} F({m}, {r})" if name == "winograd" else f"space_to_depth + F({m}, {r})"
+    text = f"{name} F({m}, {r})" if name == "winograd" else f"space_to_depth + F({m}, {r})"
+    return text + (", in blocks" if layer.winograd_rows_per_block(shape) else "")
 
 
 def conv_markdown(rows):
