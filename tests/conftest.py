@@ -29,3 +29,16 @@ def photos(tmp_path_factory):
             pixels = np.clip(np.array(colour) + rng.normal(0, 30, (40, 48, 3)), 0, 255).astype(np.uint8)
             Image.fromarray(pixels).save(root / label / f"{i}.png")
     return root
+
+
+@pytest.fixture
+def two_blas_threads():
+    """OpenBLAS at two threads for the test (the suite's workers run it at one), so there is something to cut
+    into blocks for two threads (ops.gemm)."""
+    from threadpoolctl import threadpool_limits
+
+    from alexnet_np.ops import gemm
+
+    with threadpool_limits(2, user_api="blas"):
+        assert gemm._Blas().controller.get_num_threads() == 2, "NumPy's OpenBLAS not found by threadpoolctl"
+        yield

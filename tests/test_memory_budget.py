@@ -200,5 +200,5 @@ def test_a_forward_in_blocks_borrows_one_block_of_M():
     with an.use_conv_algorithm("auto"):
         rows = conv1.winograd_rows_per_block(shape)
         memory = conv1.train_memory(shape)
-    assert conv1.conv_algorithm(shape)[0] == "space_to_depth" and rows > 0
+        assert conv1.conv_algorithm(shape)[0] == "space_to_depth" and rows > 0
     assert memory["scratch_forward"] == rows * 11 * 49 * 96 * 4 < 32 * 11 * 11 * 49 * 96 * 4 // 8

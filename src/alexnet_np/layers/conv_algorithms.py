@@ -15,7 +15,8 @@ A layer keeps one object of each kind for its life and sets ``fast`` (the backen
 space-to-depth, ``m`` (the output tile) before each forward. What a strategy keeps for its backward lives on
 it (``cols``; ``x`` or ``V``), and so do the work arrays it refills from call to call
 (:func:`~alexnet_np.ops.buffers.reuse`); arrays used and dropped inside one call come from the thread's
-:func:`~alexnet_np.ops.buffers.scratch`. All of them reach the kernels as explicit arguments.
+:func:`~alexnet_np.ops.buffers.scratch`. All of them reach the kernels as explicit arguments but Winograd's M,
+which :func:`~alexnet_np.ops.winograd_kernels.conv2d_winograd` borrows itself (whole, or a block per thread).
 """
 
 from __future__ import annotations

@@ -190,17 +190,6 @@ def _blocks(a, b, out, parts):
     return None
 
 
-def threads() -> int:
-    """How many threads :func:`matmul` and :func:`run_blocks` share work between: OpenBLAS's thread count (1
-    where no OpenBLAS is found)."""
-    global _blas
-    if _blas is None:
-        _blas = _Blas()
-    if _blas.controller is None:
-        return 1
-    return _blas.controller.get_num_threads() or 1
-
-
 def run_blocks(blocks):
     """Run the callables ``blocks`` (each one block of some work, writing where no other block writes) on the
     calling thread and this module's pool, with OpenBLAS held to one thread, exactly as :func:`matmul` runs its

@@ -41,8 +41,8 @@ The forward in blocks. The whole passes write V and M out to memory and read the
 transform, the products and the output transform one block of tile rows at a time (:func:`rows_per_block`),
 so a block's V and M are read back from the cache they were just written to; the blocks are shared between the
 threads of :func:`alexnet_np.ops.gemm.run_blocks`. Its loops (:func:`_input_transform_rows`,
-:func:`_output_transform_rows`) are the ones the whole passes run row by row: the same V, and y by the same
-arithmetic (each product row is one BLAS dot product either way).
+:func:`_output_transform_rows`) are the ones the whole passes run row by row: the same V; y differs at most by
+how OpenBLAS rounds a product cut into other blocks (equal in every case the tests run).
 
 Threads: the wrappers are ``@serialised`` (:mod:`alexnet_np.ops.threads`), like those of
 :mod:`alexnet_np.ops.kernels`: on Numba's ``workqueue`` layer two Python threads take turns.
@@ -56,9 +56,9 @@ import numpy as np
 from numba import njit, prange
 
 from ..shapes import ceil_div
-from . import gemm
+from . import gemm, threads
 from .buffers import scratch
-from .threads import SMALL_WORK, serialised, sized
+from .threads import serialised, sized
 from .winograd_reference import check, winograd_matrices, winograd_tiles
 
 # FMA contraction only: a·b + c may be fused into one rounding. No flag that assumes finite values
@@ -469,8 +469,9 @@ def work_shapes(x_shape, weight_shape, padding, groups, m):
 
 
 BLOCK_BYTES = 1 << 20
-"""The most bytes of V and M that one block of :func:`conv2d_winograd`'s forward in blocks holds (a core's
-share of a mid-sized cache; they are written and read back while still there)."""
+"""The most bytes of V and M that one block of :func:`conv2d_winograd`'s forward in blocks holds, unless one row
+of tiles alone holds more (a core's share of a mid-sized cache: they are written and read back while still
+there)."""
 
 MAX_BLOCKED_U_BYTES = 4 << 20
 """The largest filter transform U for which the forward runs in blocks: each block's products read the whole of
@@ -488,15 +489,20 @@ def rows_per_block(x_shape, weight_shape, padding, m, itemsize):
     whole passes write V and M out and read them back; the blocks read U again each), and V is not small
     work (:data:`~alexnet_np.ops.threads.SMALL_WORK` values). A row of tiles holds tw·α²·(C + F) values of
     V and M; a block takes as many rows as fit in :data:`BLOCK_BYTES` (one at least), and no more than
-    ⌈N·th / :data:`MIN_BLOCKS`⌉. On AlexNet: conv1 (by space-to-depth) at every batch, and torchvision's and the paper's
-    conv2 from batch 2 (``python -m alexnet_np bench --conv`` names the layers that ran in blocks).
+    ⌈N·th / :data:`MIN_BLOCKS`⌉. On AlexNet: conv1 (by space-to-depth) at every batch, torchvision's conv2 from
+    batch 2 and the paper's (two groups, a smaller U) at every batch; ``python -m alexnet_np bench --conv`` says
+    which layers ran in blocks.
     """
     n, c, h, w = x_shape
     f, cg, r, _ = weight_shape
     _, _, th, tw = winograd_tiles(h, w, r, padding, m)
     a2 = (m + r - 1) ** 2
     u_bytes, row_bytes = a2 * cg * f * itemsize, tw * a2 * (c + f) * itemsize
-    if u_bytes > MAX_BLOCKED_U_BYTES or n * th * row_bytes < 2 * u_bytes or n * th * tw * a2 * c < SMALL_WORK:
+    if (
+        u_bytes > MAX_BLOCKED_U_BYTES
+        or n * th * row_bytes < 2 * u_bytes
+        or n * th * tw * a2 * c < threads.SMALL_WORK
+    ):
         return 0
     return max(1, min(BLOCK_BYTES // row_bytes, ceil_div(n * th, MIN_BLOCKS)))
 
@@ -513,7 +519,8 @@ def conv2d_winograd(
     fill (shapes: :func:`work_shapes`), made here when None; a caller that keeps ``V`` passes it
     to :func:`conv2d_winograd_backward` instead of the input. ``U_ready``: ``U`` already holds the transform
     of ``weight`` (a caller that kept it from an earlier pass with the same weights); it is not remade.
-    ``M``: a work array for M, borrowed from the thread's scratch when None.
+    ``M``: a work array for the whole M (the whole passes only; the forward in blocks does not use it), borrowed
+    from the thread's scratch when None.
 
     **In blocks** where :func:`rows_per_block` says so (a small U, as conv1's by space-to-depth): the last
     three steps run block by block of tile rows, each block's V, its products (one stacked np.matmul) and

@@ -389,7 +389,7 @@ def conv_table(variant, batch, repeats=7, log=print, timer=time.perf_counter, se
         )
         rows.append(row)
         log(
-            f"{variant:12} b{batch:<3} {name:6} {row['describe']:34} auto: {row['auto']:18} "
+            f"{variant:12} b{batch:<3} {name:6} {row['describe']:34} auto: {row['auto']:36} "
             + "  ".join(f"{k} {v:7.1f}" for k, v in row["ms"].items())
         )
         shape = out
