@@ -195,10 +195,16 @@ def test_the_auto_budget_held_to_its_recorded_peak():
 
 def test_a_forward_in_blocks_borrows_one_block_of_M():
     """conv1 by space-to-depth runs its forward in blocks: its budget borrows one block of M (11 tiles of 7×7
-    per tile row, 96 filters), not the whole (P, 49, 96) M that the whole passes borrow."""
+    per tile row, 96 filters) and of z's rows (5 per tile row and 2 more, 57 wide, 48 channels), not the whole
+    (P, 49, 96) M that the whole passes borrow, and keeps no z."""
     conv1, shape = an.AlexNet("single_tower")["conv1"], (32, 3, 227, 227)
     with an.use_conv_algorithm("auto"):
         rows = conv1.winograd_rows_per_block(shape)
         memory = conv1.train_memory(shape)
         assert conv1.conv_algorithm(shape)[0] == "space_to_depth" and rows > 0
-    assert memory["scratch_forward"] == rows * 11 * 49 * 96 * 4 < 32 * 11 * 11 * 49 * 96 * 4 // 8
+    assert memory["scratch_forward"] == (rows * 11 * 49 * 96 + (rows * 5 + 2) * 57 * 48) * 4
+    assert memory["scratch_forward"] < 32 * 11 * 11 * 49 * 96 * 4 // 8
+    with an.use_conv_algorithm("auto"):
+        whole = conv1.train_memory((1, 3, 227, 227))  # batch 1: blocks too, z never made
+        assert conv1.winograd_rows_per_block((1, 3, 227, 227)) > 0
+    assert memory["work"] - whole["work"] == 31 * (11 * 11 * 49 * 48 + 11 * 11 * 49 * 96) * 4  # V, dM; no z

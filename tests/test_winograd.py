@@ -729,7 +729,7 @@ def test_the_forward_in_blocks_equals_the_whole_passes(case, dtype, two_blas_thr
     bias = rng.standard_normal(f).astype(dtype)
     rows = K.rows_per_block(x.shape, weight.shape, pad, m, x.dtype.itemsize)
     _, _, th, _ = R.winograd_tiles(h, w, r, pad, m)
-    assert 0 < rows < n * th and (n * th) % rows != 0  # in blocks, and the last one shorter
+    assert 0 < rows < th and th % rows != 0  # in blocks, each image's last one shorter
     shapes = K.work_shapes(x.shape, weight.shape, pad, groups, m)
     V_blocks = np.full(shapes["V"], np.nan, dtype=dtype)
     ran = []
@@ -738,7 +738,7 @@ def test_the_forward_in_blocks_equals_the_whole_passes(case, dtype, two_blas_thr
         K.gemm, "run_blocks", lambda blocks: ran.append(len(blocks)) or real_run_blocks(blocks)
     )
     y_blocks = K.conv2d_winograd(x, weight, bias, pad, groups, m, V=V_blocks)
-    assert ran == [-(-n * th // rows)]  # the forward ran in blocks, every tile row in one of them
+    assert ran == [n * -(-th // rows)]  # the forward ran in blocks of one image's tile rows
     monkeypatch.setattr(K, "MAX_BLOCKED_U_BYTES", 0)  # every forward in whole passes
     assert K.rows_per_block(x.shape, weight.shape, pad, m, x.dtype.itemsize) == 0
     V_whole = np.empty(shapes["V"], dtype=dtype)
@@ -796,3 +796,20 @@ def test_which_forwards_run_in_blocks():
     single = an.AlexNet("single_tower")
     assert single["conv1"].winograd_rows_per_block((1, 3, 227, 227)) > 0
     assert single["conv3"].winograd_rows_per_block((32, 256, 13, 13)) == 0
+
+
+def test_space_to_depth_in_blocks_never_makes_z_whole(monkeypatch):
+    """In blocks, each block rearranges only the rows of z it reads: no z buffer, and the same V and y as the
+    whole passes, which make z first."""
+    conv = an.Conv2d(3, 16, 11, stride=4, padding=2, algorithm="space_to_depth", dtype=np.float64, rng=0)
+    x = np.random.default_rng(1).standard_normal((2, 3, 131, 131))
+    with an.use_backend("numba"):
+        y_blocks = conv.forward(x).copy()
+        s2d = conv._space_to_depth
+        V_blocks = s2d.winograd.V_buffer.copy()
+        assert conv.winograd_rows_per_block(x.shape) > 0 and s2d.z_buffer is None
+        monkeypatch.setattr(K, "MAX_BLOCKED_U_BYTES", 0)
+        y_whole = conv.forward(x)
+        assert s2d.z_buffer is not None and s2d.z_buffer.shape == (2, 34, 34, 48)  # 32 outputs + 2
+    np.testing.assert_array_equal(s2d.winograd.V_buffer, V_blocks)
+    assert_close_rtol(y_blocks, y_whole, np.float64)

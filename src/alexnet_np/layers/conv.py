@@ -323,9 +323,10 @@ class Conv2d(Layer):
         (P, α², C_out), P = N·⌈H_out/m⌉·⌈W_out/m⌉ tiles;
         the forward borrows M (the size of dM) from the scratch, the backward dV (the size of V), and dU (the
         size of U) is a temporary. Where the forward runs in blocks
-        (:func:`~alexnet_np.ops.winograd_kernels.rows_per_block`), it borrows one block of M instead; each of the
-        other threads of :func:`~alexnet_np.ops.gemm.run_blocks` keeps one in its own scratch, left out (at most
-        ``BLOCK_BYTES``, 1 MiB, a thread; counting them would make the budget depend on the thread count).
+        (:func:`~alexnet_np.ops.winograd_kernels.rows_per_block`), it borrows one block of M instead (and, for
+        space-to-depth, the block's rows of z, which is then never made whole); each of the other threads of
+        :func:`~alexnet_np.ops.gemm.run_blocks` keeps one in its own scratch, left out (about ``BLOCK_BYTES``,
+        1 MiB, a thread; counting them would make the budget depend on the thread count).
         Space-to-depth adds its rearranged input z (N, H', W', C_in·s²) to ``work`` and counts Winograd on z;
         its backward's dz (z's size) is a temporary. The NumPy backend keeps the input
         (z for space-to-depth) and makes U, V and M anew in every pass (temporaries)."""
@@ -349,12 +350,15 @@ class Conv2d(Layer):
             return self._memory(input_shape, dtype, kept=kept, temporary=sum(work.values()))
         weight_copy = f * (shape[1] // self.groups) * r * r * item  # the weights U was made from
         rows = self.winograd_rows_per_block(input_shape)
-        # the forward in blocks borrows one block of M (the thread count's other blocks are left out)
-        m_forward = rows * work["M"] // (shape[0] * ceil_div(ho, m)) if rows else work["M"]
+        m_forward, z_kept = work["M"], z
+        if rows:  # one block of M and of z's rows (the other threads' blocks are left out); z is never whole
+            m_forward = rows * work["M"] // (shape[0] * ceil_div(ho, m))
+            m_forward += (rows * m + r - 1) * shape[3] * shape[1] * item if z else 0
+            z_kept = 0
         return self._memory(
             input_shape,
             dtype,
-            work=work["U"] + work["V"] + work["M"] + z + weight_copy,
+            work=work["U"] + work["V"] + work["M"] + z_kept + weight_copy,
             scratch=work["V"],
             scratch_forward=m_forward,
             temporary=work["U"] + z,

@@ -117,20 +117,29 @@ class Winograd:
         self.weight_seen: Any = None
         self.U_holds_weight_seen = False
 
-    def forward(self, x, weight, bias):
-        self.x_shape, self.channels_last = x.shape, is_channels_last(x)
+    def forward(self, x, weight, bias, *, space_to_depth=None, z=None):
+        """``space_to_depth`` = (block, padding, size), Numba backend only: run on z = space_to_depth(x) without
+        making it whole where the forward runs in blocks (:func:`~alexnet_np.ops.winograd_kernels.conv2d_winograd`;
+        ``z``: its work array where it is made whole)."""
+        if space_to_depth is None:
+            self.x_shape, self.channels_last = x.shape, is_channels_last(x)
+        else:  # the backward's dx is dz, channels-last as kernels.space_to_depth makes z
+            self.x_shape = winograd_kernels.space_to_depth_shape(x.shape, *space_to_depth[::2])
+            self.channels_last = True
         args = (x, weight, bias, self.padding, self.groups, self.m)
         if not self.fast:
             self.x, self.V = x, None  # what the NumPy backward reads; nothing of an earlier Numba forward
             return winograd_reference.conv2d_winograd(*args)
         self.x = None
-        shapes = winograd_kernels.work_shapes(x.shape, weight.shape, self.padding, self.groups, self.m)
+        shapes = winograd_kernels.work_shapes(self.x_shape, weight.shape, self.padding, self.groups, self.m)
         old_U, self.U = self.U, reuse(self.U, shapes["U"], x.dtype)
         # a new buffer (another tile or dtype) holds no transform yet
         U_ready = self.U is old_U and self._U_is_of(weight)
         self.V_buffer = reuse(self.V_buffer, shapes["V"], x.dtype)  # kept for the backward, as V
         # M: the thread's scratch array, whole or one block at a time (conv2d_winograd's forward in blocks)
-        y = winograd_kernels.conv2d_winograd(*args, U=self.U, U_ready=U_ready, V=self.V_buffer)
+        y = winograd_kernels.conv2d_winograd(
+            *args, U=self.U, U_ready=U_ready, V=self.V_buffer, space_to_depth=space_to_depth, z=z
+        )
         self.V = winograd_kernels.gemm_view(self.V_buffer, self.groups)
         if not U_ready:
             self._keep_weight(weight)
@@ -200,8 +209,10 @@ class SpaceToDepth:
     both back (the padded kernel's extra taps are dropped: they were zero, and their gradient is no part of
     the layer's). Kernels: :func:`alexnet_np.ops.reference.space_to_depth` / ``depth_to_space`` and Winograd's
     reference on the NumPy backend, their Numba twins on Numba's; the weight is rearranged by the reference on
-    both (it is small). The rearranged input z is a per-layer work array (its Winograd transform V is what
-    the backward keeps).
+    both (it is small). Where Winograd's forward runs in blocks (conv1), z is never made whole: each block
+    rearranges the rows of z its tiles read (``space_to_depth=`` of
+    :func:`~alexnet_np.ops.winograd_kernels.conv2d_winograd`); elsewhere it is a per-layer work array. Either
+    way the backward keeps z's Winograd transform V, not z.
     """
 
     name = "space_to_depth"
@@ -225,15 +236,21 @@ class SpaceToDepth:
             wo + self.kernel[1] - 1,
         )  # z's H', W': a stride-1 'valid' conv gives ho, wo
         self.x_shape, self.channels_last = x.shape, is_channels_last(x)
-        if self.fast:
-            n, c = x.shape[:2]
-            zshape = (n, *size, c * self.stride[0] * self.stride[1])
-            self.z_buffer = reuse(self.z_buffer, zshape, x.dtype)
-            z = kernels.space_to_depth(x, self.stride, size, self.padding, out=self.z_buffer)
-        else:
-            z = reference.space_to_depth(x, self.stride, size, self.padding)
         self.winograd.m, self.winograd.fast = self.m, self.fast
-        return self.winograd.forward(z, self.weight(weight), bias)
+        w = self.weight(weight)
+        if not self.fast:
+            return self.winograd.forward(
+                reference.space_to_depth(x, self.stride, size, self.padding), w, bias
+            )
+        z_shape = winograd_kernels.space_to_depth_shape(x.shape, self.stride, size)
+        if winograd_kernels.rows_per_block(z_shape, w.shape, 0, self.m, x.dtype.itemsize):
+            self.z_buffer = None  # the forward in blocks rearranges a slab of z per block, never the whole
+        else:
+            n, c, hz, wz = z_shape
+            self.z_buffer = reuse(self.z_buffer, (n, hz, wz, c), x.dtype)
+        return self.winograd.forward(
+            x, w, bias, space_to_depth=(self.stride, self.padding, size), z=self.z_buffer
+        )
 
     def backward(self, dout, weight, *, dw, db=None, input_grad=True):
         w = self.weight(weight)  # the weights as they are now

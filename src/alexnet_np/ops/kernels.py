@@ -117,16 +117,16 @@ def _col2im_channels_last_loop(cols, kh, kw, sh, sw, ph, pw, ho, wo, dx):
 # z[n, i, j, (c·sh + a)·sw + b] = x[n, c, i·sh + a − ph, j·sw + b − pw] (0 outside x); z channels-last in memory
 
 
-@njit(cache=True, parallel=True)
-def _space_to_depth_loop(x, sh, sw, ph, pw, zh):
-    """x: (N, C, H, W) of any strides; zh: (N, H', W', C·sh·sw). One row of z per iteration; the innermost loop
-    copies sw neighbours of one image row into sw neighbouring channels of one pixel of z (the bounds are
-    tested per block, not per value, away from the image's edges)."""
-    n_img, n_ch, h, w = x.shape
-    hz, wz = zh.shape[1], zh.shape[2]
-    zero = zh.dtype.type(0)
-    for ni in prange(n_img * hz):
-        n, i = ni // hz, ni % hz
+@njit(cache=True, nogil=True)
+def _space_to_depth_rows(x, n, i0, i1, sh, sw, ph, pw, zrows):
+    """zrows[k] = row i0 + k of image n's z, for k < i1 − i0. x: (N, C, H, W) of any strides; zrows: (i1 − i0, W',
+    C·sh·sw). The innermost loop copies sw neighbours of one image row into sw neighbouring channels of one pixel
+    of z (the bounds are tested per block, not per value, away from the image's edges)."""
+    _, n_ch, h, w = x.shape
+    wz = zrows.shape[1]
+    zero = zrows.dtype.type(0)
+    for i in range(i0, i1):
+        zr = zrows[i - i0]
         for c in range(n_ch):
             for a in range(sh):
                 y = i * sh + a - ph
@@ -134,17 +134,27 @@ def _space_to_depth_loop(x, sh, sw, ph, pw, zh):
                 if y < 0 or y >= h:  # a row of padding, or past the image
                     for j in range(wz):
                         for b in range(sw):
-                            zh[n, i, j, base + b] = zero
+                            zr[j, base + b] = zero
                     continue
                 for j in range(wz):
                     x0 = j * sw - pw
                     if x0 >= 0 and x0 + sw <= w:
                         for b in range(sw):
-                            zh[n, i, j, base + b] = x[n, c, y, x0 + b]
+                            zr[j, base + b] = x[n, c, y, x0 + b]
                     else:
                         for b in range(sw):
                             xx = x0 + b
-                            zh[n, i, j, base + b] = x[n, c, y, xx] if 0 <= xx < w else zero
+                            zr[j, base + b] = x[n, c, y, xx] if 0 <= xx < w else zero
+
+
+@njit(cache=True, parallel=True)
+def _space_to_depth_loop(x, sh, sw, ph, pw, zh):
+    """x: (N, C, H, W) of any strides; zh: (N, H', W', C·sh·sw). One row of z per iteration
+    (:func:`_space_to_depth_rows`)."""
+    n_img, hz = x.shape[0], zh.shape[1]
+    for ni in prange(n_img * hz):
+        n, i = ni // hz, ni % hz
+        _space_to_depth_rows(x, n, i, i + 1, sh, sw, ph, pw, zh[n, i : i + 1])
 
 
 @njit(cache=True, parallel=True)

@@ -55,8 +55,8 @@ import functools
 import numpy as np
 from numba import njit, prange
 
-from ..shapes import ceil_div
-from . import gemm, threads
+from ..shapes import ceil_div, pair
+from . import gemm, kernels, threads
 from .buffers import scratch
 from .threads import serialised, sized
 from .winograd_reference import check, winograd_matrices, winograd_tiles
@@ -507,9 +507,28 @@ def rows_per_block(x_shape, weight_shape, padding, m, itemsize):
     return max(1, min(BLOCK_BYTES // row_bytes, ceil_div(n * th, MIN_BLOCKS)))
 
 
+def space_to_depth_shape(x_shape, block, size):
+    """The shape (N, C·sh·sw, H', W') of z = space_to_depth(x) (:func:`alexnet_np.ops.kernels.space_to_depth`)
+    for x of ``x_shape``, ``block`` = (sh, sw) and ``size`` = (H', W')."""
+    (sh, sw), (hz, wz) = pair(block), pair(size)
+    return (x_shape[0], x_shape[1] * sh * sw, hz, wz)
+
+
 @serialised
 def conv2d_winograd(
-    x, weight, bias=None, padding=0, groups=1, m=None, *, U=None, U_ready=False, V=None, M=None
+    x,
+    weight,
+    bias=None,
+    padding=0,
+    groups=1,
+    m=None,
+    *,
+    U=None,
+    U_ready=False,
+    V=None,
+    M=None,
+    space_to_depth=None,
+    z=None,
 ):
     """Stride-1 convolution by Winograd F(m×m, r×r): x: (N, C, H, W), weight: (F, C/groups, r, r),
     bias: (F,) or None -> y: (N, F, H_out, W_out), channels-last in memory.
@@ -522,48 +541,77 @@ def conv2d_winograd(
     ``M``: a work array for the whole M (the whole passes only; the forward in blocks does not use it), borrowed
     from the thread's scratch when None.
 
+    ``space_to_depth`` = (block, padding, size): the convolution runs on z = space_to_depth(x, block, size,
+    padding) (:func:`alexnet_np.ops.kernels.space_to_depth`, shape :func:`space_to_depth_shape`) instead of x;
+    ``padding`` (Winograd's) must then be 0. The whole passes make z first (into ``z`` when given); the forward
+    in blocks never makes z whole: each block rearranges only the rows of z its tiles read.
+
     **In blocks** where :func:`rows_per_block` says so (a small U, as conv1's by space-to-depth): the last
-    three steps run block by block of tile rows, each block's V, its products (one stacked np.matmul) and
-    its output transform in turn while V and M are still in cache, blocks shared between threads by
-    :func:`alexnet_np.ops.gemm.run_blocks`; V is written whole (the backward reads it), M is never whole.
-    The same loops (:func:`_input_transform_rows`, :func:`_output_transform_rows`) and the same products
+    three steps run block by block of tile rows of one image, each block's V, its products (one stacked
+    np.matmul) and its output transform in turn while V and M are still in cache, blocks shared between
+    threads by :func:`alexnet_np.ops.gemm.run_blocks`; V is written whole (the backward reads it), M is never
+    whole. The same loops (:func:`_input_transform_rows`, :func:`_output_transform_rows`) and the same products
     per row as the whole passes: only the order of the work changes.
     Twin: :func:`alexnet_np.ops.winograd_reference.conv2d_winograd`.
     """
-    n, c, h, w, f, r, m = check(x.shape, x.dtype, weight, padding, groups, m)
+    shape = x.shape if space_to_depth is None else space_to_depth_shape(x.shape, *space_to_depth[::2])
+    n, c, h, w, f, r, m = check(shape, x.dtype, weight, padding, groups, m)
     ho, wo, th, tw = winograd_tiles(h, w, r, padding, m)
-    shapes = work_shapes(x.shape, weight.shape, padding, groups, m)
+    shapes = work_shapes(shape, weight.shape, padding, groups, m)
     AT, G, BT = matrices(m, r, x.dtype)
     if not (U_ready and U is not None):
         U = filter_transform(weight, G, groups, out=U)
-    rows = rows_per_block(x.shape, weight.shape, padding, m, x.dtype.itemsize)
+    rows = rows_per_block(shape, weight.shape, padding, m, x.dtype.itemsize)
     if rows:
         vt = np.empty(shapes["V"], dtype=x.dtype) if V is None else V
-        return _forward_in_blocks(x, U, bias, AT, BT, padding, groups, rows, vt)
+        return _forward_in_blocks(x, U, bias, AT, BT, padding, groups, rows, vt, space_to_depth)
+    if space_to_depth is not None:
+        block, s2d_padding, size = space_to_depth
+        x = kernels.space_to_depth(x, block, size, s2d_padding, out=z)
     V = input_transform(x, BT, m, padding, groups, out=V)
     Mg = gemm_view(scratch(shapes["M"], x.dtype) if M is None else M, groups)
     gemm.matmul(V, U, out=Mg)
     return output_transform(Mg, AT, n, ho, wo, bias=bias)
 
 
-def _forward_in_blocks(x, U, bias, AT, BT, padding, groups, rows, vt):
-    """y from x and U, ``rows`` tile rows at a time (:func:`conv2d_winograd`); vt: the tile-major V to fill."""
-    n, c, h, w = x.shape
+def _forward_in_blocks(x, U, bias, AT, BT, padding, groups, rows, vt, space_to_depth):
+    """y from x and U, blocks of ``rows`` tile rows of one image at a time (:func:`conv2d_winograd`); vt: the
+    tile-major V to fill. With ``space_to_depth``, each block first rearranges the rows of z its tiles read
+    (z rows i0·m … i1·m + r − 2 for tile rows i0 … i1 − 1) into a slab, where its tile rows start at 0."""
     (m, alpha), f = AT.shape, U.shape[1] * U.shape[3]
-    ho, wo, th, tw = winograd_tiles(h, w, alpha - m + 1, padding, m)
-    xh = _channels_last(x)
+    r = alpha - m + 1
+    shape = x.shape if space_to_depth is None else space_to_depth_shape(x.shape, *space_to_depth[::2])
+    n, c, h, w = shape
+    ho, wo, th, tw = winograd_tiles(h, w, r, padding, m)
+    xh = _channels_last(x) if space_to_depth is None else x
     yh = np.empty((n, ho, wo, f), dtype=x.dtype)
     b = np.zeros(f, dtype=x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
+    m_size = rows * tw * alpha * alpha * f
+    slab_size = 0 if space_to_depth is None else (rows * m + r - 1) * w * c
 
-    def block(r0, r1):
+    def block(image, i0, i1):
+        r0, r1 = image * th + i0, image * th + i1  # tile rows of the whole batch
         vb = vt[r0 * tw : r1 * tw]  # this block's tiles: contiguous in the tile-major V
-        mb = scratch(((r1 - r0) * tw, alpha * alpha, f), x.dtype)  # the running thread's own
-        _input_transform_rows(xh, BT, m, padding, th, tw, r0, r1, vb, np.empty((alpha, alpha, c), x.dtype))
+        work = scratch((m_size + slab_size,), x.dtype)  # the running thread's own
+        mb = work[: (r1 - r0) * tw * alpha * alpha * f].reshape((r1 - r0) * tw, alpha * alpha, f)
+        tmp = np.empty((alpha, alpha, c), x.dtype)
+        if space_to_depth is None:
+            _input_transform_rows(xh, BT, m, padding, th, tw, r0, r1, vb, tmp)
+        else:
+            (sh, sw), (ph, pw), _ = (pair(v) for v in space_to_depth)
+            z_rows = min(h - i0 * m, (i1 - i0) * m + r - 1)
+            slab = work[m_size : m_size + z_rows * w * c].reshape(1, z_rows, w, c)
+            kernels._space_to_depth_rows(x, image, i0 * m, i0 * m + z_rows, sh, sw, ph, pw, slab[0])
+            _input_transform_rows(slab, BT, m, 0, i1 - i0, tw, 0, i1 - i0, vb, tmp)
         np.matmul(gemm_view(vb, groups), U, out=gemm_view(mb, groups))
         _output_transform_rows(mb, AT, b, th, tw, r0, r1, yh, np.empty((m, alpha, f), x.dtype))
 
-    total = n * th
-    gemm.run_blocks([functools.partial(block, r0, min(r0 + rows, total)) for r0 in range(0, total, rows)])
+    blocks = [
+        functools.partial(block, image, i0, min(i0 + rows, th))
+        for image in range(n)
+        for i0 in range(0, th, rows)
+    ]
+    gemm.run_blocks(blocks)
     return yh.transpose(0, 3, 1, 2)
 
 
