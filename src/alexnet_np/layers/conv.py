@@ -327,7 +327,8 @@ class Conv2d(Layer):
         space-to-depth, the block's rows of z, which is then never made whole); each of the other threads of
         :func:`~alexnet_np.ops.gemm.run_blocks` keeps one in its own scratch, left out (about ``BLOCK_BYTES``,
         1 MiB, a thread; counting them would make the budget depend on the thread count).
-        Space-to-depth adds its rearranged input z (N, H', W', C_in·s²) to ``work`` and counts Winograd on z;
+        Space-to-depth adds its rearranged input z (N, H', W', C_in·s²) and its rearranged weight to ``work``
+        and counts Winograd on z;
         its backward's dz (z's size) is a temporary. The NumPy backend keeps the input
         (z for space-to-depth) and makes U, V and M anew in every pass (temporaries)."""
         n, f, ho, wo = self.output_shape(input_shape)
@@ -349,6 +350,7 @@ class Conv2d(Layer):
             kept = z or int(np.prod(input_shape)) * item
             return self._memory(input_shape, dtype, kept=kept, temporary=sum(work.values()))
         weight_copy = f * (shape[1] // self.groups) * r * r * item  # the weights U was made from
+        rearranged = weight_copy if name == "space_to_depth" else 0  # space-to-depth's weight on z
         rows = self.winograd_rows_per_block(input_shape)
         m_forward, z_kept = work["M"], z
         if rows:  # one block of M and of z's rows (the other threads' blocks are left out); z is never whole
@@ -358,7 +360,7 @@ class Conv2d(Layer):
         return self._memory(
             input_shape,
             dtype,
-            work=work["U"] + work["V"] + work["M"] + z_kept + weight_copy,
+            work=work["U"] + work["V"] + work["M"] + z_kept + weight_copy + rearranged,
             scratch=work["V"],
             scratch_forward=m_forward,
             temporary=work["U"] + z,

@@ -208,11 +208,10 @@ class SpaceToDepth:
     Backward: the Winograd backward gives dz and the weight gradient of the 3×3 kernel; ``depth_to_space`` maps
     both back (the padded kernel's extra taps are dropped: they were zero, and their gradient is no part of
     the layer's). Kernels: :func:`alexnet_np.ops.reference.space_to_depth` / ``depth_to_space`` and Winograd's
-    reference on the NumPy backend, their Numba twins on Numba's; the weight is rearranged by the reference on
-    both (it is small). Where Winograd's forward runs in blocks (conv1), z is never made whole: each block
-    rearranges the rows of z its tiles read (``space_to_depth=`` of
-    :func:`~alexnet_np.ops.winograd_kernels.conv2d_winograd`); elsewhere it is a per-layer work array. Either
-    way the backward keeps z's Winograd transform V, not z.
+    reference on the NumPy backend, their Numba twins on Numba's, for the weight too (:meth:`weight`).
+    Where Winograd's forward runs in blocks (conv1), z is never made whole: each block rearranges the rows of z
+    its tiles read (``space_to_depth=`` of :func:`~alexnet_np.ops.winograd_kernels.conv2d_winograd`); elsewhere it
+    is a per-layer work array. Either way the backward keeps z's Winograd transform V, not z.
     """
 
     name = "space_to_depth"
@@ -222,12 +221,20 @@ class SpaceToDepth:
         self.kernel = tuple(ceil_div(k, s) for k, s in zip(kernel_size, stride))  # ⌈k/s⌉: the stride-1 kernel
         self.m, self.fast = None, True
         self.winograd = Winograd(0, groups)  # the stride-1 convolution on z (no padding: z holds it)
-        self.z_buffer = None  # Numba backend: z, a per-layer work array
+        self.z_buffer = None  # Numba backend: z, a per-layer work array (where the forward runs whole passes)
+        self.w_buffer = None  # Numba backend: the rearranged weight
         self.x_shape, self.channels_last = None, False
 
     def weight(self, weight):
-        """(F, C/groups, kh, kw) -> (F, C/groups·sh·sw, ⌈kh/sh⌉, ⌈kw/sw⌉), the stride-1 kernel on z."""
-        return reference.space_to_depth(weight, self.stride, self.kernel)
+        """(F, C/groups, kh, kw) -> (F, C/groups·sh·sw, ⌈kh/sh⌉, ⌈kw/sw⌉), the stride-1 kernel on z (on the Numba
+        backend into a per-layer work array, channels-last in memory: rearranged in every pass, as the weights
+        may have changed, so its cost counts at batch 1)."""
+        if not self.fast:
+            return reference.space_to_depth(weight, self.stride, self.kernel)
+        f, c = weight.shape[:2]
+        shape = (f, *self.kernel, c * self.stride[0] * self.stride[1])
+        self.w_buffer = reuse(self.w_buffer, shape, weight.dtype)
+        return kernels.space_to_depth(weight, self.stride, self.kernel, out=self.w_buffer)
 
     def forward(self, x, weight, bias):
         ho, wo = output_hw(x.shape[2], x.shape[3], self.kernel_size, self.stride, self.padding)
@@ -254,7 +261,9 @@ class SpaceToDepth:
 
     def backward(self, dout, weight, *, dw, db=None, input_grad=True):
         w = self.weight(weight)  # the weights as they are now
-        dz, dw_z, db = self.winograd.backward(dout, w, dw=np.empty_like(w), db=db, input_grad=input_grad)
+        dz, dw_z, db = self.winograd.backward(
+            dout, w, dw=np.empty(w.shape, w.dtype), db=db, input_grad=input_grad
+        )
         dw[...] = reference.depth_to_space(dw_z, self.stride, dw.shape)
         if not input_grad:
             return None, dw, db
