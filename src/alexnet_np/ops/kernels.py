@@ -150,7 +150,7 @@ def _space_to_depth_rows(x, n, i0, i1, sh, sw, ph, pw, zrows):
 @njit(cache=True, parallel=True)
 def _space_to_depth_loop(x, sh, sw, ph, pw, zh):
     """x: (N, C, H, W) of any strides; zh: (N, H', W', C·sh·sw). One row of z per iteration
-    (:func:`_space_to_depth_rows`)."""
+    (``_space_to_depth_rows``)."""
     n_img, hz = x.shape[0], zh.shape[1]
     for ni in prange(n_img * hz):
         n, i = ni // hz, ni % hz

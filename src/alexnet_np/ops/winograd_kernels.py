@@ -40,8 +40,8 @@ The forward in blocks. The whole passes write V and M out to memory and read the
 36 MB and 73 MB), at about the memory's speed. Where U is small, :func:`conv2d_winograd` instead runs the input
 transform, the products and the output transform one block of tile rows at a time (:func:`rows_per_block`),
 so a block's V and M are read back from the cache they were just written to; the blocks are shared between the
-threads of :func:`alexnet_np.ops.gemm.run_blocks`. Its loops (:func:`_input_transform_rows`,
-:func:`_output_transform_rows`) are the ones the whole passes run row by row: the same V; y differs at most by
+threads of :func:`alexnet_np.ops.gemm.run_blocks`. Its loops (``_input_transform_rows``,
+``_output_transform_rows``) are the ones the whole passes run row by row: the same V; y differs at most by
 how OpenBLAS rounds a product cut into other blocks (equal in every case the tests run).
 
 Threads: the wrappers are ``@serialised`` (:mod:`alexnet_np.ops.threads`), like those of
@@ -190,7 +190,7 @@ def _input_transform_rows(xh, BT, m, pad, th, tw, r0, r1, Vt, tmp):
 
 @njit(cache=True, parallel=True, fastmath=_FASTMATH)
 def _input_transform_loop(xh, BT, m, pad, th, tw, Vt):
-    """Vt[p] for every tile p = (n·th + i)·tw + j of xh (:func:`_input_transform_rows`, one row of tiles per
+    """Vt[p] for every tile p = (n·th + i)·tw + j of xh (``_input_transform_rows``, one row of tiles per
     iteration). xh: (N, H, W, C); Vt: (P, α², C), tile-major."""
     n_img, c_all = xh.shape[0], xh.shape[3]
     alpha = BT.shape[0]
@@ -285,7 +285,7 @@ def _output_transform_rows(Mt, AT, bias, th, tw, r0, r1, yh, tmp):
 
 @njit(cache=True, parallel=True, fastmath=_FASTMATH)
 def _output_transform_loop(Mt, AT, bias, th, tw, yh):
-    """yh from every tile of Mt (:func:`_output_transform_rows`, one row of tiles per iteration).
+    """yh from every tile of Mt (``_output_transform_rows``, one row of tiles per iteration).
     Mt: (P, α², F) tile-major; yh: (N, H_out, W_out, F)."""
     n_img, f = yh.shape[0], yh.shape[3]
     m, alpha = AT.shape
@@ -474,8 +474,9 @@ of tiles alone holds more (a core's share of a mid-sized cache: they are written
 there)."""
 
 MAX_BLOCKED_U_BYTES = 4 << 20
-"""The largest filter transform U for which the forward runs in blocks: each block's products read the whole of
-U, which then stays in cache from block to block only while it is small (conv3–conv5's 19–29 MB are not)."""
+"""The forward runs in blocks only where the filter transform U takes at most this many bytes. Each block's
+products read the whole of U, which stays in cache from block to block only while it is small (conv3–conv5's
+19–29 MB do not)."""
 
 MIN_BLOCKS = 8
 """About this many blocks or more (a block takes at most ⌈rows / MIN_BLOCKS⌉ tile rows), so the threads share
@@ -489,7 +490,7 @@ def rows_per_block(x_shape, weight_shape, padding, m, itemsize):
     whole passes write V and M out and read them back; the blocks read U again each), and V is not small
     work (:data:`~alexnet_np.ops.threads.SMALL_WORK` values). A row of tiles holds tw·α²·(C + F) values of
     V and M; a block takes as many rows as fit in :data:`BLOCK_BYTES` (one at least), and no more than
-    ⌈N·th / :data:`MIN_BLOCKS`⌉. On AlexNet: conv1 (by space-to-depth) at every batch, torchvision's conv2 from
+    N·th / :data:`MIN_BLOCKS` rounded up. On AlexNet: conv1 (by space-to-depth) at every batch, torchvision's conv2 from
     batch 2 and the paper's (two groups, a smaller U) at every batch; ``python -m alexnet_np bench --conv`` says
     which layers ran in blocks.
     """
@@ -550,7 +551,7 @@ def conv2d_winograd(
     three steps run block by block of tile rows of one image, each block's V, its products (one stacked
     np.matmul) and its output transform in turn while V and M are still in cache, blocks shared between
     threads by :func:`alexnet_np.ops.gemm.run_blocks`; V is written whole (the backward reads it), M is never
-    whole. The same loops (:func:`_input_transform_rows`, :func:`_output_transform_rows`) and the same products
+    whole. The same loops (``_input_transform_rows``, ``_output_transform_rows``) and the same products
     per row as the whole passes: only the order of the work changes.
     Twin: :func:`alexnet_np.ops.winograd_reference.conv2d_winograd`.
     """
