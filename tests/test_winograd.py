@@ -793,9 +793,15 @@ def test_which_forwards_run_in_blocks():
         row_bytes = tw * (m + w_shape[2] - 1) ** 2 * (c + w_shape[0]) * item
         assert rows == 1 or rows * row_bytes <= K.BLOCK_BYTES
         assert rows <= -(-n * th // K.MIN_BLOCKS)  # about MIN_BLOCKS blocks or more
-    single = an.AlexNet("single_tower")
-    assert single["conv1"].winograd_rows_per_block((1, 3, 227, 227)) > 0
-    assert single["conv3"].winograd_rows_per_block((32, 256, 13, 13)) == 0
+    single, torchvision, paper = an.AlexNet("single_tower"), an.AlexNet("torchvision"), an.AlexNet("paper")
+    with an.use_conv_algorithm("auto"):  # the default, whatever ALEXNET_NP_CONV_ALGORITHM says
+        assert single["conv1"].winograd_rows_per_block((1, 3, 227, 227)) > 0
+        assert single["conv3"].winograd_rows_per_block((32, 256, 13, 13)) == 0
+        assert single["conv2"].winograd_rows_per_block((32, 96, 27, 27)) == 0  # its U: 6.3 MB
+        # the docstring's AlexNet list: torchvision's conv2 from batch 2, the paper's (two groups) at every batch
+        assert torchvision["conv2"].winograd_rows_per_block((1, 64, 27, 27)) == 0
+        assert torchvision["conv2"].winograd_rows_per_block((2, 64, 27, 27)) > 0
+        assert paper["conv2"].winograd_rows_per_block((1, 96, 27, 27)) > 0
 
 
 def test_space_to_depth_in_blocks_never_makes_z_whole(monkeypatch):
