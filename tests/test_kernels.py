@@ -76,6 +76,44 @@ def test_maxpool_twins_equal_naive(shape, k, s, p, rng):
     )
 
 
+POOLS = [  # (N, C, H, W), kernel, stride, padding, ceil_mode: AlexNet's 3×3/2, padding, overhanging windows
+    ((2, 5, 13, 11), (3, 3), (2, 2), (0, 0), False),
+    ((2, 5, 13, 11), (3, 3), (2, 2), (0, 0), True),
+    ((1, 4, 9, 10), (3, 2), (2, 1), (1, 1), False),
+    ((2, 3, 8, 7), (2, 2), (2, 2), (0, 0), True),
+    ((1, 6, 10, 9), (5, 3), (3, 2), (2, 1), True),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,k,s,p,ceil", POOLS)
+def test_channels_last_pooling_equals_the_nchw_loops_bit_for_bit(shape, k, s, p, ceil, dtype, rng):
+    """The channels-last loops (the forward's selects, the backward's gather) against the NCHW loops and the
+    reference: the same maxima and positions (ties, NaN and −inf included) and the same dx, bit for bit
+    (the gather adds each pixel's gradients in the scatter's order)."""
+    x = rng.integers(-3, 4, shape).astype(dtype)  # small integers: many ties in every window
+    x.flat[::17] = np.nan
+    x.flat[5::23] = -np.inf
+    x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    out, arg = kernels.maxpool_forward(x, k, s, p, ceil)
+    out_cl, arg_cl = kernels.maxpool_forward(x_cl, k, s, p, ceil)
+    assert is_channels_last(out_cl) and is_channels_last(arg_cl)
+    np.testing.assert_array_equal(out_cl, out)
+    np.testing.assert_array_equal(arg_cl, arg)
+    out_ref, arg_ref = reference.maxpool_forward(x, k, s, p, ceil)
+    np.testing.assert_array_equal(out, out_ref)
+    np.testing.assert_array_equal(arg, arg_ref)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dout_cl = np.ascontiguousarray(dout.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    dx = kernels.maxpool_backward(dout, arg, shape, k, s, p, ceil)
+    dx_cl = kernels.maxpool_backward(dout_cl, arg_cl, shape, k, s, p, ceil)
+    assert is_channels_last(dx_cl) and not is_channels_last(dx)
+    assert dx_cl.tobytes() == dx.tobytes()  # bit for bit, signed zeros too (tobytes: the logical order)
+    np.testing.assert_allclose(
+        dx_cl, reference.maxpool_backward(dout, arg_ref, shape, k, s, p, ceil), rtol=1e-6
+    )
+
+
 def test_maxpool_ties_go_to_the_first_maximum(backend):
     x = np.ones((1, 1, 3, 3), np.float64)
     pool = an.MaxPool2d(2, stride=1)
