@@ -18,13 +18,32 @@ class ReLU(Layer):
 
     Kernels: :func:`alexnet_np.ops.reference.relu_forward` (``np.maximum`` and ``x > 0``, two passes) or its
     Numba twin in :mod:`alexnet_np.ops.kernels` (y and the mask in one pass over memory).
+
+    Folded into the layer before it: inside a :class:`~alexnet_np.layers.Sequential` that no one watches (no
+    hooks, no ``return_activations``), a ReLU after a convolution that runs Winograd or space-to-depth on the
+    Numba backend is applied in that convolution's output transform, while each output pixel is in cache
+    (:meth:`forward_after`): the same y and mask, bit for bit, without the pre-activations as an array of their
+    own or a second pass over them. Watched, every layer's output is there by name, as always.
     """
 
     _cache_attrs = ("mask",)
+    folds_into_previous = True
 
     def forward(self, x, train=False):
         self._begin_forward(x)
         y, self.mask = kernels.relu_forward(x) if ops.fast() else reference.relu_forward(x)
+        return y
+
+    def forward_after(self, layer, x, train=False):
+        """``layer`` with this ReLU folded into its output pass where it offers one (:meth:`Layer.forward_relu`:
+        no array of its pre-activations, no second pass over them); else the two forwards in turn. The same y
+        and mask either way, bit for bit."""
+        folded = layer.forward_relu(x, train=train)
+        if folded is None:
+            return self.forward(layer.forward(x, train=train), train=train)
+        y, mask = folded
+        self._begin_forward(y)  # the shapes of y and of the pre-activations are the same
+        self.mask = mask
         return y
 
     def backward(self, dout, input_grad=True):

@@ -47,6 +47,9 @@ class Layer:
 
     _cache_attrs: tuple[str, ...] = ()
 
+    # True where forward_after may fold this layer into the output pass of the one before it (ReLU)
+    folds_into_previous = False
+
     _role = "layer"  # what messages call it, and the name in their advice ("model" for containers)
 
     def __init__(self):
@@ -67,6 +70,19 @@ class Layer:
 
     def backward(self, dout, input_grad=True):
         raise NotImplementedError
+
+    def forward_after(self, layer, x, train=False):
+        """``layer``'s forward on x, then this layer's on its output: what :class:`Sequential` runs for a layer
+        with ``folds_into_previous`` and the one before it when no one watches the outputs (no hooks, no
+        ``return_activations``), so that it can fold into that layer's output pass (:class:`ReLU` does, where
+        :meth:`forward_relu` lets it). This default runs the two forwards one after the other."""
+        return self.forward(layer.forward(x, train=train), train=train)
+
+    def forward_relu(self, x, train=False):
+        """This layer's forward with the ReLU that follows it folded into its output pass: ``(max(y, 0), y > 0)``
+        bit for bit as the two layers give them, or None where it has no such pass (this default; the two
+        layers then run one after the other)."""
+        return None
 
     def num_params(self) -> int:
         return int(sum(p.size for p in self.params.values()))

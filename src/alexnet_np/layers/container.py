@@ -19,7 +19,11 @@ class Sequential(Layer):
     are flat dicts keyed ``"name.weight"`` holding the layers' own arrays (no copies).
 
     ``forward(x, train=False, return_activations=False)``: with ``return_activations=True``
-    returns ``(y, {name: output of that layer})``.
+    returns ``(y, {name: output of that layer})``. Where no one watches (no hooks, no
+    ``return_activations``), a layer with ``folds_into_previous`` (ReLU) runs through
+    :meth:`~alexnet_np.layers.Layer.forward_after` with the one before it, and may be folded into that
+    layer's output pass: the same output and the same gradients, bit for bit, without the pre-activations
+    as an array of their own.
 
     Hooks: whoever wants to watch a pass (diagnostics, saliency, activations by name) hooks into this one
     loop instead of running its own: inside ``with model.hooks(forward=f, backward=b):`` every
@@ -73,6 +77,17 @@ class Sequential(Layer):
         with self._one_thread():
             self._check_array(x)
             activations, hooks = {}, self._hooks["forward"]
+            if not (hooks or return_activations):  # no one watches: a layer may fold into the one before it
+                layers = list(self.layers.values())
+                i = 0
+                while i < len(layers):
+                    if i + 1 < len(layers) and layers[i + 1].folds_into_previous:
+                        x = layers[i + 1].forward_after(layers[i], x, train=train)
+                        i += 2
+                    else:
+                        x = layers[i].forward(x, train=train)
+                        i += 1
+                return x
             for name, layer in self.layers.items():
                 y = layer.forward(x, train=train)
                 for hook in hooks:

@@ -126,6 +126,16 @@ class Conv2d(Layer):
         self._strategy = self._choose_strategy(x.shape)  # the backward runs what this forward ran
         return self._strategy.forward(x, self.params["weight"], self.params.get("bias"))
 
+    def forward_relu(self, x, train=False):
+        """Where the algorithm has an output pass that can take it (Winograd and space-to-depth on the Numba
+        backend: the output transform), the ReLU that follows runs in it: ``(max(y, 0), y > 0)``; else None."""
+        self._begin_forward(x)
+        strategy = self._choose_strategy(x.shape)
+        if not strategy.folds_relu:
+            return None
+        self._strategy = strategy
+        return strategy.forward(x, self.params["weight"], self.params.get("bias"), relu=True)
+
     def backward(self, dout, input_grad=True):
         """Fill ``grads`` and return dx; with ``input_grad=False`` (the first layer of a network, whose
         input is data) skip dx and return None. dx uses the weights as they are now (class docstring)."""

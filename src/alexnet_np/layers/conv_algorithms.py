@@ -5,7 +5,9 @@
 algorithm *and* the backend its forward ran. Each strategy has the same two methods:
 
 * ``forward(x, weight, bias) -> y``: x: (N, C_in, H, W), weight: (C_out, C_in/groups, kh, kw),
-  bias: (C_out,) or None -> y: (N, C_out, H_out, W_out), channels-last in memory;
+  bias: (C_out,) or None -> y: (N, C_out, H_out, W_out), channels-last in memory; where ``folds_relu`` is
+  True (Winograd and space-to-depth on the Numba backend), ``forward(x, weight, bias, relu=True)`` runs the
+  ReLU that follows the layer in the output transform's pass and returns (max(y, 0), y > 0);
 * ``backward(dout, weight, *, dw, db, input_grad) -> (dx, dw, db)``: fills ``dw`` (and ``db`` unless None)
   in place and returns them with dx (None when ``input_grad`` is False). ``weight`` is the layer's weight
   *at the time of the backward*: every strategy, on every backend, computes dx with the weights as they are
@@ -39,6 +41,7 @@ class Im2col:
     """
 
     name = "im2col"
+    folds_relu = False  # its output pass is the GEMM's
 
     def __init__(self, kernel_size, stride, padding, groups):
         self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
@@ -106,6 +109,10 @@ class Winograd:
 
     name = "winograd"
 
+    @property
+    def folds_relu(self):
+        return self.fast
+
     def __init__(self, padding, groups):
         self.padding, self.groups = padding, groups
         self.m, self.fast = None, True
@@ -117,10 +124,10 @@ class Winograd:
         self.weight_seen: Any = None
         self.U_holds_weight_seen = False
 
-    def forward(self, x, weight, bias, *, space_to_depth=None, z=None):
+    def forward(self, x, weight, bias, *, space_to_depth=None, z=None, relu=False):
         """``space_to_depth`` = (block, padding, size), Numba backend only: run on z = space_to_depth(x) without
         making it whole where the forward runs in blocks (:func:`~alexnet_np.ops.winograd_kernels.conv2d_winograd`;
-        ``z``: its work array where it is made whole)."""
+        ``z``: its work array where it is made whole). ``relu``: Numba backend only (``folds_relu``)."""
         if space_to_depth is None:
             self.x_shape, self.channels_last = x.shape, is_channels_last(x)
         else:  # the backward's dx is dz, channels-last as kernels.space_to_depth makes z
@@ -138,7 +145,7 @@ class Winograd:
         self.V_buffer = reuse(self.V_buffer, shapes["V"], x.dtype)  # kept for the backward, as V
         # M: the thread's scratch array, whole or one block at a time (conv2d_winograd's forward in blocks)
         y = winograd_kernels.conv2d_winograd(
-            *args, U=self.U, U_ready=U_ready, V=self.V_buffer, space_to_depth=space_to_depth, z=z
+            *args, U=self.U, U_ready=U_ready, V=self.V_buffer, space_to_depth=space_to_depth, z=z, relu=relu
         )
         self.V = winograd_kernels.gemm_view(self.V_buffer, self.groups)
         if not U_ready:
@@ -216,6 +223,10 @@ class SpaceToDepth:
 
     name = "space_to_depth"
 
+    @property
+    def folds_relu(self):
+        return self.fast
+
     def __init__(self, kernel_size, stride, padding, groups):
         self.kernel_size, self.stride, self.padding, self.groups = kernel_size, stride, padding, groups
         self.kernel = tuple(ceil_div(k, s) for k, s in zip(kernel_size, stride))  # ⌈k/s⌉: the stride-1 kernel
@@ -236,7 +247,7 @@ class SpaceToDepth:
         self.w_buffer = reuse(self.w_buffer, shape, weight.dtype)
         return kernels.space_to_depth(weight, self.stride, self.kernel, out=self.w_buffer)
 
-    def forward(self, x, weight, bias):
+    def forward(self, x, weight, bias, *, relu=False):
         ho, wo = output_hw(x.shape[2], x.shape[3], self.kernel_size, self.stride, self.padding)
         size = (
             ho + self.kernel[0] - 1,
@@ -256,7 +267,7 @@ class SpaceToDepth:
             n, c, hz, wz = z_shape
             self.z_buffer = reuse(self.z_buffer, (n, hz, wz, c), x.dtype)
         return self.winograd.forward(
-            x, w, bias, space_to_depth=(self.stride, self.padding, size), z=self.z_buffer
+            x, w, bias, space_to_depth=(self.stride, self.padding, size), z=self.z_buffer, relu=relu
         )
 
     def backward(self, dout, weight, *, dw, db=None, input_grad=True):

@@ -42,7 +42,8 @@ transform, the products and the output transform one block of tile rows at a tim
 so a block's V and M are read back from the cache they were just written to; the blocks are shared between the
 threads of :func:`alexnet_np.ops.gemm.run_blocks`. Its loops (``_input_transform_rows``,
 ``_output_transform_rows``) are the ones the whole passes run row by row: the same V; y differs at most by
-how OpenBLAS rounds a product cut into other blocks (equal in every case the tests run).
+how OpenBLAS rounds a product cut into other blocks (equal in the tests on one machine; on an AMD EPYC the
+mini network's conv2 at batch 2 differed by 1.3e-5, 2e-6 of its largest value).
 
 Threads: the wrappers are ``@serialised`` (:mod:`alexnet_np.ops.threads`), like those of
 :mod:`alexnet_np.ops.kernels`: on Numba's ``workqueue`` layer two Python threads take turns.
@@ -246,12 +247,15 @@ def _input_adjoint_loop(dVt, BT, m, pad, th, tw, dxh):
 
 
 @njit(cache=True, nogil=True, fastmath=_FASTMATH)
-def _output_transform_rows(Mt, AT, bias, th, tw, r0, r1, yh, tmp):
+def _output_transform_rows(Mt, AT, bias, th, tw, r0, r1, yh, tmp, relu, maskh):
     """yh[n, i·m + u, j·m + v, :] = bias + Σ_{a,b} Aᵀ[u, a] · Mt[(ni − r0)·tw + j, a·α + b, :] · Aᵀ[v, b]
     (Y = Aᵀ M A) for the tile rows ni = n·th + i in r0 … r1 − 1 and every tile j of a row.
 
     Mt: ((r1 − r0)·tw, α², F) tile-major; yh: (N, H_out, W_out, F); tmp: (m, α, F), a work array. The
     outputs of an overhanging tile that fall outside H_out × W_out are neither computed nor written.
+    ``relu``: each output pixel, while in cache, then goes through the ReLU that follows the layer, as
+    ``kernels._relu_forward_loop`` does it: maskh (shaped like yh, bool) = y > 0, y = max(y, 0) (a NaN stays
+    NaN); maskh is not touched otherwise.
     """
     _, ho, wo, f = yh.shape
     m, alpha = AT.shape
@@ -281,17 +285,25 @@ def _output_transform_rows(Mt, AT, bias, th, tw, r0, r1, yh, tmp):
                         if coef != 0:
                             for k in range(f):
                                 yh[n, i * m + u, j * m + v, k] += coef * tmp[u, b, k]
+                    if relu:
+                        for k in range(f):
+                            val = yh[n, i * m + u, j * m + v, k]
+                            positive = val > 0
+                            maskh[n, i * m + u, j * m + v, k] = positive
+                            yh[n, i * m + u, j * m + v, k] = val if positive or val != val else zero
 
 
 @njit(cache=True, parallel=True, fastmath=_FASTMATH)
-def _output_transform_loop(Mt, AT, bias, th, tw, yh):
-    """yh from every tile of Mt (``_output_transform_rows``, one row of tiles per iteration).
-    Mt: (P, α², F) tile-major; yh: (N, H_out, W_out, F)."""
+def _output_transform_loop(Mt, AT, bias, th, tw, yh, relu, maskh):
+    """yh (and with ``relu`` maskh) from every tile of Mt (``_output_transform_rows``, one row of tiles per
+    iteration). Mt: (P, α², F) tile-major; yh: (N, H_out, W_out, F)."""
     n_img, f = yh.shape[0], yh.shape[3]
     m, alpha = AT.shape
     for ni in prange(n_img * th):  # one row of tiles: writes output rows i·m … i·m + m − 1 only
         tmp = np.empty((m, alpha, f), dtype=yh.dtype)
-        _output_transform_rows(Mt[ni * tw : (ni + 1) * tw], AT, bias, th, tw, ni, ni + 1, yh, tmp)
+        _output_transform_rows(
+            Mt[ni * tw : (ni + 1) * tw], AT, bias, th, tw, ni, ni + 1, yh, tmp, relu, maskh
+        )
 
 
 @njit(cache=True, parallel=True, fastmath=_FASTMATH)
@@ -416,17 +428,28 @@ def input_transform_adjoint(dv, BT, x_shape, m, padding=0):
 
 
 @serialised
-def output_transform(M, AT, n, ho, wo, *, bias=None):
+def output_transform(M, AT, n, ho, wo, *, bias=None, relu=False):
     """M: (α², groups, P, F/groups) -> y: (N, F, H_out, W_out), channels-last in memory (+ ``bias``).
 
+    ``relu=True``: the ReLU that follows the layer in the same pass -> (max(y, 0), y > 0), as
+    :func:`alexnet_np.ops.kernels.relu_forward` gives them from y, bit for bit.
     Twin: :func:`alexnet_np.ops.winograd_reference.output_transform`."""
     _, groups, _, fg = M.shape
     m = AT.shape[0]
     f = groups * fg
     yh = np.empty((n, ho, wo, f), dtype=M.dtype)
+    maskh = _relu_mask(yh, relu)
     b = np.zeros(f, dtype=M.dtype) if bias is None else np.ascontiguousarray(bias, dtype=M.dtype)
-    sized(_output_transform_loop, M.size)(tile_major(M), AT, b, ceil_div(ho, m), ceil_div(wo, m), yh)
-    return yh.transpose(0, 3, 1, 2)
+    sized(_output_transform_loop, M.size)(
+        tile_major(M), AT, b, ceil_div(ho, m), ceil_div(wo, m), yh, relu, maskh
+    )
+    y = yh.transpose(0, 3, 1, 2)
+    return (y, maskh.transpose(0, 3, 1, 2)) if relu else y
+
+
+def _relu_mask(yh, relu):
+    """The (N, H, W, F) bool mask a fused ReLU fills, or a 1-element stand-in the loops never touch."""
+    return np.empty(yh.shape if relu else (1, 1, 1, 1), dtype=np.bool_)
 
 
 @serialised
@@ -530,6 +553,7 @@ def conv2d_winograd(
     M=None,
     space_to_depth=None,
     z=None,
+    relu=False,
 ):
     """Stride-1 convolution by Winograd F(m×m, r×r): x: (N, C, H, W), weight: (F, C/groups, r, r),
     bias: (F,) or None -> y: (N, F, H_out, W_out), channels-last in memory.
@@ -553,6 +577,9 @@ def conv2d_winograd(
     threads by :func:`alexnet_np.ops.gemm.run_blocks`; V is written whole (the backward reads it), M is never
     whole. The same loops (``_input_transform_rows``, ``_output_transform_rows``) and the same products
     per row as the whole passes: only the order of the work changes.
+
+    ``relu=True``: the ReLU that follows the layer runs in the output transform's pass (:func:`output_transform`)
+    -> (max(y, 0), y > 0), the mask channels-last too.
     Twin: :func:`alexnet_np.ops.winograd_reference.conv2d_winograd`.
     """
     shape = x.shape if space_to_depth is None else space_to_depth_shape(x.shape, *space_to_depth[::2])
@@ -565,17 +592,17 @@ def conv2d_winograd(
     rows = rows_per_block(shape, weight.shape, padding, m, x.dtype.itemsize)
     if rows:
         vt = np.empty(shapes["V"], dtype=x.dtype) if V is None else V
-        return _forward_in_blocks(x, U, bias, AT, BT, padding, groups, rows, vt, space_to_depth)
+        return _forward_in_blocks(x, U, bias, AT, BT, padding, groups, rows, vt, space_to_depth, relu)
     if space_to_depth is not None:
         block, s2d_padding, size = space_to_depth
         x = kernels.space_to_depth(x, block, size, s2d_padding, out=z)
     V = input_transform(x, BT, m, padding, groups, out=V)
     Mg = gemm_view(scratch(shapes["M"], x.dtype) if M is None else M, groups)
     gemm.matmul(V, U, out=Mg)
-    return output_transform(Mg, AT, n, ho, wo, bias=bias)
+    return output_transform(Mg, AT, n, ho, wo, bias=bias, relu=relu)
 
 
-def _forward_in_blocks(x, U, bias, AT, BT, padding, groups, rows, vt, space_to_depth):
+def _forward_in_blocks(x, U, bias, AT, BT, padding, groups, rows, vt, space_to_depth, relu):
     """y from x and U, blocks of ``rows`` tile rows of one image at a time (:func:`conv2d_winograd`); vt: the
     tile-major V to fill. With ``space_to_depth``, each block first rearranges the rows of z its tiles read
     (z rows i0·m … i1·m + r − 2 for tile rows i0 … i1 − 1) into a slab, where its tile rows start at 0."""
@@ -586,6 +613,7 @@ def _forward_in_blocks(x, U, bias, AT, BT, padding, groups, rows, vt, space_to_d
     ho, wo, th, tw = winograd_tiles(h, w, r, padding, m)
     xh = _channels_last(x) if space_to_depth is None else x
     yh = np.empty((n, ho, wo, f), dtype=x.dtype)
+    maskh = _relu_mask(yh, relu)
     b = np.zeros(f, dtype=x.dtype) if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
     m_size = rows * tw * alpha * alpha * f
     slab_size = 0 if space_to_depth is None else (rows * m + r - 1) * w * c
@@ -605,7 +633,7 @@ def _forward_in_blocks(x, U, bias, AT, BT, padding, groups, rows, vt, space_to_d
             kernels._space_to_depth_rows(x, image, i0 * m, i0 * m + z_rows, sh, sw, ph, pw, slab[0])
             _input_transform_rows(slab, BT, m, 0, i1 - i0, tw, 0, i1 - i0, vb, tmp)
         np.matmul(gemm_view(vb, groups), U, out=gemm_view(mb, groups))
-        _output_transform_rows(mb, AT, b, th, tw, r0, r1, yh, np.empty((m, alpha, f), x.dtype))
+        _output_transform_rows(mb, AT, b, th, tw, r0, r1, yh, np.empty((m, alpha, f), x.dtype), relu, maskh)
 
     blocks = [
         functools.partial(block, image, i0, min(i0 + rows, th))
@@ -613,7 +641,8 @@ def _forward_in_blocks(x, U, bias, AT, BT, padding, groups, rows, vt, space_to_d
         for i0 in range(0, th, rows)
     ]
     gemm.run_blocks(blocks)
-    return yh.transpose(0, 3, 1, 2)
+    y = yh.transpose(0, 3, 1, 2)
+    return (y, maskh.transpose(0, 3, 1, 2)) if relu else y
 
 
 @serialised
