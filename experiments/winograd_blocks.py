@@ -1,6 +1,7 @@
 """What Winograd's forward in blocks is worth: the same layer with blocks and with whole passes, and PyTorch.
 
     python experiments/winograd_blocks.py [--rounds 15] [--batches 1 8 32] [--variants single_tower torchvision]
+                                          [--min-blocks K ...]
 
 Run as users run it: NumPy is imported first and nothing is set. For each variant and batch, the forward of every
 convolution that runs in blocks (``Conv2d.winograd_rows_per_block``: conv1 by space-to-depth, and conv2 where
@@ -8,8 +9,9 @@ its U is small) is timed three ways, interleaved in rounds with a pause of 20 ms
 ``bench`` does): the layer as the library runs it (in blocks), the same layer with
 ``winograd_kernels.MAX_BLOCKED_U_BYTES`` set to 0 for the call (every forward in whole passes: space-to-depth
 makes z first, the input transform writes all of V, the products all of M), and ``torch.nn.Conv2d`` at its
-defaults on the NCHW input. The outputs are compared first. Prints the fastest / median call and the ratios of
-the fastest; nothing is written.
+defaults on the NCHW input; with ``--min-blocks``, also in blocks with ``winograd_kernels.MIN_BLOCKS`` set to
+each K for the call (``rows_per_block``: fewer, larger blocks for a smaller K). The outputs are compared first.
+Prints the fastest / median call and the ratios of the fastest; nothing is written.
 """
 
 import numpy as np  # noqa: I001  (NumPy first, as users run it)
@@ -44,10 +46,11 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32])
     p.add_argument("--variants", nargs="+", default=["single_tower", "torchvision"])
+    p.add_argument("--min-blocks", type=int, nargs="*", default=[])
     args = p.parse_args(argv)
     torch.set_grad_enabled(False)
     rng = np.random.default_rng(0)
-    limit = winograd_kernels.MAX_BLOCKED_U_BYTES
+    limit, min_blocks = winograd_kernels.MAX_BLOCKED_U_BYTES, winograd_kernels.MIN_BLOCKS
     print(
         f"threads: PyTorch {torch.get_num_threads()}; {args.rounds} rounds, a pause of 20 ms before each call"
     )
@@ -71,7 +74,16 @@ def main(argv=None):
                         finally:
                             winograd_kernels.MAX_BLOCKED_U_BYTES = limit
 
+                    def blocks_of(k, layer=layer, x=x):
+                        winograd_kernels.MIN_BLOCKS = k
+                        try:
+                            return layer.forward(x)
+                        finally:
+                            winograd_kernels.MIN_BLOCKS = min_blocks
+
                     fns = {"blocks": lambda layer=layer, x=x: layer.forward(x), "whole": whole}
+                    for k in args.min_blocks:
+                        fns[f"MIN_BLOCKS={k}"] = lambda k=k, f=blocks_of: f(k)
                     fns["torch"] = lambda t=tconv, tx=tx: t(tx)
                     y_blocks, y_whole = fns["blocks"]().copy(), fns["whole"]()
                     difference = float(np.abs(y_blocks - y_whole).max())

@@ -32,6 +32,15 @@ def photos(tmp_path_factory):
 
 
 @pytest.fixture
+def small_blocks(monkeypatch):
+    """Winograd's forward in blocks for problems of test size too (winograd_kernels.MIN_BLOCKED_BYTES at 0: V and
+    M may be small; the other conditions of rows_per_block hold)."""
+    from alexnet_np.ops import winograd_kernels
+
+    monkeypatch.setattr(winograd_kernels, "MIN_BLOCKED_BYTES", 0)
+
+
+@pytest.fixture
 def two_blas_threads():
     """OpenBLAS at two threads for the test (the suite's workers run it at one), so there is something to cut
     into blocks for two threads (ops.gemm)."""

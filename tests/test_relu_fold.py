@@ -22,7 +22,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_the_folded_relu_equals_the_convolution_then_the_relu_kernel(case, dtype, monkeypatch):
+def test_the_folded_relu_equals_the_convolution_then_the_relu_kernel(case, dtype, small_blocks, monkeypatch):
     """y and mask against conv2d_winograd then kernels.relu_forward (whole passes or blocks alike), NaN, the
     zero a dead filter gives (its weights and bias 0: y = +0.0) and a padded border included."""
     n, c, h, w, f, r, pad, groups, m = case

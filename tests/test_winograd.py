@@ -540,7 +540,7 @@ def test_single_tower_with_auto_matches_torch():
     network_matches_torch(model, x, np.array([3, 17]))
 
 
-def test_bench_conv_table_reports_what_the_layers_say():
+def test_bench_conv_table_reports_what_the_layers_say(small_blocks):
     """``python -m alexnet_np bench --conv`` rows: both algorithms and PyTorch timed, auto's pick and the counts
     taken from the same layer objects (timing goals live in the benchmark, not here)."""
     from alexnet_np.tools import bench
@@ -568,7 +568,7 @@ def test_bench_conv_table_reports_what_the_layers_say():
     assert bench.multiplies_per_image(model, 32) < model.summary().total_macs
     assert any(blocks.values()) and not all(
         blocks.values()
-    )  # mini at batch 8: conv1 whole, the others in blocks
+    )  # mini at batch 8, blocks of any size: conv1 whole, the others in blocks
 
 
 # ---- the kernels run as plain Python (NUMBA_DISABLE_JIT=1), for stepping through in a debugger ------
@@ -579,7 +579,8 @@ def test_kernels_run_without_jit():
         "import numpy as np, torch\n"
         "from alexnet_np.ops import winograd_kernels as K\n"
         "assert type(K._input_transform_loop).__name__ == 'function'\n"
-        "K.threads.SMALL_WORK = 0; assert K.rows_per_block((1, 4, 5, 6), (4, 2, 3, 3), 1, 2, 8) > 0  # blocks\n"
+        "K.threads.SMALL_WORK = K.MIN_BLOCKED_BYTES = 0\n"
+        "assert K.rows_per_block((1, 4, 5, 6), (4, 2, 3, 3), 1, 2, 8) > 0  # blocks\n"
         "rng = np.random.default_rng(0)\n"
         "x = rng.standard_normal((1, 4, 5, 6)); w = rng.standard_normal((4, 2, 3, 3))\n"
         "d = rng.standard_normal((1, 4, 5, 6))\n"
@@ -719,7 +720,9 @@ BLOCKED = [
 
 @pytest.mark.parametrize("case", BLOCKED, ids=str)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_the_forward_in_blocks_equals_the_whole_passes(case, dtype, two_blas_threads, monkeypatch):
+def test_the_forward_in_blocks_equals_the_whole_passes(
+    case, dtype, two_blas_threads, small_blocks, monkeypatch
+):
     """Same loops and products in another order: the V kept for the backward equals the whole passes' bit for
     bit, y within the tolerance of Winograd against the direct convolution (the products are cut otherwise)."""
     n, c, h, w, f, r, pad, groups, m = case
@@ -751,7 +754,7 @@ def test_the_forward_in_blocks_equals_the_whole_passes(case, dtype, two_blas_thr
     assert_close_rtol(y_blocks, y_direct, dtype)
 
 
-def test_a_layer_run_in_blocks_keeps_what_its_backward_needs(two_blas_threads):
+def test_a_layer_run_in_blocks_keeps_what_its_backward_needs(two_blas_threads, small_blocks):
     """conv1 by space-to-depth runs in blocks; its backward (from the V the blocks wrote) equals PyTorch's."""
     conv = an.Conv2d(3, 16, 11, stride=4, padding=2, algorithm="space_to_depth", dtype=np.float64, rng=0)
     x = np.random.default_rng(1).standard_normal((2, 3, 131, 131))
@@ -774,13 +777,18 @@ def test_a_layer_run_in_blocks_keeps_what_its_backward_needs(two_blas_threads):
         assert_close_rtol(ours, theirs.detach().numpy(), np.float64)
 
 
-def test_which_forwards_run_in_blocks():
-    """The rule: a small U, V and M at least twice U, V not small work; blocks of at most BLOCK_BYTES (or one
-    row), about MIN_BLOCKS of them or more."""
+def test_which_forwards_run_in_blocks(monkeypatch):
+    """The rule: a small U, V and M at least twice U and at least MIN_BLOCKED_BYTES, V not small work; blocks of
+    at most BLOCK_BYTES (or one row), about MIN_BLOCKS of them or more."""
     item = 4
     assert K.rows_per_block((32, 48, 57, 57), (96, 48, 3, 3), 0, 5, item) > 0  # conv1 by space-to-depth
-    assert K.rows_per_block((1, 48, 57, 57), (96, 48, 3, 3), 0, 5, item) > 0  # ... at batch 1 too
+    v_and_m = 11 * 11 * 49 * (48 + 96) * item  # conv1 at batch 1: tiles, α², channels in and out
+    assert (
+        v_and_m < K.MIN_BLOCKED_BYTES and K.rows_per_block((1, 48, 57, 57), (96, 48, 3, 3), 0, 5, item) == 0
+    )
     assert K.rows_per_block((32, 384, 13, 13), (384, 384, 3, 3), 1, 5, item) == 0  # conv4: U is 29 MB
+    monkeypatch.setattr(K, "MIN_BLOCKED_BYTES", 0)  # the other conditions alone
+    assert K.rows_per_block((1, 48, 57, 57), (96, 48, 3, 3), 0, 5, item) > 0
     assert K.rows_per_block((1, 64, 27, 27), (192, 64, 5, 5), 2, 3, item) == 0  # V and M under twice U
     assert K.rows_per_block((1, 4, 9, 9), (4, 4, 3, 3), 1, 2, item) == 0  # small work
     for x_shape, w_shape, pad, m in [
@@ -793,18 +801,32 @@ def test_which_forwards_run_in_blocks():
         row_bytes = tw * (m + w_shape[2] - 1) ** 2 * (c + w_shape[0]) * item
         assert rows == 1 or rows * row_bytes <= K.BLOCK_BYTES
         assert rows <= -(-n * th // K.MIN_BLOCKS)  # about MIN_BLOCKS blocks or more
-    single, torchvision, paper = an.AlexNet("single_tower"), an.AlexNet("torchvision"), an.AlexNet("paper")
+    monkeypatch.undo()
+    # the docstring's AlexNet list: the first batch at which each layer runs in blocks (and every one after)
+    first = {}
     with an.use_conv_algorithm("auto"):  # the default, whatever ALEXNET_NP_CONV_ALGORITHM says
-        assert single["conv1"].winograd_rows_per_block((1, 3, 227, 227)) > 0
-        assert single["conv3"].winograd_rows_per_block((32, 256, 13, 13)) == 0
-        assert single["conv2"].winograd_rows_per_block((32, 96, 27, 27)) == 0  # its U: 6.3 MB
-        # the docstring's AlexNet list: torchvision's conv2 from batch 2, the paper's (two groups) at every batch
-        assert torchvision["conv2"].winograd_rows_per_block((1, 64, 27, 27)) == 0
-        assert torchvision["conv2"].winograd_rows_per_block((2, 64, 27, 27)) > 0
-        assert paper["conv2"].winograd_rows_per_block((1, 96, 27, 27)) > 0
+        for variant in ("single_tower", "torchvision", "paper"):
+            model = an.AlexNet(variant)
+            for batch in range(1, 13):
+                shape = (batch, 3, *model.input_size)
+                for name, layer in model:
+                    if hasattr(layer, "winograd_rows_per_block") and layer.winograd_rows_per_block(shape):
+                        first.setdefault((variant, name), batch)
+                    elif (variant, name) in first:
+                        raise AssertionError(
+                            f"{variant} {name}: in blocks at {first[variant, name]}, not at {batch}"
+                        )
+                    shape = layer.output_shape(shape)
+    assert first == {
+        ("single_tower", "conv1"): 5,
+        ("torchvision", "conv1"): 7,
+        ("torchvision", "conv2"): 6,
+        ("paper", "conv1"): 5,
+        ("paper", "conv2"): 4,
+    }
 
 
-def test_space_to_depth_in_blocks_never_makes_z_whole(monkeypatch):
+def test_space_to_depth_in_blocks_never_makes_z_whole(small_blocks, monkeypatch):
     """In blocks, each block rearranges only the rows of z it reads: no z buffer, and the same V and y as the
     whole passes, which make z first."""
     conv = an.Conv2d(3, 16, 11, stride=4, padding=2, algorithm="space_to_depth", dtype=np.float64, rng=0)

@@ -216,9 +216,9 @@ class SpaceToDepth:
     both back (the padded kernel's extra taps are dropped: they were zero, and their gradient is no part of
     the layer's). Kernels: :func:`alexnet_np.ops.reference.space_to_depth` / ``depth_to_space`` and Winograd's
     reference on the NumPy backend, their Numba twins on Numba's, for the weight too (:meth:`weight`).
-    Where Winograd's forward runs in blocks (conv1), z is never made whole: each block rearranges the rows of z
-    its tiles read (``space_to_depth=`` of :func:`~alexnet_np.ops.winograd_kernels.conv2d_winograd`); elsewhere it
-    is a per-layer work array. Either way the backward keeps z's Winograd transform V, not z.
+    Where Winograd's forward runs in blocks (conv1 from batch 5), z is never made whole: each block rearranges
+    the rows of z its tiles read (``space_to_depth=`` of :func:`~alexnet_np.ops.winograd_kernels.conv2d_winograd`);
+    elsewhere it is a per-layer work array. Either way the backward keeps z's Winograd transform V, not z.
     """
 
     name = "space_to_depth"

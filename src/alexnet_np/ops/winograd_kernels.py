@@ -37,13 +37,13 @@ Accumulators live in the arrays' dtype: float32 work stays float32. The only fas
 ``contract`` (fused multiply-add), so NaN and Inf propagate as IEEE says.
 
 The forward in blocks. The whole passes write V and M out to memory and read them back (conv1 at batch 32:
-36 MB and 73 MB), at about the memory's speed. Where U is small, :func:`conv2d_winograd` instead runs the input
-transform, the products and the output transform one block of tile rows at a time (:func:`rows_per_block`),
-so a block's V and M are read back from the cache they were just written to; the blocks are shared between the
-threads of :func:`alexnet_np.ops.gemm.run_blocks`. Its loops (``_input_transform_rows``,
-``_output_transform_rows``) are the ones the whole passes run row by row: the same V; y differs at most by
-how OpenBLAS rounds a product cut into other blocks (equal in the tests on one machine; on an AMD EPYC the
-mini network's conv2 at batch 2 differed by 1.3e-5, 2e-6 of its largest value).
+36 MB and 73 MB), at about the memory's speed. Where U is small and V and M are large,
+:func:`conv2d_winograd` runs the input transform, the products and the output transform one block of tile rows
+at a time (:func:`rows_per_block`), so a block's V and M are read back from the cache they were just written
+to; the blocks are shared between the threads of :func:`alexnet_np.ops.gemm.run_blocks`. Its loops
+(``_input_transform_rows``, ``_output_transform_rows``) are the ones the whole passes run row by row: the same
+V; y differs at most by how OpenBLAS rounds a product cut into other blocks (equal in the tests on one machine;
+on an AMD EPYC the mini network's conv2 at batch 2 differed by 1.3e-5, 2e-6 of its largest value).
 
 Threads: the wrappers are ``@serialised`` (:mod:`alexnet_np.ops.threads`), like those of
 :mod:`alexnet_np.ops.kernels`: on Numba's ``workqueue`` layer two Python threads take turns.
@@ -501,6 +501,13 @@ MAX_BLOCKED_U_BYTES = 4 << 20
 products read the whole of U, which stays in cache from block to block only while it is small (conv3–conv5's
 19–29 MB do not)."""
 
+MIN_BLOCKED_BYTES = 16 << 20
+"""The forward runs in blocks only where V and M together take at least this many bytes. Below that they stay in
+the last-level cache between the whole passes anyway, and the whole passes' few large products beat the blocks'
+many small ones. Time in blocks / in whole passes, ``python experiments/winograd_blocks.py`` (docs/benchmarks.md),
+conv1 of the single tower and of torchvision and torchvision's conv2: at batch 1 0.98–1.15 (ten measurements on
+two machines), at batch 2 1.24–1.48 (six), at batch 8 0.82–1.21 (twelve, ten of them under 1)."""
+
 MIN_BLOCKS = 8
 """About this many blocks or more (a block takes at most ⌈rows / MIN_BLOCKS⌉ tile rows), so the threads share
 them evenly."""
@@ -509,13 +516,14 @@ them evenly."""
 def rows_per_block(x_shape, weight_shape, padding, m, itemsize):
     """Tile rows per block of :func:`conv2d_winograd`'s forward in blocks, or 0 where it runs whole passes.
 
-    In blocks where U is at most :data:`MAX_BLOCKED_U_BYTES` and V and M together are at least twice U (the
-    whole passes write V and M out and read them back; the blocks read U again each), and V is not small
-    work (:data:`~alexnet_np.ops.threads.SMALL_WORK` values). A row of tiles holds tw·α²·(C + F) values of
-    V and M; a block takes as many rows as fit in :data:`BLOCK_BYTES` (one at least), and no more than
-    N·th / :data:`MIN_BLOCKS` rounded up. On AlexNet: conv1 (by space-to-depth) at every batch, torchvision's conv2 from
-    batch 2 and the paper's (two groups, a smaller U) at every batch; ``python -m alexnet_np bench --conv`` says
-    which layers ran in blocks.
+    In blocks where U is at most :data:`MAX_BLOCKED_U_BYTES`, V and M together are at least twice U (the
+    whole passes write V and M out and read them back; the blocks read U again each) and at least
+    :data:`MIN_BLOCKED_BYTES`, and V is not small work (:data:`~alexnet_np.ops.threads.SMALL_WORK` values).
+    A row of tiles holds tw·α²·(C + F) values of V and M; a block takes as many rows as fit in
+    :data:`BLOCK_BYTES` (one at least), and no more than N·th / :data:`MIN_BLOCKS` rounded up. On AlexNet:
+    conv1 (by space-to-depth) from batch 5 (torchvision's, of 64 filters, from 7), torchvision's conv2 from batch
+    6 and the paper's (two groups, a smaller U) from 4; ``python -m alexnet_np bench --conv`` says which layers
+    ran in blocks.
     """
     n, c, h, w = x_shape
     f, cg, r, _ = weight_shape
@@ -524,7 +532,7 @@ def rows_per_block(x_shape, weight_shape, padding, m, itemsize):
     u_bytes, row_bytes = a2 * cg * f * itemsize, tw * a2 * (c + f) * itemsize
     if (
         u_bytes > MAX_BLOCKED_U_BYTES
-        or n * th * row_bytes < 2 * u_bytes
+        or n * th * row_bytes < max(2 * u_bytes, MIN_BLOCKED_BYTES)
         or n * th * tw * a2 * c < threads.SMALL_WORK
     ):
         return 0
