@@ -59,11 +59,15 @@ def _step(model, x, labels, watched):
     return out, acts, {k: g.copy() for k, g in model.grads.items()}
 
 
+@pytest.mark.parametrize("blocks", [False, True])
 @pytest.mark.parametrize("variant", ["single_tower", "torchvision"])
-def test_a_network_with_folded_relus_trains_as_one_without(variant, monkeypatch):
+def test_a_network_with_folded_relus_trains_as_one_without(variant, blocks, monkeypatch, request):
     """Unwatched, the ReLUs after the convolutions fold (relu_forward runs only for those after the Linear
     layers); watched, none folds, the convolutions' own outputs (negative values and all) are there by name;
-    the logits and every gradient are equal bit for bit (dropout's draws too: the copies start alike)."""
+    the logits and every gradient are equal bit for bit (dropout's draws too: the copies start alike). At
+    batch 2 the forwards run whole passes; with blocks of any size, conv1 (by space-to-depth) runs in blocks."""
+    if blocks:
+        request.getfixturevalue("small_blocks")
     model = an.AlexNet(variant, seed=0)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 3, *model.input_size)).astype(np.float32)
@@ -73,6 +77,7 @@ def test_a_network_with_folded_relus_trains_as_one_without(variant, monkeypatch)
     real = kernels.relu_forward
     monkeypatch.setattr(kernels, "relu_forward", lambda a: calls.append(a.shape) or real(a))
     with an.use_backend("numba"), an.use_conv_algorithm("auto"):
+        assert (model["conv1"].winograd_rows_per_block(x.shape) > 0) == blocks
         out, _, grads = _step(model, x, labels, watched=False)
         assert calls == [(2, 4096), (2, 4096)]  # relu6, relu7: after a Linear, not folded
         calls.clear()
@@ -89,12 +94,44 @@ def test_hooks_see_every_output_and_nothing_folds(monkeypatch):
     """A forward hook is someone watching: it gets each layer's own output, the convolution's before the ReLU."""
     model = an.AlexNet("single_tower", seed=0)
     x = np.random.default_rng(2).standard_normal((1, 3, *model.input_size)).astype(np.float32)
-    seen = {}
-    with an.use_backend("numba"), model.hooks(forward=lambda name, layer, a, y: seen.setdefault(name, y)):
-        y = model.forward(x)
+    seen, calls = {}, []
+    real = kernels.relu_forward
+    monkeypatch.setattr(kernels, "relu_forward", lambda a: calls.append(a.shape) or real(a))
+    with an.use_backend("numba"), an.use_conv_algorithm("auto"):
+        with model.hooks(forward=lambda name, layer, a, y: seen.setdefault(name, y)):
+            y = model.forward(x)
+        assert len(calls) == 7
+        calls.clear()
+        unwatched = model.forward(x)
+        # folded after conv1 and conv2; at batch 1 conv3-conv5 run im2col (no output pass to fold into), and
+        # relu6, relu7 follow a Linear: five ReLUs ran as layers of their own
+        assert calls == [(1, 384, 13, 13), (1, 384, 13, 13), (1, 256, 13, 13), (1, 4096), (1, 4096)]
     assert list(seen) == list(model.layers)
     assert (seen["conv2"] < 0).any() and np.array_equal(seen["relu2"], np.maximum(seen["conv2"], 0))
-    assert y.tobytes() == model.forward(x).tobytes()  # the folded forward, unwatched: the same logits
+    assert y.tobytes() == unwatched.tobytes()
+
+
+def test_a_subclass_with_its_own_forward_is_not_folded():
+    """A layer whose forward is not the library's (the capstone's student layers subclass Conv2d and ReLU) runs
+    its own forward, watched or not: nothing is folded past it."""
+
+    class Shifted(an.Conv2d):
+        def forward(self, x, train=False):
+            return super().forward(x, train=train) + 1
+
+    class Doubled(an.ReLU):
+        def forward(self, x, train=False):
+            return 2 * super().forward(x, train=train)
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 9, 9))
+    for first, second in ((Shifted, an.ReLU), (an.Conv2d, Doubled)):
+        conv = first(3, 4, 3, padding=1, algorithm="winograd", rng=0, dtype=np.float64)
+        model = an.Sequential(conv, second())
+        with an.use_backend("numba"):
+            watched = model.forward(x, return_activations=True)[0]
+            np.testing.assert_array_equal(model.forward(x), watched)
+            assert conv.forward_relu(x) is None or first is an.Conv2d
 
 
 def test_what_cannot_fold_runs_the_two_layers():

@@ -135,6 +135,7 @@ class Winograd:
             self.channels_last = True
         args = (x, weight, bias, self.padding, self.groups, self.m)
         if not self.fast:
+            assert not relu, "Winograd: the ReLU folds on the Numba backend only (folds_relu)"
             self.x, self.V = x, None  # what the NumPy backward reads; nothing of an earlier Numba forward
             return winograd_reference.conv2d_winograd(*args)
         self.x = None
@@ -216,9 +217,10 @@ class SpaceToDepth:
     both back (the padded kernel's extra taps are dropped: they were zero, and their gradient is no part of
     the layer's). Kernels: :func:`alexnet_np.ops.reference.space_to_depth` / ``depth_to_space`` and Winograd's
     reference on the NumPy backend, their Numba twins on Numba's, for the weight too (:meth:`weight`).
-    Where Winograd's forward runs in blocks (conv1 from batch 5), z is never made whole: each block rearranges
-    the rows of z its tiles read (``space_to_depth=`` of :func:`~alexnet_np.ops.winograd_kernels.conv2d_winograd`);
-    elsewhere it is a per-layer work array. Either way the backward keeps z's Winograd transform V, not z.
+    Where Winograd's forward runs in blocks (conv1 from batch 5, torchvision's from 7), z is never made whole:
+    each block rearranges the rows of z its tiles read (``space_to_depth=`` of
+    :func:`~alexnet_np.ops.winograd_kernels.conv2d_winograd`); elsewhere it is a per-layer work array. Either way
+    the backward keeps z's Winograd transform V, not z.
     """
 
     name = "space_to_depth"

@@ -524,8 +524,8 @@ def maxpool_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False):
 
 @serialised
 def maxpool_backward(dout, argmax, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False):
-    """Scatter dout to the argmax positions (the output size comes from ``argmax``, so ``ceil_mode`` changes
-    nothing here).
+    """Scatter dout to the argmax positions (on channels-last arrays: gather, each pixel of dx summing the dout that
+    points at it; the same bits). The output size comes from ``argmax``, so ``ceil_mode`` changes nothing here.
 
     Twin: :func:`alexnet_np.ops.reference.maxpool_backward`."""
     stride = kernel_size if stride is None else stride
@@ -640,6 +640,7 @@ KERNELS = (
     _maxpool_forward_loop,
     _maxpool_forward_nhwc_loop,
     _maxpool_backward_loop,
+    _maxpool_backward_nhwc_loop,
     _lrn_forward_loop,
     _lrn_forward_pixels_loop,
     _lrn_backward_loop,
