@@ -4,40 +4,34 @@
 
 Every large array a step makes (a layer's output, a gradient) is new memory: above glibc's mmap threshold
 (at most 32 MiB; conv1's output at batch 32 is 37 MiB) it is mapped from the system when made and given back
-when freed, so each step's first write to it page-faults again. This script times the same steps in fresh
-processes, alternated, under three allocators:
+when freed, and below it, freed memory at the top of the heap is given back beyond the trim threshold; each
+step's first write to such memory page-faults again. This script times the same steps in fresh processes,
+alternated, under two allocator settings:
 
-* ``default``: nothing changed (what a notebook gets);
-* ``keep``: ``mallopt(M_MMAP_MAX, 0)`` and ``mallopt(M_TRIM_THRESHOLD, 16 GiB)`` before NumPy allocates
-  anything, so freed arrays stay in the process for the next step instead of going back to the system;
-* ``no-huge-pages``: NumPy does not ask for transparent huge pages (``_set_madvise_hugepage(False)``).
+* ``system``: glibc's defaults (``ALEXNET_NP_MALLOC=system``);
+* ``keep``: the library's default, :func:`alexnet_np.ops.buffers.keep_freed_memory` at import (mmap and trim
+  thresholds of 256 MiB).
 
 It prints, per process, the minimum and median of the training step and of the forward pass (the first of
-``--steps`` dropped) and the peak resident size. Nothing is written. glibc on Linux only.
+``--steps`` dropped), the median minor page faults and system CPU time per step (``getrusage``) and the peak
+resident size. Nothing is written. glibc on Linux only.
 """
 
 import argparse
-import ctypes
+import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
 
-MODES = ("default", "keep", "no-huge-pages")
+MODES = ("system", "keep")
 
 
 def child(mode, variant, batch, steps):
     import numpy as np
 
-    if mode == "keep":
-        libc = ctypes.CDLL("libc.so.6")
-        M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-        if libc.mallopt(M_MMAP_MAX, 0) != 1 or libc.mallopt(M_TRIM_THRESHOLD, 1 << 34) != 1:
-            raise SystemExit("mallopt refused")
-    elif mode == "no-huge-pages":
-        from numpy._core.multiarray import _set_madvise_hugepage
-
-        _set_madvise_hugepage(False)
+    os.environ["ALEXNET_NP_MALLOC"] = mode
     import alexnet_np as an
     from alexnet_np.training.optim import SGD
 
@@ -47,22 +41,28 @@ def child(mode, variant, batch, steps):
     y = rng.integers(0, model.num_classes, batch)
     loss = an.CrossEntropyLoss()
     opt = SGD(model.params, model.grads, lr=1e-4, momentum=0.9, weight_decay=5e-4)
-    step_s, forward_s = [], []
+    assert an.ops.buffers.keeps_freed_memory == (mode == "keep"), "the setting did not take"
+    step_s, forward_s, faults, system = [], [], [], []
     for _ in range(steps):
+        r0 = resource.getrusage(resource.RUSAGE_SELF)
         t = time.perf_counter()
         loss.forward(model.forward(x, train=True), y)
         model.backward(loss.backward(), input_grad=False)
         opt.step()
         step_s.append(time.perf_counter() - t)
+        r1 = resource.getrusage(resource.RUSAGE_SELF)
+        faults.append(r1.ru_minflt - r0.ru_minflt)
+        system.append(r1.ru_stime - r0.ru_stime)
         t = time.perf_counter()
         model.forward(x)
         forward_s.append(time.perf_counter() - t)
     step_s, forward_s = sorted(step_s[1:]), sorted(forward_s[1:])
+    faults, system = statistics.median(faults[1:]), statistics.median(system[1:])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"{mode:14s} step min {1e3 * step_s[0]:.0f} median {1e3 * step_s[len(step_s) // 2]:.0f} ms | "
         f"forward min {1e3 * forward_s[0]:.0f} median {1e3 * forward_s[len(forward_s) // 2]:.0f} ms | "
-        f"peak RSS {peak:.0f} MiB",
+        f"step faults {faults:.0f} system {1e3 * system:.0f} ms | peak RSS {peak:.0f} MiB",
         flush=True,
     )
 

@@ -262,19 +262,20 @@ def measure_training_peak(
     {"baseline", "built", "peak", "growth"} in bytes; growth = peak − baseline is what
     :attr:`TrainingBudget.peak` predicts.
 
-    ``release=True`` measures the arrays alive: glibc's mmap threshold is fixed at 1 MiB
-    (``MALLOC_MMAP_THRESHOLD_``), so every array of 1 MiB or more goes back to the system when it is freed,
-    and NumPy does not ask for transparent huge pages (``NUMPY_MADVISE_HUGEPAGE=0``), which the kernel fills
-    in 2 MiB steps, more or less of them depending on what else the machine is doing. ``release=False``
-    measures with the defaults, what a user sees: glibc raises that threshold as large arrays are freed (up
-    to 32 MiB) and keeps the memory of freed smaller ones for reuse. ``algorithm``: the convolution algorithm
-    of the process (``ALEXNET_NP_CONV_ALGORITHM``), as :func:`training_budget`'s.
+    ``release=True`` measures the arrays alive: the library leaves glibc's allocator alone
+    (``ALEXNET_NP_MALLOC=system``) and its mmap threshold is fixed at 1 MiB (``MALLOC_MMAP_THRESHOLD_``), so
+    every array of 1 MiB or more goes back to the system when it is freed, and NumPy does not ask for
+    transparent huge pages (``NUMPY_MADVISE_HUGEPAGE=0``), which the kernel fills in 2 MiB steps, more or less
+    of them depending on what else the machine is doing. ``release=False`` measures what a user sees: the
+    library's default, glibc's malloc keeping freed memory for reuse
+    (:func:`alexnet_np.ops.buffers.keep_freed_memory`). ``algorithm``: the convolution algorithm of the process
+    (``ALEXNET_NP_CONV_ALGORITHM``), as :func:`training_budget`'s.
     """
     env = dict(os.environ, ALEXNET_NP_CONV_ALGORITHM=algorithm)  # the algorithm training_budget counts
-    for name in ("MALLOC_MMAP_THRESHOLD_", "NUMPY_MADVISE_HUGEPAGE"):
+    for name in ("MALLOC_MMAP_THRESHOLD_", "NUMPY_MADVISE_HUGEPAGE", "ALEXNET_NP_MALLOC"):
         env.pop(name, None)
     if release:
-        env.update(MALLOC_MMAP_THRESHOLD_=str(MiB), NUMPY_MADVISE_HUGEPAGE="0")
+        env.update(MALLOC_MMAP_THRESHOLD_=str(MiB), NUMPY_MADVISE_HUGEPAGE="0", ALEXNET_NP_MALLOC="system")
     r = subprocess.run(
         [sys.executable, "-m", "alexnet_np.peak_memory", variant, str(batch), str(steps)],
         capture_output=True,

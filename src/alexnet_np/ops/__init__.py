@@ -73,10 +73,14 @@ class _ThreadSetting:
 
 
 def check_environment() -> None:
-    """Check ``ALEXNET_NP_BACKEND`` and ``ALEXNET_NP_CONV_ALGORITHM`` now (BadArgument naming the variable), so
-    a program can refuse a bad setting before it loads any data (the first layer would refuse it anyway)."""
+    """Check ``ALEXNET_NP_BACKEND``, ``ALEXNET_NP_CONV_ALGORITHM`` and ``ALEXNET_NP_MALLOC`` now (BadArgument
+    naming the variable), so a program can refuse a bad setting before it loads any data (the first layer would
+    refuse the first two anyway; a bad ``ALEXNET_NP_MALLOC`` left glibc's allocator as it was at import)."""
+    from .buffers import malloc_choice
+
     _backend.get()
     _conv.get()
+    malloc_choice()
 
 
 BACKENDS = ("numba", "numpy")

@@ -5,16 +5,88 @@ again in every forward or backward pass (im2col's column matrix, Winograd's tran
 reused while their shape and dtype stay the same: :func:`reuse`. Arrays made and consumed inside one
 call (the column gradient, Winograd's M and dV) borrow the thread's one :func:`scratch` array instead,
 shared by every layer: a network needs the largest, not the sum.
+
+The arrays a step makes afresh (activations, their gradients, the caches) are handed back to the C allocator
+when dropped; :func:`keep_freed_memory` has glibc's malloc keep that memory for the next step instead of
+returning it to the system and faulting it in again.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import os
+import sys
 import threading
 from math import prod
 
 import numpy as np
 
+from ..errors import BadArgument
+
 _scratch = threading.local()
+
+MALLOC_ENV = "ALEXNET_NP_MALLOC"
+"""``keep`` (the default): :func:`keep_freed_memory` runs when alexnet_np is imported; ``system``: it does not."""
+
+MMAP_THRESHOLD = 256 << 20
+"""Blocks smaller than this come from malloc's heap, whose freed memory is reused, rather than from a mapping of
+their own (glibc's default moves between 128 KiB and 32 MiB: conv1's activations at batch 32, 37 MB, were
+mapped, and so unmapped when freed and faulted in again, page by page, in every step)."""
+
+TRIM_THRESHOLD = 256 << 20
+"""Free memory at the top of the heap is given back to the system only beyond this (glibc's default: twice the
+mmap threshold, which gave back and faulted in again about 2,400–2,600 pages per training step of the single
+tower)."""
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (malloc.h)
+
+keeps_freed_memory = False
+"""Whether :func:`keep_freed_memory` took effect in this process (the benchmark prints it)."""
+
+
+def malloc_choice(env=None):
+    """``ALEXNET_NP_MALLOC`` (or ``env``), checked: ``keep`` when unset; BadArgument naming the variable."""
+    choice = os.environ.get(MALLOC_ENV, "keep") if env is None else env
+    if choice not in ("keep", "system"):
+        raise BadArgument(f"environment variable {MALLOC_ENV}: expected 'keep' or 'system', got {choice!r}")
+    return choice
+
+
+def keep_freed_memory(env=None):
+    """Have glibc's malloc keep freed memory for reuse: :data:`MMAP_THRESHOLD` and :data:`TRIM_THRESHOLD`.
+
+    Under glibc's defaults a training step of the single tower at batch 32 makes about 2,400–2,600 page faults
+    and spends 43–65 ms in the system (medians per step); its large arrays go back to the system when freed and
+    come back, zeroed page by page, in the next step. With the thresholds raised: no faults, and the step's
+    fastest / median time 593–598 / 628–673 ms against 622–652 / 688–761 ms, three fresh processes each,
+    alternated (``python experiments/allocator_ab.py``, AMD EPYC, 2 threads, 2026-12-07). The cost: up to
+    :data:`TRIM_THRESHOLD` of freed memory can stay with the process; the peak resident size of those runs
+    was 1,769 MiB against 1,760.
+
+    Does nothing where the C library has no ``mallopt`` (macOS, musl), where ``ALEXNET_NP_MALLOC=system``, or
+    where that variable holds anything else (:func:`malloc_choice` refuses it when
+    :func:`alexnet_np.ops.check_environment` runs; importing the library does not raise).
+    Returns whether both thresholds were set; the result is also kept in :data:`keeps_freed_memory`.
+    """
+    global keeps_freed_memory
+    try:
+        choice = malloc_choice(env)
+    except BadArgument:
+        return False
+    if choice == "system" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):  # no glibc
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    # the mmap threshold first: setting either fixes both (glibc stops adjusting them), and the trim
+    # threshold alone would leave every block above 128 KiB mapped
+    if mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) != 1:
+        return False
+    keeps_freed_memory = mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    return keeps_freed_memory
 
 
 def reuse(buf, shape, dtype):

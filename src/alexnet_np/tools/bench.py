@@ -79,6 +79,7 @@ SETTINGS_SEEN = (
     "OPENBLAS_NUM_THREADS",
     "NUMBA_NUM_THREADS",
     "ALEXNET_NP_BENCH_THREADS",
+    "ALEXNET_NP_MALLOC",
 )
 
 
@@ -103,11 +104,12 @@ def load_average():
 
 def settings_in_effect():
     """The thread settings this process runs under, as a reader of the results needs them."""
-    from alexnet_np.ops import threads
+    from alexnet_np.ops import buffers, threads
 
     return dict(
         environment={k: os.environ.get(k) for k in SETTINGS_SEEN},
         blas_timeout_set_by_alexnet_np=threads.blas_timeout_set_here(),
+        malloc_keeps_freed_memory=buffers.keeps_freed_memory,
     )
 
 
@@ -782,6 +784,11 @@ def conditions(results):
         f"{results.get('timer', 'wall clock')}; ours ran with "
         + (", ".join(f"{k}={v}" for k, v in env.items()) or "no thread setting in the environment")
         + (" (OPENBLAS_THREAD_TIMEOUT set by alexnet_np's import)" if by_us else "")
+        + (
+            "; glibc's malloc kept freed memory for reuse (alexnet_np's import: ALEXNET_NP_MALLOC=keep)"
+            if results["settings"].get("malloc_keeps_freed_memory")
+            else "; glibc's malloc at its defaults"
+        )
         + "."
     )
     if "best_settings" in results:
