@@ -238,6 +238,11 @@ def test_kernel_stages_equal_reference_stages(case):
     )
     dM = R.output_transform_adjoint(dout, AT, g)
     np.testing.assert_allclose(K.output_transform_adjoint(dout, AT, g), dM, **close)
+    dM_fused, db = K.output_transform_adjoint(
+        dout, AT, g, bias_grad=True
+    )  # the bias gradient from the same pass
+    np.testing.assert_array_equal(dM_fused, K.output_transform_adjoint(dout, AT, g))
+    np.testing.assert_allclose(db, dout.sum(axis=(0, 2, 3)), **close)
     dU = np.matmul(V.swapaxes(-1, -2), dM)
     np.testing.assert_allclose(K.filter_transform_adjoint(dU, G), R.filter_transform_adjoint(dU, G), **close)
     dV = np.matmul(dM, U.swapaxes(-1, -2))

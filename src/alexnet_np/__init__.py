@@ -20,10 +20,12 @@ extra). The wings' main names are exported here lazily (PEP 562: importing the c
 import importlib
 from typing import TYPE_CHECKING
 
-from .ops.buffers import keep_freed_memory as _keep_freed_memory
 from .ops.threads import choose_layer as _choose_layer
 
 _choose_layer()  # Numba's threading layer: fork-safe, two threads take turns (see ops/threads.py)
+
+from .ops.buffers import keep_freed_memory as _keep_freed_memory  # noqa: E402  (imports NumPy: after the above)
+
 _keep_freed_memory()  # a step's freed arrays are reused, not faulted in again (see ops/buffers.py)
 
 from . import gradcheck  # noqa: E402

@@ -204,14 +204,15 @@ def _input_transform_loop(xh, BT, m, pad, th, tw, Vt):
 def _input_adjoint_loop(dVt, BT, m, pad, th, tw, dxh):
     """dxh[n, i·m − pad + a, j·m − pad + b, :] += (B dV_p Bᵀ)[a, b, :]  for every tile p = (n, i, j).
 
-    dVt: (P, α², C) tile-major; dxh: (N, H, W, C), zero on entry. Neighbouring tiles overlap by
-    r − 1 pixels, so the loop splits by image only (the tiles of one image are added in a fixed
-    order: the result does not depend on the thread count).
+    dVt: (P, α², C) tile-major; dxh: (N, H, W, C), made zero here, image by image (on the thread that then
+    adds to it). Neighbouring tiles overlap by r − 1 pixels, so the loop splits by image only (the tiles of
+    one image are added in a fixed order: the result does not depend on the thread count).
     """
     n_img, h, w, c_all = dxh.shape
     alpha = BT.shape[0]
     zero = dxh.dtype.type(0)
     for n in prange(n_img):
+        dxh[n] = zero
         tmp = np.empty((alpha, alpha, c_all), dtype=dxh.dtype)  # (dV B)[u, b, :]
         for i in range(th):
             y0 = i * m - pad
@@ -307,22 +308,33 @@ def _output_transform_loop(Mt, AT, bias, th, tw, yh, relu, maskh):
 
 
 @njit(cache=True, parallel=True, fastmath=_FASTMATH)
-def _output_adjoint_loop(dyh, AT, th, tw, dMt):
+def _output_adjoint_loop(dyh, AT, th, tw, dMt, bias_grad, db_rows):
     """dMt[p, a·α + b, :] = Σ_{u,v} Aᵀ[u, a] · dY[n, i·m + u, j·m + v, :] · Aᵀ[v, b]   (dM = A dY Aᵀ).
 
     dyh: (N, H_out, W_out, F); dMt: (P, α², F) tile-major. The outputs an overhanging tile dropped
-    have no gradient (they count as zero).
+    have no gradient (they count as zero). ``bias_grad``: also db_rows[n·th + i, :] = the sum of dY over the
+    output rows of tile row (n, i), each pixel added while in cache from the pass that reads it, in a fixed
+    order (db = db_rows summed over rows: the same bits on any number of threads); db_rows: (N·th, F), not
+    touched otherwise.
     """
     n_img, ho, wo, f = dyh.shape
     m, alpha = AT.shape
     zero = dyh.dtype.type(0)
-    for ni in prange(n_img * th):  # writes dMt[p] of its own tiles only
+    for ni in prange(n_img * th):  # writes dMt[p] of its own tiles only (and db_rows[ni])
         n, i = ni // th, ni % th
         rows = min(m, ho - i * m)
         tmp = np.empty((m, alpha, f), dtype=dyh.dtype)  # (dY A)[u, b, :]
+        if bias_grad:
+            for k in range(f):
+                db_rows[ni, k] = zero
         for j in range(tw):
             p = ni * tw + j
             cols = min(m, wo - j * m)
+            if bias_grad:
+                for u in range(rows):
+                    for v in range(cols):
+                        for k in range(f):
+                            db_rows[ni, k] += dyh[n, i * m + u, j * m + v, k]
             # pass 1, along the rows: tmp[u, b, :] = Σ_v Aᵀ[v, b] · dY[i·m + u, j·m + v, :]
             for u in range(rows):
                 for b in range(alpha):
@@ -422,7 +434,7 @@ def input_transform_adjoint(dv, BT, x_shape, m, padding=0):
     n, c, h, w = x_shape
     alpha = BT.shape[0]
     _, _, th, tw = winograd_tiles(h, w, alpha - m + 1, padding, m)
-    dxh = np.zeros((n, h, w, c), dtype=dv.dtype)
+    dxh = np.empty((n, h, w, c), dtype=dv.dtype)
     sized(_input_adjoint_loop, dv.size)(tile_major(dv), BT, m, padding, th, tw, dxh)
     return dxh.transpose(0, 3, 1, 2)
 
@@ -453,16 +465,20 @@ def _relu_mask(yh, relu):
 
 
 @serialised
-def output_transform_adjoint(dout, AT, groups=1, *, out=None):
+def output_transform_adjoint(dout, AT, groups=1, *, out=None, bias_grad=False):
     """dY: (N, F, H_out, W_out) -> dM: (α², groups, P, F/groups), a :func:`gemm_view`; ``out``: (P, α², F).
 
+    ``bias_grad=True``: the bias gradient from the same pass -> (dM, db), db: (F,) = Σ_{n,h,w} dY (each tile
+    row's sum, then those summed: equal to ``dout.sum(axis=(0, 2, 3))`` up to float32's rounding of a
+    different order; the reference takes that sum).
     Twin: :func:`alexnet_np.ops.winograd_reference.output_transform_adjoint`."""
     n, f, ho, wo = dout.shape
     m, alpha = AT.shape
     th, tw = ceil_div(ho, m), ceil_div(wo, m)
     dmt = np.empty((n * th * tw, alpha * alpha, f), dtype=dout.dtype) if out is None else out
-    sized(_output_adjoint_loop, dmt.size)(_channels_last(dout), AT, th, tw, dmt)
-    return gemm_view(dmt, groups)
+    db_rows = np.empty((n * th, f) if bias_grad else (1, 1), dtype=dout.dtype)
+    sized(_output_adjoint_loop, dmt.size)(_channels_last(dout), AT, th, tw, dmt, bias_grad, db_rows)
+    return (gemm_view(dmt, groups), db_rows.sum(axis=0)) if bias_grad else gemm_view(dmt, groups)
 
 
 # ---- the convolution --------------------------------------------------------------------------------
@@ -672,8 +688,8 @@ def conv2d_winograd_backward(
 ):
     """dout: (N, F, H_out, W_out) -> (dx or None, dw: (F, C/groups, r, r), db: (F,)).
 
-    dM = A dY Aᵀ (output-transform adjoint); dU = Vᵀ dM and dV = dM Uᵀ (stacked GEMMs; np.matmul
-    hands the transposed views to BLAS without copies); dw = Gᵀ dU G; dx = Σ_tiles B dV Bᵀ.
+    dM = A dY Aᵀ (output-transform adjoint, with db = Σ dY from the same pass); dU = Vᵀ dM and dV = dM Uᵀ
+    (stacked GEMMs; np.matmul hands the transposed views to BLAS without copies); dw = Gᵀ dU G; dx = Σ_tiles B dV Bᵀ.
     U is recomputed from ``weight`` as it is now, unless ``U_ready``: the ``U`` passed already holds the
     transform of ``weight`` (the forward's, the weights unchanged since). ``V``: the forward's input
     transform (a :func:`gemm_view`), so x is not transformed again (only its shape is read: pass
@@ -687,10 +703,9 @@ def conv2d_winograd_backward(
     if V is None:
         V = input_transform(x, BT, m, padding, groups)
     shapes = work_shapes((n, c, h, w), weight.shape, padding, groups, m)
-    dM = output_transform_adjoint(dout, AT, groups, out=dM)
+    dM, db = output_transform_adjoint(dout, AT, groups, out=dM, bias_grad=True)
     dU = gemm.matmul(V.swapaxes(-1, -2), dM)  # (α², groups, C/groups, F/groups)
     dw = filter_transform_adjoint(dU, G, out=dw)
-    db = dout.sum(axis=(0, 2, 3))
     dx = None
     if input_grad:
         if not (U_ready and U is not None):
