@@ -46,3 +46,22 @@ def test_a_bad_setting_is_refused_by_name_and_leaves_the_allocator_alone():
         buffers.malloc_choice("yes")
     assert buffers.keep_freed_memory("yes") is False
     assert buffers.malloc_choice("system") == "system"
+
+
+_RELEASE = """
+import numpy as np, alexnet_np as an
+from alexnet_np.peak_memory import rss
+a = np.ones(100 << 20, np.uint8); b = np.ones(1 << 20, np.uint8)  # b above a: a's memory is not the heap's top
+before = rss(); del a; kept = rss()
+print(an.ops.buffers.release_freed_memory(), (before - kept) >> 20, (kept - rss()) >> 20)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim: Linux only")
+def test_memory_kept_for_reuse_stays_resident_until_released():
+    env = {k: v for k, v in os.environ.items() if k != buffers.MALLOC_ENV}
+    p = subprocess.run([sys.executable, "-c", _RELEASE], capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 0, p.stderr
+    released, dropped_on_free, dropped_on_release = p.stdout.split()
+    assert int(dropped_on_free) < 10  # the freed 100 MiB stayed with the process, for reuse
+    assert released == "True" and int(dropped_on_release) >= 90  # and went back on release_freed_memory()

@@ -18,7 +18,7 @@ import numpy as np
 from . import ops
 from .layers import CrossEntropyLoss
 from .model import AlexNet
-from .ops import kernels, reference
+from .ops import buffers, kernels, reference
 
 
 def _status(field: str) -> int:
@@ -70,6 +70,7 @@ def measure(variant: str, batch: int, count: int) -> dict:
     a @ a  # the BLAS library's work buffers, touched in full by a large product: part of the baseline
     del small, a
     gc.collect()
+    buffers.release_freed_memory()  # what malloc keeps for reuse (ops.buffers.keep_freed_memory) is not in use
     baseline = rss()
     model = AlexNet(variant, num_classes=1000)
     rng = np.random.default_rng(0)

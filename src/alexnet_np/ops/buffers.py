@@ -60,9 +60,11 @@ def keep_freed_memory(env=None):
     and spends 43–65 ms in the system (medians per step); its large arrays go back to the system when freed and
     come back, zeroed page by page, in the next step. With the thresholds raised: no faults, and the step's
     fastest / median time 593–598 / 628–673 ms against 622–652 / 688–761 ms, three fresh processes each,
-    alternated (``python experiments/allocator_ab.py``, AMD EPYC, 2 threads, 2026-12-07). The cost: up to
-    :data:`TRIM_THRESHOLD` of freed memory can stay with the process; the peak resident size of those runs
-    was 1,769 MiB against 1,760.
+    alternated (``python experiments/allocator_ab.py``, AMD EPYC, 2 threads, 2026-12-07). The cost: freed
+    memory stays resident until new arrays reuse it (:func:`release_freed_memory` gives it back), and freed
+    blocks a later array does not fit raise the peak: two training steps of the single tower under "auto" peaked
+    at 1,752 / 4,018 MiB at batch 32 / 128, against 1,797 / 3,893 MiB under glibc's defaults
+    (``experiments/memory_peak.json``, docs/benchmarks.md).
 
     Does nothing where the C library has no ``mallopt`` (macOS, musl), where ``ALEXNET_NP_MALLOC=system``, or
     where that variable holds anything else (:func:`malloc_choice` refuses it when
@@ -113,3 +115,21 @@ def scratch(shape, dtype):
         flat = np.empty(size, dtype=dtype)
         setattr(_scratch, key, flat)
     return flat[:size].reshape(shape)
+
+
+def release_freed_memory():
+    """Give back to the system the freed memory malloc holds for reuse (glibc's ``malloc_trim(0)``), now.
+
+    With :func:`keep_freed_memory`, a dropped model's arrays stay resident until new ones reuse them; call this
+    after training in a long-lived process (a notebook) to shrink it, or before reading a baseline resident
+    size (:mod:`alexnet_np.peak_memory`, the benchmark's memory rows) so that memory held for reuse is not
+    counted as in use. Returns whether any was given back (False where there is no glibc).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes, trim.restype = (ctypes.c_size_t,), ctypes.c_int
+    return trim(0) == 1

@@ -465,13 +465,17 @@ def layer_breakdown(variant, batch, repeats=3):
 def measure_memory(framework, variant, batch, steps=3):
     """Peak resident memory added by training steps (MiB), in this process: call it in a fresh process.
 
-    The baseline is the resident size once the model, the input and the optimizer exist; Linux's
+    The baseline is the resident size once the model, the input and the optimizer exist (after the freed memory
+    malloc holds for reuse is given back: :func:`alexnet_np.ops.buffers.release_freed_memory`); Linux's
     peak counter (VmHWM) is reset there (``/proc/self/clear_refs``), the steps run, and the peak is
     read back. Lazily allocated state (momentum buffers, work buffers) is counted, as it should be.
     """
     runner = OursRunner(variant, batch) if framework == "numpy" else TorchRunner(variant, batch)
     if framework == "torch":
         _torch_threads(runner.torch)
+    from alexnet_np.ops.buffers import release_freed_memory
+
+    release_freed_memory()  # memory malloc holds for reuse (the model's initialisation's temporaries) is not in use
     baseline = rss() / MiB
     reset_peak()
     for _ in range(steps):
