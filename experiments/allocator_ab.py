@@ -3,7 +3,7 @@
     python experiments/allocator_ab.py [--variant single_tower] [--batch 32] [--rounds 3] [--steps 13]
 
 Every large array a step makes (a layer's output, a gradient) is new memory: above glibc's mmap threshold
-(at most 32 MiB; conv1's output at batch 32 is 37 MiB) it is mapped from the system when made and given back
+(at most 32 MiB; conv1's output at batch 32 is 37 MB, 35.4 MiB) it is mapped from the system when made and given back
 when freed, and below it, freed memory at the top of the heap is given back beyond the trim threshold; each
 step's first write to such memory page-faults again. This script times the same steps in fresh processes,
 alternated, under two allocator settings:

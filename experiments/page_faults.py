@@ -14,16 +14,23 @@ train mode, cross-entropy, backward, SGD with momentum and weight decay) and pri
 
 The first step is dropped from the summary (compilation, first touch of the weights). Nothing is written.
 Linux (``resource``) only.
+
+Runs with ``ALEXNET_NP_MALLOC=system`` (set here before alexnet_np is imported): glibc's allocator at its
+defaults, as when this was measured; the library's default keeps freed memory for reuse
+(:func:`alexnet_np.ops.buffers.keep_freed_memory`), and a step then makes about no page faults.
 """
 
 import argparse
+import os
 import resource
 import statistics
 import time
 
 import numpy as np
 
-import alexnet_np as an
+os.environ.setdefault("ALEXNET_NP_MALLOC", "system")  # before alexnet_np's import sets the allocator
+
+import alexnet_np as an  # noqa: E402
 from alexnet_np.ops import kernels as K
 from alexnet_np.training.optim import SGD
 

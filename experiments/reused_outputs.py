@@ -18,16 +18,23 @@ It prints each mode's fastest and median step, the median of minor page faults a
 cannot do it without knowing that nobody else holds the array (a caller's ``return_activations``, another
 layer's cache), and the arrays kept would be memory the budget (``alexnet_np.budget``) does not count today.
 Nothing is written.
+
+Runs with ``ALEXNET_NP_MALLOC=system`` (set here before alexnet_np is imported): glibc's allocator at its
+defaults, as when this was measured; the library's default keeps freed memory for reuse
+(:func:`alexnet_np.ops.buffers.keep_freed_memory`), and a step then makes about no page faults.
 """
 
 import argparse
+import os
 import resource
 import statistics
 import time
 
 import numpy as np
 
-import alexnet_np as an
+os.environ.setdefault("ALEXNET_NP_MALLOC", "system")  # before alexnet_np's import sets the allocator
+
+import alexnet_np as an  # noqa: E402
 from alexnet_np.ops import kernels
 from alexnet_np.training.optim import SGD
 

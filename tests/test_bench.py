@@ -152,3 +152,28 @@ def test_settle_out_of_range_is_one_line(bad, capsys):
         bench.main(["--settle", bad, "--variants", "mini", "--batches", "1", "--repeats", "1"])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "--settle must be between 0 and 10000 ms" in err and err.count("\n") == 1
+
+
+def test_pytorch_alone_runs_with_glibc_s_allocator_as_its_users_have_it(monkeypatch):
+    """The harness imports alexnet_np, whose import keeps freed memory for reuse: PyTorch's fresh processes (timing
+    and memory) are told not to (ALEXNET_NP_MALLOC=system); ours and the best-settings process keep the default."""
+    import types
+
+    seen = {}
+
+    def fake_run(cmd, **kwargs):
+        seen[cmd[2][:40]] = kwargs["env"]
+        return types.SimpleNamespace(stdout='{"rows": {}}\n')
+
+    monkeypatch.setattr(bench.subprocess, "run", fake_run)
+    monkeypatch.delenv("ALEXNET_NP_MALLOC", raising=False)
+    for kind in ("torch", "best"):
+        seen.clear()
+        bench._child(kind, [1], ["mini"], 1, False)
+        (env,) = seen.values()
+        assert env.get("ALEXNET_NP_MALLOC") == ("system" if kind == "torch" else None), kind
+    for framework in ("torch", "numpy"):
+        seen.clear()
+        bench.memory_in_subprocess(framework, "mini", 1)
+        (env,) = seen.values()
+        assert env.get("ALEXNET_NP_MALLOC") == ("system" if framework == "torch" else None), framework

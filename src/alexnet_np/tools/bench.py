@@ -14,8 +14,11 @@ What is measured, and how:
   anything loads (:mod:`alexnet_np.ops.threads`). Each process records the settings it ran under.
 * **PyTorch at its own defaults**: its own thread count (``torch.get_num_threads()``, recorded), timed twice:
   interleaved with ours in one process (ours, PyTorch, ours, ...: a noisy neighbour hits both alike; the
-  ratio is taken there), and alone in a fresh process of its own (NumPy, then torch, nothing else run; its
-  calls back to back, so its threads are still awake for the next: PyTorch at its best). A
+  ratio is taken there; the process has alexnet_np's allocator setting,
+  :func:`alexnet_np.ops.buffers.keep_freed_memory`, which PyTorch's tensors share), and alone in a fresh
+  process of its own (NumPy, then torch, nothing else run; glibc's allocator at its defaults,
+  ``ALEXNET_NP_MALLOC=system``; its calls back to back, so its threads are still awake for the next: PyTorch
+  at its best). A
   warning is printed and stored when the interleaved PyTorch minimum lies above the fresh-process range (the
   shared process slowed PyTorch down, which would flatter the ratio).
 * **Rounds**: one warm-up call each, then ``--repeats`` (default 7) rounds, each timed call after a pause of
@@ -66,6 +69,7 @@ import numpy as np
 
 from ..errors import BadArgument, RefusedOverwrite, UserError
 from ..io import atomic_write, check_target
+from ..ops.buffers import MALLOC_ENV
 from ..peak_memory import peak_rss, reset_peak, rss
 
 MiB = 2**20
@@ -494,9 +498,10 @@ def memory_in_subprocess(framework, variant, batch):
         f"import json, alexnet_np.tools.bench as b; "
         f"print(json.dumps(b.measure_memory({framework!r}, {variant!r}, {batch})))"
     )
-    r = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
-    )
+    env = dict(os.environ)
+    if framework == "torch":  # glibc's allocator as PyTorch's users have it (the harness imports alexnet_np)
+        env[MALLOC_ENV] = "system"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -578,6 +583,8 @@ def _child(kind, batches, variants, repeats, cpu_time, settle=SETTLE_S):
     PyTorch alone, NumPy imported first, nothing set) in a fresh interpreter; its JSON results."""
     first = "alexnet_np" if kind == "best" else "numpy"
     env = dict(os.environ, **BEST_SETTINGS) if kind == "best" else dict(os.environ)
+    if kind == "torch":  # the harness imports alexnet_np: leave glibc's allocator as a PyTorch user has it
+        env[MALLOC_ENV] = "system"
     argv = [
         "--child",
         kind,
@@ -789,7 +796,9 @@ def conditions(results):
         + (", ".join(f"{k}={v}" for k, v in env.items()) or "no thread setting in the environment")
         + (" (OPENBLAS_THREAD_TIMEOUT set by alexnet_np's import)" if by_us else "")
         + (
-            "; glibc's malloc kept freed memory for reuse (alexnet_np's import: ALEXNET_NP_MALLOC=keep)"
+            "; glibc's malloc kept freed memory for reuse (alexnet_np's import: ALEXNET_NP_MALLOC=keep; the"
+            " interleaved PyTorch shares the process and the setting, its fresh processes ran with"
+            " ALEXNET_NP_MALLOC=system)"
             if results["settings"].get("malloc_keeps_freed_memory")
             else "; glibc's malloc at its defaults"
         )
