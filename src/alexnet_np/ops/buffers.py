@@ -97,8 +97,8 @@ def keep_freed_memory(env=None):
     keeps_freed_memory, mmap_threshold = False, None
     try:
         choice = malloc_choice(env)
-    except BadArgument as err:
-        warnings.warn(f"{err}; glibc's allocator left as it is", stacklevel=2)
+    except BadArgument as err:  # one line, named after the variable, no line of our source under it
+        warnings.warn_explicit(f"{err}; glibc's allocator left as it is", UserWarning, MALLOC_ENV, 0)
         return False
     libc = _glibc() if choice == "keep" else None
     if libc is None:
