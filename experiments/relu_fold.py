@@ -10,13 +10,13 @@ swapped every round, a pause of 20 ms before each timed call. Prints the fastest
 is written.
 """
 
-import numpy as np  # noqa: I001  (NumPy first, as users run it)
+import numpy as np  # noqa: F401, I001  (NumPy first, as users run it)
 import argparse
 import statistics
 import time
 
 import alexnet_np as an
-from alexnet_np.training.optim import SGD
+from alexnet_np.tools.bench import OursRunner  # the benchmark's model, batch, loss and SGD
 
 
 def main(argv=None):
@@ -25,22 +25,9 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--rounds", type=int, default=9)
     args = p.parse_args(argv)
-    rng = np.random.default_rng(0)
-    model = an.AlexNet(args.variant, seed=0)
-    x = rng.standard_normal((args.batch, 3, *model.input_size)).astype(np.float32)
-    labels = rng.integers(0, model.num_classes, args.batch)
-    loss = an.CrossEntropyLoss()
-    opt = SGD(model.params, model.grads, lr=1e-4, momentum=0.9, weight_decay=5e-4)
+    runner = OursRunner(args.variant, args.batch)
 
-    def step():
-        loss.forward(model.forward(x, train=True), labels)
-        model.backward(loss.backward(), input_grad=False)
-        opt.step()
-
-    def forward():
-        model.forward(x)
-
-    for name, fn in (("training step", step), ("forward", forward)):
+    for name, fn in (("training step", runner.train_step), ("forward", runner.forward)):
         times = {True: [], False: []}
         for folded in (True, False):  # a warm-up call each
             an.ReLU.folds_into_previous = folded
