@@ -1,6 +1,6 @@
-"""The ReLU folded into a convolution's output transform: the same y, mask and gradients as the two layers run
-one after the other, bit for bit; it happens only where no one watches the outputs, and every output is there
-by name where someone does."""
+"""The ReLU folded into a convolution's output transform and its backward into the output-transform adjoint: the
+same y, mask and gradients as the two layers run one after the other, bit for bit; it happens only where no one
+watches (the outputs, the backward), and every output is there by name where someone does."""
 
 import copy
 
@@ -48,14 +48,21 @@ def test_the_folded_relu_equals_the_convolution_then_the_relu_kernel(case, dtype
 
 
 def _step(model, x, labels, watched):
-    """A training step's forward and backward; watched: the outputs asked for by name."""
+    """A training step's forward and backward; watched: the outputs asked for by name and a backward hook that
+    records the names of the layers it sees."""
     loss = an.CrossEntropyLoss()
     if watched:
         out, acts = model.forward(x, train=True, return_activations=True)
     else:
         out, acts = model.forward(x, train=True), None
     loss.forward(out, labels)
-    model.backward(loss.backward(), input_grad=False)
+    if watched:
+        seen = []
+        with model.hooks(backward=lambda name, layer, dout, dx: seen.append(name)):
+            model.backward(loss.backward(), input_grad=False)
+        assert seen == list(model.layers)[::-1]  # every layer's backward by name, none folded
+    else:
+        model.backward(loss.backward(), input_grad=False)
     return out, acts, {k: g.copy() for k, g in model.grads.items()}
 
 
@@ -73,16 +80,18 @@ def test_a_network_with_folded_relus_trains_as_one_without(variant, blocks, monk
     x = rng.standard_normal((2, 3, *model.input_size)).astype(np.float32)
     labels = rng.integers(0, model.num_classes, 2)
     twin = copy.deepcopy(model)
-    calls = []
-    real = kernels.relu_forward
+    calls, back = [], []
+    real, real_back = kernels.relu_forward, kernels.relu_backward
     monkeypatch.setattr(kernels, "relu_forward", lambda a: calls.append(a.shape) or real(a))
+    monkeypatch.setattr(kernels, "relu_backward", lambda d, m: back.append(d.shape) or real_back(d, m))
     with an.use_backend("numba"), an.use_conv_algorithm("auto"):
         assert (model["conv1"].winograd_rows_per_block(x.shape) > 0) == blocks
         out, _, grads = _step(model, x, labels, watched=False)
         assert calls == [(2, 4096), (2, 4096)]  # relu6, relu7: after a Linear, not folded
-        calls.clear()
+        assert back == [(2, 4096), (2, 4096)]  # and their backwards: the others' run in the convolutions'
+        calls.clear(), back.clear()
         out_w, acts, grads_w = _step(twin, x, labels, watched=True)
-    assert len(calls) == 7  # watched: every ReLU runs as a layer of its own
+    assert len(calls) == 7 and len(back) == 7  # watched: every ReLU runs as a layer of its own
     assert (acts["conv1"] < 0).any() and not (acts["relu1"] < 0).any()
     assert out.tobytes() == out_w.tobytes()
     assert grads.keys() == grads_w.keys()
@@ -109,6 +118,63 @@ def test_hooks_see_every_output_and_nothing_folds(monkeypatch):
     assert list(seen) == list(model.layers)
     assert (seen["conv2"] < 0).any() and np.array_equal(seen["relu2"], np.maximum(seen["conv2"], 0))
     assert y.tobytes() == unwatched.tobytes()
+
+
+@pytest.mark.parametrize("case", CASES[:3], ids=str)
+def test_the_folded_relu_backward_equals_the_relu_kernel_then_the_adjoint(case):
+    """The output-transform adjoint with the ReLU's mask against kernels.relu_backward then the adjoint: dM and
+    the bias gradient bit for bit, a NaN of dout where the mask is 0 and where it is 1 included (both stay
+    NaN: a product, as relu_backward takes it); a mask of another shape or dtype is refused by name."""
+    n, c, h, w, f, r, pad, groups, m = case
+    rng = np.random.default_rng(5)
+    AT = K.matrices(m, r, np.float32)[0]
+    ho, wo = h + 2 * pad - r + 1, w + 2 * pad - r + 1
+    dout = rng.standard_normal((n, ho, wo, f)).astype(np.float32).transpose(0, 3, 1, 2)
+    mask = rng.random(dout.shape) < 0.5
+    dout[0, 0, 0, 0], mask[0, 0, 0, 0] = np.nan, False
+    dout[0, 1, 1, 1], mask[0, 1, 1, 1] = np.nan, True
+    dm, db = K.output_transform_adjoint(dout, AT, groups, bias_grad=True, relu_mask=mask)
+    dm_ref, db_ref = K.output_transform_adjoint(kernels.relu_backward(dout, mask), AT, groups, bias_grad=True)
+    assert dm.tobytes() == dm_ref.tobytes() and db.tobytes() == db_ref.tobytes()
+    assert np.isnan(db[0]) and np.isnan(db[1]) and not np.isnan(db[2:]).any()
+    for bad in (mask[:, :, :-1], mask.astype(np.float32)):
+        with pytest.raises(an.errors.BadArgument, match="relu_mask"):
+            K.output_transform_adjoint(dout, AT, groups, relu_mask=bad)
+
+
+def test_a_subclass_with_its_own_backward_is_not_folded():
+    """A layer whose backward is not the library's runs its own backward, watched or not; im2col has no pass
+    that takes the ReLU's backward (backward_relu answers NotImplemented) and the two backwards run."""
+
+    class Halved(an.Conv2d):
+        def backward(self, dout, input_grad=True):
+            return super().backward(dout / 2, input_grad=input_grad)
+
+    class Leaky(an.ReLU):
+        def backward(self, dout, input_grad=True):
+            return super().backward(dout, input_grad=input_grad) + 0.5 * dout
+
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, 9, 9))
+    dout = rng.standard_normal((2, 4, 9, 9))
+    for first, second, algorithm in (
+        (Halved, an.ReLU, "winograd"),
+        (an.Conv2d, Leaky, "winograd"),
+        (an.Conv2d, an.ReLU, "im2col"),
+    ):
+        conv = first(3, 4, 3, padding=1, algorithm=algorithm, rng=0, dtype=np.float64)
+        model = an.Sequential(conv, second())
+        with an.use_backend("numba"):
+            model.forward(x)
+            dx = model.backward(dout)
+            grads = {k: g.copy() for k, g in model.grads.items()}
+            with model.hooks(backward=lambda *args: None):
+                dx_watched = model.backward(dout)
+        np.testing.assert_array_equal(dx, dx_watched)
+        for k in grads:
+            np.testing.assert_array_equal(grads[k], model.grads[k])
+        conv_folds = first is an.Conv2d and algorithm == "winograd"  # what the convolution offers
+        assert (conv.backward_relu(dout, dout > 0) is NotImplemented) == (not conv_folds)
 
 
 def test_a_subclass_with_its_own_forward_is_not_folded():

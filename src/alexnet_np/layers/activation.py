@@ -47,6 +47,17 @@ class ReLU(Layer):
         self.mask = mask
         return y
 
+    def backward_before(self, layer, dout, input_grad=True):
+        """This ReLU's backward folded into ``layer``'s where it offers a pass for it (:meth:`Layer.backward_relu`:
+        dout · mask taken as ``layer``'s backward reads dout, no array of its own) and this ReLU's backward is
+        the library's; else the two backwards in turn. The same dx and grads either way, bit for bit."""
+        if type(self).backward is ReLU.backward and self.mask is not None:
+            self._begin_backward(dout)
+            dx = layer.backward_relu(dout, self.mask, input_grad=input_grad)
+            if dx is not NotImplemented:
+                return dx
+        return layer.backward(self.backward(dout), input_grad=input_grad)
+
     def backward(self, dout, input_grad=True):
         self._begin_backward(dout)
         if not input_grad:

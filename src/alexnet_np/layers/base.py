@@ -84,6 +84,20 @@ class Layer:
         layers then run one after the other)."""
         return None
 
+    def backward_before(self, layer, dout, input_grad=True):
+        """This layer's backward, then ``layer``'s on the gradient it gives: what :class:`Sequential` runs for a
+        layer with ``folds_into_previous`` and the one before it when no one watches the backward (no backward
+        hooks), so that it can fold into that layer's backward pass (:class:`ReLU` does, where
+        :meth:`backward_relu` lets it). This default runs the two backwards one after the other."""
+        return layer.backward(self.backward(dout), input_grad=input_grad)
+
+    def backward_relu(self, dout, mask, input_grad=True):
+        """This layer's backward with the backward of the ReLU that follows it folded in: ``dout`` is the gradient
+        at the ReLU's output, ``mask`` its y > 0; the same dx and grads bit for bit as the two backwards give
+        them, or NotImplemented where this layer has no pass that takes it (this default; the two backwards
+        then run one after the other)."""
+        return NotImplemented
+
     def num_params(self) -> int:
         return int(sum(p.size for p in self.params.values()))
 

@@ -23,7 +23,9 @@ class Sequential(Layer):
     ``return_activations``), a layer with ``folds_into_previous`` (ReLU) runs through
     :meth:`~alexnet_np.layers.Layer.forward_after` with the one before it, and may be folded into that
     layer's output pass: the same output and the same gradients, bit for bit, without the pre-activations
-    as an array of their own.
+    as an array of their own. Likewise in ``backward`` where no backward hook watches: such a layer runs
+    through :meth:`~alexnet_np.layers.Layer.backward_before` with the one before it, and its backward may fold
+    into that layer's (the ReLU's dout · mask taken in Winograd's output-transform adjoint).
 
     Hooks: whoever wants to watch a pass (diagnostics, saliency, activations by name) hooks into this one
     loop instead of running its own: inside ``with model.hooks(forward=f, backward=b):`` every
@@ -106,12 +108,20 @@ class Sequential(Layer):
             return dout if input_grad else None
         with self._one_thread():
             hooks = self._hooks["backward"]
-            for i in range(len(items) - 1, -1, -1):
+            i = len(items) - 1
+            while i >= 0:
                 name, layer = items[i]
+                if not hooks and i > 0 and layer.folds_into_previous:  # no one watches: it may fold
+                    dout = layer.backward_before(
+                        items[i - 1][1], dout, input_grad=input_grad if i == 1 else True
+                    )
+                    i -= 2
+                    continue
                 dx = layer.backward(dout, input_grad=input_grad if i == 0 else True)
                 for hook in hooks:
                     hook(name, layer, dout, dx)
                 dout = dx
+                i -= 1
             return dout
 
     @contextlib.contextmanager

@@ -152,6 +152,24 @@ class Conv2d(Layer):
         )
         return dx
 
+    def backward_relu(self, dout, mask, input_grad=True):
+        """The backward of the ReLU that follows this layer (``mask``: y > 0) folded into this layer's backward,
+        where the algorithm that ran the forward can take it (``folds_relu``: Winograd's output-transform adjoint
+        multiplies each pixel of ``dout`` by its mask as it reads it); else NotImplemented, and NotImplemented for
+        a subclass with a backward of its own."""
+        if type(self).backward is not Conv2d.backward or not getattr(self._strategy, "folds_relu", False):
+            return NotImplemented
+        self._begin_backward(dout)
+        dx, _, _ = self._strategy.backward(
+            dout,
+            self.params["weight"],
+            dw=self.grads["weight"],
+            db=self.grads.get("bias"),
+            input_grad=input_grad,
+            relu_mask=mask,
+        )
+        return dx
+
     def describe(self):
         (kh, kw), (sh, _), (ph, _) = self.kernel_size, self.stride, self.padding
         return (

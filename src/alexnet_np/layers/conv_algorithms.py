@@ -168,8 +168,11 @@ class Winograd:
             and np.array_equal(weight, self.weight_seen)
         )
 
-    def backward(self, dout, weight, *, dw, db=None, input_grad=True):
+    def backward(self, dout, weight, *, dw, db=None, input_grad=True, relu_mask=None):
+        """``relu_mask``: Numba backend only (``folds_relu``): dout is the gradient at the output of the ReLU that
+        follows the layer, whose backward runs in the output-transform adjoint's pass."""
         if not self.fast:
+            assert relu_mask is None, "Winograd: the ReLU folds on the Numba backend only (folds_relu)"
             dx, dw_new, db_new = winograd_reference.conv2d_winograd_backward(
                 dout, self.x, weight, self.padding, self.groups, self.m
             )
@@ -194,6 +197,7 @@ class Winograd:
             U_ready=U_ready,
             dM=self.dM,
             dV=scratch(shapes["V"], dout.dtype) if input_grad else None,
+            relu_mask=relu_mask,
         )
         if input_grad and not U_ready:  # the backward refilled U from the weights as they are now
             self._keep_weight(weight)
@@ -272,10 +276,10 @@ class SpaceToDepth:
             x, w, bias, space_to_depth=(self.stride, self.padding, size), z=self.z_buffer, relu=relu
         )
 
-    def backward(self, dout, weight, *, dw, db=None, input_grad=True):
+    def backward(self, dout, weight, *, dw, db=None, input_grad=True, relu_mask=None):
         w = self.weight(weight)  # the weights as they are now
         dz, dw_z, db = self.winograd.backward(
-            dout, w, dw=np.empty(w.shape, w.dtype), db=db, input_grad=input_grad
+            dout, w, dw=np.empty(w.shape, w.dtype), db=db, input_grad=input_grad, relu_mask=relu_mask
         )
         dw[...] = reference.depth_to_space(dw_z, self.stride, dw.shape)
         if not input_grad:

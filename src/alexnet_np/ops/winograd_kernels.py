@@ -56,6 +56,7 @@ import functools
 import numpy as np
 from numba import njit, prange
 
+from ..errors import BadArgument
 from ..shapes import ceil_div, pair
 from . import gemm, kernels, threads
 from .buffers import scratch
@@ -308,14 +309,17 @@ def _output_transform_loop(Mt, AT, bias, th, tw, yh, relu, maskh):
 
 
 @njit(cache=True, parallel=True, fastmath=_FASTMATH)
-def _output_adjoint_loop(dyh, AT, th, tw, dMt, bias_grad, db_rows):
+def _output_adjoint_loop(dyh, AT, th, tw, dMt, bias_grad, db_rows, relu, maskh):
     """dMt[p, a·α + b, :] = Σ_{u,v} Aᵀ[u, a] · dY[n, i·m + u, j·m + v, :] · Aᵀ[v, b]   (dM = A dY Aᵀ).
 
     dyh: (N, H_out, W_out, F); dMt: (P, α², F) tile-major. The outputs an overhanging tile dropped
     have no gradient (they count as zero). ``bias_grad``: also db_rows[n·th + i, :] = the sum of dY over the
     output rows of tile row (n, i), each pixel added while in cache from the pass that reads it, in a fixed
     order (db = db_rows summed over rows: the same bits on any number of threads); db_rows: (N·th, F), not
-    touched otherwise.
+    touched otherwise. ``relu``: dyh is the gradient at the output of the ReLU that follows the layer, and
+    dY = dyh · maskh (maskh shaped like dyh, bool: y > 0), the ReLU's backward as
+    ``kernels._relu_backward_loop`` does it, taken as each tile's pixels are copied into ``dyt``; maskh is
+    not read otherwise.
     """
     n_img, ho, wo, f = dyh.shape
     m, alpha = AT.shape
@@ -323,6 +327,7 @@ def _output_adjoint_loop(dyh, AT, th, tw, dMt, bias_grad, db_rows):
     for ni in prange(n_img * th):  # writes dMt[p] of its own tiles only (and db_rows[ni])
         n, i = ni // th, ni % th
         rows = min(m, ho - i * m)
+        dyt = np.empty((m, m, f), dtype=dyh.dtype)  # one tile's dY
         tmp = np.empty((m, alpha, f), dtype=dyh.dtype)  # (dY A)[u, b, :]
         if bias_grad:
             for k in range(f):
@@ -330,11 +335,17 @@ def _output_adjoint_loop(dyh, AT, th, tw, dMt, bias_grad, db_rows):
         for j in range(tw):
             p = ni * tw + j
             cols = min(m, wo - j * m)
-            if bias_grad:
-                for u in range(rows):
-                    for v in range(cols):
+            for u in range(rows):
+                for v in range(cols):
+                    if relu:
                         for k in range(f):
-                            db_rows[ni, k] += dyh[n, i * m + u, j * m + v, k]
+                            dyt[u, v, k] = dyh[n, i * m + u, j * m + v, k] * maskh[n, i * m + u, j * m + v, k]
+                    else:
+                        for k in range(f):
+                            dyt[u, v, k] = dyh[n, i * m + u, j * m + v, k]
+                    if bias_grad:
+                        for k in range(f):
+                            db_rows[ni, k] += dyt[u, v, k]
             # pass 1, along the rows: tmp[u, b, :] = Σ_v Aᵀ[v, b] · dY[i·m + u, j·m + v, :]
             for u in range(rows):
                 for b in range(alpha):
@@ -344,7 +355,7 @@ def _output_adjoint_loop(dyh, AT, th, tw, dMt, bias_grad, db_rows):
                         coef = AT[v, b]
                         if coef != 0:
                             for k in range(f):
-                                tmp[u, b, k] += coef * dyh[n, i * m + u, j * m + v, k]
+                                tmp[u, b, k] += coef * dyt[u, v, k]
             for a in range(alpha):  # pass 2, down the columns: dM[a·α + b, :] = Σ_u Aᵀ[u, a] · tmp[u, b, :]
                 for b in range(alpha):
                     xi = a * alpha + b
@@ -465,19 +476,31 @@ def _relu_mask(yh, relu):
 
 
 @serialised
-def output_transform_adjoint(dout, AT, groups=1, *, out=None, bias_grad=False):
+def output_transform_adjoint(dout, AT, groups=1, *, out=None, bias_grad=False, relu_mask=None):
     """dY: (N, F, H_out, W_out) -> dM: (α², groups, P, F/groups), a :func:`gemm_view`; ``out``: (P, α², F).
 
     ``bias_grad=True``: the bias gradient from the same pass -> (dM, db), db: (F,) = Σ_{n,h,w} dY (each tile
     row's sum, then those summed: equal to ``dout.sum(axis=(0, 2, 3))`` up to float32's rounding of a
     different order; the reference takes that sum).
+    ``relu_mask`` (bool, shaped like dout): ``dout`` is the gradient at the output of the ReLU that follows the
+    layer, and the pass runs that ReLU's backward first, dY = dout · relu_mask, as
+    :func:`alexnet_np.ops.kernels.relu_backward` gives it (bit for bit: a product with 0 or 1 is exact).
     Twin: :func:`alexnet_np.ops.winograd_reference.output_transform_adjoint`."""
     n, f, ho, wo = dout.shape
     m, alpha = AT.shape
     th, tw = ceil_div(ho, m), ceil_div(wo, m)
     dmt = np.empty((n * th * tw, alpha * alpha, f), dtype=dout.dtype) if out is None else out
     db_rows = np.empty((n * th, f) if bias_grad else (1, 1), dtype=dout.dtype)
-    sized(_output_adjoint_loop, dmt.size)(_channels_last(dout), AT, th, tw, dmt, bias_grad, db_rows)
+    relu = relu_mask is not None
+    if relu and (relu_mask.shape != dout.shape or relu_mask.dtype != np.bool_):
+        raise BadArgument(
+            f"output_transform_adjoint: relu_mask must be a bool array of dout's shape {dout.shape}, "
+            f"got {relu_mask.dtype} {relu_mask.shape}"
+        )
+    maskh = _channels_last(relu_mask) if relu else np.empty((1, 1, 1, 1), dtype=np.bool_)
+    sized(_output_adjoint_loop, dmt.size)(
+        _channels_last(dout), AT, th, tw, dmt, bias_grad, db_rows, relu, maskh
+    )
     return (gemm_view(dmt, groups), db_rows.sum(axis=0)) if bias_grad else gemm_view(dmt, groups)
 
 
@@ -685,6 +708,7 @@ def conv2d_winograd_backward(
     U_ready=False,
     dM=None,
     dV=None,
+    relu_mask=None,
 ):
     """dout: (N, F, H_out, W_out) -> (dx or None, dw: (F, C/groups, r, r), db: (F,)).
 
@@ -695,7 +719,9 @@ def conv2d_winograd_backward(
     transform (a :func:`gemm_view`), so x is not transformed again (only its shape is read: pass
     :func:`shape_only`). ``input_grad=False``
     skips dx (the first layer). ``dw``: a C-contiguous array to write dw into; ``U``, ``dM``, ``dV``: work
-    arrays (the shapes of U, M and V in :func:`work_shapes`), made here when None.
+    arrays (the shapes of U, M and V in :func:`work_shapes`), made here when None. ``relu_mask``: ``dout`` is
+    the gradient at the output of the ReLU that follows the layer (y > 0 its mask), whose backward then runs
+    in the output-transform adjoint's pass (:func:`output_transform_adjoint`).
     Twin: :func:`alexnet_np.ops.winograd_reference.conv2d_winograd_backward`.
     """
     n, c, h, w, f, r, m = check(x.shape, x.dtype, weight, padding, groups, m)
@@ -703,7 +729,7 @@ def conv2d_winograd_backward(
     if V is None:
         V = input_transform(x, BT, m, padding, groups)
     shapes = work_shapes((n, c, h, w), weight.shape, padding, groups, m)
-    dM, db = output_transform_adjoint(dout, AT, groups, out=dM, bias_grad=True)
+    dM, db = output_transform_adjoint(dout, AT, groups, out=dM, bias_grad=True, relu_mask=relu_mask)
     dU = gemm.matmul(V.swapaxes(-1, -2), dM)  # (α², groups, C/groups, F/groups)
     dw = filter_transform_adjoint(dU, G, out=dw)
     dx = None
