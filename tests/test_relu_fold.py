@@ -177,6 +177,44 @@ def test_a_subclass_with_its_own_backward_is_not_folded():
         assert (conv.backward_relu(dout, dout > 0) is NotImplemented) == (not conv_folds)
 
 
+def test_a_pass_put_in_the_class_s_place_runs_unwatched(monkeypatch):
+    """The notebooks plant their bugs by putting a function in the class's place (``ReLU.backward = _ungated``):
+    unwatched, that function runs, forward and backward, for ReLU and for Conv2d alike."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 9, 9))
+    dout = rng.standard_normal((2, 4, 9, 9))
+    model = an.Sequential(
+        an.Conv2d(3, 4, 3, padding=1, algorithm="winograd", rng=0, dtype=np.float64), an.ReLU()
+    )
+    with an.use_backend("numba"):
+        y = model.forward(x)
+        dx = model.backward(dout)
+        for cls, name, planted in (
+            (an.ReLU, "forward", lambda self, x, train=False: an.ReLU.__dict__["_real"](self, x, train) + 1),
+            (
+                an.Conv2d,
+                "forward",
+                lambda self, x, train=False: an.Conv2d.__dict__["_real"](self, x, train) + 1,
+            ),
+            (an.ReLU, "backward", lambda self, d, input_grad=True: an.ReLU.__dict__["_real"](self, d) * 3),
+            (
+                an.Conv2d,
+                "backward",
+                lambda self, d, input_grad=True: an.Conv2d.__dict__["_real"](self, d) * 3,
+            ),
+        ):
+            with monkeypatch.context() as patch:
+                patch.setattr(cls, "_real", getattr(cls, name), raising=False)
+                patch.setattr(cls, name, planted)
+                y_planted = model.forward(x)
+                dx_planted = model.backward(dout)
+            if name == "forward":
+                assert not np.array_equal(y_planted, y), cls
+            else:
+                np.testing.assert_array_equal(y_planted, y)
+                np.testing.assert_allclose(dx_planted, 3 * dx, rtol=1e-12)
+
+
 def test_a_subclass_with_its_own_forward_is_not_folded():
     """A layer whose forward is not the library's (the capstone's student layers subclass Conv2d and ReLU) runs
     its own forward, watched or not: nothing is folded past it."""
