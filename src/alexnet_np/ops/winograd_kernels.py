@@ -318,8 +318,8 @@ def _output_adjoint_loop(dyh, AT, th, tw, dMt, bias_grad, db_rows, relu, maskh):
     order (db = db_rows summed over rows: the same bits on any number of threads); db_rows: (N·th, F), not
     touched otherwise. ``relu``: dyh is the gradient at the output of the ReLU that follows the layer, and
     dY = dyh · maskh (maskh shaped like dyh, bool: y > 0), the ReLU's backward as
-    ``kernels._relu_backward_loop`` does it, taken as each tile's pixels are copied into ``dyt``; maskh is
-    not read otherwise.
+    ``kernels._relu_backward_loop`` does it, taken as each tile's pixels are copied into ``dyt`` (dY is read
+    in place otherwise, and maskh not at all).
     """
     n_img, ho, wo, f = dyh.shape
     m, alpha = AT.shape
@@ -327,7 +327,7 @@ def _output_adjoint_loop(dyh, AT, th, tw, dMt, bias_grad, db_rows, relu, maskh):
     for ni in prange(n_img * th):  # writes dMt[p] of its own tiles only (and db_rows[ni])
         n, i = ni // th, ni % th
         rows = min(m, ho - i * m)
-        dyt = np.empty((m, m, f), dtype=dyh.dtype)  # one tile's dY
+        dyt = np.empty((m, m, f), dtype=dyh.dtype)  # one tile's dY, where the ReLU's backward makes it
         tmp = np.empty((m, alpha, f), dtype=dyh.dtype)  # (dY A)[u, b, :]
         if bias_grad:
             for k in range(f):
@@ -335,17 +335,27 @@ def _output_adjoint_loop(dyh, AT, th, tw, dMt, bias_grad, db_rows, relu, maskh):
         for j in range(tw):
             p = ni * tw + j
             cols = min(m, wo - j * m)
-            for u in range(rows):
-                for v in range(cols):
-                    if relu:
-                        for k in range(f):
-                            dyt[u, v, k] = dyh[n, i * m + u, j * m + v, k] * maskh[n, i * m + u, j * m + v, k]
-                    else:
-                        for k in range(f):
-                            dyt[u, v, k] = dyh[n, i * m + u, j * m + v, k]
-                    if bias_grad:
-                        for k in range(f):
-                            db_rows[ni, k] += dyt[u, v, k]
+            if relu:  # dY = dyh · mask, into dyt (and into db), read from there: src[y0 + u, x0 + v]
+                src, y0, x0 = dyt, 0, 0
+                for u in range(rows):
+                    for v in range(cols):
+                        if bias_grad:
+                            for k in range(f):
+                                g = dyh[n, i * m + u, j * m + v, k] * maskh[n, i * m + u, j * m + v, k]
+                                dyt[u, v, k] = g
+                                db_rows[ni, k] += g
+                        else:
+                            for k in range(f):
+                                dyt[u, v, k] = (
+                                    dyh[n, i * m + u, j * m + v, k] * maskh[n, i * m + u, j * m + v, k]
+                                )
+            else:  # dY is dyh, read in place
+                src, y0, x0 = dyh[n], i * m, j * m
+                if bias_grad:
+                    for u in range(rows):
+                        for v in range(cols):
+                            for k in range(f):
+                                db_rows[ni, k] += dyh[n, i * m + u, j * m + v, k]
             # pass 1, along the rows: tmp[u, b, :] = Σ_v Aᵀ[v, b] · dY[i·m + u, j·m + v, :]
             for u in range(rows):
                 for b in range(alpha):
@@ -355,7 +365,7 @@ def _output_adjoint_loop(dyh, AT, th, tw, dMt, bias_grad, db_rows, relu, maskh):
                         coef = AT[v, b]
                         if coef != 0:
                             for k in range(f):
-                                tmp[u, b, k] += coef * dyt[u, v, k]
+                                tmp[u, b, k] += coef * src[y0 + u, x0 + v, k]
             for a in range(alpha):  # pass 2, down the columns: dM[a·α + b, :] = Σ_u Aᵀ[u, a] · tmp[u, b, :]
                 for b in range(alpha):
                     xi = a * alpha + b
