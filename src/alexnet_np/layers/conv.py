@@ -143,15 +143,7 @@ class Conv2d(Layer):
     def backward(self, dout, input_grad=True):
         """Fill ``grads`` and return dx; with ``input_grad=False`` (the first layer of a network, whose
         input is data) skip dx and return None. dx uses the weights as they are now (class docstring)."""
-        self._begin_backward(dout)
-        dx, _, _ = self._strategy.backward(
-            dout,
-            self.params["weight"],
-            dw=self.grads["weight"],
-            db=self.grads.get("bias"),
-            input_grad=input_grad,
-        )
-        return dx
+        return self._backward(dout, input_grad)
 
     def backward_relu(self, dout, mask, input_grad=True):
         """The backward of the ReLU that follows this layer (``mask``: y > 0) folded into this layer's backward,
@@ -160,6 +152,10 @@ class Conv2d(Layer):
         a subclass with a backward of its own or a backward put in the class's place."""
         if type(self).backward is not _LIBRARY_BACKWARD or not getattr(self._strategy, "folds_relu", False):
             return NotImplemented
+        return self._backward(dout, input_grad, relu_mask=mask)
+
+    def _backward(self, dout, input_grad, **relu_mask):
+        """The strategy that ran the forward, backward (``relu_mask=`` only to one that ``folds_relu``)."""
         self._begin_backward(dout)
         dx, _, _ = self._strategy.backward(
             dout,
@@ -167,7 +163,7 @@ class Conv2d(Layer):
             dw=self.grads["weight"],
             db=self.grads.get("bias"),
             input_grad=input_grad,
-            relu_mask=mask,
+            **relu_mask,
         )
         return dx
 
