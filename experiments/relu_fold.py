@@ -22,6 +22,7 @@ import time
 import alexnet_np as an
 from alexnet_np.ops import kernels
 from alexnet_np.ops import winograd_kernels as W
+from alexnet_np.shapes import ceil_div
 from alexnet_np.tools.bench import OursRunner  # the benchmark's model, batch, loss and SGD
 
 
@@ -29,7 +30,7 @@ def _adjoint_minima(dout, mask, AT, rounds):
     """{"apart": ms, "folded": ms}: the fastest of ``rounds`` interleaved calls of each, into one dM work array
     (as the layer keeps its own)."""
     (n, f, ho, wo), (m, alpha) = dout.shape, AT.shape
-    dm = np.empty((n * -(-ho // m) * -(-wo // m), alpha * alpha, f), np.float32)
+    dm = np.empty((n * ceil_div(ho, m) * ceil_div(wo, m), alpha * alpha, f), np.float32)
     calls = {
         "apart": lambda: W.output_transform_adjoint(
             kernels.relu_backward(dout, mask), AT, out=dm, bias_grad=True

@@ -196,11 +196,11 @@ def test_a_pass_put_in_the_class_s_place_runs_unwatched(monkeypatch):
                 "forward",
                 lambda self, x, train=False: an.Conv2d.__dict__["_real"](self, x, train) + 1,
             ),
-            (an.ReLU, "backward", lambda self, d, input_grad=True: an.ReLU.__dict__["_real"](self, d) * 3),
+            (an.ReLU, "backward", lambda self, d, input_grad=True: an.ReLU.__dict__["_real"](self, d) * 2),
             (
                 an.Conv2d,
                 "backward",
-                lambda self, d, input_grad=True: an.Conv2d.__dict__["_real"](self, d) * 3,
+                lambda self, d, input_grad=True: an.Conv2d.__dict__["_real"](self, d) * 2,
             ),
         ):
             with monkeypatch.context() as patch:
@@ -212,7 +212,9 @@ def test_a_pass_put_in_the_class_s_place_runs_unwatched(monkeypatch):
                 assert not np.array_equal(y_planted, y), cls
             else:
                 np.testing.assert_array_equal(y_planted, y)
-                np.testing.assert_allclose(dx_planted, 3 * dx, rtol=1e-12)
+                np.testing.assert_array_equal(
+                    dx_planted, 2 * dx
+                )  # scaling by 2 is exact through linear passes
 
 
 def test_a_subclass_with_its_own_forward_is_not_folded():
