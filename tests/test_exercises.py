@@ -19,7 +19,7 @@ from alexnet_np.exercises import (
     write_solution_copy,
     write_student_copy,
 )
-from alexnet_np.exercises.grader import Check, compare
+from alexnet_np.exercises.grader import Check, compare, new_values_twin, redrawn
 from alexnet_np.exercises.workbook import strip_solutions
 
 REQUIRED = {
@@ -293,8 +293,9 @@ def test_a_partial_answer_reports_the_cases_it_handles():
     result = grade("conv_forward", pad_free_only)
     report = str(result)
     assert not result.passed and result.status == "partly implemented", report
-    # the three cases without padding, and the first of them again with inputs that are not C-contiguous
-    assert "right in the 4 case(s) it handles" in report and "raised NotImplementedError in" in report
+    # the three cases without padding, the first of them again with inputs that are not C-contiguous, and again
+    # with its values drawn anew
+    assert "right in the 5 case(s) it handles" in report and "raised NotImplementedError in" in report
 
     def pad_free_but_wrong(x, w, b, stride, padding):
         if padding:
@@ -544,3 +545,51 @@ def test_an_output_that_is_its_input_passes_up_to_a_convention_and_says_so():
     result = grade("dropout_forward", returns_x_in_eval)
     assert result.passed and result.status == "passed up to a convention", str(result)
     assert "argument 1 (x) itself" in str(result)
+
+
+def test_a_result_kept_by_shape_fails_on_the_case_drawn_again():
+    """Calling the first case again gives the same (stale) result, and every other case has other shapes: only a
+    case with an earlier case's shapes and new values shows a cache keyed by shape."""
+    kept = {}
+
+    def cached_by_shape(x, w, b, stride, padding):
+        key = (x.shape, w.shape, stride, padding)
+        if key not in kept:
+            kept[key] = CORRECT["conv_forward"](x, w, b, stride, padding)
+        return kept[key]
+
+    result = grade("conv_forward", cached_by_shape, isolate=False)
+    report = str(result)
+    assert not result.passed and "drawn again" in report and "a cache keyed by shape" in report, report
+    kept.clear()
+    assert grade("conv_forward", CORRECT["conv_forward"], isolate=False).passed
+
+
+def test_cases_drawn_again_keep_names_shapes_and_settings_with_other_values():
+    for name in ("conv_forward", "maxpool_backward", "sgd_momentum_paper", "batchnorm_backward"):
+        make = EXERCISES[name].cases
+        first, again, same = make(), redrawn(make), redrawn(make, draw=0)
+        assert [c.name for c in again] == [c.name for c in first]
+        for a, b, c in zip(first, again, same):
+            for x, y, z in zip(a.args, b.args, c.args):
+                if isinstance(x, np.ndarray):
+                    assert x.shape == y.shape and x.dtype == y.dtype and np.array_equal(x, z)
+                else:
+                    assert x == y == z
+        twin = new_values_twin(first, again)
+        assert len(twin) == 1 and twin[0].name.endswith("drawn again")
+        assert any(
+            isinstance(x, np.ndarray) and not np.array_equal(x, y)
+            for x, y in zip(first[0].args, twin[0].args)
+        )
+
+
+def test_a_checkpoint_typed_in_float32_counts_its_values():
+    """No input precision to keep when nothing was input: the values count, to float32's precision."""
+    exact = EXERCISES["conv_dw_by_hand"].cases()[0].checks[0].expected
+    typed = exact.astype(np.float32)
+    assert grade("conv_dw_by_hand", lambda: typed, isolate=False).passed
+    slipped = typed.copy()
+    slipped[0, 0] += 1
+    report = str(grade("conv_dw_by_hand", lambda: slipped, isolate=False))
+    assert "FAILED" in report and "1 of 4 elements wrong" in report, report

@@ -6,7 +6,8 @@ output_size: PASSED (10/10 cases)
 
 ``grade(name, fn)`` runs ``fn`` in a child process on the exercise's cases (odd sizes, stride > 1, padding,
 overlapping windows, ties, a batch of one, the LRN's edge channels, large logits) against the library in float64,
-plus a central-difference case for the backward passes, calls it again on the first case's inputs (state kept
+plus a central-difference case for the backward passes and, last, one case again with its random inputs drawn
+anew (a result kept by shape from an earlier call shows), calls it again on the first case's inputs (state kept
 between calls shows), and returns a :class:`GradeResult` whose ``str()`` is a short report
 and whose ``heatmap()`` draws the error over (H, W). Built on the core; the core never imports it.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from .catalogue import EXERCISES
 from .classroom import ClassReport, class_report
-from .grader import TOL, GradeResult, compare, grade_cases
+from .grader import TOL, GradeResult, compare, grade_cases, new_values_twin, redrawn
 from .workbook import build_workbook, report, write_solution_copy, write_student_copy
 
 __all__ = [
@@ -50,13 +51,15 @@ def grade(exercise_name: str, student_fn, *, time_limit: float = 20.0, isolate: 
         raise KeyError(f"no exercise {exercise_name!r}; the exercises are: {', '.join(EXERCISES)}")
     ex = EXERCISES[exercise_name]
     allowed = tuple(m for m in ex.allowed if not (ex.name == "output_size" and m == "alexnet_np.shapes"))
+    cases = ex.cases()
     return grade_cases(
         ex.name,
         student_fn,
-        ex.cases(),
+        cases,
         ex.numeric,
         hints=ex.hints,
         allowed=allowed,
         isolate=isolate,
         time_limit=time_limit,
+        last=new_values_twin(cases, redrawn(ex.cases)),
     )

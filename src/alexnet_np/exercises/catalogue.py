@@ -16,7 +16,7 @@ from ..layers import CrossEntropyLoss, softmax
 from ..ops import reference as ref
 from ..ops.naive import conv2d_naive
 from ..shapes import conv_output_size, output_hw
-from .grader import Case, Check
+from .grader import Case, Check, case_rng
 
 # ---- shared helpers ---------------------------------------------------------------------------------
 
@@ -200,7 +200,7 @@ CONV_CASES = [
 
 
 def _conv_inputs(i, shape, f, k):
-    rng = np.random.default_rng(100 + i)
+    rng = case_rng(100 + i)
     x = rng.standard_normal(shape)
     w = rng.standard_normal((f, shape[1], k, k))
     b = rng.standard_normal(f)
@@ -263,7 +263,7 @@ def _conv_backward_cases():
         x, w, b = _conv_inputs(i, shape, f, k)
         n, c, h, wd = shape
         ho, wo = output_hw(h, wd, k, s, p)
-        dout = np.random.default_rng(200 + i).standard_normal((n, f, ho, wo))
+        dout = case_rng(200 + i).standard_normal((n, f, ho, wo))
         dx, dw, db = _conv_backward_ref(dout, x, w, s, p)
         regions = {
             "overlap": (_overlap_in(h, wd, k, s, p)[None, None], OVERLAP),
@@ -356,7 +356,7 @@ def _conv_backward_cases():
 
 
 def _conv_numeric():
-    rng = np.random.default_rng(7)
+    rng = case_rng(7)
     x, w, b = rng.standard_normal((2, 2, 5, 6)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
     s, p = 2, 1
     dout = rng.standard_normal((2, 3, 3, 3))
@@ -400,7 +400,7 @@ def _windows_straight(x, k, s, p):
 def _im2col_cases():
     cases = []
     for i, (name, shape, k, s, p, tags) in enumerate(IM2COL_CASES):
-        x = np.random.default_rng(300 + i).standard_normal(shape)
+        x = case_rng(300 + i).standard_normal(shape)
         n, c, h, w = shape
         ho, wo = output_hw(h, w, k, s, p)
         exp = ref.im2col(x, k, s, p)
@@ -468,7 +468,7 @@ def _col2im_cases():
     for i, (name, shape, k, s, p, tags) in enumerate(IM2COL_CASES):
         n, c, h, w = shape
         ho, wo = output_hw(h, w, k, s, p)
-        cols = np.random.default_rng(400 + i).standard_normal((n * ho * wo, c * k * k))
+        cols = case_rng(400 + i).standard_normal((n * ho * wo, c * k * k))
         exp = ref.col2im(cols, shape, k, s, p)
         regions = {
             "overlap": (_overlap_in(h, w, k, s, p)[None, None], OVERLAP),
@@ -533,14 +533,18 @@ POOL_CASES = [
     ("3x3/2 overlapping (AlexNet)", (2, 3, 9, 7), 3, 2, ("stride > 1", "overlapping windows")),
     ("batch of 1, 3x3/1", (1, 2, 5, 6), 3, 1, ("batch of 1", "overlapping windows")),
     ("ties, 3x3/2", (1, 2, 7, 7), 3, 2, ("stride > 1", "overlapping windows", "ties", "batch of 1")),
+    ("every value negative, 2x2/2", (2, 2, 4, 6), 2, 2, ("stride > 1", "every value negative")),
 ]
 
 
-def _pool_input(i, shape, ties):
-    rng = np.random.default_rng(500 + i)
-    if ties:
+def _pool_input(i, shape, tags):
+    rng = case_rng(500 + i)
+    if "ties" in tags:
         return rng.integers(0, 3, size=shape).astype(np.float64)  # many equal maxima
-    return gradcheck.kink_free_input(shape, rng, scale=2.0)
+    x = gradcheck.kink_free_input(shape, rng, scale=2.0)
+    if "every value negative" in tags:  # a pool with no ReLU before it: shifted down, gaps and order kept
+        x -= x.max() + 1.0
+    return x
 
 
 def _last_argmax(x, k, s):
@@ -709,7 +713,7 @@ def _pool_swapped(x, k, s, out_hw):
 def _maxpool_forward_cases():
     cases = []
     for i, (name, shape, k, s, tags) in enumerate(POOL_CASES):
-        x = _pool_input(i, shape, "ties" in tags)
+        x = _pool_input(i, shape, tags)
         exp, _ = ref.maxpool_forward(x, k, s)
         n, c, h, w = shape
         mean = ref.im2col(x, k, s).reshape(-1, c, k * k).mean(axis=-1).reshape(n, *exp.shape[2:], c)
@@ -781,9 +785,9 @@ def _maxpool_forward_cases():
 def _maxpool_backward_cases():
     cases = []
     for i, (name, shape, k, s, tags) in enumerate(POOL_CASES):
-        x = _pool_input(i, shape, "ties" in tags)
+        x = _pool_input(i, shape, tags)
         out, argmax = ref.maxpool_forward(x, k, s)
-        dout = np.random.default_rng(600 + i).standard_normal(out.shape)
+        dout = case_rng(600 + i).standard_normal(out.shape)
         exp = ref.maxpool_backward(dout, argmax, shape, k, s)
         h, w = shape[2:]
         regions = {"overlap": (_overlap_in(h, w, k, s, 0)[None, None], OVERLAP)}
@@ -884,7 +888,7 @@ def _maxpool_backward_cases():
 
 
 def _maxpool_numeric():
-    rng = np.random.default_rng(8)
+    rng = case_rng(8)
     x = gradcheck.kink_free_input((2, 2, 7, 9), rng, scale=2.0)
     dout = rng.standard_normal((2, 2, 3, 4))
     num = gradcheck.numerical_gradient(lambda: ref.maxpool_forward(x, 3, 2)[0], x, dout)
@@ -992,7 +996,7 @@ def _lrn_describe(shape, size, alpha, beta, k):
 def _lrn_forward_cases():
     cases = []
     for i, (name, shape, size, alpha, beta, k, tags) in enumerate(LRN_CASES):
-        x = 1.5 * np.random.default_rng(700 + i).standard_normal(shape)
+        x = 1.5 * case_rng(700 + i).standard_normal(shape)
         exp, _ = ref.lrn_forward(x, size, alpha, beta, k)
         check = Check("out", exp, regions={"edges": (_lrn_edges(shape[1], size), EDGES)}, batch=shape[0])
         with np.errstate(all="ignore"):
@@ -1068,7 +1072,7 @@ def _lrn_backward_variants(dout, x, size, alpha, beta, k):
 def _lrn_backward_cases():
     cases = []
     for i, (name, shape, size, alpha, beta, k, tags) in enumerate(LRN_CASES):
-        rng = np.random.default_rng(800 + i)
+        rng = case_rng(800 + i)
         x, dout = 1.5 * rng.standard_normal(shape), rng.standard_normal(shape)
         direct, cross, self_only = _lrn_backward_parts(dout, x, size, alpha, beta, k)
         exp = direct - cross
@@ -1106,7 +1110,7 @@ def _lrn_backward_cases():
 
 
 def _lrn_numeric():
-    rng = np.random.default_rng(9)
+    rng = case_rng(9)
     x, dout = 1.5 * rng.standard_normal((2, 5, 2, 3)), rng.standard_normal((2, 5, 2, 3))
     num = gradcheck.numerical_gradient(lambda: ref.lrn_forward(x, 3, 0.2, 0.75, 1.0)[0], x, dout)
     return [_numeric_case("2×5×2×3, size 3", (dout, x, 3, 0.2, 0.75, 1.0), [("dx", num)])]
@@ -1154,7 +1158,7 @@ def _softmax_axis0(logits, labels):
 def _softmax_cases():
     cases = []
     for i, (name, shape, scale, tags) in enumerate(SOFTMAX_CASES):
-        rng = np.random.default_rng(900 + i)
+        rng = case_rng(900 + i)
         logits = scale * rng.standard_normal(shape)
         if name == "rows 2000 apart":
             logits += 2000.0 * np.arange(shape[0])[:, None]
@@ -1233,7 +1237,7 @@ def _softmax_cases():
 
 
 def _softmax_numeric():
-    rng = np.random.default_rng(10)
+    rng = case_rng(10)
     logits, labels = rng.standard_normal((3, 4)), rng.integers(0, 4, size=3)
     loss = CrossEntropyLoss().forward(logits, labels)
     num = gradcheck.numerical_gradient(
@@ -1316,7 +1320,7 @@ def _other_mask(base, scale):
 def _dropout_forward_cases():
     cases = []
     for i, (name, p, conv, train) in enumerate(DROPOUT_CASES):
-        rng = np.random.default_rng(1000 + i)
+        rng = case_rng(1000 + i)
         x = gradcheck.kink_free_input((4, 6), rng)
         mask = rng.random((4, 6)) >= p
         exp = x * mask * _dropout_scale(p, conv, train) if train else x * _dropout_scale(p, conv, train)
@@ -1356,7 +1360,7 @@ def _dropout_forward_cases():
 def _dropout_backward_cases():
     cases = []
     for i, (name, p, conv, _train) in enumerate(c for c in DROPOUT_CASES if c[3]):
-        rng = np.random.default_rng(1100 + i)
+        rng = case_rng(1100 + i)
         dout = rng.standard_normal((4, 6))
         mask = rng.random((4, 6)) >= p
         exp = dout * mask * _dropout_scale(p, conv, True)
@@ -1395,14 +1399,23 @@ SGD_CASES = [
     ("the paper's values", 0.9, 5e-4, 0.01, ("weight decay",)),
     ("large decay and rate", 0.5, 0.1, 0.2, ("weight decay",)),
     ("no weight decay", 0.9, 0.0, 0.05, ()),
+    (
+        "a zero gradient",
+        0.9,
+        5e-4,
+        0.01,
+        ("weight decay", "zero gradient"),
+    ),  # a flat spot: v and w still move
 ]
 
 
 def _sgd_cases():
     cases = []
     for i, (name, mu, wd, lr, tags) in enumerate(SGD_CASES):
-        rng = np.random.default_rng(1200 + i)
+        rng = case_rng(1200 + i)
         w, v, g = rng.standard_normal((3, 4)), 0.1 * rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+        if "zero gradient" in tags:
+            g = np.zeros_like(g)
         w1, v1 = w.copy(), v.copy()
         ref.sgd_paper_update(w1, v1, g, mu, wd, lr)
         vt = mu * v + g + wd * w

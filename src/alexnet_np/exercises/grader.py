@@ -21,6 +21,7 @@ Tolerances come from the dtype: float64 results agree with the reference to
 
 from __future__ import annotations
 
+import contextvars
 import re
 from dataclasses import dataclass, field, replace
 
@@ -324,6 +325,10 @@ def compare(got, check: Check, hidden=False) -> TensorOutcome:
         )  # whole numbers typed as ints (a count, a result typed by hand): the values count
     if g.dtype.kind != "f":
         return TensorOutcome(name, False, messages=[f"{name}: dtype {g.dtype}, expected a float array"])
+    if g.dtype != exp.dtype and hidden:
+        # typed by hand: there is no input precision to keep; the values count, to the precision they were typed in
+        tol = max(tol, float(np.finfo(g.dtype).eps) ** (2 / 3))
+        g = g.astype(exp.dtype)
     if g.dtype != exp.dtype:
         return TensorOutcome(
             name,
@@ -410,8 +415,12 @@ def compare(got, check: Check, hidden=False) -> TensorOutcome:
 
 
 STRIDED = "inputs not C-contiguous"
+NEW_VALUES = "an earlier case's shapes, new values"
 
 TAG_HINTS = {
+    NEW_VALUES: "the same shapes and settings as an earlier case, drawn again: a result or an array kept from an "
+    "earlier call (a cache keyed by shape, a buffer filled once, statistics computed the first time) gives the "
+    "earlier call's values here; compute everything from this call's inputs",
     STRIDED: "an input that is not C-contiguous (a transposed or sliced array, as the network's channels-last "
     "activations are): a new shape set with .shape =, a write through ravel() or reshape(), or strides computed "
     "by hand assume C order; np.reshape copies where it must, np.ascontiguousarray makes a C-ordered copy",
@@ -421,6 +430,11 @@ TAG_HINTS = {
     "using the stride where the kernel size belongs (right only when they are equal)?",
     "ties": "route each gradient to exactly one maximum of its window",
     "batch of 1": "did something drop or squeeze the batch axis?",
+    "every value negative": "every value is negative (a pool with no ReLU before it): the maximum is negative, "
+    "so a running maximum that starts at 0, or a shortcut for inputs with no positive value, is wrong there",
+    "zero gradient": "the gradient is zero (a flat spot), but the momentum and the weight decay still move v and "
+    "w: no shortcut when g is all zeros",
+    "zero input": "x is all zeros: dW = doutᵀ·x is zero, but dx = dout·W and db = Σ dout are not",
     "large logits": "for large logits exp overflows or a probability underflows to 0: subtract each row's own "
     "maximum, and take the log of the shifted sum (log-softmax), not of a probability",
     "even size": "for an even size the window is size//2 channels before, (size − 1)//2 after",
@@ -729,20 +743,83 @@ def _strided_twin(cases) -> list:
     return []
 
 
+_DRAW = contextvars.ContextVar("alexnet_np_exercise_draw", default=0)
+
+
+def case_rng(seed):
+    """The generator a case draws its inputs from: ``np.random.default_rng(seed)``, or inside :func:`redrawn`
+    another stream for the same seed (the same shapes and settings, other values)."""
+    draw = _DRAW.get()
+    return np.random.default_rng([seed, draw] if draw else seed)
+
+
+def redrawn(make_cases, draw=1):
+    """``make_cases()`` with every random input drawn again (:func:`case_rng`): the same cases by name, shape and
+    setting, with other values and their own expected outputs."""
+    token = _DRAW.set(draw)
+    try:
+        return list(make_cases())
+    finally:
+        _DRAW.reset(token)
+
+
+def new_values_twin(cases, again) -> list:
+    """The first case of ``cases`` whose twin in ``again`` (:func:`redrawn`: same name) has the same non-array
+    arguments and array shapes and dtypes but other values, as a case to run after all the others: an answer that
+    keeps a result from an earlier call with those shapes (a cache keyed by shape) fails it. [] if none."""
+    by_name = {c.name: c for c in again}
+    for case in cases:
+        twin = by_name.get(case.name)
+        if case.numeric or twin is None or len(twin.args) != len(case.args):
+            continue
+        pairs = list(zip(case.args, twin.args))
+        arrays = [(a, b) for a, b in pairs if isinstance(a, np.ndarray) or isinstance(b, np.ndarray)]
+        if not arrays or not all(_same_kind(a, b) for a, b in arrays):
+            continue
+        if not all(_same_setting(a, b) for a, b in pairs if not isinstance(a, np.ndarray)):
+            continue
+        if any(not np.array_equal(a, b) for a, b in arrays):
+            return [replace(twin, name=f"{case.name}, drawn again", tags=(*twin.tags, NEW_VALUES))]
+    return []
+
+
+def _same_kind(a, b) -> bool:
+    return (
+        isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
+    )
+
+
+def _same_setting(a, b) -> bool:
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:  # noqa: BLE001 - a setting that cannot be compared is not the same
+        return False
+
+
 def grade_cases(
-    exercise: str, fn, cases, numeric=None, *, hints=None, allowed=(), isolate=True, time_limit=20.0
+    exercise: str,
+    fn,
+    cases,
+    numeric=None,
+    *,
+    hints=None,
+    allowed=(),
+    isolate=True,
+    time_limit=20.0,
+    last=(),
 ) -> GradeResult:
     """Run ``fn`` on ``cases`` in a child process (``sandbox.Sandbox``) and read the results.
 
     ``numeric``: optional ``() -> list of Case`` whose expected values are central differences (they count
-    toward the verdict like any case). The first case is called again after all the others, and must give
+    toward the verdict like any case). ``last``: cases run after all the others (:func:`new_values_twin`).
+    The first case is called again after all of them, and must give
     the same result (state kept between calls shows there). ``hints``: per-exercise tag hints.
     """
     from .sandbox import Sandbox
 
     legacy = numeric is not None and _takes_the_function(numeric)
     cases = list(cases) + (list(numeric()) if numeric is not None and not legacy else [])
-    cases += _strided_twin(cases)
+    cases += _strided_twin(cases) + list(last)
     outcomes, first_value, printed, fresh = [], None, "", None
     names = _parameter_names(fn)
     with Sandbox(fn, time_limit=time_limit, allowed=allowed, isolate=isolate) as box:

@@ -12,7 +12,7 @@ import numpy as np
 from .. import gradcheck
 from ..layers import BatchNorm1d, Conv2d, Linear, ReceptiveField, ReLU
 from ..ops.winograd_reference import winograd_matrices
-from .grader import Case, Check
+from .grader import Case, Check, case_rng
 
 
 def _exercise(*args):
@@ -27,21 +27,23 @@ LINEAR_CASES = [
     ("4 samples, 5 -> 3", 4, 5, 3, ()),
     ("batch of 1, 6 -> 2", 1, 6, 2, ("batch of 1",)),
     ("3 samples, 4 -> 4 (square W)", 3, 4, 4, ()),  # where writing the output into x has the right shape
+    ("x all zeros, 5 -> 3", 3, 5, 3, ("zero input",)),  # dW = 0, but dx = dout @ W does not depend on x
 ]
 
 
-def _linear_layer(i, n, fin, fout):
-    rng = np.random.default_rng(1300 + i)
+def _linear_layer(i, n, fin, fout, tags=()):
+    rng = case_rng(1300 + i)
     layer = Linear(fin, fout, rng=rng, dtype=np.float64)
     layer.params["weight"][...] = rng.standard_normal((fout, fin))
     layer.params["bias"][...] = rng.standard_normal(fout)
-    return layer, rng.standard_normal((n, fin)), rng.standard_normal((n, fout))
+    x, dout = rng.standard_normal((n, fin)), rng.standard_normal((n, fout))
+    return layer, (np.zeros_like(x) if "zero input" in tags else x), dout
 
 
 def _linear_forward_cases():
     cases = []
     for i, (name, n, fin, fout, tags) in enumerate(LINEAR_CASES):
-        layer, x, _ = _linear_layer(i, n, fin, fout)
+        layer, x, _ = _linear_layer(i, n, fin, fout, tags)
         w, b = layer.params["weight"].copy(), layer.params["bias"].copy()
         check = Check("out", layer.forward(x), batch=n)
         check.variants = [(x @ w.T, "the bias is missing", "mistake")]
@@ -53,7 +55,7 @@ def _linear_forward_cases():
 def _linear_backward_cases():
     cases = []
     for i, (name, n, fin, fout, tags) in enumerate(LINEAR_CASES):
-        layer, x, dout = _linear_layer(i, n, fin, fout)
+        layer, x, dout = _linear_layer(i, n, fin, fout, tags)
         w, b = layer.params["weight"].copy(), layer.params["bias"].copy()
         layer.forward(x)
         dx = layer.backward(dout)
@@ -75,7 +77,7 @@ def _linear_backward_cases():
 
 
 def _relu_inputs(i, shape):
-    rng = np.random.default_rng(1400 + i)
+    rng = case_rng(1400 + i)
     return gradcheck.kink_free_input(shape, rng), rng.standard_normal(shape)
 
 
@@ -160,7 +162,7 @@ BN_CASES = [("8 samples, 4 features", (8, 4), 1e-5, ()), ("2 samples, 3 features
 
 
 def _bn(i, shape, eps):
-    rng = np.random.default_rng(1500 + i)
+    rng = case_rng(1500 + i)
     layer = BatchNorm1d(shape[1], eps=eps, dtype=np.float64)
     layer.params["weight"][...] = 1 + rng.random(shape[1])
     layer.params["bias"][...] = rng.standard_normal(shape[1])
@@ -268,7 +270,7 @@ def _winograd_cases():
     at, gm, bt = winograd_matrices(2, 3)
     cases = []
     for i, scale in enumerate((1.0, 100.0, 0.01)):
-        rng = np.random.default_rng(1600 + i)
+        rng = case_rng(1600 + i)
         d, g = scale * rng.standard_normal(4), rng.standard_normal(3)
         exp = at @ ((gm @ g) * (bt @ d))
         direct = np.array([d[0:3] @ g, d[1:4] @ g])
@@ -379,7 +381,7 @@ def _winograd_filter_cases():
     _, gm, _ = winograd_matrices(2, 3)  # the points 0, 1, −1, ∞: row 0 is −g0 (Lavin & Gray's has +g0)
     cases = []
     for i in range(3):
-        g = np.random.default_rng(1700 + i).standard_normal(3)
+        g = case_rng(1700 + i).standard_normal(3)
         check = Check("Gg", gm @ g)
         lavin = gm @ g
         lavin[0] = -lavin[0]
@@ -392,7 +394,7 @@ def _winograd_filter_cases():
 
 def _rf_step_cases():
     cases = []
-    rng = np.random.default_rng(1800)
+    rng = case_rng(1800)
     for i in range(5):
         size, jump, start = int(rng.integers(1, 40)), int(rng.integers(1, 9)), -int(rng.integers(0, 20))
         k, s, p = int(rng.integers(1, 8)), int(rng.integers(1, 5)), int(rng.integers(0, 4))
@@ -544,7 +546,7 @@ def _terminal_velocity_cases():
     from ..ops import reference as ref
 
     cases = []
-    rng = np.random.default_rng(1900)
+    rng = case_rng(1900)
     for i in range(3):
         g, mu, lr = float(rng.standard_normal()), float(rng.uniform(0.3, 0.9)), float(rng.uniform(0.001, 0.1))
         w, v = np.zeros(1), np.zeros(1)
@@ -591,7 +593,7 @@ def _im2col_shape_cases():
     from ..shapes import conv_output_size
 
     cases = []
-    rng = np.random.default_rng(2000)
+    rng = case_rng(2000)
     for i in range(6):
         n, c, k = int(rng.integers(1, 5)), int(rng.integers(1, 6)), int(rng.integers(1, 6))
         s, p = int(rng.integers(1, 4)), int(rng.integers(0, 3))
@@ -634,7 +636,7 @@ def _lrn_cross_cases():
     from ..layers import LocalResponseNorm
 
     cases = []
-    rng = np.random.default_rng(2100)
+    rng = case_rng(2100)
     for i in range(4):
         size, alpha = 5, float(rng.uniform(0.1, 1.0))
         beta, k = float(rng.uniform(0.5, 1.0)), float(rng.uniform(1.0, 3.0))
@@ -668,7 +670,7 @@ def _lrn_cross_cases():
 
 def _relu_derivative_cases():
     cases = []
-    rng = np.random.default_rng(2200)
+    rng = case_rng(2200)
     for sign in (1, -1, 1, -1):
         x = sign * float(rng.uniform(0.1, 5.0))  # away from the kink at 0
         cases.append(Case(f"x = {x:.3f}", (x,), [Check("d relu/dx", np.float64(x > 0))]))
