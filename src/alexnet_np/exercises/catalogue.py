@@ -451,6 +451,13 @@ def _im2col_cases():
         if s != 1:
             ho1, wo1 = output_hw(h, w, k, 1, p)
             check.shapes[(n * ho1 * wo1, c * k * k)] = "the rows for stride 1: apply the stride"
+        hoc, woc = output_hw(h, w, k, s, p, ceil_mode=True)
+        if (hoc, woc) != (ho, wo):
+            check.shapes.setdefault(
+                (n * hoc * woc, c * k * k),
+                "a last, partial window kept (the size rounded up): the output size floors, "
+                "(H + 2·padding − k) // stride + 1, and a window that would run past the padding is dropped",
+            )
         cases.append(
             Case(
                 name,
@@ -723,7 +730,14 @@ def _maxpool_forward_cases():
         sums = mean.transpose(0, 3, 1, 2) * (k * k)
         check.variants = [
             (mean.transpose(0, 3, 1, 2), "the windows' means: max pooling takes the maximum", "mistake"),
-            (mins, "the windows' minima: max pooling takes the maximum", "mistake"),
+            (
+                mins,
+                "the windows' minima (where every value is negative, also the entries of the largest magnitude): "
+                "max pooling takes the maximum, sign included"
+                if (x < 0).all()
+                else "the windows' minima: max pooling takes the maximum",
+                "mistake",
+            ),
             (sums, "the windows' sums: max pooling takes the maximum", "mistake"),
             (
                 np.maximum(exp, 0),
@@ -758,6 +772,14 @@ def _maxpool_forward_cases():
                 "mistake",
             ),
         ]
+        if k > 2:  # for k = 2 the first element is the window one element short, below
+            check.variants.append(
+                (
+                    x[:, :, : exp.shape[2] * s : s, : exp.shape[3] * s : s],
+                    "each window's first (top-left) element: no maximum is taken; take the maximum over the window",
+                    "mistake",
+                )
+            )
         if k > 1:
             short, _ = ref.maxpool_forward(x, k - 1, s)
             ho, wo = exp.shape[2:]
@@ -765,7 +787,12 @@ def _maxpool_forward_cases():
                 check.variants.append(
                     (
                         short[:, :, :ho, :wo],
-                        f"each window is one element short: the slice x[y·s : y·s + k] holds k = {k} elements",
+                        f"each window is one element short: the slice x[y·s : y·s + k] holds k = {k} elements"
+                        + (
+                            " (for a 2×2 window, only its top-left element is left: is a maximum taken?)"
+                            if k == 2
+                            else ""
+                        ),
                         "mistake",
                     )
                 )

@@ -440,6 +440,7 @@ TAG_HINTS = {
     "even size": "for an even size the window is size//2 channels before, (size − 1)//2 after",
     "window wider than the channels": "clip the channel window to [0, C)",
     "beta not 0.75": "is β read from the argument (AlexNet's 0.75 is only the default)?",
+    "size not 5": "is the size read from the argument (AlexNet's 5 is only its value there)?",
     "eval mode": "what does each convention do at test time?",
     "training mode": "what does each convention do in training?",
     "weight decay": "the weight decay term: v ← μ·v − λ·ε·w − ε·g",

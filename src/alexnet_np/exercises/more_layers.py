@@ -456,15 +456,32 @@ def _conv_dw_by_hand_cases():
     cols = ref.im2col(BY_HAND_X[None, None], 2, 1, 0)  # (4, 4)
     dw = (BY_HAND_DOUT.reshape(1, -1) @ cols).reshape(2, 2)
     check = Check("dW", dw)
+    rotated = dw[::-1, ::-1].copy()
+    also = " (for these numbers also dW transposed: dW[i, j] pairs x's offset (i, j) with dout)"
     check.variants = [
-        (dw[::-1, ::-1].copy(), "rotated by 180°: dW correlates x with dout, no flip", "mistake")
+        (
+            rotated,
+            "rotated by 180°"
+            + (also if np.array_equal(rotated, dw.T) else "")
+            + ": dW correlates x with dout, no flip",
+            "mistake",
+        )
     ]
     return [Case("x 3×3, dout 2×2 (the notebook's)", (), [check], (), "typed by hand")]
 
 
 def _lrn_window_cases():
     cases = []
-    for c, channels, size in [(0, 7, 5), (6, 7, 5), (3, 7, 5), (2, 6, 4), (0, 3, 5), (5, 6, 4)]:
+    for c, channels, size in [
+        (0, 7, 5),
+        (6, 7, 5),
+        (3, 7, 5),
+        (2, 6, 4),
+        (0, 3, 5),
+        (5, 6, 4),
+        (4, 9, 3),
+        (4, 9, 7),
+    ]:
         lo, hi = max(0, c - size // 2), min(channels, c + (size - 1) // 2 + 1)
         clo, chi = Check("lo", lo, integer=True), Check("hi", hi, integer=True)
         chi.variants = [
@@ -501,7 +518,7 @@ def _lrn_window_cases():
                 f"c={c}, C={channels}, size={size}",
                 (c, channels, size),
                 [clo, chi],
-                (),
+                () if size == 5 else ("size not 5",),
                 "the window is channels lo … hi − 1",
             )
         )
