@@ -7,6 +7,7 @@ the cases about ties.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +17,7 @@ from ..layers import CrossEntropyLoss, softmax
 from ..ops import reference as ref
 from ..ops.naive import conv2d_naive
 from ..shapes import conv_output_size, output_hw
-from .grader import Case, Check, case_rng
+from .grader import Case, Check, case_rng, settings_ignored
 
 # ---- shared helpers ---------------------------------------------------------------------------------
 
@@ -805,6 +806,11 @@ def _maxpool_forward_cases():
         }
         if s != 1:
             check.shapes[(n, c, *output_hw(h, w, k, 1))] = "the size for stride 1: apply the stride"
+        if (k, s) != (3, 2):
+            check.shapes.setdefault(
+                (n, c, *output_hw(h, w, 3, 2)),
+                "the size for AlexNet's 3×3 windows at stride 2: read kernel_size and stride from the arguments",
+            )
         cases.append(Case(name, (x, k, s), [check], tags, _pool_describe(shape, k, s)))
     return cases
 
@@ -1020,16 +1026,30 @@ def _lrn_describe(shape, size, alpha, beta, k):
     return f"x {'×'.join(map(str, shape))}, size {size}, alpha {alpha}, beta {beta}, k {k}"
 
 
+LRN_ALEXNET = {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0}
+
+
+def _lrn_out(x, size, alpha, beta, k):
+    return ref.lrn_forward(x, size, alpha, beta, k)[0]
+
+
+def _lrn_dx(dout, x, size, alpha, beta, k):
+    direct, cross, _ = _lrn_backward_parts(dout, x, size, alpha, beta, k)
+    return direct - cross
+
+
 def _lrn_forward_cases():
     cases = []
     for i, (name, shape, size, alpha, beta, k, tags) in enumerate(LRN_CASES):
         x = 1.5 * case_rng(700 + i).standard_normal(shape)
         exp, _ = ref.lrn_forward(x, size, alpha, beta, k)
         check = Check("out", exp, regions={"edges": (_lrn_edges(shape[1], size), EDGES)}, batch=shape[0])
+        settings = {"size": size, "alpha": alpha, "beta": beta, "k": k}
+        ignored = settings_ignored(functools.partial(_lrn_out, x), settings, LRN_ALEXNET, "AlexNet's")
         with np.errstate(all="ignore"):
             check.variants = [
                 (v, m, "mistake")
-                for v, m in _lrn_forward_variants(x, size, alpha, beta, k)
+                for v, m in _lrn_forward_variants(x, size, alpha, beta, k) + ignored
                 if np.isfinite(v).all()
             ]
         cases.append(
@@ -1105,6 +1125,13 @@ def _lrn_backward_cases():
         exp = direct - cross
         check = Check("dx", exp, regions={"edges": (_lrn_edges(shape[1], size), EDGES)}, batch=shape[0])
         check.variants = [(v, m, "mistake") for v, m in _lrn_backward_variants(dout, x, size, alpha, beta, k)]
+        settings = {"size": size, "alpha": alpha, "beta": beta, "k": k}
+        check.variants += [
+            (v, m, "mistake")
+            for v, m in settings_ignored(
+                functools.partial(_lrn_dx, dout, x), settings, LRN_ALEXNET, "AlexNet's"
+            )
+        ]
         check.variants += [
             (
                 direct,
@@ -1317,6 +1344,20 @@ DROPOUT_CASES = [
 ]
 
 
+def _dropout_out(x, mask, convention, train, p):
+    """Dropout's output (or, with ``x`` = dout in training, its input gradient) for keep-``mask`` and rate ``p``."""
+    return (
+        x * mask * _dropout_scale(p, convention, train) if train else x * _dropout_scale(p, convention, train)
+    )
+
+
+def _paper_step(w, v, g, momentum, weight_decay, lr):
+    """(w, v) after one step of the paper's update, on copies."""
+    w, v = w.copy(), v.copy()
+    ref.sgd_paper_update(w, v, g, momentum, weight_decay, lr)
+    return w, v
+
+
 def _dropout_scale(p, convention, train):
     if convention == "pytorch":
         return 1 / (1 - p) if train else 1.0
@@ -1352,9 +1393,15 @@ def _dropout_forward_cases():
         mask = rng.random((4, 6)) >= p
         exp = x * mask * _dropout_scale(p, conv, train) if train else x * _dropout_scale(p, conv, train)
         check = Check("out", exp, factors=_dropout_factors(p, conv, train))
+        check.variants = [
+            (v, m, "mistake")
+            for v, m in settings_ignored(
+                functools.partial(_dropout_out, x, mask, conv, train), {"p": p}, {"p": 0.5}, "the paper's"
+            )
+        ]
         if train:
             check.regions = {"dropped": (~mask, "where the mask drops: mask is the keep-mask (True = keep)")}
-            check.variants = [
+            check.variants += [
                 (
                     x * ~mask * _dropout_scale(p, conv, train),
                     "the mask is inverted: True means keep",
@@ -1364,7 +1411,7 @@ def _dropout_forward_cases():
             check.relations = [(_other_mask(x, _dropout_scale(p, conv, train)), OTHER_MASK)]
         else:
             at_eval = "a mask applied at test time: dropout drops only in training"
-            check.variants = [
+            check.variants += [
                 (x * mask * _dropout_scale(p, conv, True), at_eval, "mistake"),
                 (x * mask * _dropout_scale(p, conv, False), at_eval, "mistake"),
                 (x * mask, at_eval, "mistake"),
@@ -1394,6 +1441,12 @@ def _dropout_backward_cases():
         check = Check("dx", exp, factors=_dropout_factors(p, conv, True))
         check.regions = {"dropped": (~mask, "where the mask drops: mask is the keep-mask (True = keep)")}
         check.variants = [
+            (v, m, "mistake")
+            for v, m in settings_ignored(
+                functools.partial(_dropout_out, dout, mask, conv, True), {"p": p}, {"p": 0.5}, "the paper's"
+            )
+        ]
+        check.variants += [
             (
                 dout * _dropout_scale(p, conv, True),
                 "the mask is not applied: dropped elements get no gradient",
@@ -1498,6 +1551,12 @@ def _sgd_cases():
                 "the weight decay is added as λ, not λ·w: − λ·ε·w",
             ),
         ]
+        alts += settings_ignored(
+            functools.partial(_paper_step, w, v, g),
+            {"momentum": mu, "weight_decay": wd, "lr": lr},
+            {"momentum": 0.9, "weight_decay": 5e-4, "lr": 0.01},
+            "the paper's",
+        )
         checks = [Check("w", w1), Check("v", v1)]
         for (aw, av), message in alts:
             if not np.allclose(aw, w1, rtol=0, atol=1e-9):

@@ -744,6 +744,30 @@ def _strided_twin(cases) -> list:
     return []
 
 
+def settings_ignored(compute, settings, usual, whose):
+    """(value, message) pairs for an answer that takes a setting from AlexNet (or a framework's default) instead of
+    its argument: ``compute(**settings)`` with one setting replaced by ``usual[name]``, for each setting the case sets
+    to another value."""
+    right = _as_tuple(compute(**settings))
+    out = []
+    for name, value in usual.items():
+        if settings[name] == value:
+            continue
+        got = compute(**{**settings, name: value})
+        if all(np.array_equal(a, b) for a, b in zip(_as_tuple(got), right)):
+            continue  # the setting does not matter here (dropout's p at test time, say): it explains nothing
+        message = (
+            f"{name} = {value:g} ({whose}) used instead of the argument, {name} = {settings[name]:g}: read {name} "
+            "from the argument"
+        )
+        out.append((got, message))
+    return out
+
+
+def _as_tuple(value):
+    return value if isinstance(value, tuple) else (value,)
+
+
 _DRAW = contextvars.ContextVar("alexnet_np_exercise_draw", default=0)
 
 

@@ -7,12 +7,14 @@ Registered into :data:`alexnet_np.exercises.EXERCISES` by the last lines of :mod
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import gradcheck
 from ..layers import BatchNorm1d, Conv2d, Linear, ReceptiveField, ReLU
 from ..ops.winograd_reference import winograd_matrices
-from .grader import Case, Check, case_rng
+from .grader import Case, Check, case_rng, settings_ignored
 
 
 def _exercise(*args):
@@ -170,6 +172,20 @@ def _bn(i, shape, eps):
     return layer, x, rng.standard_normal(shape)
 
 
+def _bn_out(x, g, b, eps):
+    """Batch norm's training-mode output, with ``eps``."""
+    return (x - x.mean(0)) / np.sqrt(x.var(0) + eps) * g + b
+
+
+def _bn_grads(dout, x, g, eps):
+    """(dx, dγ) of batch norm in training mode, with ``eps``."""
+    n = x.shape[0]
+    inv = 1 / np.sqrt(x.var(0) + eps)
+    xh = (x - x.mean(0)) * inv
+    dgamma = (dout * xh).sum(0)
+    return g * inv / n * (n * dout - dout.sum(0) - xh * dgamma), dgamma
+
+
 def _bn_forward_cases():
     cases = []
     for i, (name, shape, eps, tags) in enumerate(BN_CASES):
@@ -191,6 +207,12 @@ def _bn_forward_cases():
                 "ε added to the standard deviation: it goes inside the square root, √(σ² + ε)",
                 "mistake",
             ),
+        ]
+        check.variants += [
+            (v, m, "mistake")
+            for v, m in settings_ignored(
+                functools.partial(_bn_out, x, g, b), {"eps": eps}, {"eps": 1e-5}, "PyTorch's default"
+            )
         ]
         cases.append(Case(name, (x, g, b, eps), [check], tags, f"x {shape[0]}×{shape[1]}, eps {eps}"))
     return cases
@@ -228,6 +250,10 @@ def _bn_backward_cases():
                 "mistake",
             ),
         ]
+        ignored = settings_ignored(
+            functools.partial(_bn_grads, dout, x, g), {"eps": eps}, {"eps": 1e-5}, "PyTorch's default"
+        )
+        cdx.variants += [(v[0], m, "mistake") for v, m in ignored]
         cdgamma = Check("dgamma", layer.grads["weight"].copy())
         cdgamma.shapes = {(n,): "one value per sample: sum over the batch (axis 0), one value per feature"}
         cdgamma.variants = [
@@ -237,7 +263,7 @@ def _bn_backward_cases():
                 "the unbiased variance (N − 1): batch norm normalises with the biased one (N)",
                 "mistake",
             ),
-        ]
+        ] + [(v[1], m, "mistake") for v, m in ignored]
         cases.append(
             Case(
                 name,
@@ -559,6 +585,11 @@ def _dropout_scale_cases():
     return cases
 
 
+def _terminal_velocity(g, lr, momentum):
+    """−ε·g / (1 − μ): the velocity a constant gradient settles at, in closed form."""
+    return -lr * g / (1 - momentum)
+
+
 def _terminal_velocity_cases():
     from ..ops import reference as ref
 
@@ -575,6 +606,15 @@ def _terminal_velocity_cases():
             (1 / lr, "lr is missing: each step adds −lr·g"),
             ((1 - mu) / (1 + mu), "1/(1 + μ) where the geometric series gives 1/(1 − μ)"),
             ((1 - mu) / mu, "1/μ where the geometric series gives 1/(1 − μ)"),
+        ]
+        check.variants = [
+            (np.float64(v), m, "mistake")
+            for v, m in settings_ignored(
+                functools.partial(_terminal_velocity, g, lr),
+                {"momentum": mu},
+                {"momentum": 0.9},
+                "the paper's",
+            )
         ]
         cases.append(Case(f"random #{i + 1}", (g, mu, lr), [check], (), "constant g, no decay"))
     return cases
