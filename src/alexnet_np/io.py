@@ -138,6 +138,17 @@ def check_target(path, *, force=False):
     return path
 
 
+def refuse_link(path, what=""):
+    """``path`` unchanged, unless it is a symbolic link (dangling or not): then :class:`RefusedOverwrite` in one
+    line. For the folders a command writes into (and the ones it makes inside them): never written through."""
+    if os.path.islink(path):
+        raise RefusedOverwrite(
+            f"{what + ' ' if what else ''}{path} is a symbolic link: refusing to write through it "
+            f"(to {os.readlink(path)})"
+        )
+    return path
+
+
 def atomic_write(path, write):
     """Call ``write(file_object)`` on a temporary file, then move it over ``path`` in one step.
 
@@ -176,8 +187,8 @@ def remove_stale_temporaries(folder, older_than=None):
     removed = 0
     for name in os.listdir(folder):
         full = os.path.join(folder, name)
-        if not (name.startswith(TEMP_PREFIX) and os.path.isfile(full)):
-            continue
+        if not (name.startswith(TEMP_PREFIX) and os.path.isfile(full)) or os.path.islink(full):
+            continue  # a link is never one of ours (our temporaries are files made by mkstemp)
         if older_than is not None and time.time() - os.path.getmtime(full) < older_than:
             continue
         os.remove(full)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BadArgument, BadFile
-from ..io import atomic_write, check_target
+from ..io import atomic_write, check_target, open_regular_file
 from .course import check_gradebook
 
 _HEAD = re.compile(r"^(\w+): ([A-Z][A-Z ,]*[A-Z])(?: \((\d+)/(\d+) cases\))?\s*$")
@@ -82,44 +82,75 @@ def parse_reports(text: str) -> dict[str, tuple[str, str]]:
     return found
 
 
+def _dicts(items) -> list:
+    """The dict entries of a notebook's list (cells, outputs); anything else in a hand-edited file is left out."""
+    return [o for o in items if isinstance(o, dict)] if isinstance(items, list) else []
+
+
+def _field(d, key) -> dict:
+    value = d.get(key, {}) if isinstance(d, dict) else {}
+    return value if isinstance(value, dict) else {}
+
+
+def _joined(text) -> str:
+    if isinstance(text, str):
+        return text
+    return "".join(t for t in text if isinstance(t, str)) if isinstance(text, list) else ""
+
+
 def _error_of(outputs) -> str:
-    errors = [o for o in outputs if o.get("output_type") == "error"]
+    errors = [o for o in _dicts(outputs) if o.get("output_type") == "error"]
     if any(o.get("ename") in ("CellTimeoutError", "KeyboardInterrupt") for o in errors):
         return "the cell ran out of time (an endless loop?)"  # nbgrader interrupts a cell at its time limit
     for out in errors:
-        ename, evalue = out.get("ename", "Error"), _ANSI.sub("", str(out.get("evalue", "")))
+        ename, evalue = str(out.get("ename", "Error")), _ANSI.sub("", str(out.get("evalue", "")))
         return f"{ename}: {evalue}".strip().rstrip(":")[:160]
     return ""
 
 
 def _text(outputs) -> str:
     parts = []
-    for out in outputs:
+    for out in _dicts(outputs):
         if out.get("output_type") == "stream":
-            t = out.get("text", "")
-            parts.append(t if isinstance(t, str) else "".join(t))
-        elif "text/plain" in out.get("data", {}):
-            t = out["data"]["text/plain"]
-            parts.append(t if isinstance(t, str) else "".join(t))
+            parts.append(_joined(out.get("text", "")))
+        elif "text/plain" in _field(out, "data"):
+            parts.append(_joined(out["data"]["text/plain"]))
     return "\n".join(parts)
 
 
-def attempts_in_notebook(path, student: str) -> list[Attempt]:
-    """Every graded exercise of one autograded notebook, with its status and mistake."""
+MAX_NOTEBOOK_BYTES = 64 * 2**20
+"""The largest autograded notebook the class report reads (a workbook with its outputs is well under 1 MB)."""
+
+
+def read_notebook(path) -> dict:
+    """One autograded notebook's JSON, or :class:`BadFile` in one line: not a regular file (a FIFO, a device, a
+    folder), over :data:`MAX_NOTEBOOK_BYTES`, not UTF-8 JSON, or not a JSON object."""
     try:
-        nb = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise BadFile(f"{path}: not a readable notebook ({err})") from None
+        with open_regular_file(path) as f:
+            data = f.read(MAX_NOTEBOOK_BYTES + 1)
+    except OSError as err:
+        raise BadFile(f"{path}: cannot be read ({err.strerror})") from None
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise BadFile(f"{path}: over {MAX_NOTEBOOK_BYTES:,} bytes, not an autograded workbook notebook")
+    try:
+        nb = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise BadFile(f"{path}: not a readable notebook ({type(err).__name__})") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells", []), list):
+        raise BadFile(f"{path}: not a notebook (expected a JSON object with a list of cells)")
+    return nb
+
+
+def attempts_in_notebook(path, student: str) -> list[Attempt]:
+    """Every graded exercise of one autograded notebook, with its status and mistake; :class:`BadFile` for a file
+    that is no notebook (:func:`read_notebook`). Cells or outputs of the wrong JSON type are left out."""
+    nb = read_notebook(path)
     found = []
-    first = (nb.get("cells") or [{}])[0]
-    why = (
-        first.get("metadata", {}).get("alexnet_np", {}).get("not_graded") if isinstance(first, dict) else None
-    )
-    for cell in nb.get("cells", []):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        src = cell.get("source", "")
-        src = src if isinstance(src, str) else "".join(src)
-        names = _GRADING.findall(src)
+    cells = _dicts(nb.get("cells", []))
+    why = _field(_field(cells[0], "metadata"), "alexnet_np").get("not_graded") if cells else None
+    for cell in cells:
+        meta = _field(_field(cell, "metadata"), "nbgrader")
+        names = _GRADING.findall(_joined(cell.get("source", "")))
         if not (meta.get("grade") and names):
             continue
         reports = parse_reports(_text(cell.get("outputs", [])))
@@ -321,12 +352,19 @@ def class_report(gradebook, assignment: str | None = None) -> ClassReport:
     for student in sorted(scores):
         folder = course / "autograded" / student / assignment
         notebooks = sorted(folder.glob("*.ipynb")) if folder.is_dir() and not folder.is_symlink() else []
-        found = [a for p in notebooks for a in attempts_in_notebook(p, student)]
+        found, unreadable = [], []
+        for nb_path in notebooks:
+            try:
+                found += attempts_in_notebook(nb_path, student)
+            except BadFile as err:  # one student's broken file costs that student's exercises, not the report
+                unreadable.append(str(err))
         seen = {a.exercise for a in found}
         reason = (
             "not graded (no graded notebook holds it: not submitted, left out by the autograder, or a submission "
             "that could not be graded; autograde's output says which)"
         )
+        if unreadable:
+            reason = f"not graded: an autograded notebook could not be read ({'; '.join(unreadable)})"[:300]
         found += [Attempt(student, ex, "not graded", reason) for ex in exercises if ex not in seen]
         attempts += found
     order = {ex: i for i, ex in enumerate(exercises)}

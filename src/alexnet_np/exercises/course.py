@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BadArgument, BadFile, RefusedOverwrite
+from ..io import refuse_link
 from .workbook import STUB, TEXT_STUB, atomic_write, cell_text, default_workbook, dumps, read_notebook
 from .workbook import source_notebooks as _source_notebooks
 
@@ -148,6 +149,13 @@ def make_course(
         raise BadArgument(
             f"--points {', '.join(unknown)}: no such exercise in {src} "
             f"(its exercises: {', '.join(sorted(graded))}; and 'derivations')"
+        )
+    for folder in (course_dir, course_dir / "source", course_dir / "source" / assignment):
+        refuse_link(folder, "--course:")  # never written through, nor anything made inside one
+    target = course_dir / "source" / assignment
+    if target.exists() and src.resolve() == target.resolve():
+        raise RefusedOverwrite(
+            f"--src {src} is the course's own source folder {target}: it would replace the notebooks it reads"
         )
     plan = [
         (course_dir / "source" / assignment / p.name, dumps(to_nbgrader(nb, points=points, where=str(p))))
@@ -653,6 +661,18 @@ def _check_autograded(course: Path, assignment: str, students, force: bool) -> N
         )
 
 
+def check_student_id(student) -> str:
+    """``student`` if it can name one folder under ``COURSE/submitted`` (and ``autograded``, which a regrade
+    replaces): not empty, no ``/``, not ``.`` or ``..`` or hidden; else :class:`BadArgument` in one line."""
+    text = str(student)
+    if not text or "/" in text or os.sep in text or "\0" in text or text.startswith("."):
+        raise BadArgument(
+            f"--students {text!r}: not a student id (a folder name under COURSE/submitted: no '/', not empty, "
+            "not starting with '.')"
+        )
+    return text
+
+
 def students_of(course_dir, assignment: str) -> list[str]:
     """The students with a submission of ``assignment`` in ``course_dir/submitted``."""
     root = Path(course_dir) / "submitted"
@@ -681,6 +701,8 @@ def autograde(
     replaced, only with ``force``; a symbolic link on the way there is refused, as is a linked gradebook.
     Returns one :class:`Autograded` per student, in the order of ``students``.
     """
+    for student in students or ():
+        check_student_id(student)
     course = Path(course_dir).resolve()
     db = course / "gradebook.db"
     if db.is_symlink():

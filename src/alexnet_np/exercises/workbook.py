@@ -32,7 +32,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import BadArgument, BadFile, RefusedOverwrite
-from ..io import check_target, new_file_mode
+from ..io import check_target, new_file_mode, refuse_link
 from .grader import GradeResult
 
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
@@ -189,6 +189,7 @@ def write_solution_copy(src, dst, *, force: bool = False) -> Path:
 def check_destination(src_dir, dst_dir, what: str) -> None:
     """Refuse a destination folder that is the source folder (through a link or not), or not a folder."""
     src_dir, dst_dir = Path(src_dir), Path(dst_dir)
+    refuse_link(dst_dir, what)
     if dst_dir.exists() and not dst_dir.is_dir():
         raise BadArgument(f"{what} {dst_dir}: exists and is not a folder")
     if dst_dir.exists() and _same(src_dir, dst_dir):

@@ -870,9 +870,10 @@ def plot(results, path):
 def _check_out(folder, names, force):
     """``folder`` may hold the run's files: not a file or a symbolic link itself, and none of ``names`` in it
     unless ``force`` (nor ever a link or a folder in their place)."""
-    if os.path.islink(folder) and not os.path.isdir(folder):
-        what = "a symbolic link to a file" if os.path.exists(folder) else "a broken symbolic link"
-        raise RefusedOverwrite(f"--out {folder}: {what}, not a folder")
+    if os.path.islink(folder):  # to a folder too: the run's files are never written through a link
+        raise RefusedOverwrite(
+            f"--out {folder} is a symbolic link: refusing to write through it (to {os.readlink(folder)})"
+        )
     if os.path.lexists(folder) and not os.path.isdir(folder):
         raise BadArgument(f"--out {folder}: a file, not a folder")
     for name in names:

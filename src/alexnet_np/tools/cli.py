@@ -196,15 +196,20 @@ def cmd_train(args):
         return _overfit_batch(args)
     if args.steps is not None:
         raise BadArgument("--steps is read only with --overfit-batch (a full run is counted in --epochs)")
+    if os.path.islink(args.out):
+        raise RefusedOverwrite(
+            f"--out {args.out} is a symbolic link: refusing to write through it (to {os.readlink(args.out)})"
+        )
     if os.path.lexists(args.out) and not os.path.isdir(args.out):
-        what = (
-            "a broken symbolic link"
-            if os.path.islink(args.out) and not os.path.exists(args.out)
-            else "a file"
-        )
         raise BadArgument(
-            f"--out {args.out}: {what}, not a folder (the run's checkpoint and records go in a folder)"
+            f"--out {args.out}: a file, not a folder (the run's checkpoint and records go in a folder)"
         )
+    if args.data_dir and _inside(args.out, args.data_dir):
+        raise BadArgument(
+            f"--out {args.out} is inside --data-dir {args.data_dir}: the run's folder would be read as a class of "
+            "the data; choose an --out outside it"
+        )
+    made = _folders_to_make(args.out)
     os.makedirs(args.out, exist_ok=True)
     lock = _lock_output_folder(args.out)
     try:
@@ -212,8 +217,44 @@ def cmd_train(args):
 
         remove_stale_temporaries(args.out)  # under the lock no live writer of ours can own one
         return _train_locked(args)
+    except BaseException:
+        _remove_if_empty(made)  # a refused or failed run leaves no folder it made behind (a full one stays)
+        raise
     finally:
         os.close(lock)
+
+
+def _inside(path, folder) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (by their real paths)."""
+    import os
+
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _folders_to_make(path) -> list:
+    """The folders ``os.makedirs(path)`` would create, outermost first."""
+    import os
+
+    missing, head = [], os.path.abspath(path)
+    while not os.path.lexists(head):
+        missing.append(head)
+        parent = os.path.dirname(head)
+        if parent == head:
+            break
+        head = parent
+    return missing[::-1]
+
+
+def _remove_if_empty(folders):
+    """Remove each of ``folders`` (made by this run), innermost first, while it is empty."""
+    import os
+
+    for folder in reversed(folders):
+        try:
+            os.rmdir(folder)  # fails, harmlessly, on a folder that is not empty
+        except OSError:
+            return
 
 
 OVERFIT_PASS = 0.01  # the loss on the memorised batch that counts as "near zero"
@@ -340,6 +381,12 @@ def _refuse_foreign_files(args, meta):
     present = [
         n for n in ("checkpoint.npz", *RUN_OUTPUTS, RUN_RECORD) if os.path.lexists(os.path.join(folder, n))
     ]
+    links = [n for n in present if os.path.islink(os.path.join(folder, n))]
+    if links:  # not even with --force: a command never writes through a link, nor replaces one
+        raise RefusedOverwrite(
+            f"{folder}/{links[0]} is a symbolic link: a run never writes through one nor replaces it; remove it "
+            "or choose another --out"
+        )
     if args.resume:
         own = {"checkpoint.npz", RUN_RECORD} | _own_files(folder, meta.get("run"))
         foreign = [n for n in present if n not in own]
