@@ -177,3 +177,14 @@ def test_train_inside_its_data_folder_does_not_break_the_data(tmp_path, capsys):
     assert code == 2 and "Traceback" not in err
     assert sorted(p.name for p in data.iterdir()) == ["cats", "dogs"]
     shutil.rmtree(data)
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path, capsys, monkeypatch):
+    import alexnet_np.tools.cli as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_train", interrupted)
+    code, _, err = run(capsys, "train", "--variant", "mini", "--out", tmp_path / "run")
+    assert code == 130 and "Traceback" not in err and err.strip().endswith("train: interrupted")

@@ -965,6 +965,9 @@ def main(argv=None):
         where = f" ({err.filename})" if getattr(err, "filename", None) else ""
         print(f"{PROG} {args.command}: error: {_one_line(err.strerror or err)}{where}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the user's choice: one line, no traceback (files are written atomically)
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 def _one_line(err):
