@@ -67,8 +67,8 @@ from collections import Counter
 
 import numpy as np
 
-from ..errors import BadArgument, RefusedOverwrite, UserError
-from ..io import atomic_write, check_target
+from ..errors import BadArgument, UserError
+from ..io import atomic_write, check_target, refuse_link
 from ..ops.buffers import MALLOC_ENV
 from ..peak_memory import peak_rss, reset_peak, rss
 
@@ -870,10 +870,7 @@ def plot(results, path):
 def _check_out(folder, names, force):
     """``folder`` may hold the run's files: not a file or a symbolic link itself, and none of ``names`` in it
     unless ``force`` (nor ever a link or a folder in their place)."""
-    if os.path.islink(folder):  # to a folder too: the run's files are never written through a link
-        raise RefusedOverwrite(
-            f"--out {folder} is a symbolic link: refusing to write through it (to {os.readlink(folder)})"
-        )
+    refuse_link(folder, "--out")  # to a folder too: the run's files are never written through a link
     if os.path.lexists(folder) and not os.path.isdir(folder):
         raise BadArgument(f"--out {folder}: a file, not a folder")
     for name in names:

@@ -196,10 +196,9 @@ def cmd_train(args):
         return _overfit_batch(args)
     if args.steps is not None:
         raise BadArgument("--steps is read only with --overfit-batch (a full run is counted in --epochs)")
-    if os.path.islink(args.out):
-        raise RefusedOverwrite(
-            f"--out {args.out} is a symbolic link: refusing to write through it (to {os.readlink(args.out)})"
-        )
+    from ..io import refuse_link
+
+    refuse_link(args.out, "--out")
     if os.path.lexists(args.out) and not os.path.isdir(args.out):
         raise BadArgument(
             f"--out {args.out}: a file, not a folder (the run's checkpoint and records go in a folder)"
