@@ -38,6 +38,8 @@ def test_a_run_prints_every_floor_and_puts_the_kernels_back(stages, capsys):
     rows = {line.split()[0]: line.split()[1:6] for line in floors[2:-1]}
     for name in ("lrn_forward", "maxpool_forward", "sgd_paper_update", "matmul"):
         mb, ms, speed, floor, times = map(float, rows[name])  # MB, ms a step, GB/s, floor ms, × floor
-        assert ms > 0 and mb >= 0 and speed > 0 and floor >= 0 and times > 0
+        # printed rounded (MB to 1, ms to 0.1): a small kernel on a fast machine shows 0
+        assert min(mb, ms, speed, floor, times) >= 0
+    assert float(rows["matmul"][1]) > 0  # 23 products a step: never under 0.05 ms
     assert all(getattr(m, n) is before[m, n] for m, n in wrapped)
     assert {K, W, gemm} == set(stages.ENTRY_POINTS)
